@@ -1,0 +1,164 @@
+"""The Sandbox protocol and the typed results that cross it.
+
+A sandbox is an isolated, resettable copy of one repository in which commands run. Where it runs
+(a warm Docker container, a temporary directory) is the backend's business; what you can do in it
+is this protocol, and every backend is held to it by the same parametrized tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Protocol, Sequence, runtime_checkable
+
+#: Files never copied into a sandbox nor reported in its diff.
+IGNORED_NAMES = frozenset(
+    {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox", ".venv",
+     ".coverage", ".hypothesis", "node_modules"}
+)
+IGNORED_SUFFIXES = (".pyc", ".pyo")
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """What one command did."""
+
+    exit_code: int | None
+    """Exit status; None when the command was killed (timeout)."""
+    output: str
+    """stdout and stderr interleaved, cut to the sandbox's output bound."""
+    duration_s: float
+    timed_out: bool = False
+    truncated: bool = False
+    """True when output went past the bound; a note saying how much was dropped ends ``output``."""
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Resource bounds for commands run in a sandbox."""
+
+    memory_mb: int = 2048
+    """Address space (local) or cgroup memory (docker) per sandbox."""
+    cpus: float = 1.0
+    """CPU share (docker only)."""
+    pids: int = 256
+    """Most processes at once (a fork bomb stops here)."""
+    file_size_mb: int = 256
+    """Largest file a command may write."""
+    output_bytes: int = 1_000_000
+    """Most output kept per command; the rest is counted and dropped."""
+    max_repo_mb: int = 200
+    """Largest repository a sandbox copies in."""
+    tmpfs_mb: int = 512
+    """Size of the writable /tmp and work dir (docker)."""
+
+    def __post_init__(self) -> None:
+        for name in ("memory_mb", "pids", "file_size_mb", "output_bytes", "max_repo_mb", "tmpfs_mb"):
+            value = getattr(self, name)
+            if value <= 0:
+                raise ValueError(f"SandboxLimits.{name} must be positive, got {value}")
+        if self.cpus <= 0:
+            raise ValueError(f"SandboxLimits.cpus must be positive, got {self.cpus}")
+
+
+@runtime_checkable
+class Sandbox(Protocol):
+    """An isolated copy of one repository.
+
+    Paths given to file operations are relative to the repo root and may not leave it. Commands run
+    with the repo root as working directory. ``close`` is idempotent, and a sandbox is a context
+    manager that closes on exit.
+    """
+
+    backend: str
+    """"docker" or "local"."""
+    workdir: str
+    """Absolute path of the repo root as commands see it."""
+    python: str
+    """The Python interpreter to run inside the sandbox (``python3`` in the image)."""
+
+    def run(
+        self,
+        command: str | Sequence[str],
+        *,
+        timeout: float = 60.0,
+        env: Mapping[str, str] | None = None,
+    ) -> ExecResult:
+        """Run a command (a shell string, or an argv list) in the repo root.
+
+        Never raises for what the command does: a timeout kills every process it started and
+        comes back as ``timed_out=True``.
+        """
+        ...
+
+    def read_file(self, path: str) -> str: ...
+
+    def write_file(self, path: str, content: str) -> None: ...
+
+    def delete_file(self, path: str) -> None: ...
+
+    def list_files(self) -> list[str]:
+        """Every file of the repo now, relative, sorted (caches and .git left out)."""
+        ...
+
+    def changed_files(self) -> dict[str, bytes | None]:
+        """Files that differ from the start state: new content, or None for a deleted file."""
+        ...
+
+    def diff(self) -> str:
+        """Unified diff from the start state to now, which ``git apply`` accepts on the repo."""
+        ...
+
+    def reset(self) -> None:
+        """Kill every process left behind and put every file back as it was at the start."""
+        ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> "Sandbox": ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+@dataclass
+class TestResult:
+    """One test's outcome."""
+
+    __test__ = False  # not a pytest test class
+
+    nodeid: str
+    status: str
+    """passed | failed | error | skipped | timeout."""
+    duration_s: float = 0.0
+    message: str = ""
+    """Failure text (assertion, traceback) for a test that did not pass."""
+
+
+@dataclass
+class TestReport:
+    """What one pytest run said, per test."""
+
+    __test__ = False
+
+    tests: dict[str, TestResult] = field(default_factory=dict)
+    collection_errors: list[str] = field(default_factory=list)
+    """One text per module that failed to import or parse."""
+    exit_code: int | None = None
+    duration_s: float = 0.0
+    timed_out: bool = False
+    output: str = ""
+
+    @property
+    def statuses(self) -> dict[str, str]:
+        return {nodeid: result.status for nodeid, result in self.tests.items()}
+
+    def passed(self, nodeid: str) -> bool:
+        result = self.tests.get(nodeid)
+        return result is not None and result.status == "passed"
+
+    @property
+    def failing(self) -> list[str]:
+        return [n for n, r in self.tests.items() if r.status in ("failed", "error", "timeout")]
