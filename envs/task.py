@@ -1,0 +1,123 @@
+"""Tasks: one buggy repository instance each, and suites of them.
+
+On disk (see DESIGN.md)::
+
+    TASK/
+      task.json        {"id", "fail_to_pass", "pass_to_pass", "test_command"?, "bug_class"?, "source"?}
+      repo/            the files the agent sees
+      reference.patch  optional unified diff that fixes it; never copied into a sandbox
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sandboxes.errors import UsageError
+
+
+class TaskError(UsageError):
+    """A task directory or task.json that does not follow the format."""
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    repo: Path
+    fail_to_pass: tuple[str, ...]
+    pass_to_pass: tuple[str, ...] = ()
+    test_command: str | None = None
+    bug_class: str | None = None
+    source: str | None = None
+    reference_patch: str | None = None
+    path: Path | None = None
+    """The task directory, when the task was loaded from disk."""
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+    """Keys of task.json that this version does not know, kept for round trips."""
+
+    @property
+    def tests(self) -> tuple[str, ...]:
+        return self.fail_to_pass + self.pass_to_pass
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Task":
+        path = Path(path)
+        meta_path = path / "task.json"
+        if not path.is_dir():
+            raise TaskError(f"task {path} is not a directory")
+        if not meta_path.is_file():
+            raise TaskError(f"task {path} has no task.json")
+        try:
+            meta = json.loads(meta_path.read_text())
+        except json.JSONDecodeError as exc:
+            raise TaskError(f"{meta_path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        if not isinstance(meta, dict):
+            raise TaskError(f"{meta_path}: expected a JSON object, got {type(meta).__name__}")
+        for key in ("id", "fail_to_pass"):
+            if key not in meta:
+                raise TaskError(f"{meta_path}: missing required key {key!r}")
+        for key in ("fail_to_pass", "pass_to_pass"):
+            value = meta.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise TaskError(f"{meta_path}: {key!r} must be a list of pytest node ids")
+        if not meta["fail_to_pass"]:
+            raise TaskError(f"{meta_path}: 'fail_to_pass' is empty; a task needs a failing test")
+        repo = path / "repo"
+        if not repo.is_dir():
+            raise TaskError(f"task {path} has no repo/ directory")
+        patch_path = path / "reference.patch"
+        known = {"id", "fail_to_pass", "pass_to_pass", "test_command", "bug_class", "source"}
+        return cls(
+            id=str(meta["id"]),
+            repo=repo,
+            fail_to_pass=tuple(meta["fail_to_pass"]),
+            pass_to_pass=tuple(meta.get("pass_to_pass", [])),
+            test_command=meta.get("test_command"),
+            bug_class=meta.get("bug_class"),
+            source=meta.get("source"),
+            reference_patch=patch_path.read_text() if patch_path.is_file() else None,
+            path=path,
+            extra={k: v for k, v in meta.items() if k not in known},
+        )
+
+    def to_json(self) -> dict:
+        meta = {"id": self.id, "fail_to_pass": list(self.fail_to_pass),
+                "pass_to_pass": list(self.pass_to_pass)}
+        for key in ("test_command", "bug_class", "source"):
+            if getattr(self, key) is not None:
+                meta[key] = getattr(self, key)
+        meta.update(self.extra)
+        return meta
+
+    def save(self, path: str | Path) -> None:
+        """Write task.json and reference.patch into ``path``; the repo must already be at path/repo."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "task.json").write_text(json.dumps(self.to_json(), indent=2) + "\n")
+        if self.reference_patch is not None:
+            (path / "reference.patch").write_text(self.reference_patch)
+
+
+def load_suite(path: str | Path) -> list[Task]:
+    """Every task below ``path`` (a task directory itself, or a directory of them), sorted by id."""
+    path = Path(path)
+    if not path.exists():
+        raise TaskError(f"no such task directory: {path}")
+    if (path / "task.json").is_file():
+        return [Task.load(path)]
+    task_dirs = sorted(p.parent for p in path.glob("*/task.json"))
+    if not task_dirs:
+        raise TaskError(f"no tasks in {path} (looked for */task.json)")
+    tasks = [Task.load(d) for d in task_dirs]
+    seen: dict[str, Path] = {}
+    for task in tasks:
+        if task.id in seen:
+            raise TaskError(f"duplicate task id {task.id!r} in {seen[task.id]} and {task.path}")
+        seen[task.id] = task.path
+    return sorted(tasks, key=lambda t: t.id)
+
+
+def bundled_suite_path() -> Path:
+    """The suite of hand-written buggy tasks that ships with the package."""
+    return Path(__file__).parent / "suite"
