@@ -1,0 +1,123 @@
+"""The ``agent`` command: the one place that wires sandboxes, envs, policies and trainers.
+
+Subcommands live in ``agent/commands/<name>.py`` and are imported only when invoked, so that
+``agent --help`` and ``agent fix`` with the model-free policy start without torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import click
+
+from sandboxes.errors import DebugAgentError
+
+#: subcommand -> "module:attribute" of its click command.
+COMMANDS = {
+    "fix": "agent.commands.fix:fix",
+    "eval": "agent.commands.eval:eval_group",
+    "tasks": "agent.commands.tasks:tasks",
+    "bugs": "agent.commands.bugs:bugs",
+    "sandbox": "agent.commands.sandbox:sandbox",
+    "data": "agent.commands.data:data",
+    "model": "agent.commands.model:model",
+    "train": "agent.commands.train:train",
+}
+
+HELP = {
+    "fix": "Find and fix the fault that makes a repository's tests fail.",
+    "eval": "Run a policy over a suite of tasks and report resolve rate, localization, cost, time.",
+    "tasks": "Check and inspect buggy-task suites.",
+    "bugs": "Synthesize buggy tasks by mutating a repository whose tests pass.",
+    "sandbox": "Build the sandbox image, check backends, prune leftovers.",
+    "data": "Collect verified demonstrations for training.",
+    "model": "Create small local models for tests and experiments.",
+    "train": "Fine-tune a policy: QLoRA SFT, then PPO on test-pass rewards.",
+}
+
+log = logging.getLogger("debug_agent")
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:  # the subcommand is not written yet
+                return None
+            raise
+        return getattr(module, attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Help from the table above, so `agent --help` imports no subcommand.
+        rows = [(name, HELP[name]) for name in sorted(COMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def setup_logging(verbose: int) -> None:
+    from rich.logging import RichHandler
+
+    level = logging.WARNING - 10 * min(verbose, 2)
+    handler = RichHandler(console=_stderr_console(), show_path=False, show_time=False)
+    logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
+    log.setLevel(level)
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(package_name="debug-agent")
+def cli(verbose: int) -> None:
+    """debug-agent: an autonomous debugging agent for Python repositories.
+
+    \b
+    Quick start:
+      agent fix path/to/repo            find the fault, print a patch
+      agent fix path/to/repo --apply    ... and write it into the repo
+    """
+    setup_logging(verbose)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: our errors become one red line and exit status 2, never a traceback."""
+    try:
+        cli.main(args=argv, prog_name="agent", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except DebugAgentError as exc:
+        click.secho(f"error: {exc}", fg="red", err=True)
+        return 2
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
