@@ -57,6 +57,9 @@ def run_episode(
     started = time.monotonic()
     observation, info = env.reset(seed=seed, options=options)
     task_id = str(info.get("task_id", getattr(task, "id", task)))
+    start_episode = getattr(policy, "start_episode", None)
+    if start_episode is not None:  # policies that validate against the repo (search) need the task
+        start_episode(getattr(getattr(env, "unwrapped", env), "task", task))
     trajectory = Trajectory(task_id=task_id, policy=policy.name)
     trajectory.messages = initial_messages(observation)
     result = EpisodeResult(task_id=task_id, policy=policy.name)

@@ -213,3 +213,42 @@ def _body(action: Action) -> str:
                 parts += [SEARCH_MARK, block.search, DIVIDER, block.replace, REPLACE_MARK]
             return "\n".join(parts)
     raise TypeError(f"not an action: {action!r}")
+
+
+def make_edit(path: str, old: str, new: str, *, context: int = 1) -> Edit | None:
+    """The edit action that turns file text ``old`` into ``new``, or None when they are equal.
+
+    One SEARCH/REPLACE block per changed region, each grown by context lines until its SEARCH text
+    occurs exactly once in the file as it stands when the block is applied (blocks apply in order).
+    """
+    import difflib
+
+    old_lines, new_lines = old.split("\n"), new.split("\n")
+    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
+    regions = [op for op in matcher.get_grouped_opcodes(0)]
+    if not regions:
+        return None
+    blocks: list[EditBlock] = []
+    current = list(old_lines)
+    shift = 0  # how far regions already applied moved later lines
+    for group in regions:
+        a0, a1 = group[0][1], group[-1][2]
+        b0, b1 = group[0][3], group[-1][4]
+        before, after = context, context
+        if a0 == a1 and before == 0 and after == 0:
+            before = 1
+        while True:
+            s0 = max(a0 - before, 0)
+            s1 = min(a1 + after, len(old_lines))
+            search = "\n".join(current[s0 + shift : s1 + shift])
+            replace = "\n".join(old_lines[s0:a0] + new_lines[b0:b1] + old_lines[a1:s1])
+            text = "\n".join(current)
+            if search.strip() and text.count(search) == 1:
+                break
+            if s0 == 0 and s1 == len(old_lines):
+                break  # the whole file: unique by definition
+            before, after = before + 1, after + 1
+        blocks.append(EditBlock(search, replace))
+        current[s0 + shift : s1 + shift] = replace.split("\n")
+        shift += (b1 - b0) - (a1 - a0)
+    return Edit(path, tuple(blocks))

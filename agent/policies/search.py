@@ -1,0 +1,293 @@
+"""The model-free repair engine: generate-and-validate, acting through the ordinary actions.
+
+1. ``localize``: the environment ranks suspicious lines (Ochiai over per-test coverage, boosted by
+   traceback frames); frames named in the task's failure output are added after them.
+2. At each suspicious line, in rank order, candidate fixes come from the mutation operators
+   (``envs.mutations``: the inverse of a bug is usually another mutation) and from the repair
+   templates (``agent.policies.templates``: inserted guards, fresh mutable defaults).
+3. Candidates are validated in the policy's own sandbox by ``validate_worker``, which imports
+   pytest once and forks per candidate: the failing tests first, then every test that passed.
+   The first candidate that passes everything wins. When none does, the best candidate that fixes
+   some failing tests without breaking others becomes the base of another round, so faults that
+   span two lines or two files are found one half at a time.
+4. The policy then plays the path to the fix, not the search: ``open`` the region, ``edit`` it,
+   ``run_tests``, ``submit``. A resolved episode is therefore a clean demonstration for SFT.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from envs.actions import Localize, Open, RunTests, Submit, format_action, make_edit
+from envs.mutations import apply as apply_mutation
+from envs.mutations import enumerate_mutations
+
+from agent.policies import templates
+from agent.policies.base import Message
+
+log = logging.getLogger("debug_agent.search")
+
+WORKER_SOURCE = (Path(__file__).parent / "validate_worker.py").read_text()
+RESULT_MARK = "@@RESULT "
+_LOCATION = re.compile(r"(?P<path>[\w./-]+\.py):(?P<line>\d+)")
+_TEST_FILE = re.compile(r"(^|/)(tests?/|test_[^/]*\.py$|[^/]*_test\.py$|conftest\.py$)")
+MAX_REQUEST_CHARS = 90_000  # one command-line argument may not exceed 128 KiB
+
+
+@dataclass
+class SearchConfig:
+    backend: str = "auto"
+    """Sandbox backend for validating candidates: docker | local | auto."""
+    max_candidates: int = 1500
+    """Most candidates validated in one episode."""
+    time_budget_s: float = 300.0
+    """Wall-clock budget for the search."""
+    top_locations: int = 20
+    """How many ranked lines get candidates."""
+    rounds: int = 2
+    """Rounds of building on a partial fix (2 finds faults that need two edits)."""
+    batch_size: int = 60
+    """Candidates per validation command."""
+    test_timeout_s: float = 20.0
+    """Limit for one candidate's test run."""
+    image: str | None = None
+    """Sandbox image (docker backend); None for the default."""
+
+    def __post_init__(self) -> None:
+        if self.backend not in ("docker", "local", "auto"):
+            raise ValueError(f"backend must be docker, local or auto, got {self.backend!r}")
+        for name in ("max_candidates", "top_locations", "rounds", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"SearchConfig.{name} must be at least 1, got {getattr(self, name)}")
+
+
+@dataclass
+class Outcome:
+    """How one candidate (a set of whole-file texts) did."""
+
+    files: dict[str, str]
+    description: str
+    f2p_passed: int = 0
+    p2p_failed: int | None = None
+    """None when the pass-to-pass tests were not run."""
+
+    def solved(self, n_f2p: int) -> bool:
+        return self.f2p_passed == n_f2p and self.p2p_failed == 0
+
+
+@dataclass
+class SearchStats:
+    candidates: int = 0
+    rounds: int = 0
+    elapsed_s: float = 0.0
+    fix: str = ""
+    history: list[str] = field(default_factory=list)
+
+
+class SearchPolicy:
+    """Model-free generate-and-validate repair (see the module docstring)."""
+
+    def __init__(self, config: SearchConfig | None = None) -> None:
+        self.config = config or SearchConfig()
+        self.name = "search"
+        self.task = None
+        self.stats = SearchStats()
+        self._plan: list[str] = []
+        self._phase = "start"
+
+    def start_episode(self, task) -> None:
+        """Called by run_episode with the task, whose repo the search validates against."""
+        self.task = task
+        self.stats = SearchStats()
+        self._plan = []
+        self._phase = "start"
+
+    def act(self, messages: list[Message]) -> str:
+        if self._plan:
+            return self._plan.pop(0)
+        if self._phase == "start":
+            self._phase = "localized"
+            return format_action(Localize())
+        if self._phase == "localized":
+            self._phase = "done"
+            if self.task is None:
+                raise RuntimeError("the search policy needs the task: run it through run_episode")
+            ranking = parse_locations(messages[-1]["content"])
+            for location in parse_locations(messages[1]["content"]):
+                if location not in ranking:
+                    ranking.append(location)
+            fix = self.repair(ranking)
+            self._plan = self.plan_for(fix)
+            return self._plan.pop(0)
+        return format_action(Submit())
+
+    # -- the search -------------------------------------------------------------------------------
+
+    def repair(self, ranking: list[tuple[str, int]]) -> dict[str, tuple[str, str]]:
+        """{path: (original text, fixed text)} for the best fix found; empty when none helps."""
+        from sandboxes import open_sandbox
+
+        cfg = self.config
+        started = time.monotonic()
+        f2p, p2p = list(self.task.fail_to_pass), list(self.task.pass_to_pass)
+        ranking = [(p, n) for p, n in ranking if not _TEST_FILE.search(p)][: cfg.top_locations]
+        kwargs = {"image": cfg.image} if cfg.image else {}
+        with open_sandbox(self.task.repo, backend=cfg.backend, **kwargs) as sandbox:
+            originals: dict[str, str] = {}
+            current: dict[str, str] = {}
+            base_passing = 0
+            best: Outcome | None = None
+            seen: set[tuple] = set()
+            for round_ in range(cfg.rounds):
+                self.stats.rounds = round_ + 1
+                candidates = []
+                for path, line in ranking:
+                    if path not in current:
+                        try:
+                            originals[path] = current[path] = sandbox.read_file(path)
+                        except Exception as exc:  # a frame in a file that is not in the repo
+                            log.debug("skipping %s: %s", path, exc)
+                            continue
+                    candidates += self._candidates_at(path, line, current[path], current, seen)
+                budget = cfg.max_candidates - self.stats.candidates
+                candidates = candidates[:budget]
+                outcomes = self._validate(sandbox, candidates, current, f2p, p2p, base_passing,
+                                          started)
+                solved = [o for o in outcomes if o.solved(len(f2p))]
+                if solved:
+                    best = solved[0]
+                    break
+                partial = [o for o in outcomes if o.f2p_passed > base_passing and o.p2p_failed == 0]
+                if not partial:
+                    break
+                step = max(partial, key=lambda o: o.f2p_passed)
+                best = step
+                base_passing = step.f2p_passed
+                for path, text in step.files.items():
+                    current[path] = text
+                    sandbox.write_file(path, text)
+                self.stats.history.append(step.description)
+                if time.monotonic() - started > cfg.time_budget_s:
+                    break
+        self.stats.elapsed_s = round(time.monotonic() - started, 2)
+        if best is None:
+            return {}
+        self.stats.fix = "; ".join(self.stats.history + ([best.description] if best.solved(len(f2p)) else []))
+        return {path: (originals[path], text) for path, text in best.files.items()
+                if text != originals[path]}
+
+    def _candidates_at(self, path, line, source, current, seen) -> list[Outcome]:
+        out = []
+        try:
+            mutations = enumerate_mutations(source, path, lines=[line])
+        except Exception as exc:  # the file does not parse: no mutation applies
+            log.debug("no mutations for %s: %s", path, exc)
+            mutations = []
+        texts = [(apply_mutation(source, m), f"{m.family} at {path}:{m.line}: {m.description}")
+                 for m in mutations]
+        texts += [(c.text, f"{c.family} at {path}:{line}: {c.description}")
+                  for c in templates.template_candidates(source, path, line)]
+        for text, description in texts:
+            key = (path, text) + tuple(sorted((p, t) for p, t in current.items() if p != path))
+            if text == source or key in seen:
+                continue
+            seen.add(key)
+            files = dict(current)
+            files[path] = text
+            out.append(Outcome(files={p: t for p, t in files.items()}, description=description))
+        return out
+
+    def _validate(self, sandbox, candidates, current, f2p, p2p, base_passing, started) -> list[Outcome]:
+        cfg = self.config
+        outcomes: list[Outcome] = []
+        i = 0
+        while i < len(candidates):
+            if time.monotonic() - started > cfg.time_budget_s:
+                log.info("search: time budget of %.0f s spent", cfg.time_budget_s)
+                break
+            batch, payload = [], []
+            size = 0
+            while i < len(candidates) and len(batch) < cfg.batch_size:
+                cand = candidates[i]
+                spans = {p: _span(current[p], t) for p, t in cand.files.items() if t != current[p]}
+                entry = {"id": str(i), "files": spans}
+                entry_size = len(json.dumps(entry))
+                if batch and size + entry_size > MAX_REQUEST_CHARS * 3 // 4:
+                    break
+                batch.append(cand)
+                payload.append(entry)
+                size += entry_size
+                i += 1
+            request = {"candidates": payload, "f2p": f2p, "p2p": p2p,
+                       "timeout": cfg.test_timeout_s, "stop_on_success": True,
+                       "p2p_from": base_passing + 1}
+            encoded = base64.b64encode(json.dumps(request).encode()).decode()
+            result = sandbox.run([sandbox.python, "-c", WORKER_SOURCE, encoded],
+                                 timeout=cfg.test_timeout_s * 2 * len(batch) + 30)
+            by_id = {}
+            for line in result.output.splitlines():
+                if line.startswith(RESULT_MARK):
+                    data = json.loads(line[len(RESULT_MARK):])
+                    by_id[data["id"]] = data
+            if not by_id:
+                log.warning("candidate validation produced no results (exit %s): %s",
+                            result.exit_code, result.output[-500:])
+            for entry, cand in zip(payload, batch):
+                data = by_id.get(entry["id"])
+                if data is None:
+                    continue
+                self.stats.candidates += 1
+                cand.f2p_passed = sum(s == "passed" for s in data["f2p"].values())
+                if data["p2p"] or not p2p:
+                    if cand.f2p_passed > base_passing:
+                        cand.p2p_failed = sum(s != "passed" for s in data["p2p"].values())
+                outcomes.append(cand)
+                if cand.solved(len(f2p)):
+                    return outcomes
+        return outcomes
+
+    # -- playing the fix through actions ----------------------------------------------------------
+
+    def plan_for(self, fix: dict[str, tuple[str, str]]) -> list[str]:
+        plan = []
+        for path in sorted(fix):
+            old, new = fix[path]
+            edit = make_edit(path, old, new)
+            if edit is None:
+                continue
+            first = _span(old, new)["start"] + 1
+            plan.append(format_action(Open(path, max(first - 5, 1), first + 15)))
+            plan.append(format_action(edit))
+        if plan:
+            plan.append(format_action(RunTests()))
+        plan.append(format_action(Submit()))
+        return plan
+
+
+def _span(old: str, new: str) -> dict:
+    """The smallest run of lines that turns ``old`` into ``new`` (see validate_worker)."""
+    a, b = old.splitlines(True), new.splitlines(True)
+    start = 0
+    while start < min(len(a), len(b)) and a[start] == b[start]:
+        start += 1
+    end_a, end_b = len(a), len(b)
+    while end_a > start and end_b > start and a[end_a - 1] == b[end_b - 1]:
+        end_a -= 1
+        end_b -= 1
+    return {"start": start, "end": end_a, "text": "".join(b[start:end_b])}
+
+
+def parse_locations(text: str) -> list[tuple[str, int]]:
+    """``path:line`` locations named in a localize ranking or a traceback, in order, once each."""
+    seen: list[tuple[str, int]] = []
+    for match in _LOCATION.finditer(text):
+        location = (match["path"].removeprefix("./"), int(match["line"]))
+        if location not in seen:
+            seen.append(location)
+    return seen

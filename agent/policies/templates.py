@@ -1,0 +1,132 @@
+"""Repair templates: candidate fixes that are not the inverse of a single mutation.
+
+``envs.mutations`` proposes one-span changes (operator swaps, off-by-one, wrong variable, ...).
+A fault is also often something missing: a guard for None or an empty input, a mutable default
+argument shared between calls. These templates propose those insertions at a suspicious line.
+Each returns whole new file texts; the repair engine validates them like any other candidate.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Candidate:
+    path: str
+    text: str
+    """The whole new file text."""
+    family: str
+    description: str
+
+
+def _enclosing_function(tree: ast.AST, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    best = None
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if node.lineno <= line <= (node.end_lineno or node.lineno):
+                if best is None or node.lineno >= best.lineno:
+                    best = node
+    return best
+
+
+def _statement_at(func: ast.AST, line: int) -> ast.stmt | None:
+    """The innermost statement of ``func``'s body that starts on ``line``, or contains it."""
+    best = None
+    for node in ast.walk(func):
+        if isinstance(node, ast.stmt) and node is not func:
+            if node.lineno <= line <= (node.end_lineno or node.lineno):
+                if best is None or node.lineno >= best.lineno:
+                    best = node
+    return best
+
+
+def guard_candidates(source: str, path: str, line: int) -> list[Candidate]:
+    """Insert ``if NAME is None: return ...`` / ``if not NAME: return ...`` before ``line``'s
+    statement, for each parameter of the function that the statement reads."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    func = _enclosing_function(tree, line)
+    if func is None:
+        return []
+    stmt = _statement_at(func, line)
+    if stmt is None:
+        return []
+    params = {a.arg for a in func.args.args + func.args.kwonlyargs + func.args.posonlyargs}
+    params.discard("self")
+    params.discard("cls")
+    read = []
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in params:
+            if node.id not in read:
+                read.append(node.id)
+    lines = source.split("\n")
+    # Guards go before the first statement of the function body when the suspicious statement
+    # is a compound one whose header is that line, else right before the statement.
+    at = stmt.lineno - 1
+    indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+    out = []
+    returns_value = any(isinstance(n, ast.Return) and n.value is not None for n in ast.walk(func))
+    for name in read:
+        options = [(f"if {name} is None:", "return None")]
+        if returns_value:
+            options += [(f"if not {name}:", value) for value in
+                        ("return None", "return 0", "return []", "return ''", "return {}")]
+        options += [(f"if {name} is None:", f"raise ValueError('{name} is required')"),
+                    (f"if not {name}:", f"raise ValueError('{name} is empty')")]
+        for test, body in options:
+            guard = [f"{indent}{test}", f"{indent}    {body}"]
+            text = "\n".join(lines[:at] + guard + lines[at:])
+            out.append(Candidate(path, text, "insert_guard", f"insert `{test} {body}` at line {at + 1}"))
+    return out
+
+
+def mutable_default_candidates(source: str, path: str, line: int) -> list[Candidate]:
+    """Replace a list / dict / set default of the function around ``line`` by None plus a fresh
+    value made at each call."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    func = _enclosing_function(tree, line)
+    if func is None or not func.body:
+        return []
+    args = func.args
+    positional = args.posonlyargs + args.args
+    pairs = list(zip(positional[len(positional) - len(args.defaults):], args.defaults))
+    pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+    lines = source.split("\n")
+    out = []
+    for arg, default in pairs:
+        if not isinstance(default, (ast.List, ast.Dict, ast.Set, ast.Call)):
+            continue
+        if isinstance(default, ast.Call) and not (
+            isinstance(default.func, ast.Name) and default.func.id in ("list", "dict", "set")):
+            continue
+        fresh = ast.get_source_segment(source, default)
+        if fresh is None or default.lineno != default.end_lineno:
+            continue
+        new_lines = list(lines)
+        row = default.lineno - 1
+        row_text = new_lines[row]
+        start = len(row_text.encode()[: default.col_offset].decode())
+        end = len(row_text.encode()[: default.end_col_offset].decode())
+        new_lines[row] = row_text[:start] + "None" + row_text[end:]
+        first = func.body[0]
+        if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str) and len(func.body) > 1):
+            first = func.body[1]  # after the docstring
+        at = first.lineno - 1
+        indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+        insert = [f"{indent}if {arg.arg} is None:", f"{indent}    {arg.arg} = {fresh}"]
+        new_lines[at:at] = insert
+        out.append(Candidate(path, "\n".join(new_lines), "mutable_default",
+                             f"default {arg.arg}={fresh} made fresh per call"))
+    return out
+
+
+def template_candidates(source: str, path: str, line: int) -> list[Candidate]:
+    return mutable_default_candidates(source, path, line) + guard_candidates(source, path, line)
