@@ -1,0 +1,162 @@
+"""A tiny causal LM and tokenizer, built locally, for tests and the learning benchmark.
+
+No model hub is reachable on the machines this project is developed on, so tests and experiments
+use a small Qwen2-style model whose byte-level BPE tokenizer is trained here on Python source
+(the standard library, our bundled suite and seed repos) and on the agent's own prompt text. The
+chat template is ChatML with each assistant turn, including its end-of-turn token, wrapped in
+``{% generation %}...{% endgeneration %}`` so that TRL's ``assistant_only_loss`` trains on exactly
+what the policy emits, stop token included. Both are saved with ``save_pretrained`` and loaded back
+with ``from_pretrained``: the real loading path. Real users pass a hub id or a local directory.
+"""
+
+from __future__ import annotations
+
+import logging
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+log = logging.getLogger("debug_agent.trainers.tiny")
+
+BOS, EOS, PAD = "<|endoftext|>", "<|im_end|>", "<|pad|>"
+IM_START = "<|im_start|>"
+SPECIAL_TOKENS = [BOS, IM_START, EOS, PAD]
+
+# ChatML. The assistant's content and its <|im_end|> sit inside the generation block, so the
+# assistant mask covers the stop token (TRL warns when it does not: the model never learns to stop).
+CHAT_TEMPLATE = (
+    "{%- for message in messages -%}"
+    "{%- if message['role'] == 'assistant' -%}"
+    "{{ '<|im_start|>assistant\n' }}"
+    "{%- generation -%}{{ message['content'] + '<|im_end|>' }}{%- endgeneration -%}"
+    "{{ '\n' }}"
+    "{%- else -%}"
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' }}"
+    "{%- endif -%}"
+    "{%- endfor -%}"
+    "{%- if add_generation_prompt -%}{{ '<|im_start|>assistant\n' }}{%- endif -%}"
+)
+
+
+@dataclass
+class TinyModelConfig:
+    vocab_size: int = 4096
+    """BPE vocabulary size, special tokens included."""
+    hidden_size: int = 128
+    """Width of the residual stream (a multiple of 64 keeps 4-bit blocks whole)."""
+    layers: int = 2
+    """Decoder layers."""
+    heads: int = 4
+    """Attention heads (2 key/value heads: grouped-query attention as in Qwen2)."""
+    max_positions: int = 4096
+    """Longest sequence, in tokens, the model accepts."""
+    seed: int = 0
+    """Seed for the weight initialisation."""
+    corpus_mb: float = 4.0
+    """Megabytes of Python source the tokenizer is trained on."""
+
+    def __post_init__(self) -> None:
+        if self.hidden_size % 64 or self.hidden_size <= 0:
+            raise ValueError(f"hidden_size must be a positive multiple of 64, got {self.hidden_size}")
+        if self.hidden_size % self.heads:
+            raise ValueError(f"hidden_size ({self.hidden_size}) must divide by heads ({self.heads})")
+        if self.vocab_size < 300:
+            raise ValueError(f"vocab_size must be at least 300 (256 bytes + specials), got "
+                             f"{self.vocab_size}")
+        if self.layers < 1:
+            raise ValueError(f"layers must be at least 1, got {self.layers}")
+
+
+def corpus_files() -> Iterator[Path]:
+    """Python source to train the tokenizer on: our suites and seeds first, then the stdlib."""
+    root = Path(__file__).resolve().parent.parent
+    for sub in ("envs/suite", "envs/seeds", "envs", "agent"):
+        yield from sorted((root / sub).rglob("*.py"))
+    yield from sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py"))
+
+
+def corpus_texts(max_bytes: int) -> Iterator[str]:
+    """The agent's own prompt text, then source files, up to about ``max_bytes``."""
+    from agent.prompts import SYSTEM_PROMPT
+
+    total = 0
+    # The prompt text is what every episode starts with: make sure its words are single tokens.
+    yield SYSTEM_PROMPT * 20
+    for path in corpus_files():
+        if total >= max_bytes:
+            return
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        total += len(text)
+        yield text
+
+
+def build_tokenizer(config: TinyModelConfig):
+    """A byte-level BPE tokenizer (any text round-trips) wrapped for transformers."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=config.vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(corpus_texts(int(config.corpus_mb * 1e6)), trainer=trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token=BOS,
+        eos_token=EOS,
+        pad_token=PAD,
+        model_max_length=config.max_positions,
+        padding_side="left",
+    )
+    fast.chat_template = CHAT_TEMPLATE
+    return fast
+
+
+def build_model(config: TinyModelConfig, tokenizer):
+    import torch
+    from transformers import AutoModelForCausalLM, GenerationConfig, Qwen2Config
+
+    torch.manual_seed(config.seed)
+    model_config = Qwen2Config(
+        vocab_size=len(tokenizer),
+        hidden_size=config.hidden_size,
+        intermediate_size=config.hidden_size * 4,
+        num_hidden_layers=config.layers,
+        num_attention_heads=config.heads,
+        num_key_value_heads=max(1, config.heads // 2),
+        max_position_embeddings=config.max_positions,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    model = AutoModelForCausalLM.from_config(model_config)
+    model.generation_config = GenerationConfig(
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    return model
+
+
+def init_tiny(out: str | Path, config: TinyModelConfig | None = None) -> Path:
+    """Build the tiny model and tokenizer and save both to ``out``; returns the directory."""
+    config = config or TinyModelConfig()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizer = build_tokenizer(config)
+    model = build_model(config, tokenizer)
+    tokenizer.save_pretrained(out)
+    model.save_pretrained(out)
+    n_params = sum(p.numel() for p in model.parameters())
+    log.info("tiny model: %d parameters, vocab %d, saved to %s", n_params, len(tokenizer), out)
+    return out
