@@ -96,7 +96,8 @@ def cli(verbose: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: our errors become one red line and exit status 2, never a traceback."""
     try:
-        cli.main(args=argv, prog_name="agent", standalone_mode=False)
+        # Not standalone: click hands back ctx.exit(code) as a return value instead of exiting.
+        code = cli.main(args=argv, prog_name="agent", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

@@ -93,8 +93,11 @@ class SearchStats:
 class SearchPolicy:
     """Model-free generate-and-validate repair (see the module docstring)."""
 
-    def __init__(self, config: SearchConfig | None = None) -> None:
-        self.config = config or SearchConfig()
+    def __init__(self, config: SearchConfig | None = None, **options) -> None:
+        """Takes a SearchConfig, or its fields as keywords (``SearchPolicy(backend="local")``)."""
+        if config is not None and options:
+            raise TypeError("pass either a SearchConfig or its fields, not both")
+        self.config = config or SearchConfig(**options)
         self.name = "search"
         self.task = None
         self.stats = SearchStats()

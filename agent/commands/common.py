@@ -1,0 +1,37 @@
+"""Options shared by the commands that run a policy (fix, eval, data collect)."""
+
+from __future__ import annotations
+
+import functools
+
+import click
+
+POLICIES = ("search", "hf", "openai")
+
+
+def policy_options(f):
+    @click.option("--policy", type=click.Choice(POLICIES), default="search",
+                  help="search: model-free repair; hf: a local transformers model; "
+                       "openai: an OpenAI-compatible endpoint.")
+    @click.option("--model", default=None, help="Model directory or hub id (hf), model name (openai).")
+    @click.option("--adapter", default=None, type=click.Path(exists=True, file_okay=False),
+                  help="PEFT adapter directory for --policy hf.")
+    @click.option("--4bit/--no-4bit", "load_4bit", default=False,
+                  help="Load the hf model in 4-bit (bitsandbytes nf4).")
+    @click.option("--base-url", default=None,
+                  help="Endpoint for --policy openai [env: OPENAI_BASE_URL]; key from OPENAI_API_KEY.")
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        return f(*args, **kwargs)
+    return wrapper
+
+
+def sandbox_option(f):
+    @click.option("--sandbox", type=click.Choice(["auto", "docker", "local"]), default="auto",
+                  help="Where code runs: docker, local (weaker isolation), or auto "
+                       "(docker when an engine and the image are there).")
+    @click.option("--image", default=None, help="Docker sandbox image [default: the built one].")
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        return f(*args, **kwargs)
+    return wrapper

@@ -1,0 +1,1 @@
+"""A small shopping-cart library with one bug, for trying `agent fix`."""
