@@ -1,0 +1,106 @@
+"""The model-free repair engine and its pieces, on real repos with real pytest."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.policies.search import WORKER_SOURCE, _span, parse_locations
+from agent.policies.templates import guard_candidates, mutable_default_candidates
+from envs.actions import format_action, make_edit, parse_action
+
+
+def run_worker(repo: Path, request: dict) -> list[dict]:
+    encoded = base64.b64encode(json.dumps(request).encode()).decode()
+    out = subprocess.run([sys.executable, "-c", WORKER_SOURCE, encoded], cwd=repo,
+                         capture_output=True, text=True, timeout=120)
+    return [json.loads(line.split(" ", 1)[1]) for line in out.stdout.splitlines()
+            if line.startswith("@@RESULT ")]
+
+
+@pytest.fixture
+def calc(tmp_path: Path) -> Path:
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n"
+                                      "    return a * b\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_calc.py").write_text(
+        "import time\nfrom calc import add, mul\n\n\ndef test_add():\n    assert add(2, 3) == 5\n\n\n"
+        "def test_mul():\n    assert mul(2, 3) == 6\n")
+    return tmp_path
+
+
+def test_worker_validates_candidates_and_restores_files(calc: Path) -> None:
+    original = (calc / "calc.py").read_text()
+    request = {
+        "candidates": [
+            {"id": "minus", "files": {"calc.py": {"start": 1, "end": 2, "text": "    return a * b\n"}}},
+            {"id": "plus", "files": {"calc.py": {"start": 1, "end": 2, "text": "    return a + b\n"}}},
+            {"id": "never", "files": {"calc.py": {"start": 1, "end": 2, "text": "    return 5\n"}}},
+        ],
+        "f2p": ["tests/test_calc.py::test_add"], "p2p": ["tests/test_calc.py::test_mul"],
+        "timeout": 30,
+    }
+    results = run_worker(calc, request)
+    assert [r["id"] for r in results] == ["minus", "plus"]  # stops at the first full pass
+    assert results[0]["f2p"] == {"tests/test_calc.py::test_add": "failed"}
+    assert results[1]["f2p"] == {"tests/test_calc.py::test_add": "passed"}
+    assert results[1]["p2p"] == {"tests/test_calc.py::test_mul": "passed"}
+    assert (calc / "calc.py").read_text() == original
+
+
+def test_worker_kills_a_hanging_candidate(calc: Path) -> None:
+    request = {
+        "candidates": [{"id": "hang", "files": {"calc.py": {
+            "start": 1, "end": 2, "text": "    while True:\n        pass\n"}}}],
+        "f2p": ["tests/test_calc.py::test_add"], "p2p": [], "timeout": 2,
+    }
+    results = run_worker(calc, request)
+    assert results[0]["f2p"] == {"tests/test_calc.py::test_add": "timeout"}
+
+
+def test_span_turns_old_into_new() -> None:
+    for old, new in [("a\nb\nc\n", "a\nB\nc\n"), ("a\nb", "a\nb\nc"), ("x\n", "y\nx\n"),
+                     ("a\nb\nc\n", "a\nc\n")]:
+        span = _span(old, new)
+        lines = old.splitlines(True)
+        lines[span["start"]:span["end"]] = [span["text"]]
+        assert "".join(lines) == new
+
+
+def test_make_edit_round_trips_and_applies() -> None:
+    old = "def f(a, b):\n    return a - b\n\n\ndef g(a, b):\n    return a - b\n\nx = 1\n"
+    new = "def f(a, b):\n    return a + b\n\n\ndef g(a, b):\n    return a - b\n\nx = 2\ny = 3\n"
+    edit = make_edit("m.py", old, new)
+    assert parse_action(format_action(edit)) == edit
+    text = old
+    for block in edit.blocks:
+        assert text.count(block.search) == 1  # unique, so the env applies it unambiguously
+        text = text.replace(block.search, block.replace)
+    assert text == new
+    assert make_edit("m.py", old, old) is None
+
+
+def test_parse_locations_reads_rankings_and_tracebacks() -> None:
+    text = ("1. shop/pricing.py:9  0.71  if x:\n2. shop/cart.py:30  0.5\n"
+            'File "shop/pricing.py", line 9, in discount\nshop/pricing.py:9: AssertionError')
+    assert parse_locations(text) == [("shop/pricing.py", 9), ("shop/cart.py", 30)]
+
+
+def test_templates_propose_guards_and_fresh_defaults() -> None:
+    source = ('def add(item, bucket=[]):\n    """Add."""\n    bucket.append(item)\n    return bucket\n\n\n'
+              "def mean(xs):\n    return sum(xs) / len(xs)\n")
+    fresh = mutable_default_candidates(source, "m.py", 3)
+    assert len(fresh) == 1
+    namespace: dict = {}
+    exec(fresh[0].text, namespace)
+    assert namespace["add"](1) == [1] and namespace["add"](2) == [2]
+    guards = guard_candidates(source, "m.py", 8)
+    fixed = [c for c in guards if "if not xs:\n        return 0" in c.text]
+    assert fixed
+    exec(fixed[0].text, namespace)
+    assert namespace["mean"]([]) == 0
