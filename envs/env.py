@@ -1,0 +1,339 @@
+"""DebugEnv: a buggy repository in a sandbox as a Gymnasium environment with text in and text out."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import string
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import gymnasium as gym
+from gymnasium import spaces
+
+from envs import reward as scoring
+from envs import tools
+from envs.actions import (
+    Action, ActionError, Edit, Localize, Open, RunTests, Search, Submit, parse_action,
+)
+from envs.localize import format_ranking, localize
+from envs.task import Task, load_suite
+from sandboxes.base import Sandbox, TestReport
+from sandboxes.errors import UsageError
+
+BACKENDS = ("docker", "local", "auto")
+
+#: Characters an observation or action may hold: printable ASCII and whitespace, then Latin,
+#: Greek, Cyrillic and the other alphabets up to U+1FFF, punctuation, arrows, maths, box drawing
+#: and symbols (U+2000-U+2BFF). Anything else in an observation becomes "?".
+CHARSET = frozenset(string.printable) | frozenset(map(chr, range(0xA0, 0x2C00)))
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_VERBS = {RunTests: "run_tests", Open: "open", Search: "search", Localize: "localize",
+          Edit: "edit", Submit: "submit"}
+
+
+@dataclass
+class EnvConfig:
+    """How DebugEnv runs an episode."""
+
+    backend: str = "auto"
+    """Sandbox backend: "docker", "local", or "auto" (docker when the engine and image are there)."""
+    image: str | None = None
+    """Docker image for the sandbox; None for the sandbox package's default."""
+    max_steps: int = 30
+    """Steps before the episode is truncated (truncated_reason "steps")."""
+    time_budget_s: float = 600.0
+    """Wall-clock seconds from reset before the episode is truncated (truncated_reason "time")."""
+    test_timeout_s: float = 120.0
+    """Limit on one whole test run (run_tests, localize, scoring)."""
+    per_test_timeout_s: float = 30.0
+    """Limit on one test inside a run."""
+    format_penalty: float = -0.05
+    """Reward for a step whose action is malformed or cannot be carried out (<= 0)."""
+    step_penalty: float = 0.0
+    """Reward added to every step (<= 0); 0 leaves the episode's reward to the final score."""
+    max_observation_chars: int = 16_000
+    """Observations are cut to this many characters, with a note saying so."""
+    max_action_chars: int = 32_000
+    """Size of the action space's Text; longer actions are still read in full."""
+    open_window: int = 100
+    """Lines ``open`` shows when no END is given."""
+    search_max_matches: int = 50
+    """Matches ``search`` lists before it only counts."""
+    localize_top_n: int = 10
+    """Ranked lines ``localize`` shows."""
+    intro_max_files: int = 200
+    """Files listed in the reset observation."""
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"EnvConfig.backend must be one of {BACKENDS}, got {self.backend!r}")
+        for name in ("max_steps", "max_observation_chars", "max_action_chars", "open_window",
+                     "search_max_matches", "localize_top_n", "intro_max_files"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"EnvConfig.{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("time_budget_s", "test_timeout_s", "per_test_timeout_s"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"EnvConfig.{name} must be positive, got {getattr(self, name)}")
+        for name in ("format_penalty", "step_penalty"):
+            if not -1.0 <= getattr(self, name) <= 0.0:
+                raise ValueError(f"EnvConfig.{name} must be in [-1, 0], got {getattr(self, name)}")
+        if self.max_observation_chars < 200:
+            raise ValueError("EnvConfig.max_observation_chars must be at least 200, got "
+                             f"{self.max_observation_chars}")
+
+
+class DebugEnv(gym.Env[str, str]):
+    """Fix a buggy Python repository by acting on it in a sandbox, one text action per step.
+
+    ## Action Space
+
+    ``Text(max_action_chars)`` over ``CHARSET``: one action in the grammar of ``envs.actions``
+    (``run_tests [NODE_ID ...]``, ``open PATH [START [END]]``, ``search PATTERN [PATH]``,
+    ``localize``, ``edit PATH`` + SEARCH/REPLACE blocks, ``submit``), usually inside one fenced
+    block; text around the block is ignored. Anything the policy writes is accepted: a malformed
+    action, or one that cannot be carried out (no such file, a path outside the repo, SEARCH text
+    found nowhere or in several places), yields an observation saying what went wrong and how to
+    write it, the ``format_penalty`` and ``info["format_error"] = True``.
+
+    ## Observation Space
+
+    ``Text(max_observation_chars)`` over ``CHARSET``. After reset: the tests that fail with their
+    trimmed failure output, and the repository's files. After a step: the action's result
+    (numbered file lines, ``file:line: text`` matches, the per-test report, the edited region,
+    ranked suspicious lines). Observations longer than the bound are cut in the middle with a note.
+
+    ## Rewards
+
+    ``step_penalty`` (default 0) every step, plus ``format_penalty`` (default -0.05) on a step whose
+    action failed. On the final step the episode's score is added: 1.0 when every fail_to_pass test
+    passes and every pass_to_pass test still passes, partial credit below (see ``envs.reward`` for
+    the formula), computed after every change to tests and test configuration is dropped.
+
+    ## Starting State
+
+    A new sandbox (docker or local) holding a fresh copy of the task's repository, chosen by
+    ``options["task"]`` (a Task, a task id among ``tasks``, or a task directory) or drawn from
+    ``tasks`` with the seeded ``np_random``. The tests have run once to write the first
+    observation.
+
+    ## Episode End
+
+    Terminated when the policy submits. Truncated when ``max_steps`` steps are taken or
+    ``time_budget_s`` seconds have passed since reset (``info["truncated_reason"]`` is "steps" or
+    "time"); the edits are scored all the same so that trainers may use or mask the episode. The
+    final step's info holds "resolved", "tests" (node id -> status from the scoring run) and
+    "reward" (the score).
+
+    Every step's info holds "action" (the verb, or None when unparsable), "format_error",
+    "patch" (the diff of the repo against its start) and "steps"; "localization" (the
+    "path:line" list of the latest ``localize``) once localize has run.
+
+    ## Version History
+
+    * v0: first version.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self, config: EnvConfig | None = None, tasks: Sequence[Task] | str | Path | None = None
+    ) -> None:
+        self.config = config or EnvConfig()
+        if isinstance(tasks, (str, Path)):
+            tasks = load_suite(tasks)
+        self.tasks: list[Task] = list(tasks or [])
+        self.observation_space = spaces.Text(
+            self.config.max_observation_chars, min_length=0, charset=CHARSET
+        )
+        self.action_space = spaces.Text(self.config.max_action_chars, min_length=0, charset=CHARSET)
+        self.task: Task | None = None
+        self.sandbox: Sandbox | None = None
+        self.initial_report: TestReport | None = None
+        self._started = 0.0
+        self._steps = 0
+        self._done = True
+        self._patch = ""
+        self._localization: list[str] | None = None
+
+    # -- Gymnasium API -------------------------------------------------------------------------
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        super().reset(seed=seed)
+        self._close_sandbox()
+        self.task = self._choose_task((options or {}).get("task"))
+        self.sandbox = self._open_sandbox(self.task)
+        self._started = time.monotonic()
+        self._steps, self._done, self._patch, self._localization = 0, False, "", None
+        self.initial_report = self._run_tests(None)
+        observation = self._intro(self.task, self.initial_report)
+        info = {"task_id": self.task.id, "action": None, "format_error": False, "patch": "",
+                "steps": 0, "initial_tests": self.initial_report.statuses}
+        return self._observe(observation), info
+
+    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        if self.sandbox is None or self.task is None:
+            raise UsageError("DebugEnv.step called before reset(); call reset() first")
+        if self._done:
+            raise UsageError("DebugEnv.step called after the episode ended; call reset() first")
+        self._steps += 1
+        reward = self.config.step_penalty
+        verb, format_error, terminated = None, False, False
+        try:
+            parsed = parse_action(action if isinstance(action, str) else str(action))
+            verb = _VERBS[type(parsed)]
+            if isinstance(parsed, Submit):
+                terminated = True
+                observation = "submitted"
+            else:
+                observation = self._act(parsed)
+        except ActionError as exc:
+            format_error = True
+            reward += self.config.format_penalty
+            observation = f"error: {exc}"
+        except UsageError as exc:  # a path the sandbox refused (a symlink, a directory)
+            format_error = True
+            reward += self.config.format_penalty
+            observation = f"error: {exc}"
+        if verb in ("edit", "run_tests", "localize"):
+            self._patch = self.sandbox.diff()
+        truncated_reason = None
+        if not terminated:
+            if time.monotonic() - self._started >= self.config.time_budget_s:
+                truncated_reason = "time"
+            elif self._steps >= self.config.max_steps:
+                truncated_reason = "steps"
+        info: dict[str, Any] = {"action": verb, "format_error": format_error,
+                                "patch": self._patch, "steps": self._steps}
+        if self._localization is not None:
+            info["localization"] = list(self._localization)
+        if terminated or truncated_reason:
+            result = self._score()
+            reward += result.reward
+            info.update(resolved=result.resolved, tests=dict(result.tests), reward=result.reward)
+            if truncated_reason:
+                info["truncated_reason"] = truncated_reason
+                observation += (f"\n\nthe episode ran out of "
+                                f"{'steps' if truncated_reason == 'steps' else 'time'}")
+            observation += "\n\n" + _score_summary(result)
+            self._done = True
+        return self._observe(observation), float(reward), terminated, truncated_reason is not None, info
+
+    def close(self) -> None:
+        self._close_sandbox()
+        super().close()
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def _act(self, action: Action) -> str:
+        sandbox, config = self.sandbox, self.config
+        match action:
+            case Open():
+                return tools.open_file(sandbox, action, window=config.open_window)
+            case Search():
+                return tools.search(sandbox, action, max_matches=config.search_max_matches)
+            case Edit():
+                text = tools.apply_edit(sandbox, action)
+                if scoring.is_test_path(tools.clean_path(action.path),
+                                        scoring.task_test_files(self.task)):
+                    text += ("\nnote: this is a test file or test configuration; changes to it are "
+                             "dropped when the episode is scored")
+                return text
+            case RunTests():
+                report = self._run_tests(list(action.node_ids) or None)
+                return tools.format_report(report, max_chars=config.max_observation_chars - 500)
+            case Localize():
+                ranking = localize(sandbox, self.task, top_n=config.localize_top_n,
+                                   timeout=config.test_timeout_s,
+                                   per_test_timeout=config.per_test_timeout_s)
+                self._localization = [s.location for s in ranking]
+                return format_ranking(ranking)
+        raise TypeError(f"not an action: {action!r}")
+
+    def _run_tests(self, node_ids: list[str] | None) -> TestReport:
+        from sandboxes.pytest_runner import run_pytest
+
+        # The task's test command narrows a whole-suite run; node ids name their tests exactly.
+        extra = () if node_ids else _pytest_args(self.task.test_command)
+        return run_pytest(self.sandbox, node_ids, timeout=self.config.test_timeout_s,
+                          per_test_timeout=self.config.per_test_timeout_s, extra_args=extra)
+
+    def _score(self) -> scoring.Score:
+        return scoring.score(self.sandbox, self.task, timeout=self.config.test_timeout_s,
+                             per_test_timeout=self.config.per_test_timeout_s)
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _choose_task(self, choice: Task | str | Path | None) -> Task:
+        if isinstance(choice, Task):
+            return choice
+        if choice is None:
+            if not self.tasks:
+                raise UsageError("DebugEnv has no tasks to draw from; pass tasks=[...] or "
+                                 "reset(options={'task': TASK_OR_ID_OR_PATH})")
+            return self.tasks[int(self.np_random.integers(len(self.tasks)))]
+        for task in self.tasks:
+            if task.id == str(choice):
+                return task
+        if Path(choice).is_dir():
+            return Task.load(choice)
+        known = ", ".join(t.id for t in self.tasks[:10]) + (", ..." if len(self.tasks) > 10 else "")
+        raise UsageError(f"no task {str(choice)!r}: not an id among this env's tasks ({known or 'none'})"
+                         " nor a task directory")
+
+    def _open_sandbox(self, task: Task) -> Sandbox:
+        from sandboxes import open_sandbox
+
+        kwargs = {"image": self.config.image} if self.config.image else {}
+        return open_sandbox(task.repo, backend=self.config.backend, **kwargs)
+
+    def _close_sandbox(self) -> None:
+        sandbox, self.sandbox = self.sandbox, None
+        self._done = True
+        if sandbox is not None:
+            sandbox.close()
+
+    def _intro(self, task: Task, report: TestReport) -> str:
+        failing = report.failing
+        head = (f"Task {task.id}: {len(failing)} of {len(report.tests)} tests fail."
+                if failing else f"Task {task.id}: no test fails at the start.")
+        files = self.sandbox.list_files()
+        shown = files[: self.config.intro_max_files]
+        listing = "\n".join(shown)
+        if len(files) > len(shown):
+            listing += f"\n... and {len(files) - len(shown)} more files"
+        budget = self.config.max_observation_chars - len(head) - len(listing) - 200
+        tests = tools.format_report(report, max_chars=max(budget, 500))
+        return f"{head}\n\n{tests}\n\nFiles in the repository ({len(files)}):\n{listing}"
+
+    def _observe(self, text: str) -> str:
+        """``text`` made to fit the observation space: known characters, bounded length."""
+        text = _ANSI.sub("", text)
+        text = "".join(c if c in CHARSET else "?" for c in text)
+        return tools.trim(text, self.config.max_observation_chars, "observation")
+
+
+def _pytest_args(test_command: str | None) -> tuple[str, ...]:
+    """The arguments of a task's ``test_command`` that runs pytest."""
+    if not test_command:
+        return ()
+    words = shlex.split(test_command)
+    for prefix in (["pytest"], ["py.test"], ["python", "-m", "pytest"], ["python3", "-m", "pytest"]):
+        if words[: len(prefix)] == prefix:
+            return tuple(words[len(prefix):])
+    raise UsageError(f"task test_command must run pytest (e.g. 'pytest tests/unit'), "
+                     f"got {test_command!r}")
+
+
+def _score_summary(result: scoring.Score) -> str:
+    f2p = [t for t, s in result.tests.items() if s != "passed"]
+    lines = [f"resolved: {'yes' if result.resolved else 'no'}; score {result.reward:.3f}"]
+    if f2p:
+        lines.append("tests not passing: " + ", ".join(f"{t} ({result.tests[t]})" for t in f2p[:20]))
+    if result.dropped:
+        lines.append("changes not scored (tests / test configuration): " + ", ".join(result.dropped))
+    return "\n".join(lines)
