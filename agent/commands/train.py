@@ -1,0 +1,137 @@
+"""`agent train sft` and `agent train ppo`: options are the fields of the trainers' config dataclasses.
+
+Each field's one-line docstring becomes its `--help` text, so the config class is the one place a
+hyperparameter is documented. torch and friends are imported only when a command runs.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+import json
+import textwrap
+import typing
+from typing import Any, Callable
+
+import click
+
+from sandboxes.errors import UsageError
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """The string literal under each field of a dataclass: its documentation."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    docs = {}
+    for node, after in zip(body, body[1:]):
+        if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+                and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)):
+            docs[node.target.id] = " ".join(after.value.value.split())
+    return docs
+
+
+def _parse_pairs(values: tuple[str, ...], option: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=option)
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw  # a bare string
+    return out
+
+
+def config_options(cls: type, skip: tuple[str, ...] = ()) -> Callable:
+    """A decorator adding one click option per dataclass field (required when it has no default)."""
+    hints = typing.get_type_hints(cls)
+    docs = field_docs(cls)
+
+    def decorate(func: Callable) -> Callable:
+        for f in reversed(dataclasses.fields(cls)):
+            if f.name in skip:
+                continue
+            name = "--" + f.name.replace("_", "-")
+            kind = hints[f.name]
+            has_default = (f.default is not dataclasses.MISSING
+                           or f.default_factory is not dataclasses.MISSING)
+            default = f.default if f.default is not dataclasses.MISSING else None
+            help_text = docs.get(f.name, "")
+            origin = typing.get_origin(kind)
+            if kind is bool:
+                flag = f.metadata.get("flag", f"{name}/--no-{f.name.replace('_', '-')}")
+                opt = click.option(flag, f.name,
+                                   default=default, show_default=True, help=help_text)
+            elif kind in (int, float, str):
+                opt = click.option(name, f.name, type=kind, default=default,
+                                   required=not has_default, show_default=has_default,
+                                   help=help_text)
+            elif origin is dict or kind == dict[str, Any]:
+                opt = click.option(name.removesuffix("s"), f.name, multiple=True,
+                                   metavar="KEY=VALUE", help=help_text + " (repeatable; JSON values)")
+            else:  # lists and unions: one string, comma-separated for lists
+                shown = ",".join(default) if isinstance(default, list) else default
+                if f.default_factory is not dataclasses.MISSING:
+                    shown = ",".join(map(str, f.default_factory()))
+                opt = click.option(name, f.name, type=str, default=None, show_default=str(shown),
+                                   help=help_text)
+            func = opt(func)
+        return func
+
+    return decorate
+
+
+def build_config(cls: type, values: dict[str, Any]) -> Any:
+    """The dataclass from click's values: None means "the default", lists come comma-separated."""
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in values or values[f.name] is None:
+            continue
+        value, kind = values[f.name], hints[f.name]
+        if typing.get_origin(kind) is dict:
+            if not value:
+                continue
+            value = _parse_pairs(value, "--" + f.name.replace("_", "-").removesuffix("s"))
+        elif isinstance(value, str) and kind not in (str, int, float, bool):
+            args = typing.get_args(kind)
+            if value.lower() in ("true", "latest") and bool in args:
+                value = True
+            elif any(typing.get_origin(a) is list for a in args) or typing.get_origin(kind) is list:
+                if "," in value or typing.get_origin(kind) is list:
+                    value = [v.strip() for v in value.split(",") if v.strip()]
+        kwargs[f.name] = value
+    try:
+        return cls(**kwargs)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"{cls.__name__}: {exc}") from None
+
+
+@click.group()
+def train() -> None:
+    """Fine-tune a policy: QLoRA SFT on demonstrations, then PPO on test-pass rewards."""
+
+
+from trainers.sft import SFTRunConfig  # noqa: E402  (no heavy imports at module level)
+
+
+@train.command("sft")
+@config_options(SFTRunConfig)
+def sft(**values: Any) -> None:
+    """QLoRA SFT with TRL on a chat dataset from `agent data collect`.
+
+    \b
+    Example:
+      agent train sft --model tiny/ --dataset data/sft --output-dir runs/sft --max-steps 200
+      agent fix REPO --policy hf --model tiny/ --adapter runs/sft
+    """
+    from trainers.sft import run_sft
+
+    config = build_config(SFTRunConfig, values)
+    result = run_sft(config)
+    first, last = (result.losses[0], result.losses[-1]) if result.losses else (float("nan"),) * 2
+    click.echo(f"SFT: {result.steps} steps, loss {first:.4f} -> {last:.4f}; "
+               f"adapter in {result.adapter_dir}")
