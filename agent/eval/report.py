@@ -1,0 +1,244 @@
+"""report.md and report.html of an evaluation run.
+
+The HTML page is self-contained: its plots are inline SVG drawn here (no plotting library, no
+external file, no script), so it opens anywhere and can be mailed as one file.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Sequence
+
+from agent.eval.metrics import LOCALIZATION_KEYS
+
+FL_LABELS = {
+    "top1_line": "top-1 line", "top5_line": "top-5 lines", "top1_file": "top-1 file",
+    "top5_file": "top-5 files", "edited_line": "edited a reference line",
+    "edited_file": "edited a reference file",
+}
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+# -- SVG plots -----------------------------------------------------------------------------------
+
+
+def svg_bars(rows: Sequence[tuple[str, float, str]], *, width: int = 560) -> str:
+    """Horizontal bars for values in [0, 1]: (label, value, note)."""
+    bar_h, gap, left, right = 22, 8, 170, 110
+    height = len(rows) * (bar_h + gap) + gap + 20
+    span = width - left - right
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'role="img" font-family="sans-serif" font-size="12">']
+    for tick in (0, 0.25, 0.5, 0.75, 1.0):
+        x = left + tick * span
+        parts.append(f'<line x1="{x:.1f}" y1="{gap}" x2="{x:.1f}" y2="{height - 20}" '
+                     'stroke="#ddd"/>')
+        parts.append(f'<text x="{x:.1f}" y="{height - 6}" text-anchor="middle" fill="#555">'
+                     f'{int(tick * 100)}%</text>')
+    for i, (label, value, note) in enumerate(rows):
+        y = gap + i * (bar_h + gap)
+        w = max(0.0, min(1.0, value)) * span
+        parts.append(f'<text x="{left - 6}" y="{y + bar_h * 0.7:.1f}" text-anchor="end">'
+                     f'{html.escape(label[:26])}</text>')
+        parts.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="#3b7dd8">'
+                     f'<title>{html.escape(label)}: {_pct(value)} {html.escape(note)}</title></rect>')
+        parts.append(f'<text x="{left + w + 6:.1f}" y="{y + bar_h * 0.7:.1f}" fill="#333">'
+                     f'{_pct(value)} {html.escape(note)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def histogram_bins(values: Sequence[float], bins: int = 10) -> list[tuple[float, float, int]]:
+    """(low, high, count) for ``bins`` equal-width bins over the values' range."""
+    if not values:
+        return []
+    lo, hi = min(values), max(values)
+    if math.isclose(lo, hi):
+        return [(lo, hi, len(values))]
+    width = (hi - lo) / bins
+    counts = [0] * bins
+    for v in values:
+        counts[min(bins - 1, int((v - lo) / width))] += 1
+    return [(lo + i * width, lo + (i + 1) * width, c) for i, c in enumerate(counts)]
+
+
+def svg_histogram(values: Sequence[float], *, xlabel: str, bins: int = 10, width: int = 560,
+                  height: int = 220, integer: bool = False) -> str:
+    rows = histogram_bins(values, bins)
+    if not rows:
+        return "<p><em>no data</em></p>"
+    left, bottom, top = 40, 40, 12
+    plot_w, plot_h = width - left - 12, height - bottom - top
+    peak = max(c for _, _, c in rows) or 1
+    bar_w = plot_w / len(rows)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'role="img" font-family="sans-serif" font-size="11">',
+             f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" '
+             'stroke="#555"/>',
+             f'<text x="{left - 6}" y="{top + 8}" text-anchor="end" fill="#555">{peak}</text>',
+             f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end" fill="#555">0</text>']
+    fmt = (lambda v: f"{v:.0f}") if integer else (lambda v: f"{v:.3g}")
+    for i, (low, high, count) in enumerate(rows):
+        h = plot_h * count / peak
+        x = left + i * bar_w
+        parts.append(f'<rect x="{x + 1:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w - 2:.1f}" '
+                     f'height="{h:.1f}" fill="#e8833a"><title>{fmt(low)}–{fmt(high)}: {count}'
+                     '</title></rect>')
+        if i % max(1, len(rows) // 5) == 0:
+            parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 14}" fill="#555">{fmt(low)}</text>')
+    parts.append(f'<text x="{left + plot_w:.1f}" y="{top + plot_h + 14}" text-anchor="end" '
+                 f'fill="#555">{fmt(rows[-1][1])}</text>')
+    parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle">'
+                 f'{html.escape(xlabel)}</text></svg>')
+    return "".join(parts)
+
+
+# -- tables --------------------------------------------------------------------------------------
+
+
+def _headline(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    run = summary.get("run", {})
+    policy = run.get("policy", {})
+    return [
+        ("policy", str(policy.get("name", "?")) + (f" {policy.get('options')}"
+                                                   if policy.get("options") else "")),
+        ("tasks", str(summary["tasks"])),
+        ("resolved", f"{summary['resolved']} ({_pct(summary['resolve_rate'])})"),
+        ("resolve rate, infra errors left out", _pct(summary["resolve_rate_completed"])),
+        ("infrastructure errors", str(summary["infra_errors"])),
+        ("mean reward", f"{summary['mean_reward']:.3f}"),
+        ("wall time per task (mean / median / p90)",
+         "{mean:.1f} / {median:.1f} / {p90:.1f} s".format(**summary["wall_s"])),
+        ("steps per task (mean / median / p90)",
+         "{mean:.1f} / {median:.0f} / {p90:.0f}".format(**summary["steps"])),
+        ("tokens (total / mean)", f"{summary['tokens']['total']} / {summary['tokens']['mean']}"),
+        ("run elapsed", f"{run.get('elapsed_s', 0):.1f} s with {run.get('workers', '?')} workers"
+                        f" ({run.get('sandbox', '?')} sandbox)"),
+    ]
+
+
+def _task_rows(records: Sequence[dict[str, Any]]) -> list[list[str]]:
+    rows = []
+    for r in sorted(records, key=lambda r: r["task_id"]):
+        fl = r.get("localization_eval") or {}
+        rows.append([
+            r["task_id"], r.get("bug_class", ""), "yes" if r["resolved"] else "no",
+            f"{r['reward']:.2f}", f"{r.get('f2p_passed', 0)}/{r.get('f2p_total', 0)}",
+            f"{r.get('p2p_passed', 0)}/{r.get('p2p_total', 0)}", str(r["steps"]),
+            f"{r['wall_s']:.1f}", ("yes" if fl.get("top5_line") else "no") if fl else "–",
+            r["exit_status"][:80],
+        ])
+    return rows
+
+
+TASK_HEADER = ["task", "bug class", "resolved", "reward", "f2p", "p2p", "steps", "wall s",
+               "top-5 line", "exit status"]
+
+
+def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    def cell(text: str) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(map(cell, header)) + " |",
+             "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(map(cell, row)) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
+                   for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _class_rows(summary: dict[str, Any]) -> list[list[str]]:
+    return [[name, str(c["tasks"]), str(c["resolved"]), _pct(c["resolve_rate"])]
+            for name, c in summary["per_bug_class"].items()]
+
+
+def _fl_rows(summary: dict[str, Any]) -> list[list[str]]:
+    fl = summary["localization"]
+    return [[FL_LABELS[k], _pct(fl[k])] for k in LOCALIZATION_KEYS]
+
+
+# -- the two reports -----------------------------------------------------------------------------
+
+
+def render_markdown(summary: dict[str, Any], records: Sequence[dict[str, Any]]) -> str:
+    fl = summary["localization"]
+    parts = [
+        "# Evaluation report", "",
+        _md_table(["", ""], _headline(summary)), "",
+        "## Resolve rate per bug class", "",
+        _md_table(["bug class", "tasks", "resolved", "rate"], _class_rows(summary)), "",
+        "## Fault localization", "",
+        f"Judged on {fl['tasks']} tasks with a reference patch ({fl['localized']} of them "
+        "localized by the policy); a hit is a reference line (or file) in the policy's ranking.",
+        "", _md_table(["measure", "accuracy"], _fl_rows(summary)), "",
+    ]
+    if summary["infra_error_tasks"]:
+        parts += ["## Infrastructure errors", "",
+                  "Not counted as the policy's failures; `agent eval --resume` runs them again: "
+                  + ", ".join(summary["infra_error_tasks"]), ""]
+    parts += ["## Tasks", "", _md_table(TASK_HEADER, _task_rows(records)), ""]
+    return "\n".join(parts)
+
+
+CSS = """body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}
+table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;
+text-align:left;font-size:13px}th{background:#f3f3f3}h2{margin-top:1.6em}
+.plots{display:flex;flex-wrap:wrap;gap:24px}"""
+
+
+def render_html(summary: dict[str, Any], records: Sequence[dict[str, Any]]) -> str:
+    done = [r for r in records if r.get("error_kind") not in ("infra", "crash")]
+    class_bars = [(name, c["resolve_rate"], f"({c['resolved']}/{c['tasks']})")
+                  for name, c in summary["per_bug_class"].items()]
+    fl = summary["localization"]
+    fl_bars = [(FL_LABELS[k], fl[k], "") for k in LOCALIZATION_KEYS]
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Evaluation report</title>",
+        f"<style>{CSS}</style></head><body><h1>Evaluation report</h1>",
+        _html_table(["", ""], _headline(summary)),
+        "<h2>Resolve rate per bug class</h2>", svg_bars(class_bars),
+        _html_table(["bug class", "tasks", "resolved", "rate"], _class_rows(summary)),
+        "<h2>Time and steps</h2><div class='plots'>",
+        "<div><h3>Wall time per task</h3>",
+        svg_histogram([float(r["wall_s"]) for r in done], xlabel="seconds"), "</div>",
+        "<div><h3>Steps per task</h3>",
+        svg_histogram([float(r["steps"]) for r in done], xlabel="steps", integer=True),
+        "</div></div>",
+        f"<h2>Fault localization</h2><p>Judged on {fl['tasks']} tasks with a reference patch "
+        f"({fl['localized']} localized by the policy).</p>", svg_bars(fl_bars),
+    ]
+    if summary["infra_error_tasks"]:
+        parts.append("<h2>Infrastructure errors</h2><p>Not counted as the policy's failures; "
+                     "<code>agent eval --resume</code> runs them again: "
+                     + html.escape(", ".join(summary["infra_error_tasks"])) + "</p>")
+    parts += ["<h2>Tasks</h2>", _html_table(TASK_HEADER, _task_rows(records)), "</body></html>"]
+    return "\n".join(parts)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Temp file in the same directory, then rename: a reader never sees half a report."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_reports(out: Path, summary: dict[str, Any], records: Sequence[dict[str, Any]]) -> None:
+    write_text_atomic(out / "report.md", render_markdown(summary, records))
+    write_text_atomic(out / "report.html", render_html(summary, records))

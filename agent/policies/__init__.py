@@ -1,0 +1,75 @@
+"""Policies, and ``make_policy``: the one factory that ``agent fix``, ``agent eval`` and the
+evaluation workers build a policy with.
+
+Imports are lazy: naming the search policy never imports torch, and a worker process builds its
+policy from a picklable ``(name, options)`` pair.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from typing import Any
+
+from sandboxes.errors import UsageError
+
+from agent.policies.base import Policy, ScriptedPolicy
+
+POLICY_NAMES = ("search", "hf", "openai", "reference", "scripted")
+
+#: Policies that are worth keeping between episodes in one process (loading a model is slow) and
+#: that keep no per-episode state besides their token count.
+REUSABLE = frozenset({"hf", "openai"})
+
+
+def make_policy(name: str, *, task: Any = None, **options: Any) -> Policy:
+    """Build a policy by name.
+
+    ``search``    SearchPolicy(**options)                       (model-free; the default)
+    ``hf``        HFPolicy(model=, adapter=, load_4bit=, device=, seed=, record=), and any
+                  GenerationSettings field (temperature=, max_new_tokens=, ...)
+    ``openai``    OpenAIPolicy(model=, base_url=, ...)
+    ``reference`` replays ``task``'s reference.patch (needs ``task=``)
+    ``scripted``  ScriptedPolicy(replies=[...])
+
+    Options that are None are dropped, so a CLI can pass its flags through unchanged.
+    """
+    options = {k: v for k, v in options.items() if v is not None}
+    if name == "search":
+        from agent.policies.search import SearchPolicy
+
+        return _construct(SearchPolicy, name, options)
+    if name == "hf":
+        from agent.policies.hf import GenerationSettings, HFPolicy
+
+        fields = {f.name for f in dataclasses.fields(GenerationSettings)}
+        generation = {k: options.pop(k) for k in list(options) if k in fields}
+        if generation:
+            options["generation"] = GenerationSettings(**generation)
+        if "model" not in options:
+            raise UsageError("the hf policy needs a model: pass --model NAME_OR_DIR")
+        return _construct(HFPolicy, name, options)
+    if name == "openai":
+        from agent.policies.openai import OpenAIPolicy
+
+        if "model" not in options:
+            raise UsageError("the openai policy needs a model: pass --model NAME")
+        return _construct(OpenAIPolicy, name, options)
+    if name == "reference":
+        from agent.policies.reference import reference_policy
+
+        return reference_policy(task, **options)
+    if name == "scripted":
+        return ScriptedPolicy(list(options.pop("replies", [])), **options)
+    raise UsageError(f"unknown policy {name!r}; choose one of {', '.join(POLICY_NAMES)}")
+
+
+def _construct(cls: type, name: str, options: dict[str, Any]) -> Policy:
+    try:  # check the options against the signature, so a TypeError inside __init__ stays a bug
+        inspect.signature(cls).bind(**options)
+    except TypeError as exc:
+        raise UsageError(f"policy {name!r} does not take options {sorted(options)}: {exc}") from None
+    return cls(**options)
+
+
+__all__ = ["POLICY_NAMES", "Policy", "REUSABLE", "ScriptedPolicy", "make_policy"]
