@@ -18,6 +18,8 @@ from agent.policies.base import ScriptedPolicy
 
 @dataclass
 class Hunk:
+    old_start: int = 1
+    """First line of the hunk in the original file (1-based), from its @@ header."""
     old: list[str] = field(default_factory=list)
     new: list[str] = field(default_factory=list)
 
@@ -48,7 +50,8 @@ def parse_patch(patch: str) -> list[FilePatch]:
             current = FilePatch(path=path, created=created, deleted=deleted)
             files.append(current)
         elif line.startswith("@@") and current is not None:
-            hunk = Hunk()
+            start = line.split()[1].split(",")[0].lstrip("-") if len(line.split()) > 1 else "1"
+            hunk = Hunk(old_start=int(start) if start.isdigit() else 1)
             current.hunks.append(hunk)
         elif hunk is not None:
             if line.startswith("\\"):  # "\ No newline at end of file"
@@ -75,13 +78,14 @@ def _unique_block(hunk: Hunk, source: list[str]) -> tuple[list[str], list[str]]:
     starts = [i for i in range(len(source) - n + 1) if source[i : i + n] == old]
     if len(starts) <= 1 or not old:
         return old, new
-    # Take the first match (hunks are in file order) and widen it until it is unique.
-    start, end = starts[0], starts[0] + n
+    # The match nearest the @@ header's line is the hunk's; widen it until it is unique.
+    at = min(starts, key=lambda i: abs(i - (hunk.old_start - 1)))
+    start, end = at, at + n
     while start > 0 or end < len(source):
         start, end = max(start - 1, 0), min(end + 1, len(source))
         block = source[start:end]
         if sum(source[i : i + len(block)] == block for i in range(len(source) - len(block) + 1)) == 1:
-            before, after = source[start : starts[0]], source[starts[0] + n : end]
+            before, after = source[start:at], source[at + n : end]
             return before + old + after, before + new + after
     return old, new
 
