@@ -79,6 +79,12 @@ class Sandbox(Protocol):
     """Absolute path of the repo root as commands see it."""
     python: str
     """The Python interpreter to run inside the sandbox (``python3`` in the image)."""
+    tools_dir: str
+    """Absolute dir outside the repo, read-only to commands, holding our helper modules (the
+    pytest plugin); put it on PYTHONPATH to use them."""
+    scratch_dir: str
+    """Absolute dir outside the repo where commands may write results (junit XML, ...); emptied
+    by reset. Read back with ``read_scratch``."""
 
     def run(
         self,
@@ -99,6 +105,10 @@ class Sandbox(Protocol):
     def write_file(self, path: str, content: str) -> None: ...
 
     def delete_file(self, path: str) -> None: ...
+
+    def read_scratch(self, name: str) -> bytes:
+        """Bytes of the file ``name`` (relative) in ``scratch_dir``; PathNotFound if absent."""
+        ...
 
     def list_files(self) -> list[str]:
         """Every file of the repo now, relative, sorted (caches and .git left out)."""
@@ -150,6 +160,9 @@ class TestReport:
     duration_s: float = 0.0
     timed_out: bool = False
     output: str = ""
+    coverage: dict[str, dict[str, set[int]]] | None = None
+    """With ``run_pytest(coverage=True)``: per test, the lines it ran per repo file
+    ({nodeid: {relpath: {line, ...}}}); the input of spectrum-based fault localization."""
 
     @property
     def statuses(self) -> dict[str, str]:

@@ -27,3 +27,7 @@ class SandboxTimeout(SandboxError, TimeoutError):
 
 class RepoTooLarge(UsageError):
     """The repository is over the copy size limit."""
+
+
+class PathNotFound(UsageError, FileNotFoundError):
+    """A file operation named a path that is not in the sandbox's repo."""

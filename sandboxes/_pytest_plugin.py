@@ -1,0 +1,131 @@
+"""pytest plugin that `run_pytest` loads into every sandboxed run (``-p _debug_agent_pytest_plugin``).
+
+It lives outside the repo under test and imports only the standard library, pytest and (when
+asked) coverage, so it runs on the host's Python and on Debian's (pytest 7.2, coverage 6.5).
+Settings come from environment variables:
+
+- ``DEBUG_AGENT_NODEID_PROPERTY``: always on; each item's exact node id becomes a junit property.
+- ``DEBUG_AGENT_TEST_TIMEOUT``: seconds per test (setup + call + teardown). At the deadline
+  SIGALRM fails the test and marks it timed out; if the test swallows that and still runs after a
+  grace period, the process exits (the runner then reports from the progress log).
+- ``DEBUG_AGENT_PROGRESS``: a JSON-lines log of collection and results, written as they happen,
+  so that a killed run still tells what ran.
+- ``DEBUG_AGENT_COVERAGE``: path of a JSON file {nodeid: {file: [lines]}} of per-test coverage.
+"""
+
+import json
+import os
+import signal
+import threading
+
+import pytest
+
+NODEID = "debug_agent.nodeid"
+TIMED_OUT = "debug_agent.timeout"
+
+_state = {"item": None, "progress": None, "cov": None, "fired": 0}
+
+
+def _log(**event):
+    progress = _state["progress"]
+    if progress is not None:
+        progress.write(json.dumps(event) + "\n")
+        progress.flush()
+
+
+def pytest_configure(config):
+    path = os.environ.get("DEBUG_AGENT_PROGRESS")
+    if path:
+        _state["progress"] = open(path, "a", encoding="utf-8")
+    if os.environ.get("DEBUG_AGENT_COVERAGE"):
+        import coverage
+
+        cov = coverage.Coverage(data_file=None, source=[str(config.rootpath)], branch=False,
+                                config_file=False)
+        cov.start()
+        _state["cov"] = cov
+
+
+def pytest_collectreport(report):
+    if report.failed:
+        _log(event="collect_error", nodeid=report.nodeid, text=report.longreprtext)
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        item.user_properties.append((NODEID, item.nodeid))
+
+
+def pytest_collection_finish(session):
+    _log(event="collected", nodeids=[item.nodeid for item in session.items])
+
+
+def _on_alarm(signum, frame):
+    item = _state["item"]
+    _state["fired"] += 1
+    seconds = float(os.environ["DEBUG_AGENT_TEST_TIMEOUT"])
+    if _state["fired"] == 1:
+        if item is not None:
+            item.user_properties.append((TIMED_OUT, str(seconds)))
+        signal.setitimer(signal.ITIMER_REAL, max(1.0, seconds / 2))  # grace, then exit
+        pytest.fail(f"debug-agent: test timed out after {seconds:g} s")
+    _log(event="hard_timeout", nodeid=item.nodeid if item is not None else None)
+    os._exit(3)
+
+
+def _alarm_usable():
+    return (hasattr(signal, "setitimer") and os.environ.get("DEBUG_AGENT_TEST_TIMEOUT")
+            and threading.current_thread() is threading.main_thread())
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    _state["item"] = item
+    _state["fired"] = 0
+    _log(event="start", nodeid=item.nodeid)
+    cov = _state["cov"]
+    if cov is not None:
+        cov.switch_context(item.nodeid)
+    if _alarm_usable():
+        signal.signal(signal.SIGALRM, _on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, float(os.environ["DEBUG_AGENT_TEST_TIMEOUT"]))
+    # None: the default protocol runs the test
+
+
+def pytest_runtest_logreport(report):
+    _log(event="report", nodeid=report.nodeid, when=report.when, outcome=report.outcome)
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    if _alarm_usable():
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    _state["item"] = None
+    cov = _state["cov"]
+    if cov is not None:
+        cov.switch_context("")
+
+
+def pytest_unconfigure(config):
+    cov = _state["cov"]
+    if cov is not None:
+        _state["cov"] = None
+        cov.stop()
+        _write_coverage(cov, str(config.rootpath), os.environ["DEBUG_AGENT_COVERAGE"])
+    if _state["progress"] is not None:
+        _state["progress"].close()
+        _state["progress"] = None
+
+
+def _write_coverage(cov, root, path):
+    data = cov.get_data()
+    per_test = {}
+    for filename in data.measured_files():
+        rel = os.path.relpath(filename, root)
+        if rel.startswith(".."):
+            continue
+        for line, contexts in (data.contexts_by_lineno(filename) or {}).items():
+            for context in contexts:
+                if context:
+                    per_test.setdefault(context, {}).setdefault(rel, []).append(line)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(per_test, f)

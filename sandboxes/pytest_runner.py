@@ -1,0 +1,189 @@
+"""Run pytest inside a sandbox and read back a typed per-test report.
+
+Results come from pytest's junit XML. Our plugin (`sandboxes/_pytest_plugin.py`, placed by every
+backend in ``sandbox.tools_dir``, outside the repo) adds each test's exact node id to the XML,
+stops a hanging test at the per-test timeout, logs progress as it goes (so a run killed at the
+per-run timeout still says what ran) and, when asked, records per-test coverage.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import xml.etree.ElementTree as ET
+from typing import Mapping, Sequence
+
+from sandboxes._common import PLUGIN_MODULE
+from sandboxes._pytest_plugin import NODEID, TIMED_OUT
+from sandboxes.base import Sandbox, TestReport, TestResult
+from sandboxes.errors import PathNotFound
+
+
+def pytest_command(sandbox: Sandbox, junit: str, node_ids: Sequence[str] | None = None,
+                   extra_args: Sequence[str] = ()) -> list[str]:
+    """The argv of one pytest run with our plugin (exposed for callers that time it)."""
+    argv = [sandbox.python, "-m", "pytest", "-p", PLUGIN_MODULE, "-p", "no:cacheprovider",
+            f"--junitxml={junit}", "-o", "junit_family=xunit1", "-q",
+            "--continue-on-collection-errors", *extra_args]
+    if node_ids:
+        argv += ["--", *node_ids]
+    return argv
+
+
+def run_pytest(
+    sandbox: Sandbox,
+    node_ids: Sequence[str] | None = None,
+    *,
+    timeout: float = 300.0,
+    per_test_timeout: float | None = 60.0,
+    coverage: bool = False,
+    extra_args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> TestReport:
+    """Run pytest (all tests, or ``node_ids``) in the sandbox's repo root; never raises for
+    what the tests do.
+
+    A test still running after ``per_test_timeout`` s fails with status "timeout"; the run as a
+    whole is killed after ``timeout`` s, and the tests that had not finished are reported as
+    "timeout" (or as "error" when the run ended for another reason without them). With
+    ``coverage=True`` the report's ``coverage`` maps each test to the repo lines it ran.
+    """
+    token = secrets.token_hex(6)
+    scratch = sandbox.scratch_dir
+    names = {"junit": f"junit-{token}.xml", "progress": f"progress-{token}.jsonl",
+             "coverage": f"coverage-{token}.json"}
+    run_env = {
+        "PYTHONPATH": sandbox.tools_dir + (":" + env["PYTHONPATH"] if env and "PYTHONPATH" in env
+                                           else ""),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "DEBUG_AGENT_PROGRESS": f"{scratch}/{names['progress']}",
+    }
+    if per_test_timeout:
+        run_env["DEBUG_AGENT_TEST_TIMEOUT"] = str(per_test_timeout)
+    if coverage:
+        run_env["DEBUG_AGENT_COVERAGE"] = f"{scratch}/{names['coverage']}"
+    merged = {**(env or {}), **run_env}
+    argv = pytest_command(sandbox, f"{scratch}/{names['junit']}", node_ids, extra_args)
+    result = sandbox.run(argv, timeout=timeout, env=merged)
+
+    report = TestReport(exit_code=result.exit_code, duration_s=result.duration_s,
+                        timed_out=result.timed_out, output=result.output)
+    events = _events(_read(sandbox, names["progress"]))
+    junit = _read(sandbox, names["junit"])
+    if junit is not None:
+        _parse_junit(junit, report)
+    else:
+        _from_progress(events, report)
+    if not report.collection_errors:
+        report.collection_errors = [e["text"] for e in events if e["event"] == "collect_error"]
+    _add_missing(report, node_ids, events, result.output)
+    if coverage:
+        raw = _read(sandbox, names["coverage"])
+        report.coverage = {
+            nodeid: {path: set(lines) for path, lines in files.items()}
+            for nodeid, files in (json.loads(raw) if raw else {}).items()
+        }
+        for nodeid in report.tests:
+            report.coverage.setdefault(nodeid, {})
+    sandbox.run(["rm", "-f", *(f"{scratch}/{n}" for n in names.values())], timeout=30)
+    return report
+
+
+def _read(sandbox: Sandbox, name: str) -> bytes | None:
+    try:
+        return sandbox.read_scratch(name)
+    except PathNotFound:
+        return None
+
+
+def _events(raw: bytes | None) -> list[dict]:
+    events = []
+    for line in (raw or b"").decode("utf-8", errors="replace").splitlines():
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:  # the last line of a killed run may be cut short
+            continue
+    return events
+
+
+def _parse_junit(data: bytes, report: TestReport) -> None:
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        report.collection_errors.append(f"unreadable junit XML from pytest: {exc}")
+        return
+    for case in root.iter("testcase"):
+        props = {p.get("name"): p.get("value") for p in case.iter("property")}
+        nodeid = props.get(NODEID)
+        failure, error, skipped = (case.find(tag) for tag in ("failure", "error", "skipped"))
+        if nodeid is None:  # a collector, not a test: a module that failed to import or parse
+            if error is not None:
+                report.collection_errors.append(_text(error))
+            continue
+        if TIMED_OUT in props:
+            status, node = "timeout", failure if failure is not None else error
+            props["message"] = f"timed out after {props[TIMED_OUT]} s (per-test timeout)\n"
+        elif failure is not None:
+            status, node = "failed", failure
+        elif error is not None:
+            status, node = "error", error
+        elif skipped is not None:
+            status, node = "skipped", skipped
+        else:
+            status, node = "passed", None
+        text = props.get("message", "") + (_text(node) if node is not None else "")
+        report.tests[nodeid] = TestResult(nodeid, status, float(case.get("time") or 0.0), text)
+
+
+def _text(node: ET.Element) -> str:
+    message, body = node.get("message") or "", (node.text or "").strip()
+    return body if message and message in body else "\n".join(t for t in (message, body) if t)
+
+
+def _from_progress(events: list[dict], report: TestReport) -> None:
+    """Statuses from the progress log when pytest died before writing its XML."""
+    phases: dict[str, dict[str, str]] = {}
+    for event in events:
+        if event["event"] == "report":
+            phases.setdefault(event["nodeid"], {})[event["when"]] = event["outcome"]
+    for nodeid, by_phase in phases.items():
+        if "teardown" not in by_phase:
+            continue  # unfinished: _add_missing decides
+        if by_phase.get("call") == "failed":
+            status = "failed"
+        elif "failed" in by_phase.values():
+            status = "error"
+        elif "skipped" in by_phase.values():
+            status = "skipped"
+        else:
+            status = "passed"
+        report.tests[nodeid] = TestResult(nodeid, status, message="(from the progress log: "
+                                          "pytest was killed before it wrote its report)")
+
+
+def _covered(nodeid: str, results: dict) -> bool:
+    return nodeid in results or any(r.startswith((nodeid + "::", nodeid + "[")) for r in results)
+
+
+def _add_missing(report: TestReport, node_ids: Sequence[str] | None, events: list[dict],
+                 output: str) -> None:
+    """Tests that were asked for or collected but have no result: timeout or error."""
+    expected: list[str] = []
+    for event in events:
+        if event["event"] == "collected":
+            expected += event["nodeids"]
+    expected += node_ids or []  # after the collected ids, which may cover them (a file, a param)
+    hard = {e.get("nodeid") for e in events if e["event"] == "hard_timeout"}
+    tail = output[-2000:]
+    for nodeid in dict.fromkeys(expected):
+        if _covered(nodeid, report.tests):
+            continue
+        if nodeid in hard:
+            report.tests[nodeid] = TestResult(nodeid, "timeout", message="the test kept running "
+                                              "after its per-test timeout; pytest was stopped")
+        elif report.timed_out:
+            report.tests[nodeid] = TestResult(nodeid, "timeout", message="no result: the pytest "
+                                              "run hit its timeout before this test finished")
+        else:
+            report.tests[nodeid] = TestResult(nodeid, "error", message="no result from pytest "
+                                              f"(not collected, or pytest crashed):\n{tail}")
