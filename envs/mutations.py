@@ -43,7 +43,7 @@ FAMILIES = (
     "bool_constant",      # True -> False
     "swap_arguments",     # f(a, b) -> f(b, a)
     "wrong_key",          # d["a"] -> d["b"] (another key used in the module)
-    "wrong_attribute",    # self.a -> self.b (another attribute used on the same name)
+    "wrong_attribute",    # obj.a -> obj.b (another attribute read on a name in the module)
     "api_swap",           # append -> extend, min -> max, startswith -> endswith, ...
     "exception_type",     # except KeyError -> except ValueError
 )
@@ -210,7 +210,7 @@ _METHOD_SWAPS = {
     "endswith": ["startswith"], "lstrip": ["rstrip"], "rstrip": ["lstrip"], "keys": ["values"],
     "values": ["keys"], "upper": ["lower"], "lower": ["upper"], "find": ["rfind"],
     "rfind": ["find"], "index": ["rindex"], "split": ["rsplit"], "rsplit": ["split"],
-    "pop": ["get"], "get": ["pop"], "remove": ["discard"], "add": ["discard"],
+    "pop": ["get", "popleft"], "get": ["pop"], "remove": ["discard"], "add": ["discard"],
     "isdigit": ["isalpha"], "isalpha": ["isdigit"], "popleft": ["pop"], "appendleft": ["append"],
     "update": ["setdefault"], "setdefault": ["get"], "sort": ["reverse"],
 }
@@ -300,7 +300,7 @@ class _Collector:
 
     def index_module(self) -> None:
         self.keys: set[str] = set()
-        self.attrs: dict[tuple[str, bool], set[str]] = {}
+        self.attrs: dict[bool, set[str]] = {}
         self.called: set[int] = set()
         for node in ast.walk(self.tree):
             if isinstance(node, ast.Call):
@@ -312,7 +312,7 @@ class _Collector:
                 self.keys.add(node.slice.value)
         for node in ast.walk(self.tree):
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-                pool = self.attrs.setdefault((node.value.id, id(node) in self.called), set())
+                pool = self.attrs.setdefault(id(node) in self.called, set())
                 pool.add(node.attr)
 
     def str_key(self, node: ast.AST) -> str | None:
@@ -445,7 +445,7 @@ class _Collector:
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if not (isinstance(node.value, ast.Name) and isinstance(node.ctx, ast.Load)):
             return
-        pool = self.attrs.get((node.value.id, id(node) in self.called), set())
+        pool = self.attrs.get(id(node) in self.called, set())
         for other in sorted(pool - {node.attr}):
             self.replace_attr(node, other, "wrong_attribute",
                               f"{node.value.id}.{node.attr} -> {node.value.id}.{other}")
@@ -488,8 +488,10 @@ class _Collector:
         self.emit_node(value, "None", "return_value", "return None")
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
-        if isinstance(node.type, ast.Name) and node.type.id in _EXCEPTIONS:
-            self.swap_exception(node.type)
+        names = node.type.elts if isinstance(node.type, ast.Tuple) else [node.type]
+        for name in names:
+            if isinstance(name, ast.Name) and name.id in _EXCEPTIONS:
+                self.swap_exception(name)
 
     def swap_exception(self, name: ast.Name) -> None:
         for other in _EXCEPTIONS:

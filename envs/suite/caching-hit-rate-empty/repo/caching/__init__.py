@@ -1,0 +1,1 @@
+"""In-memory caches: least-recently-used and time-to-live."""

@@ -1,0 +1,1 @@
+"""An arithmetic expression evaluator: a tokenizer and a recursive-descent parser."""

@@ -1,0 +1,1 @@
+"""INI-style configuration with typed getters and overrides."""

@@ -1,0 +1,1 @@
+"""Read and write simple CSV text with a header row."""

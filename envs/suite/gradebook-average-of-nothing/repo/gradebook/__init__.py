@@ -1,0 +1,1 @@
+"""Course grades: statistics over scores and a roster of students."""

@@ -1,0 +1,1 @@
+"""Parse application log lines and summarize them."""

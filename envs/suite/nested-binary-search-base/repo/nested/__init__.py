@@ -1,0 +1,1 @@
+"""Recursive helpers for nested lists and dictionaries."""

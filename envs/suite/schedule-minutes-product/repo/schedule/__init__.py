@@ -1,0 +1,1 @@
+"""Meetings on a one-day calendar: booking, conflicts and free time."""

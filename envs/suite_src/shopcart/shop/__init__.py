@@ -1,0 +1,1 @@
+"""A shopping cart with a catalog, quantity discounts, coupons and tax."""
