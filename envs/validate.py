@@ -1,0 +1,132 @@
+"""Checking that tasks mean what they say.
+
+A task is valid when, in a sandbox, every fail_to_pass test fails on the buggy repo, every
+pass_to_pass test passes, and, where there is a reference patch, every listed test passes once the
+patch is applied (with ``git apply``, in a temporary copy: never in the task directory).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from envs.task import Task, TaskError
+from sandboxes import TestReport, open_sandbox, run_pytest
+from sandboxes.base import IGNORED_NAMES, IGNORED_SUFFIXES
+
+log = logging.getLogger("debug_agent.envs")
+
+FAILING = ("failed", "error", "timeout")
+
+
+@dataclass
+class TaskCheck:
+    """What validation found for one task."""
+
+    task_id: str
+    bug_class: str | None
+    n_fail_to_pass: int
+    n_pass_to_pass: int
+    problems: list[str] = field(default_factory=list)
+    buggy_ok: bool = False
+    """fail_to_pass all fail and pass_to_pass all pass on the buggy repo."""
+    patched_ok: bool | None = None
+    """Every listed test passes with the reference patch; None when the task has none."""
+    duration_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "ok": self.ok}
+
+
+def run_tests(repo: str | Path, node_ids: Iterable[str] | None = None, *, backend: str = "auto",
+              image: str | None = None, timeout: float = 300.0) -> TestReport:
+    """One pytest run over a repo (all tests, or ``node_ids``) in a fresh sandbox."""
+    with open_sandbox(repo, backend, image=image) as sandbox:
+        return run_pytest(sandbox, list(node_ids) if node_ids is not None else None,
+                          timeout=timeout)
+
+
+def copy_repo(src: str | Path, dst: str | Path) -> Path:
+    """A plain copy of a repo without caches or .git (for patching outside the task dir)."""
+    def ignore(_dir: str, names: list[str]) -> list[str]:
+        return [n for n in names if n in IGNORED_NAMES or n.endswith(IGNORED_SUFFIXES)]
+
+    shutil.copytree(src, dst, ignore=ignore, symlinks=True)
+    return Path(dst)
+
+
+def apply_patch(repo: str | Path, patch: str) -> None:
+    """``git apply`` a patch inside ``repo``; TaskError with git's message when it does not fit."""
+    for args in (["--check"], []):
+        proc = subprocess.run(["git", "apply", "--whitespace=nowarn", *args, "-"], cwd=repo,
+                              input=patch, text=True, capture_output=True)
+        if proc.returncode != 0:
+            raise TaskError(f"reference patch does not apply to {repo}: "
+                            f"{proc.stderr.strip().splitlines()[0] if proc.stderr.strip() else proc.returncode}")
+
+
+def _describe(statuses: dict[str, str], ids: Iterable[str], limit: int = 3) -> str:
+    ids = list(ids)
+    shown = ", ".join(f"{i} ({statuses.get(i, 'not run')})" for i in ids[:limit])
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+def validate_task(task: Task, backend: str = "auto", image: str | None = None) -> TaskCheck:
+    start = time.monotonic()
+    check = TaskCheck(task.id, task.bug_class, len(task.fail_to_pass), len(task.pass_to_pass))
+    if task.test_command:
+        log.info("%s: validation runs pytest by node id; test_command %r is not used",
+                 task.id, task.test_command)
+    buggy = run_tests(task.repo, task.tests, backend=backend, image=image)
+    statuses = buggy.statuses
+    for error in buggy.collection_errors[:1]:
+        check.problems.append(f"buggy repo: collection error: {error.strip().splitlines()[-1]}")
+    passing_f2p = [t for t in task.fail_to_pass if statuses.get(t) not in FAILING]
+    failing_p2p = [t for t in task.pass_to_pass if statuses.get(t) != "passed"]
+    if passing_f2p:
+        check.problems.append(f"fail_to_pass tests do not fail on the buggy repo: "
+                              f"{_describe(statuses, passing_f2p)}")
+    if failing_p2p:
+        check.problems.append(f"pass_to_pass tests do not pass on the buggy repo: "
+                              f"{_describe(statuses, failing_p2p)}")
+    check.buggy_ok = not check.problems
+    if task.reference_patch is not None:
+        with tempfile.TemporaryDirectory(prefix="debug-agent-validate-") as tmp:
+            patched_repo = copy_repo(task.repo, Path(tmp) / "repo")
+            try:
+                apply_patch(patched_repo, task.reference_patch)
+            except TaskError as exc:
+                check.problems.append(str(exc))
+                check.patched_ok = False
+            else:
+                patched = run_tests(patched_repo, task.tests, backend=backend,
+                                    image=image).statuses
+                not_passing = [t for t in task.tests if patched.get(t) != "passed"]
+                check.patched_ok = not not_passing
+                if not_passing:
+                    check.problems.append(f"with the reference patch, tests still do not pass: "
+                                          f"{_describe(patched, not_passing)}")
+    check.duration_s = round(time.monotonic() - start, 2)
+    return check
+
+
+def validate_suite(tasks: list[Task], backend: str = "auto", image: str | None = None,
+                   on_done: Callable[[TaskCheck], None] | None = None) -> list[TaskCheck]:
+    """Validate every task in order; ``on_done`` is called after each (for progress)."""
+    checks = []
+    for task in tasks:
+        check = validate_task(task, backend, image)
+        checks.append(check)
+        if on_done is not None:
+            on_done(check)
+    return checks

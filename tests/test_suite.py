@@ -1,0 +1,102 @@
+"""The bundled suite: its shape (fast), its repairability by mutation, and full validation (slow)."""
+
+import json
+import shutil
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from agent.cli import cli
+from envs.suite_tools import fixable_by_one_mutation, load_specs
+from envs.task import bundled_suite_path, load_suite
+from envs.validate import validate_task
+
+SUITE = load_suite(bundled_suite_path())
+
+
+def test_suite_size_and_classes():
+    assert len(SUITE) >= 44
+    classes = Counter(t.bug_class for t in SUITE)
+    assert len(classes) >= 12, classes
+    assert all(n >= 3 for n in classes.values()), classes
+
+
+def test_suite_matches_its_spec():
+    assert sorted(s.id for s in load_specs()) == [t.id for t in SUITE]
+
+
+@pytest.mark.parametrize("task", SUITE, ids=lambda t: t.id)
+def test_task_shape(task, tmp_path):
+    assert task.source == "bundled" and task.bug_class
+    assert task.fail_to_pass and task.pass_to_pass
+    assert not set(task.fail_to_pass) & set(task.pass_to_pass)
+    assert all("::" in n and n.startswith("tests/") for n in task.tests)
+    tests = [p for p in task.repo.rglob("test_*.py")]
+    sources = [p for p in task.repo.rglob("*.py")
+               if "tests" not in p.relative_to(task.repo).parts and p.name != "__init__.py"]
+    assert 1 <= len(sources) <= 4 and tests
+    assert 3 <= len(task.tests) <= 15
+    # the patch is git's, relative to the repo root, and applies there (checked in a copy)
+    assert task.reference_patch.startswith("diff --git a/")
+    shutil.copytree(task.repo, tmp_path / "repo")
+    proc = subprocess.run(["git", "apply", "--check", "-"], cwd=tmp_path / "repo",
+                          input=task.reference_patch, text=True, capture_output=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_some_bugs_span_two_files_and_most_repos_are_packages():
+    files = [len(t.extra["files"]) for t in SUITE]
+    assert files.count(2) >= 2
+    assert len({t.extra["base"] for t in SUITE}) >= 10
+
+
+def test_mutation_repair_fixes_most_but_not_all():
+    fixed = [t.id for t in SUITE if fixable_by_one_mutation(t)]
+    share = len(fixed) / len(SUITE)
+    assert 0.75 <= share < 1.0, (len(fixed), len(SUITE))
+
+
+def test_list_command():
+    result = CliRunner().invoke(cli, ["tasks", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert len(rows) == len(SUITE) and rows[0]["fail_to_pass"] >= 1
+
+
+def _copy_task(task, tmp_path: Path) -> Path:
+    target = tmp_path / task.id
+    shutil.copytree(task.path, target)
+    return target
+
+
+@pytest.mark.slow
+def test_validation_catches_a_wrong_listing_and_a_bad_patch(tmp_path):
+    task = next(t for t in SUITE if t.id == "nested-depth-base")
+    bad = _copy_task(task, tmp_path)
+    meta = json.loads((bad / "task.json").read_text())
+    meta["fail_to_pass"], meta["pass_to_pass"] = (meta["fail_to_pass"] + meta["pass_to_pass"][:1],
+                                                  meta["pass_to_pass"][1:])
+    (bad / "task.json").write_text(json.dumps(meta))
+    (bad / "reference.patch").write_text(task.reference_patch.replace("return 1", "return 7"))
+    check = validate_task(load_suite(bad)[0], backend="local")
+    assert not check.ok
+    assert any("do not fail on the buggy repo" in p for p in check.problems)
+    assert check.patched_ok is False
+    assert (bad / "repo" / "nested" / "lists.py").read_text() == \
+        (task.repo / "nested" / "lists.py").read_text()  # never patched in place
+    result = CliRunner().invoke(cli, ["tasks", "validate", str(bad), "--sandbox", "local", "--json"])
+    assert result.exit_code == 1
+    assert json.loads(result.output.splitlines()[-1])["ok"] is False
+
+
+@pytest.mark.slow
+def test_whole_bundled_suite_is_valid():
+    from envs.validate import validate_suite
+
+    checks = validate_suite(SUITE, backend="local")
+    bad = {c.task_id: c.problems for c in checks if not c.ok}
+    assert not bad
+    assert len(checks) >= 40 and len({c.bug_class for c in checks}) >= 10
