@@ -347,9 +347,13 @@ class DockerSandbox(SnapshotMixin):
         if self._closed:
             return
         self._closed = True
+        import docker
+
         try:
             if self._container is not None:
                 self._container.remove(force=True, v=True)
+        except docker.errors.NotFound:
+            pass  # already removed (by `agent sandbox prune`)
         finally:
             shutil.rmtree(self._root, ignore_errors=True)
             if getattr(self, "_client", None) is not None:

@@ -27,6 +27,12 @@ def docker_or_skip() -> None:
         pytest.skip(problem)
 
 
+@pytest.fixture
+def docker_ready() -> None:
+    """Use in tests marked ``docker`` that need the engine and the image."""
+    docker_or_skip()
+
+
 @pytest.fixture(params=["local", pytest.param("docker", marks=pytest.mark.docker)])
 def backend(request) -> str:
     if request.param == "docker":

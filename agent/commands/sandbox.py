@@ -1,0 +1,79 @@
+"""`agent sandbox`: build the sandbox image, say which backend works here, prune leftovers."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+
+@click.group()
+def sandbox() -> None:
+    """Build the sandbox image, check backends, prune leftovers."""
+
+
+@sandbox.command()
+@click.option("--tag", default=None, help="Image tag [default: debug-agent-sandbox:latest].")
+@click.option("--mirror", default=None,
+              help="Debian mirror URL [default: the host's, from its apt sources].")
+@click.option("--suite", default=None, help="Debian suite [default: the host's codename].")
+@click.option("--rebuild", is_flag=True, help="Build again even if the tag exists.")
+@click.option("--refresh-rootfs", is_flag=True,
+              help="Run debootstrap again instead of using the cached root tree.")
+def build(tag, mirror, suite, rebuild, refresh_rootfs) -> None:
+    """Build the sandbox image offline from Debian packages (debootstrap, docker import, build).
+
+    Idempotent: an existing tag is kept unless --rebuild. The debootstrap tree is cached under
+    ~/.cache/debug-agent, so a rebuild takes seconds.
+    """
+    from rich.console import Console
+
+    from sandboxes.image import DEFAULT_IMAGE, build_image
+
+    console = Console(stderr=True)
+    with console.status("building the sandbox image") as status:
+        def progress(message: str) -> None:
+            status.update(message)
+            if not message.startswith(("Retrieving", "Extracting", "Unpacking", "Configuring",
+                                       "Validating")):
+                console.log(message)
+
+        build_image(tag or DEFAULT_IMAGE, mirror=mirror, suite=suite, rebuild=rebuild,
+                    refresh_rootfs=refresh_rootfs, progress=progress)
+    click.echo(tag or DEFAULT_IMAGE)
+
+
+@sandbox.command()
+@click.option("--image", default=None, help="Image to check [default: the built one].")
+def doctor(image) -> None:
+    """Say which sandbox backend is usable here, and for the others why not and how to fix it."""
+    from sandboxes.docker import docker_problem
+    from sandboxes.image import DEFAULT_IMAGE
+
+    image = image or DEFAULT_IMAGE
+    problem = docker_problem(image)
+    if problem is None:
+        click.echo(f"docker: usable (image {image})")
+    else:
+        click.echo(f"docker: not usable: {problem}")
+    if os.geteuid() == 0:
+        click.echo("local:  usable (commands run under their own uid with rlimits; weaker "
+                   "isolation than docker: no network or filesystem isolation)")
+    else:
+        click.echo("local:  usable, weakly: not root, so commands run as you with rlimits only "
+                   "(RLIMIT_NPROC counts all your processes)")
+    click.echo(f"auto:   {'docker' if problem is None else 'local'}")
+    if problem is not None:
+        raise click.exceptions.Exit(1)
+
+
+@sandbox.command()
+@click.option("--session", default=None, help="Only those of this session label.")
+def prune(session) -> None:
+    """Remove leftover sandbox containers and volumes (found by their label)."""
+    from sandboxes.docker import prune as prune_all
+
+    removed = prune_all(session)
+    for name in removed:
+        click.echo(f"removed {name}")
+    click.echo(f"{len(removed)} removed")
