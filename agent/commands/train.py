@@ -135,3 +135,27 @@ def sft(**values: Any) -> None:
     first, last = (result.losses[0], result.losses[-1]) if result.losses else (float("nan"),) * 2
     click.echo(f"SFT: {result.steps} steps, loss {first:.4f} -> {last:.4f}; "
                f"adapter in {result.adapter_dir}")
+
+
+from trainers.ppo import PPOConfig  # noqa: E402
+
+
+@train.command("ppo")
+@config_options(PPOConfig)
+def ppo(**values: Any) -> None:
+    """PPO on test-pass rewards in DebugEnv, starting from an SFT adapter.
+
+    \b
+    Example:
+      agent train ppo --model tiny/ --adapter runs/sft --tasks data/train-tasks \\
+          --output-dir runs/ppo --iterations 20
+    Metrics: tensorboard --logdir runs/ppo/runs. Rerun the same command to resume.
+    """
+    from trainers.ppo import run_ppo
+
+    config = build_config(PPOConfig, values)
+    result = run_ppo(config)
+    last = result.history[-1] if result.history else {}
+    click.echo(f"PPO: {result.iterations} iterations; last mean reward "
+               f"{last.get('charts/mean_reward', float('nan')):.3f}, resolve rate "
+               f"{last.get('charts/resolve_rate', float('nan')):.2f}; adapter in {result.adapter_dir}")

@@ -1,0 +1,81 @@
+"""Demonstration collection through run_episode + DebugEnv (local sandbox): resolved episodes only,
+a chat dataset on disk built with fit_messages, a manifest, and resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.train, pytest.mark.slow]  # datasets is a training dependency
+
+TASKS = Path(__file__).parent / "fixtures" / "eval_tasks"  # calc_add, no_reference, text_last
+
+
+def test_collect_keeps_resolved_builds_dataset_and_resumes(tmp_path):
+    from datasets import load_from_disk
+
+    from agent.prompts import SYSTEM_PROMPT
+    from trainers.data import CollectConfig, collect
+
+    out = tmp_path / "demos"
+    config = CollectConfig(tasks=str(TASKS), out=str(out), policy="reference", workers=2,
+                           sandbox="local")
+    summary = collect(config)
+    assert (summary.attempted, summary.resolved, summary.skipped) == (3, 2, 0)
+    assert summary.errors == {}
+    assert sorted(p.name for p in (out / "trajectories").glob("*.json")) == [
+        "calc_add.json", "text_last.json"]
+    assert [p.name for p in (out / "unresolved").glob("*.json")] == ["no_reference.json"]
+
+    dataset = load_from_disk(str(out / "dataset"))
+    assert sorted(dataset["task_id"]) == ["calc_add", "text_last"]
+    row = dataset[dataset["task_id"].index("calc_add")]
+    trajectory = json.loads((out / "trajectories" / "calc_add.json").read_text())
+    assert row["messages"][0] == {"role": "system", "content": SYSTEM_PROMPT}
+    # exactly the trajectory's messages, up to the final action (the last observation is dropped)
+    assert row["messages"] == trajectory["messages"][:-1]
+    assert row["messages"][-1] == {"role": "assistant", "content": "```\nsubmit\n```"}
+    assert row["bug_class"] == "wrong_operator" and row["reward"] == 1.0
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["policy"] == "reference"
+    assert manifest["counts"]["resolved"] == 2 and manifest["counts"]["tasks"] == 3
+    assert manifest["counts"]["by_bug_class"] == {"wrong_operator": 1, "off_by_one": 1}
+    assert {t["id"] for t in manifest["tasks"]} == {"calc_add", "no_reference", "text_last"}
+
+    again = collect(config)  # resumable: nothing is run twice
+    assert (again.attempted, again.skipped, again.resolved) == (0, 3, 2)
+
+
+def test_examples_are_fitted_like_inference():
+    from agent.prompts import TRIMMED, fit_messages, initial_messages, add_turn
+    from trainers.data import example_messages
+
+    messages = initial_messages("task")
+    add_turn(messages, "```\nopen a.py\n```", "x" * 5000)
+    add_turn(messages, "```\nsubmit\n```", "submitted")
+    example = example_messages(messages, max_chars=2000)
+    assert example == fit_messages(messages[:-1], 2000)
+    assert example[3]["content"] == TRIMMED and example[-1]["role"] == "assistant"
+
+
+def test_cli_collect(tmp_path):
+    from agent.cli import main
+
+    out = tmp_path / "demos"
+    code = main(["data", "collect", "--tasks", str(TASKS / "calc_add"), "--out", str(out),
+                 "--policy", "reference", "--sandbox", "local"])
+    assert code == 0
+    assert (out / "dataset" / "dataset_info.json").is_file()
+
+
+def test_search_policy_demonstration(tmp_path):
+    from trainers.data import CollectConfig, collect
+
+    out = tmp_path / "demos"
+    summary = collect(CollectConfig(tasks=str(TASKS / "calc_add"), out=str(out), sandbox="local"))
+    assert summary.resolved == 1
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["policy"] == "search"
