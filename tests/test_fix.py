@@ -70,6 +70,31 @@ def test_docker_engine_down_is_one_line(shop: Path) -> None:
     assert tree(shop) == before
 
 
+def test_nothing_to_fix_exits_0(tmp_path: Path) -> None:
+    repo = tmp_path / "ok"
+    (repo / "tests").mkdir(parents=True)
+    (repo / "m.py").write_text("def f():\n    return 1\n")
+    (repo / "tests" / "test_m.py").write_text("from m import f\n\n\ndef test_f():\n    assert f() == 1\n")
+    result = agent("fix", str(repo), "--sandbox", "local", "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["nothing_to_fix"] is True
+    assert payload["tests"] == {"tests/test_m.py::test_f": "passed"}
+
+
+def test_unfixable_repo_exits_1_and_changes_nothing(tmp_path: Path) -> None:
+    repo = tmp_path / "hard"
+    (repo / "tests").mkdir(parents=True)
+    (repo / "m.py").write_text("def f():\n    return 1\n")
+    (repo / "tests" / "test_m.py").write_text(
+        "from m import f\n\n\ndef test_f():\n    assert f() == 'a string no operator makes'\n")
+    before = tree(repo)
+    result = agent("fix", str(repo), "--sandbox", "local", "--apply")
+    assert result.returncode == 1, result.stderr
+    assert "not resolved" in result.stderr
+    assert tree(repo) == before
+
+
 def test_test_command_must_be_pytest() -> None:
     assert pytest_args("pytest tests/unit -k fast") == ("tests/unit", "-k", "fast")
     assert pytest_args("python -m pytest") == ()
@@ -80,9 +105,10 @@ def test_test_command_must_be_pytest() -> None:
 # -- the real thing ----------------------------------------------------------------------------
 
 @pytest.mark.slow
-def test_fix_example_without_apply_leaves_repo_alone(shop: Path, tmp_path: Path) -> None:
+def test_fix_example_without_apply_leaves_repo_alone(shop: Path, tmp_path: Path,
+                                                    backend: str) -> None:
     before = tree(shop)
-    result = agent("fix", str(shop), "--sandbox", "local", "--json", "--out", str(tmp_path / "run"))
+    result = agent("fix", str(shop), "--sandbox", backend, "--json", "--out", str(tmp_path / "run"))
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     assert payload["resolved"] is True
@@ -90,6 +116,8 @@ def test_fix_example_without_apply_leaves_repo_alone(shop: Path, tmp_path: Path)
                                           "tests/test_pricing.py::test_total_with_bulk_discount"}
     assert payload["broken_tests"] == []
     assert "shop/pricing.py" in payload["patch"]
+    assert payload["localization"][0].startswith("shop/pricing.py:")
+    assert payload["edited_lines"] == {"shop/pricing.py": [9]}
     assert tree(shop) == before
     trajectory = json.loads(Path(payload["trajectory_path"]).read_text())
     assert trajectory["format"] == "debug-agent.trajectory/1"
