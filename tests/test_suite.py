@@ -62,7 +62,7 @@ def test_mutation_repair_fixes_most_but_not_all():
 def test_list_command():
     result = CliRunner().invoke(cli, ["tasks", "list", "--json"])
     assert result.exit_code == 0, result.output
-    rows = [json.loads(line) for line in result.output.splitlines()]
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(rows) == len(SUITE) and rows[0]["fail_to_pass"] >= 1
 
 
@@ -89,7 +89,7 @@ def test_validation_catches_a_wrong_listing_and_a_bad_patch(tmp_path):
         (task.repo / "nested" / "lists.py").read_text()  # never patched in place
     result = CliRunner().invoke(cli, ["tasks", "validate", str(bad), "--sandbox", "local", "--json"])
     assert result.exit_code == 1
-    assert json.loads(result.output.splitlines()[-1])["ok"] is False
+    assert json.loads(result.stdout.splitlines()[-1])["ok"] is False
 
 
 @pytest.mark.slow

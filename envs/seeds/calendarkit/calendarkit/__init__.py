@@ -1,0 +1,1 @@
+"""Roman numerals and calendar arithmetic without the datetime module."""

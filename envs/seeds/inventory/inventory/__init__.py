@@ -1,0 +1,1 @@
+"""A warehouse inventory: items, stock movements and reorder reports."""

@@ -1,0 +1,1 @@
+"""Dense matrices as lists of rows, with exact Fraction arithmetic where it matters."""

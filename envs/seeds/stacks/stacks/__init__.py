@@ -1,0 +1,1 @@
+"""Stack, queue and priority queue, plus two classic uses of a stack."""

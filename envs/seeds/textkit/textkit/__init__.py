@@ -1,0 +1,1 @@
+"""Text utilities: case conversion, wrapping, slugs and word statistics."""
