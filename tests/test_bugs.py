@@ -143,14 +143,14 @@ def test_generate_keeps_real_bugs_and_is_deterministic(tmp_path):
 
 
 @pytest.mark.slow
-def test_generated_task_validates_and_cli_writes_tasks(tmp_path):
+def test_generated_task_validates_and_cli_writes_tasks(tmp_path, backend):
     repo = make_repo(tmp_path / "mathy")
     result = CliRunner().invoke(cli, ["bugs", "generate", "--repo", str(repo), "--out",
                                       str(tmp_path / "out"), "--n", "1", "--seed", "1",
-                                      "--sandbox", "local", "--json"])
+                                      "--sandbox", backend, "--json"])
     assert result.exit_code == 0, result.output
     row = json.loads(result.stdout.strip().splitlines()[-1])
     task = load_suite(tmp_path / "out")[0]
     assert row["id"] == task.id and row["source"] == "mathy"
-    check = validate_task(task, backend="local")
+    check = validate_task(task, backend=backend)
     assert check.ok, check.problems

@@ -133,3 +133,18 @@ def test_errors_say_what_failed():
     m = Mutation("x.py", (1, 0), (1, 1), "y", "z", "arith_op", "test")
     with pytest.raises(MutationError, match="expected 'y'"):
         apply("x = 1\n", m)
+
+
+def test_exception_tuples_popleft_and_module_wide_attributes():
+    src = textwrap.dedent('''\
+        def f(queue, item, meeting):
+            try:
+                x = queue.pop()
+            except (ValueError, KeyError):
+                x = None
+            return max(meeting.start, item.end), x
+        ''')
+    pairs = {(m.family, m.old_text, m.new_text) for m in enumerate_mutations(src, "f.py")}
+    assert ("exception_type", "KeyError", "IndexError") in pairs
+    assert ("api_swap", "pop", "popleft") in pairs
+    assert ("wrong_attribute", "start", "end") in pairs  # 'end' is read on another name

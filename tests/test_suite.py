@@ -73,7 +73,7 @@ def _copy_task(task, tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_validation_catches_a_wrong_listing_and_a_bad_patch(tmp_path):
+def test_validation_catches_a_wrong_listing_and_a_bad_patch(tmp_path, backend):
     task = next(t for t in SUITE if t.id == "nested-depth-base")
     bad = _copy_task(task, tmp_path)
     meta = json.loads((bad / "task.json").read_text())
@@ -81,13 +81,13 @@ def test_validation_catches_a_wrong_listing_and_a_bad_patch(tmp_path):
                                                   meta["pass_to_pass"][1:])
     (bad / "task.json").write_text(json.dumps(meta))
     (bad / "reference.patch").write_text(task.reference_patch.replace("return 1", "return 7"))
-    check = validate_task(load_suite(bad)[0], backend="local")
+    check = validate_task(load_suite(bad)[0], backend=backend)
     assert not check.ok
     assert any("do not fail on the buggy repo" in p for p in check.problems)
     assert check.patched_ok is False
     assert (bad / "repo" / "nested" / "lists.py").read_text() == \
         (task.repo / "nested" / "lists.py").read_text()  # never patched in place
-    result = CliRunner().invoke(cli, ["tasks", "validate", str(bad), "--sandbox", "local", "--json"])
+    result = CliRunner().invoke(cli, ["tasks", "validate", str(bad), "--sandbox", backend, "--json"])
     assert result.exit_code == 1
     assert json.loads(result.stdout.splitlines()[-1])["ok"] is False
 

@@ -17,9 +17,12 @@ def bugs() -> None:
 
 
 @bugs.command()
-@click.option("--repo", "repos", multiple=True, required=True,
+@click.argument("more_repos", nargs=-1, metavar="[REPOS]...",
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--repo", "repos", multiple=True,
               type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="A repository whose tests pass (repeatable: bugs from each).")
+              help="A repository whose tests pass (repeatable; repos may also be given as "
+                   "arguments, e.g. envs/seeds/*).")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Suite directory the tasks are written into.")
 @click.option("--n", default=20, show_default=True, type=click.IntRange(min=1),
@@ -33,8 +36,9 @@ def bugs() -> None:
               help="Mutants to test per repository at most [default: 10 x n].")
 @sandbox_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON line per kept task.")
-def generate(repos: tuple[Path, ...], out: Path, n: int, seed: int, source: str | None,
-             max_tries: int | None, sandbox: str, image: str | None, as_json: bool) -> None:
+def generate(more_repos: tuple[Path, ...], repos: tuple[Path, ...], out: Path, n: int, seed: int,
+             source: str | None, max_tries: int | None, sandbox: str, image: str | None,
+             as_json: bool) -> None:
     """Mutate each --repo's source files (never its tests) and keep the mutants that make at
     least one test fail while at least one still passes.
 
@@ -49,6 +53,9 @@ def generate(repos: tuple[Path, ...], out: Path, n: int, seed: int, source: str 
     from envs.bugs import generate as generate_bugs
     from envs.task import TaskError
 
+    repos = tuple(dict.fromkeys(repos + more_repos))
+    if not repos:
+        raise TaskError("no repository given; pass --repo DIR (or the repo dirs as arguments)")
     if source is not None and len(repos) > 1:
         raise TaskError(f"--source names one repository's tasks, but {len(repos)} repos were "
                         "given; leave it out to use each repo's directory name")
