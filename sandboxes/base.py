@@ -110,6 +110,10 @@ class Sandbox(Protocol):
         """Bytes of the file ``name`` (relative) in ``scratch_dir``; PathNotFound if absent."""
         ...
 
+    def take_scratch(self, names: Sequence[str]) -> dict[str, bytes | None]:
+        """Read and remove several scratch files at once (one round trip); None if absent."""
+        ...
+
     def list_files(self) -> list[str]:
         """Every file of the repo now, relative, sorted (caches and .git left out)."""
         ...

@@ -177,12 +177,18 @@ class DockerSandbox(SnapshotMixin):
         Output is read frame by frame from the attach socket into a bounded buffer; at the
         deadline the reading stops and the caller kills. Nothing but the buffer grows.
         """
+        import docker
+
         api = self._client.api
         out = OutputBuffer(limit or self.limits.output_bytes)
-        exec_id = api.exec_create(self._container.id, list(argv), stdout=True, stderr=True,
-                                  stdin=stdin is not None, tty=False, user=user, workdir=workdir,
-                                  environment=dict(env or {}))["Id"]
-        sock = api.exec_start(exec_id, socket=True)
+        try:
+            exec_id = api.exec_create(self._container.id, list(argv), stdout=True, stderr=True,
+                                      stdin=stdin is not None, tty=False, user=user,
+                                      workdir=workdir, environment=dict(env or {}))["Id"]
+            sock = api.exec_start(exec_id, socket=True)
+        except docker.errors.DockerException as exc:
+            raise SandboxError(f"cannot exec in sandbox container {self.name}: {exc}; "
+                               "open a new sandbox") from None
         raw = getattr(sock, "_sock", sock)
         deadline = None if timeout is None else time.monotonic() + timeout
         timed_out = False
@@ -311,6 +317,16 @@ class DockerSandbox(SnapshotMixin):
         if code != 0:
             raise PathNotFound(f"no such scratch file: {name}")
         return data
+
+    def take_scratch(self, names: Sequence[str]) -> dict[str, bytes | None]:
+        self._check_open()
+        rels = [_files.check_relpath(n) for n in names]
+        _, data, _, out = self._exec(
+            ["sh", "-c", 'tar c --ignore-failed-read -f - -- "$@" 2>/dev/null; rm -f -- "$@"',
+             "sh", *rels], workdir=SCRATCH, timeout=60, stdout_only=True,
+            limit=4 * self.limits.max_repo_mb * 1024 * 1024)
+        found = _files.tree_from_tar(data) if data else {}
+        return {name: found.get(rel) for name, rel in zip(names, rels)}
 
     def _current_files(self) -> dict[str, bytes]:
         limit = 2 * self.limits.max_repo_mb * 1024 * 1024 + (1 << 20)

@@ -96,6 +96,17 @@ def _kill_uid(uid: int) -> None:
     os.waitpid(pid, 0)
 
 
+def _rmtree(path: str, ignore_errors: bool = False) -> None:
+    """rmtree that first gives back the permissions a command took away (matters when not root)."""
+    if os.geteuid() != 0:
+        for dirpath, dirnames, _ in os.walk(path):
+            for name in dirnames:
+                full = os.path.join(dirpath, name)
+                if not os.path.islink(full):
+                    os.chmod(full, 0o700)
+    shutil.rmtree(path, ignore_errors=ignore_errors)
+
+
 class LocalSandbox(SnapshotMixin):
     """A sandbox in a host temp directory; see the module docstring for what it isolates."""
 
@@ -327,6 +338,16 @@ class LocalSandbox(SnapshotMixin):
         except FileNotFoundError:
             raise PathNotFound(f"no such scratch file: {name}") from None
 
+    def take_scratch(self, names: Sequence[str]) -> dict[str, bytes | None]:
+        out: dict[str, bytes | None] = {}
+        for name in names:
+            try:
+                out[name] = self.read_scratch(name)
+                os.unlink(os.path.join(self.scratch_dir, _files.check_relpath(name)))
+            except PathNotFound:
+                out[name] = None
+        return out
+
     def _current_files(self) -> dict[str, bytes]:
         return _files.read_tree(self.workdir)
 
@@ -339,7 +360,7 @@ class LocalSandbox(SnapshotMixin):
     def _restore(self) -> None:
         for path in (self.workdir, self.scratch_dir):
             if os.path.lexists(path):
-                shutil.rmtree(path)
+                _rmtree(path)
         shutil.copytree(self._snapshot, self.workdir, symlinks=True)
         os.chmod(self.workdir, 0o755)
         os.mkdir(self.scratch_dir, 0o700)
@@ -364,7 +385,7 @@ class LocalSandbox(SnapshotMixin):
         try:
             self._kill()
         finally:
-            shutil.rmtree(self._root, ignore_errors=True)
+            _rmtree(self._root, ignore_errors=True)
 
     def _check_open(self) -> None:
         if self._closed:

@@ -16,7 +16,6 @@ from typing import Mapping, Sequence
 from sandboxes._common import PLUGIN_MODULE
 from sandboxes._pytest_plugin import NODEID, TIMED_OUT
 from sandboxes.base import Sandbox, TestReport, TestResult
-from sandboxes.errors import PathNotFound
 
 
 def pytest_command(sandbox: Sandbox, junit: str, node_ids: Sequence[str] | None = None,
@@ -68,8 +67,9 @@ def run_pytest(
 
     report = TestReport(exit_code=result.exit_code, duration_s=result.duration_s,
                         timed_out=result.timed_out, output=result.output)
-    events = _events(_read(sandbox, names["progress"]))
-    junit = _read(sandbox, names["junit"])
+    files = sandbox.take_scratch(list(names.values()))
+    events = _events(files[names["progress"]])
+    junit = files[names["junit"]]
     if junit is not None:
         _parse_junit(junit, report)
     else:
@@ -78,22 +78,14 @@ def run_pytest(
         report.collection_errors = [e["text"] for e in events if e["event"] == "collect_error"]
     _add_missing(report, node_ids, events, result.output)
     if coverage:
-        raw = _read(sandbox, names["coverage"])
+        raw = files[names["coverage"]]
         report.coverage = {
             nodeid: {path: set(lines) for path, lines in files.items()}
             for nodeid, files in (json.loads(raw) if raw else {}).items()
         }
         for nodeid in report.tests:
             report.coverage.setdefault(nodeid, {})
-    sandbox.run(["rm", "-f", *(f"{scratch}/{n}" for n in names.values())], timeout=30)
     return report
-
-
-def _read(sandbox: Sandbox, name: str) -> bytes | None:
-    try:
-        return sandbox.read_scratch(name)
-    except PathNotFound:
-        return None
 
 
 def _events(raw: bytes | None) -> list[dict]:

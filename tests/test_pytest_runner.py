@@ -75,6 +75,7 @@ def suite(tmp_path) -> Path:
 T = "tests/test_things.py::"
 
 
+@pytest.mark.slow
 def test_statuses_failure_text_and_collection_errors(make_sandbox, suite):
     sb = make_sandbox(suite)
     report = run_pytest(sb, per_test_timeout=2, timeout=120)
@@ -112,6 +113,7 @@ def test_selected_node_ids_and_unknown_ones(make_sandbox, suite):
     assert "no result" in report.tests[T + "test_gone"].message
 
 
+@pytest.mark.slow
 def test_run_timeout_reports_unfinished_tests(make_sandbox, suite):
     sb = make_sandbox(suite)
     start = time.monotonic()
@@ -123,6 +125,7 @@ def test_run_timeout_reports_unfinished_tests(make_sandbox, suite):
                                T + "test_fail": "timeout"}
 
 
+@pytest.mark.slow
 def test_test_that_swallows_the_timeout_is_stopped(make_sandbox, tmp_path):
     repo = tmp_path / "stubborn"
     repo.mkdir()
@@ -139,6 +142,7 @@ def test_test_that_swallows_the_timeout_is_stopped(make_sandbox, tmp_path):
     assert not report.timed_out
 
 
+@pytest.mark.slow
 def test_per_test_coverage(make_sandbox, suite):
     sb = make_sandbox(suite)
     report = run_pytest(sb, [T + "test_pass", T + "test_fail", T + "test_skip"], coverage=True)

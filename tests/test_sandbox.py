@@ -6,6 +6,7 @@ import os
 import resource
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -114,6 +115,7 @@ def test_repo_too_large_and_bad_repo_paths(backend, tmp_path):
         open_sandbox(repo / "big.bin", backend=backend)
 
 
+@pytest.mark.slow
 def test_timeout_kills_loop_and_children(make_sandbox, repo):
     sb = make_sandbox(repo)
     start = time.monotonic()
@@ -126,6 +128,7 @@ def test_timeout_kills_loop_and_children(make_sandbox, repo):
         assert not alive(sb, pid), f"{pidfile} survived the timeout"
 
 
+@pytest.mark.slow
 def test_fork_bomb_is_contained(make_sandbox, repo):
     sb = make_sandbox(repo, pids=40)
     r = sb.run("bomb() { bomb | bomb & }; bomb; sleep 2", timeout=4)
@@ -135,6 +138,7 @@ def test_fork_bomb_is_contained(make_sandbox, repo):
     assert "fork" in r.output.lower() or "resource temporarily unavailable" in r.output.lower()
 
 
+@pytest.mark.slow
 def test_memory_hog_is_stopped(make_sandbox, repo):
     sb = make_sandbox(repo, memory_mb=200)
     r = sb.run([sb.python, "-c", "x = []\nwhile True: x.append(bytearray(10**7))"], timeout=60)
@@ -164,7 +168,7 @@ def test_writes_outside_the_work_dir_fail(make_sandbox, repo, backend):
     assert not r.ok
     assert not target.exists()
     assert (repo / "pkg" / "calc.py").read_text().startswith("def add")
-    assert sb.run("touch /tmp/fine && touch fine").ok  # scratch and work dir are writable
+    assert sb.run('touch "$TMPDIR/fine" && touch fine').ok  # temp and work dir are writable
 
 
 def test_reset_undoes_deletions_and_kills_leftovers(make_sandbox, repo):
@@ -187,6 +191,7 @@ def test_reset_undoes_deletions_and_kills_leftovers(make_sandbox, repo):
     assert sorted(times)[1] < 0.5, times  # the benchmark holds the 150 ms target
 
 
+@pytest.mark.slow
 def test_huge_output_is_truncated_without_host_memory_growth(make_sandbox, repo):
     sb = make_sandbox(repo, output_bytes=100_000)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB
@@ -283,3 +288,58 @@ def test_local_runs_as_its_own_uid(repo):
         assert not sb.run(f"echo x >> {sb._snapshot}/pkg/calc.py").ok
         assert not sb.run(f"rm -rf {sb._snapshot}/pkg").ok
         assert sb.changed_files() == {}
+
+
+INNER_TEST = '''
+def test_fails_midway(make_sandbox, tmp_path):
+    (tmp_path / "t.py").write_text("x = 1\\n")
+    sandbox = make_sandbox(tmp_path)
+    assert sandbox.run("true").ok
+    raise RuntimeError("midway")
+'''
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_no_container_left_when_a_test_fails_midway(docker_ready, tmp_path):
+    import uuid
+
+    from sandboxes.docker import leftovers
+
+    (tmp_path / "test_inner.py").write_text(INNER_TEST)
+    shutil.copy(Path(__file__).with_name("conftest.py"), tmp_path / "conftest.py")
+    session = f"inner-{uuid.uuid4().hex[:8]}"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "docker", "."],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "DEBUG_AGENT_SESSION": session})
+    assert "1 failed" in proc.stdout, proc.stdout[-2000:]
+    assert "RuntimeError: midway" in proc.stdout
+    assert "leftovers" not in proc.stdout
+    assert leftovers(session) == []
+
+
+LEAKY_TEST = '''
+from sandboxes import open_sandbox
+
+def test_leaks(tmp_path):
+    (tmp_path / "t.py").write_text("x = 1\\n")
+    open_sandbox(tmp_path, backend="docker")  # never closed
+'''
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_session_check_catches_and_removes_a_leaked_container(docker_ready, tmp_path):
+    import uuid
+
+    from sandboxes.docker import leftovers
+
+    (tmp_path / "test_leaky.py").write_text(LEAKY_TEST)
+    shutil.copy(Path(__file__).with_name("conftest.py"), tmp_path / "conftest.py")
+    session = f"leaky-{uuid.uuid4().hex[:8]}"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "."],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "DEBUG_AGENT_SESSION": session})
+    assert proc.returncode != 0 and "sandbox leftovers after the session" in proc.stdout
+    assert leftovers(session) == []
