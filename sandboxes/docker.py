@@ -17,20 +17,21 @@ into ``tar x`` (``put_archive`` cannot write into a tmpfs mount) and come out by
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import secrets
-import shlex
 import shutil
 import socket
 import struct
 import tarfile
-import io
 import time
 from typing import Mapping, Sequence
 
 from sandboxes import _files
-from sandboxes._common import PLUGIN_MODULE, PLUGIN_SOURCE, OutputBuffer, SnapshotMixin, make_snapshot
+from sandboxes._common import (
+    PLUGIN_MODULE, PLUGIN_SOURCE, OutputBuffer, SnapshotMixin, make_snapshot,
+)
 from sandboxes.base import ExecResult, SandboxLimits
 from sandboxes.errors import PathNotFound, SandboxError, SandboxUnavailable, UsageError
 from sandboxes.image import DEFAULT_IMAGE, SANDBOX_UID, docker_client, image_exists
@@ -39,7 +40,8 @@ log = logging.getLogger("debug_agent.sandboxes")
 
 LABEL = "debug-agent.sandbox"
 SESSION_LABEL = "debug-agent.session"
-WORK, REPO, PRISTINE, TOOLS, SCRATCH = "/work", "/work/repo", "/work/pristine", "/work/tools", "/tmp/scratch"
+WORK, REPO, PRISTINE, TOOLS = "/work", "/work/repo", "/work/pristine", "/work/tools"
+SCRATCH = "/tmp/scratch"
 USER = "sandbox"
 
 # One shell line, run as the sandbox user: kill every process of that user (kill -1 spares the

@@ -30,7 +30,9 @@ import time
 from typing import Mapping, Sequence
 
 from sandboxes import _files
-from sandboxes._common import PLUGIN_MODULE, PLUGIN_SOURCE, OutputBuffer, SnapshotMixin, make_snapshot
+from sandboxes._common import (
+    PLUGIN_MODULE, PLUGIN_SOURCE, OutputBuffer, SnapshotMixin, make_snapshot,
+)
 from sandboxes.base import ExecResult, SandboxLimits
 from sandboxes.errors import PathNotFound, SandboxError, UsageError
 

@@ -34,7 +34,8 @@ def test_requirement_files_and_tag(tmp_path):
     assert requirement_files(tmp_path) == {}
     (tmp_path / "requirements.txt").write_text("six\n")
     (tmp_path / "requirements-dev.txt").write_text("# nothing\n")
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = ["toolz>=0.12"]\n')
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\ndependencies = ["toolz>=0.12"]\n')
     files = requirement_files(tmp_path)
     assert files == {"requirements-dev.txt": "# nothing\n", "requirements.txt": "six\n",
                      "pyproject-deps.txt": "toolz>=0.12\n"}
