@@ -305,7 +305,8 @@ class _Collector:
         for node in ast.walk(self.tree):
             if isinstance(node, ast.Call):
                 self.called.add(id(node.func))
-                if (isinstance(node.func, ast.Attribute) and node.func.attr in ("get", "pop", "setdefault")
+                if (isinstance(node.func, ast.Attribute)
+                        and node.func.attr in ("get", "pop", "setdefault")
                         and node.args and self.str_key(node.args[0]) is not None):
                     self.keys.add(node.args[0].value)
             elif isinstance(node, ast.Subscript) and self.str_key(node.slice) is not None:
@@ -331,7 +332,8 @@ class _Collector:
         a, b, op = found
         for new in _ARITH_SWAPS.get(op, []):
             self.emit(a, b, new, "arith_op", f"{op} -> {new}")
-        if isinstance(node.op, (ast.Add, ast.Sub)) and _is_int(node.right) and node.right.value == 1:
+        if (isinstance(node.op, (ast.Add, ast.Sub)) and _is_int(node.right)
+                and node.right.value == 1):
             self.emit_node(node, self.text.get(node.left), "off_by_one_bound",
                            f"drop {op} 1")
         if isinstance(node.op, _NON_COMMUTATIVE):
@@ -358,7 +360,8 @@ class _Collector:
                 continue
             a, b, op = found
             op = " ".join(op.split())
-            for family, table in (("compare_boundary", _BOUNDARY), ("compare_direction", _DIRECTION),
+            for family, table in (("compare_boundary", _BOUNDARY),
+                                  ("compare_direction", _DIRECTION),
                                   ("compare_negate", _NEGATE), ("is_eq", _IS_EQ)):
                 if op in table:
                     self.emit(a, b, table[op], family, f"{op} -> {table[op]}")

@@ -46,7 +46,8 @@ def load_specs(path: Path = SRC / "tasks.toml") -> list[BugSpec]:
         specs.append(BugSpec(entry["id"], entry["base"], entry["bug_class"], edits))
     ids = [s.id for s in specs]
     if len(set(ids)) != len(ids):
-        raise TaskError(f"{path}: duplicate task ids {sorted({i for i in ids if ids.count(i) > 1})}")
+        dups = sorted({i for i in ids if ids.count(i) > 1})
+        raise TaskError(f"{path}: duplicate task ids {dups}; give each task its own id")
     return specs
 
 
@@ -122,7 +123,8 @@ def fixable_by_one_mutation(task: Task) -> bool:
                    if (fixed / rel).read_text() != (task.repo / rel).read_text()]
         if len(changed) != 1:
             return False
-        buggy_text, fixed_text = (task.repo / changed[0]).read_text(), (fixed / changed[0]).read_text()
+        buggy_text = (task.repo / changed[0]).read_text()
+        fixed_text = (fixed / changed[0]).read_text()
     buggy_lines, fixed_lines = buggy_text.splitlines(), fixed_text.splitlines()
     lines = {i + 1 for i, line in enumerate(buggy_lines)
              if i >= len(fixed_lines) or line != fixed_lines[i]}

@@ -71,8 +71,9 @@ def apply_patch(repo: str | Path, patch: str) -> None:
         proc = subprocess.run(["git", "apply", "--whitespace=nowarn", *args, "-"], cwd=repo,
                               input=patch, text=True, capture_output=True)
         if proc.returncode != 0:
-            raise TaskError(f"reference patch does not apply to {repo}: "
-                            f"{proc.stderr.strip().splitlines()[0] if proc.stderr.strip() else proc.returncode}")
+            why = proc.stderr.strip().splitlines()[0] if proc.stderr.strip() else proc.returncode
+            raise TaskError(f"reference patch does not apply to {repo}: {why}; "
+                            "regenerate it against the task's repo/")
 
 
 def _describe(statuses: dict[str, str], ids: Iterable[str], limit: int = 3) -> str:

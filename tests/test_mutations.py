@@ -114,7 +114,8 @@ def test_conditions_negated_and_dropped():
 def test_lines_filter_and_order_are_deterministic():
     all_m = muts()
     assert all_m == muts()
-    assert all_m == sorted(all_m, key=lambda m: (m.start, m.end, FAMILIES.index(m.family), m.new_text))
+    assert all_m == sorted(
+        all_m, key=lambda m: (m.start, m.end, FAMILIES.index(m.family), m.new_text))
     only = muts(lines=[13])
     assert only and all(13 in m.lines for m in only)
     assert set(only) <= set(all_m)

@@ -1,4 +1,4 @@
-"""The bundled suite: its shape (fast), its repairability by mutation, and full validation (slow)."""
+"""The bundled suite: its shape (fast), repairability by mutation, and validation (slow)."""
 
 import json
 import shutil
@@ -87,7 +87,8 @@ def test_validation_catches_a_wrong_listing_and_a_bad_patch(tmp_path, backend):
     assert check.patched_ok is False
     assert (bad / "repo" / "nested" / "lists.py").read_text() == \
         (task.repo / "nested" / "lists.py").read_text()  # never patched in place
-    result = CliRunner().invoke(cli, ["tasks", "validate", str(bad), "--sandbox", backend, "--json"])
+    result = CliRunner().invoke(cli, ["tasks", "validate", str(bad), "--sandbox", backend,
+                                      "--json"])
     assert result.exit_code == 1
     assert json.loads(result.stdout.splitlines()[-1])["ok"] is False
 

@@ -80,7 +80,8 @@ def validate(suite: Path | None, sandbox: str, image: str | None, only: tuple[st
     if only:
         unknown = sorted(set(only) - {t.id for t in loaded})
         if unknown:
-            raise TaskError(f"no task {unknown[0]!r} in the suite; `agent tasks list` shows the ids")
+            raise TaskError(f"no task {unknown[0]!r} in the suite; "
+                            "`agent tasks list` shows the ids")
         loaded = [t for t in loaded if t.id in only]
     console = Console(stderr=True)
     with Progress(TextColumn("validating"), BarColumn(), MofNCompleteColumn(),
