@@ -1,0 +1,350 @@
+"""Does the training pipeline learn? Base vs SFT vs PPO on held-out synthetic bugs.
+
+A narrow family of bugs: single-function modules (``mod.py`` + ``test_mod.py``, one "source repo"
+per function) with one mutation of a few classes (arithmetic operator, comparison boundary,
+comparison negation, integer constant; ``envs.mutations``). Source repos are split into training
+and held-out ones, so evaluation is on functions the model never saw. Then:
+
+1. build the tiny local model (``trainers.tiny``);
+2. collect verified demonstrations on the training tasks (``trainers.data``; the reference policy
+   by default: localize, one minimal edit, submit; ``--demo-policy search`` for the model-free
+   search policy);
+3. evaluate the base model on the held-out tasks (greedy decoding, the real loop and env);
+4. QLoRA SFT (``trainers.sft``), evaluate;
+5. PPO from the SFT adapter on the training tasks (``trainers.ppo``), evaluate;
+6. print resolve rate and mean reward of the three stages, write results.json and a PNG of the
+   PPO reward curve with the three evaluation figures.
+
+Run: ``python benchmarks/learning.py --work /tmp/learning`` (about 30-40 minutes on 2 CPU cores
+with the defaults; ``--quick`` takes a few minutes and shows only that the pipeline runs).
+Every stage's output stays in WORK; a rerun reuses what is there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import difflib
+import json
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+FAMILIES = ("arith_op", "compare_boundary", "compare_negate", "int_constant")
+
+# name -> (function source, {test name: assertion}); each test checks one behaviour so that a
+# mutation breaks some tests and leaves others passing.
+FUNCTIONS: dict[str, tuple[str, dict[str, str]]] = {
+    "add": ("def add(a, b):\n    return a + b\n",
+            {"small": "add(2, 3) == 5", "zero": "add(0, 4) == 4", "neg": "add(-1, -2) == -3"}),
+    "area": ("def area(w, h):\n    return w * h\n",
+             {"square": "area(3, 3) == 9", "rect": "area(2, 5) == 10", "zero": "area(0, 7) == 0"}),
+    "adult": ("def is_adult(age):\n    return age >= 18\n",
+              {"edge": "is_adult(18) is True", "young": "is_adult(12) is False",
+               "old": "is_adult(40) is True"}),
+    "even": ("def is_even(n):\n    return n % 2 == 0\n",
+             {"four": "is_even(4) is True", "seven": "is_even(7) is False",
+              "zero": "is_even(0) is True"}),
+    "double": ("def double(x):\n    return x * 2\n",
+               {"three": "double(3) == 6", "zero": "double(0) == 0", "neg": "double(-2) == -4"}),
+    "perimeter": ("def perimeter(w, h):\n    return 2 * (w + h)\n",
+                  {"square": "perimeter(1, 1) == 4", "rect": "perimeter(2, 3) == 10",
+                   "zero": "perimeter(0, 0) == 0"}),
+    "mean2": ("def mean2(a, b):\n    return (a + b) / 2\n",
+              {"ints": "mean2(2, 4) == 3", "same": "mean2(5, 5) == 5", "half": "mean2(1, 2) == 1.5"}),
+    "within": ("def within(x, limit):\n    return abs(x) <= limit\n",
+               {"inside": "within(2, 5) is True", "edge": "within(-5, 5) is True",
+                "outside": "within(7, 5) is False"}),
+    "max2": ("def max2(a, b):\n    if a > b:\n        return a\n    return b\n",
+             {"first": "max2(5, 1) == 5", "second": "max2(1, 5) == 5", "neg": "max2(-3, -8) == -3"}),
+    "sign": ("def sign(x):\n    if x > 0:\n        return 1\n    if x < 0:\n        return -1\n"
+             "    return 0\n",
+             {"pos": "sign(4) == 1", "neg": "sign(-4) == -1", "zero": "sign(0) == 0"}),
+    "last": ("def last_index(items):\n    return len(items) - 1\n",
+             {"three": "last_index([1, 2, 3]) == 2", "one": "last_index([9]) == 0",
+              "empty": "last_index([]) == -1"}),
+    "price": ("def total_price(qty, unit):\n    return qty * unit + 5\n",
+              {"one": "total_price(1, 10) == 15", "none": "total_price(0, 10) == 5",
+               "many": "total_price(3, 2) == 11"}),
+    "diff": ("def abs_diff(a, b):\n    if a > b:\n        return a - b\n    return b - a\n",
+             {"order": "abs_diff(5, 2) == 3", "reverse": "abs_diff(2, 5) == 3",
+              "same": "abs_diff(4, 4) == 0"}),
+    "square": ("def square_sum(a, b):\n    return a * a + b * b\n",
+               {"small": "square_sum(1, 2) == 5", "zero": "square_sum(0, 0) == 0",
+                "neg": "square_sum(-3, 0) == 9"}),
+    "pass": ("def passed(score):\n    return score >= 50\n",
+             {"edge": "passed(50) is True", "low": "passed(10) is False",
+              "high": "passed(90) is True"}),
+    "minutes": ("def minutes(hours):\n    return hours * 60\n",
+                {"one": "minutes(1) == 60", "two": "minutes(2) == 120", "zero": "minutes(0) == 0"}),
+    "discount": ("def discount(price):\n    if price > 100:\n        return price - 10\n"
+                 "    return price\n",
+                 {"big": "discount(150) == 140", "small": "discount(50) == 50",
+                  "edge": "discount(100) == 100"}),
+    "count": ("def count_positive(xs):\n    n = 0\n    for x in xs:\n        if x > 0:\n"
+              "            n += 1\n    return n\n",
+              {"mixed": "count_positive([1, -2, 3]) == 2", "none": "count_positive([-1, 0]) == 0",
+               "empty": "count_positive([]) == 0"}),
+    "next_even": ("def next_even(n):\n    return n + 2 - n % 2\n",
+                  {"even": "next_even(4) == 6", "odd": "next_even(5) == 6",
+                   "zero": "next_even(0) == 2"}),
+    "cube": ("def cube(x):\n    return x * x * x\n",
+             {"two": "cube(2) == 8", "one": "cube(1) == 1", "neg": "cube(-2) == -8"}),
+}
+
+
+def test_source(name: str, func_src: str, tests: dict[str, str]) -> str:
+    func = func_src.split("(")[0].removeprefix("def ")
+    lines = [f"from mod import {func}\n"]
+    for test, assertion in tests.items():
+        lines.append(f"\ndef test_{test}():\n    assert {assertion}\n")
+    return "".join(lines)
+
+
+def statuses(module_src: str, tests_src: str, tests: dict[str, str]) -> dict[str, str]:
+    """Per-test outcome, computed in-process (pure functions; pytest agrees on these)."""
+    namespace: dict = {}
+    exec(compile(module_src, "mod.py", "exec"), namespace)
+    out = {}
+    for test, assertion in tests.items():
+        try:
+            ok = eval(assertion, dict(namespace))
+        except Exception:
+            ok = False
+        out[f"test_mod.py::test_{test}"] = "passed" if ok else "failed"
+    return out
+
+
+def make_tasks(out: Path, seed: int, held_out: int, per_source: int) -> dict[str, list[str]]:
+    """Write the task family under out/train and out/test; returns the task ids of each."""
+    from envs.mutations import apply, enumerate_mutations
+    from envs.task import Task
+
+    names = sorted(FUNCTIONS)
+    rng = random.Random(seed)
+    rng.shuffle(names)
+    split = {"test": names[:held_out], "train": names[held_out:]}
+    ids: dict[str, list[str]] = {"train": [], "test": []}
+    for part, sources in split.items():
+        for name in sources:
+            func_src, tests = FUNCTIONS[name]
+            tests_src = test_source(name, func_src, tests)
+            mutants = [m for m in enumerate_mutations(func_src, "mod.py") if m.family in FAMILIES]
+            rng.shuffle(mutants)
+            kept = 0
+            for m in mutants:
+                if kept >= per_source:
+                    break
+                buggy = apply(func_src, m)
+                status = statuses(buggy, tests_src, tests)
+                failing = sorted(k for k, v in status.items() if v != "passed")
+                if not failing:
+                    continue
+                task_id = f"{name}-{kept}"
+                task_dir = out / part / task_id
+                (task_dir / "repo").mkdir(parents=True, exist_ok=True)
+                (task_dir / "repo" / "mod.py").write_text(buggy)
+                (task_dir / "repo" / "test_mod.py").write_text(tests_src)
+                patch = "".join(difflib.unified_diff(
+                    buggy.splitlines(True), func_src.splitlines(True), "a/mod.py", "b/mod.py", n=1))
+                Task(id=task_id, repo=task_dir / "repo", fail_to_pass=tuple(failing),
+                     pass_to_pass=tuple(sorted(set(status) - set(failing))), bug_class=m.family,
+                     source=name, reference_patch=patch).save(task_dir)
+                ids[part].append(task_id)
+                kept += 1
+    return ids
+
+
+def evaluate(model_dir: str, adapter: str | None, tasks_dir: Path, args) -> dict:
+    """Resolve rate and mean reward of the hf policy (greedy) on every task, episodes in threads."""
+    from agent.loop import run_episode
+    from agent.policies.hf import GenerationSettings, HFPolicy
+    from envs.env import DebugEnv, EnvConfig
+    from envs.task import load_suite
+
+    tasks = load_suite(tasks_dir)
+    base = HFPolicy(model_dir, adapter=adapter, load_4bit=True, generation=GenerationSettings(
+        max_new_tokens=args.max_new_tokens, do_sample=False,
+        max_context_chars=args.max_context_chars))
+    lock = threading.Lock()
+    env_config = EnvConfig(backend="local", max_steps=args.max_steps, time_budget_s=300)
+
+    def one(task):
+        policy = HFPolicy.from_model(base.model, base.tokenizer, base.settings, lock=lock)
+        with DebugEnv(env_config, tasks=[task]) as env:
+            return run_episode(policy, env, task=task)
+
+    with ThreadPoolExecutor(max_workers=args.workers) as pool:
+        results = list(pool.map(one, tasks))
+    return {
+        "resolve_rate": sum(r.resolved for r in results) / len(results),
+        "mean_reward": sum(r.reward for r in results) / len(results),
+        "episodes": len(results),
+        "submitted_rate": sum(r.exit_status == "submitted" for r in results) / len(results),
+        "mean_steps": sum(r.steps for r in results) / len(results),
+    }
+
+
+def plot(history: list[dict], figures: dict, path: Path) -> None:
+    """Left: the PPO reward curve on training rollouts; right: held-out figures by stage."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (curve, bars) = plt.subplots(1, 2, figsize=(10, 4))
+    its = [h["iteration"] for h in history]
+    curve.plot(its, [h["charts/mean_reward"] for h in history], "o-", label="mean reward (score)")
+    curve.plot(its, [h.get("charts/mean_return", float("nan")) for h in history], "^:",
+               label="mean return (with penalties)")
+    curve.plot(its, [h["charts/resolve_rate"] for h in history], "s--", label="resolve rate")
+    curve.set_xlabel("PPO iteration")
+    curve.set_title("PPO rollouts on training tasks")
+    curve.legend(fontsize=8)
+    stages = list(figures)
+    x = range(len(stages))
+    bars.bar([i - 0.2 for i in x], [figures[s]["resolve_rate"] for s in stages], 0.4,
+             label="resolve rate")
+    bars.bar([i + 0.2 for i in x], [figures[s]["mean_reward"] for s in stages], 0.4,
+             label="mean reward")
+    bars.set_xticks(list(x), stages)
+    bars.set_title("held-out tasks (unseen source repos)")
+    bars.legend(fontsize=8)
+    fig.suptitle("debug-agent, tiny local model: base -> SFT -> PPO")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--work", default="/tmp/debug-agent-learning", help="Working directory.")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="Tiny settings: checks the pipeline.")
+    parser.add_argument("--plot-only", action="store_true",
+                        help="Redraw the plot from WORK/results.json and the PPO checkpoint.")
+    parser.add_argument("--demo-policy", default="reference", help="reference or search.")
+    parser.add_argument("--held-out", type=int, default=5, help="Source repos held out.")
+    parser.add_argument("--per-source", type=int, default=3, help="Tasks per source repo.")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--hidden-size", type=int, default=128)
+    parser.add_argument("--layers", type=int, default=4)
+    parser.add_argument("--sft-steps", type=int, default=150)
+    parser.add_argument("--sft-lr", type=float, default=3e-3)
+    parser.add_argument("--sft-batch", type=int, default=4)
+    parser.add_argument("--lora-r", type=int, default=64)
+    parser.add_argument("--ppo-iterations", type=int, default=4)
+    parser.add_argument("--ppo-episodes", type=int, default=6)
+    parser.add_argument("--ppo-lr", type=float, default=5e-5)
+    parser.add_argument("--max-steps", type=int, default=5)
+    parser.add_argument("--max-new-tokens", type=int, default=96)
+    parser.add_argument("--max-context-chars", type=int, default=4000)
+    args = parser.parse_args()
+    if args.quick:
+        args.held_out, args.per_source, args.sft_steps = 2, 1, 10
+        args.ppo_iterations, args.ppo_episodes, args.layers = 1, 2, 2
+
+    work = Path(args.work)
+    if args.plot_only:
+        from trainers.ppo import latest_checkpoint
+
+        state = json.loads((latest_checkpoint(work / "ppo") / "state.json").read_text())
+        figures = json.loads((work / "results.json").read_text())["figures"]
+        plot(state["history"], figures, work / "reward_curve.png")
+        return
+
+    from trainers.data import CollectConfig, collect
+    from trainers.ppo import PPOConfig, run_ppo
+    from trainers.sft import SFTRunConfig, run_sft
+    from trainers.tiny import TinyModelConfig, init_tiny
+
+    started = time.monotonic()
+    timings: dict[str, float] = {}
+
+    def stage(name: str, t0: float) -> None:
+        timings[name] = round(time.monotonic() - t0, 1)
+        print(f"[{name}] {timings[name]} s", flush=True)
+
+    t0 = time.monotonic()
+    if not (work / "tasks" / "test").is_dir():
+        make_tasks(work / "tasks", args.seed, args.held_out, args.per_source)
+    n_train = len(list((work / "tasks" / "train").glob("*/task.json")))
+    n_test = len(list((work / "tasks" / "test").glob("*/task.json")))
+    print(f"tasks: {n_train} train, {n_test} held-out (other source repos)")
+    model_dir = work / "model"
+    if not (model_dir / "config.json").is_file():
+        init_tiny(model_dir, TinyModelConfig(hidden_size=args.hidden_size, layers=args.layers,
+                                             seed=args.seed))
+    stage("tasks+model", t0)
+
+    t0 = time.monotonic()
+    summary = collect(CollectConfig(tasks=str(work / "tasks" / "train"), out=str(work / "demos"),
+                                    policy=args.demo_policy, workers=args.workers,
+                                    sandbox="local", max_steps=10,
+                                    max_context_chars=args.max_context_chars))
+    print(f"demonstrations: {summary.resolved} resolved of {n_train}")
+    stage("collect", t0)
+
+    figures: dict[str, dict] = {}
+    results_path = work / "results.json"
+    saved = json.loads(results_path.read_text()) if results_path.is_file() else {}
+    figures.update(saved.get("figures", {}))
+
+    def record() -> None:
+        results_path.write_text(json.dumps({"figures": figures, "timings_s": timings,
+                                            "args": vars(args)}, indent=1))
+
+    t0 = time.monotonic()
+    if "base" not in figures:
+        figures["base"] = evaluate(str(model_dir), None, work / "tasks" / "test", args)
+        record()
+    print("base:", figures["base"])
+    stage("eval base", t0)
+
+    t0 = time.monotonic()
+    sft_dir = work / "sft"
+    if not (sft_dir / "adapter_model.safetensors").is_file():
+        result = run_sft(SFTRunConfig(
+            model=str(model_dir), dataset=str(work / "demos" / "dataset"), output_dir=str(sft_dir),
+            max_steps=args.sft_steps, learning_rate=args.sft_lr, batch_size=args.sft_batch, lora_r=args.lora_r,
+            lora_alpha=args.lora_r * 2, lora_dropout=0.0, max_length=1024, seed=args.seed,
+            logging_steps=10, save_steps=max(args.sft_steps // 2, 1)))
+        print(f"SFT loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}")
+    stage("sft", t0)
+    t0 = time.monotonic()
+    if "sft" not in figures:
+        figures["sft"] = evaluate(str(model_dir), str(sft_dir), work / "tasks" / "test", args)
+        record()
+    print("sft:", figures["sft"])
+    stage("eval sft", t0)
+
+    t0 = time.monotonic()
+    ppo_dir = work / "ppo"
+    ppo = run_ppo(PPOConfig(
+        model=str(model_dir), adapter=str(sft_dir), tasks=str(work / "tasks" / "train"),
+        output_dir=str(ppo_dir), iterations=args.ppo_iterations,
+        episodes_per_iter=args.ppo_episodes, num_envs=args.workers, max_steps=args.max_steps,
+        max_new_tokens=args.max_new_tokens, max_context_chars=args.max_context_chars,
+        learning_rate=args.ppo_lr, minibatch_size=4, update_epochs=2, seed=args.seed,
+        temperature=1.0))
+    stage("ppo", t0)
+    t0 = time.monotonic()
+    if "ppo" not in figures:
+        figures["ppo"] = evaluate(str(model_dir), str(ppo_dir), work / "tasks" / "test", args)
+    print("ppo:", figures["ppo"])
+    stage("eval ppo", t0)
+    timings["total"] = round(time.monotonic() - started, 1)
+    record()
+    plot(ppo.history, figures, work / "reward_curve.png")
+
+    print(f"\nheld-out tasks: {n_test} (source repos never seen in training)")
+    print(f"{'stage':<6} {'resolve rate':>13} {'mean reward':>12}")
+    for name, fig in figures.items():
+        print(f"{name:<6} {fig['resolve_rate']:>13.3f} {fig['mean_reward']:>12.3f}")
+    print(f"total {timings['total']:.0f} s; plot: {work / 'reward_curve.png'}; "
+          f"results: {results_path}")
+
+
+if __name__ == "__main__":
+    main()
