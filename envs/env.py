@@ -248,7 +248,7 @@ class DebugEnv(gym.Env[str, str]):
                 return tools.format_report(report, max_chars=config.max_observation_chars - 500)
             case Localize():
                 ranking = localize(sandbox, self.task, top_n=config.localize_top_n,
-                                   timeout=config.test_timeout_s,
+                                   timeout=self._timeout(),
                                    per_test_timeout=config.per_test_timeout_s)
                 self._localization = [s.location for s in ranking]
                 return format_ranking(ranking)
@@ -259,8 +259,13 @@ class DebugEnv(gym.Env[str, str]):
 
         # The task's test command narrows a whole-suite run; node ids name their tests exactly.
         extra = () if node_ids else _pytest_args(self.task.test_command)
-        return run_pytest(self.sandbox, node_ids, timeout=self.config.test_timeout_s,
+        return run_pytest(self.sandbox, node_ids, timeout=self._timeout(),
                           per_test_timeout=self.config.per_test_timeout_s, extra_args=extra)
+
+    def _timeout(self) -> float:
+        """The test-run limit, cut to what is left of the time budget (scoring gets it in full)."""
+        left = self.config.time_budget_s - (time.monotonic() - self._started)
+        return max(min(self.config.test_timeout_s, left), min(10.0, self.config.test_timeout_s))
 
     def _score(self) -> scoring.Score:
         return scoring.score(self.sandbox, self.task, timeout=self.config.test_timeout_s,
@@ -299,8 +304,9 @@ class DebugEnv(gym.Env[str, str]):
 
     def _intro(self, task: Task, report: TestReport) -> str:
         failing = report.failing
-        head = (f"Task {task.id}: {len(failing)} of {len(report.tests)} tests fail."
-                if failing else f"Task {task.id}: no test fails at the start.")
+        # No task id here: suite ids describe the bug ("calc-subtraction-adds").
+        head = (f"{len(failing)} of {len(report.tests)} tests fail in this repository."
+                if failing else "No test of this repository fails at the start.")
         files = self.sandbox.list_files()
         shown = files[: self.config.intro_max_files]
         listing = "\n".join(shown)

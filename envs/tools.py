@@ -114,8 +114,10 @@ def search(sandbox: Sandbox, action: Search, *, max_matches: int = 50, line_char
     result = sandbox.run(
         [sandbox.python, "-c", _SEARCH_SCRIPT, action.pattern, root, str(max_matches),
          json.dumps(sorted(IGNORED_NAMES)), json.dumps(list(IGNORED_SUFFIXES))],
-        timeout=60,
+        timeout=30,
     )
+    if result.timed_out:
+        raise ToolError(f"search: {action.pattern!r} ran past 30 s; use a simpler pattern or a PATH")
     try:
         found = json.loads(result.output.strip().splitlines()[-1])
     except (json.JSONDecodeError, IndexError):
