@@ -28,7 +28,7 @@ def make_policy(name: str, *, task: Any = None, **options: Any) -> Policy:
     ``search``    SearchPolicy(**options)                       (model-free; the default)
     ``hf``        HFPolicy(model=, adapter=, load_4bit=, device=, seed=, record=), and any
                   GenerationSettings field (temperature=, max_new_tokens=, ...)
-    ``openai``    OpenAIPolicy(model=, base_url=, ...)
+    ``openai``    OpenAIPolicy(model=, base_url=, api_key=), and any OpenAISettings field
     ``reference`` replays ``task``'s reference.patch (needs ``task=``)
     ``scripted``  ScriptedPolicy(replies=[...])
 
@@ -50,8 +50,12 @@ def make_policy(name: str, *, task: Any = None, **options: Any) -> Policy:
             raise UsageError("the hf policy needs a model: pass --model NAME_OR_DIR")
         return _construct(HFPolicy, name, options)
     if name == "openai":
-        from agent.policies.openai import OpenAIPolicy
+        from agent.policies.openai import OpenAIPolicy, OpenAISettings
 
+        fields = {f.name for f in dataclasses.fields(OpenAISettings)}
+        settings = {k: options.pop(k) for k in list(options) if k in fields}
+        if settings:
+            options["settings"] = OpenAISettings(**settings)
         if "model" not in options:
             raise UsageError("the openai policy needs a model: pass --model NAME")
         return _construct(OpenAIPolicy, name, options)
