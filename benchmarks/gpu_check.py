@@ -55,7 +55,8 @@ def main() -> int:
     import transformers
     import trl
 
-    print(f"torch {torch.__version__} transformers {transformers.__version__} trl {trl.__version__} "
+    print(f"torch {torch.__version__} transformers {transformers.__version__} "
+          f"trl {trl.__version__} "
           f"peft {peft.__version__} bitsandbytes {bitsandbytes.__version__}")
     if not torch.cuda.is_available():
         print("CUDA is not available: this check is for a GPU machine")

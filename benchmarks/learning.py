@@ -53,12 +53,14 @@ FUNCTIONS: dict[str, tuple[str, dict[str, str]]] = {
                   {"square": "perimeter(1, 1) == 4", "rect": "perimeter(2, 3) == 10",
                    "zero": "perimeter(0, 0) == 0"}),
     "mean2": ("def mean2(a, b):\n    return (a + b) / 2\n",
-              {"ints": "mean2(2, 4) == 3", "same": "mean2(5, 5) == 5", "half": "mean2(1, 2) == 1.5"}),
+              {"ints": "mean2(2, 4) == 3", "same": "mean2(5, 5) == 5",
+               "half": "mean2(1, 2) == 1.5"}),
     "within": ("def within(x, limit):\n    return abs(x) <= limit\n",
                {"inside": "within(2, 5) is True", "edge": "within(-5, 5) is True",
                 "outside": "within(7, 5) is False"}),
     "max2": ("def max2(a, b):\n    if a > b:\n        return a\n    return b\n",
-             {"first": "max2(5, 1) == 5", "second": "max2(1, 5) == 5", "neg": "max2(-3, -8) == -3"}),
+             {"first": "max2(5, 1) == 5", "second": "max2(1, 5) == 5",
+              "neg": "max2(-3, -8) == -3"}),
     "sign": ("def sign(x):\n    if x > 0:\n        return 1\n    if x < 0:\n        return -1\n"
              "    return 0\n",
              {"pos": "sign(4) == 1", "neg": "sign(-4) == -1", "zero": "sign(0) == 0"}),
@@ -307,7 +309,8 @@ def main() -> None:
     if not (sft_dir / "adapter_model.safetensors").is_file():
         result = run_sft(SFTRunConfig(
             model=str(model_dir), dataset=str(work / "demos" / "dataset"), output_dir=str(sft_dir),
-            max_steps=args.sft_steps, learning_rate=args.sft_lr, batch_size=args.sft_batch, lora_r=args.lora_r,
+            max_steps=args.sft_steps, learning_rate=args.sft_lr, batch_size=args.sft_batch,
+            lora_r=args.lora_r,
             lora_alpha=args.lora_r * 2, lora_dropout=0.0, max_length=1024, seed=args.seed,
             logging_steps=10, save_steps=max(args.sft_steps // 2, 1)))
         print(f"SFT loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}")

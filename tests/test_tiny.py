@@ -1,4 +1,4 @@
-"""The tiny local model: built, saved, loaded back with from_pretrained, chat template fit for TRL."""
+"""The tiny local model: built, saved, loaded back with from_pretrained; a chat template for TRL."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ def test_loads_back_with_auto_classes(tiny_dir):
     assert tokenizer.pad_token == "<|pad|>" and tokenizer.pad_token_id != tokenizer.eos_token_id
     assert model.generation_config.eos_token_id == tokenizer.eos_token_id
     code = "def área(r):\n\treturn 3.14 * r ** 2  # ✓\n"
-    assert tokenizer.decode(tokenizer(code)["input_ids"]) == code  # byte-level: any text round-trips
+    # byte-level BPE: any text round-trips
+    assert tokenizer.decode(tokenizer(code)["input_ids"]) == code
 
 
 def test_chat_template_masks_assistant_turns_and_stop_token(tiny_dir):

@@ -1,4 +1,4 @@
-"""QLoRA SFT on a tiny local model: the adapter changes, the loss falls, HFPolicy loads the result."""
+"""QLoRA SFT on a tiny local model: the adapter changes, the loss falls, HFPolicy loads it."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ def chat_dataset(tmp_path_factory):
 
     rows = []
     for i in range(8):
-        messages = initial_messages(f"FAILED tests/test_ops.py::test_add{i} - assert {i} == {i + 1}")
+        messages = initial_messages(f"FAILED tests/test_ops.py::test_add{i} - "
+                                    f"assert {i} == {i + 1}")
         add_turn(messages, "```\nopen calc/ops.py\n```", "1 def add(a, b):\n2     return a - b")
         add_turn(messages, EDIT, "edited calc/ops.py")
         messages.append({"role": "assistant", "content": "```\nsubmit\n```"})

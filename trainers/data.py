@@ -1,4 +1,4 @@
-"""Verified demonstrations: run a policy over tasks, keep the resolved episodes, build a chat dataset.
+"""Verified demonstrations: run a policy over tasks, keep resolved episodes, build a chat dataset.
 
 Episodes go through ``run_episode`` and ``DebugEnv``, the same loop and environment as inference,
 and each one's trajectory is the SFT example as it stands: its message list, passed through the
@@ -79,7 +79,7 @@ class CollectSummary:
 
 
 def example_messages(messages: list[Message], max_chars: int) -> list[Message]:
-    """One SFT example from a trajectory's messages: fitted as at inference, ending on the policy."""
+    """One SFT example from a trajectory's messages: fitted as at inference, ends on the policy."""
     messages = list(messages)
     while messages and messages[-1]["role"] != "assistant":
         messages.pop()
@@ -157,7 +157,7 @@ def collect(config: CollectConfig,
             if on_done is not None:
                 on_done(task, resolved)
     rows = build_dataset(out, tasks, config)
-    resolved_count = sum(1 for t in tasks if (out / "trajectories" / f"{_safe(t.id)}.json").is_file())
+    resolved_count = sum((out / "trajectories" / f"{_safe(t.id)}.json").is_file() for t in tasks)
     return CollectSummary(attempted=len(todo), resolved=resolved_count,
                           skipped=len(tasks) - len(todo), errors=errors, dataset_rows=rows)
 

@@ -11,7 +11,8 @@ Each iteration:
 2. Scoring, without gradients. For each turn: token log-probs and values under the policy (the LoRA
    adapter on the 4-bit base, value head on the last hidden state) and log-probs under the
    reference policy (the same model with the adapter disabled). Per-token reward
-   ``-kl_coef * (logp - logp_ref)`` (Ziegler et al. 2019), plus each turn's reward on its last token.
+   ``-kl_coef * (logp - logp_ref)`` (Ziegler et al. 2019), plus each turn's reward on its
+   last token.
 3. Advantages. GAE (Schulman et al. 2016) over the tokens of an episode, all turns in a row.
    Truncated episodes (step or time budget) are not failures: their final score is withheld and
    the return after the last token is bootstrapped from the value of the state the episode was cut
@@ -122,8 +123,9 @@ class PPOConfig:
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.kl_coef < 0 or self.vf_coef < 0 or self.ent_coef < 0 or self.vf_clip_coef < 0:
-            raise ValueError("kl_coef, vf_coef, ent_coef and vf_clip_coef must be >= 0, got "
-                             f"{self.kl_coef}, {self.vf_coef}, {self.ent_coef}, {self.vf_clip_coef}")
+            raise ValueError(
+                "kl_coef, vf_coef, ent_coef and vf_clip_coef must be >= 0, got "
+                f"{self.kl_coef}, {self.vf_coef}, {self.ent_coef}, {self.vf_clip_coef}")
         if self.sandbox not in ("docker", "local", "auto"):
             raise ValueError(f"sandbox must be docker, local or auto, got {self.sandbox!r}")
 

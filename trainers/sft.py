@@ -75,7 +75,8 @@ class SFTRunConfig:
         if self.learning_rate <= 0:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
         if self.max_steps == 0 or self.max_steps < -1:
-            raise ValueError(f"max_steps must be positive, or -1 to run epochs; got {self.max_steps}")
+            raise ValueError(
+                f"max_steps must be positive, or -1 to run epochs; got {self.max_steps}")
         if self.max_steps == -1 and self.epochs <= 0:
             raise ValueError(f"epochs must be positive when max_steps is -1, got {self.epochs}")
         for name in ("batch_size", "grad_accum", "lora_r", "max_length"):

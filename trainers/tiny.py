@@ -58,9 +58,11 @@ class TinyModelConfig:
 
     def __post_init__(self) -> None:
         if self.hidden_size % 64 or self.hidden_size <= 0:
-            raise ValueError(f"hidden_size must be a positive multiple of 64, got {self.hidden_size}")
+            raise ValueError(
+                f"hidden_size must be a positive multiple of 64, got {self.hidden_size}")
         if self.hidden_size % self.heads:
-            raise ValueError(f"hidden_size ({self.hidden_size}) must divide by heads ({self.heads})")
+            raise ValueError(
+                f"hidden_size ({self.hidden_size}) must divide by heads ({self.heads})")
         if self.vocab_size < 300:
             raise ValueError(f"vocab_size must be at least 300 (256 bytes + specials), got "
                              f"{self.vocab_size}")

@@ -1,4 +1,4 @@
-"""`agent train sft` and `agent train ppo`: options are the fields of the trainers' config dataclasses.
+"""`agent train sft` and `agent train ppo`: options are the fields of the trainers' configs.
 
 Each field's one-line docstring becomes its `--help` text, so the config class is the one place a
 hyperparameter is documented. torch and friends are imported only when a command runs.
@@ -71,7 +71,8 @@ def config_options(cls: type, skip: tuple[str, ...] = ()) -> Callable:
                                    help=help_text)
             elif origin is dict or kind == dict[str, Any]:
                 opt = click.option(name.removesuffix("s"), f.name, multiple=True,
-                                   metavar="KEY=VALUE", help=help_text + " (repeatable; JSON values)")
+                                   metavar="KEY=VALUE",
+                                   help=help_text + " (repeatable; JSON values)")
             else:  # lists and unions: one string, comma-separated for lists
                 shown = ",".join(default) if isinstance(default, list) else default
                 if f.default_factory is not dataclasses.MISSING:
@@ -158,4 +159,5 @@ def ppo(**values: Any) -> None:
     last = result.history[-1] if result.history else {}
     click.echo(f"PPO: {result.iterations} iterations; last mean reward "
                f"{last.get('charts/mean_reward', float('nan')):.3f}, resolve rate "
-               f"{last.get('charts/resolve_rate', float('nan')):.2f}; adapter in {result.adapter_dir}")
+               f"{last.get('charts/resolve_rate', float('nan')):.2f}; "
+               f"adapter in {result.adapter_dir}")

@@ -1,4 +1,4 @@
-"""The `hf` policy: a local transformers causal LM, optionally with a LoRA adapter and 4-bit loading.
+"""The `hf` policy: a local transformers causal LM, optionally with a LoRA adapter, 4-bit loading.
 
 The prompt is the one formatter's message list (``fit_messages`` to a character budget), rendered
 by the tokenizer's own chat template and cut from the left to what the model can take. Each call
@@ -45,7 +45,8 @@ class GenerationSettings:
         if not 0 < self.top_p <= 1:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
         if self.max_context_chars < 100:
-            raise ValueError(f"max_context_chars must be at least 100, got {self.max_context_chars}")
+            raise ValueError(
+                f"max_context_chars must be at least 100, got {self.max_context_chars}")
 
 
 @dataclass
