@@ -4,7 +4,9 @@
 
 For each backend: the median wall time of a full pytest run (``run_pytest``, warm sandbox: the
 container is started once), its ratio to a plain ``python -m pytest`` on the host, the median
-``reset()`` time and the cold start (open the sandbox until a first command has run). Targets
+``reset()`` time and the cold start (open the sandbox until a first command has run). The host
+run autoloads the host's installed pytest plugins (as a user's pytest would); a second host row
+without them shows how much of the host time that is. Targets
 from issue 2: Docker warm run at most 1.3x the host run, reset under 150 ms.
 """
 
@@ -25,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_SUITE = HERE / "fixtures" / "overhead_suite"
 
 
-def host_runs(suite: Path, runs: int) -> tuple[list[float], int]:
+def host_runs(suite: Path, runs: int, autoload: bool = True) -> tuple[list[float], int]:
     times, passed = [], 0
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "suite"
@@ -34,7 +36,9 @@ def host_runs(suite: Path, runs: int) -> tuple[list[float], int]:
             start = time.monotonic()
             proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
                                   cwd=copy, capture_output=True, text=True,
-                                  env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"})
+                                  env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1",
+                                       **({} if autoload else
+                                          {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})})
             times.append(time.monotonic() - start)
             match = re.search(r"(\d+) passed", proc.stdout)
             passed = int(match.group(1)) if match else 0
@@ -73,8 +77,11 @@ def main(argv: list[str] | None = None) -> int:
 
     host, host_passed = host_runs(args.suite, args.runs)
     host_median = statistics.median(host)
+    bare, _ = host_runs(args.suite, args.runs, autoload=False)
     result = {"suite": str(args.suite), "runs": args.runs,
-              "host": {"median_run_s": host_median, "passed": host_passed}}
+              "host": {"median_run_s": host_median, "passed": host_passed},
+              "host_no_plugins": {"median_run_s": statistics.median(bare),
+                                  "ratio_to_host": statistics.median(bare) / host_median}}
     for backend in args.backends.split(","):
         raw = sandbox_runs(args.suite, backend, args.runs)
         median = statistics.median(raw["run_s"])
@@ -89,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"suite {args.suite.name}: {host_passed} tests, {args.runs} runs each")
     print(f"{'':8} {'median run':>11} {'x host':>7} {'reset':>9} {'cold start':>11} {'passed':>7}")
     print(f"{'host':8} {host_median * 1000:9.0f}ms {1.0:7.2f} {'':>9} {'':>11} {host_passed:7d}")
+    bare = result["host_no_plugins"]
+    print(f"{'host -p-':8} {bare['median_run_s'] * 1000:9.0f}ms {bare['ratio_to_host']:7.2f}"
+          "   (host, PYTEST_DISABLE_PLUGIN_AUTOLOAD=1)")
     for backend in args.backends.split(","):
         r = result[backend]
         print(f"{backend:8} {r['median_run_s'] * 1000:9.0f}ms {r['ratio_to_host']:7.2f} "

@@ -10,6 +10,10 @@ reach the network and read what its user may read. What holds:
   and whose every process (also ones that left the session) is killed on timeout and reset. When
   the host Python is reachable only by root (e.g. under /root), that uid is given
   CAP_DAC_READ_SEARCH alone so it can run it: it may then read, never write, the host's files.
+
+Killed processes are reaped by the host's init; where that init does not reap (some container
+runtimes), they stay zombies of the sandbox uid until then: dead, but counted by RLIMIT_NPROC of
+that uid alone.
 """
 
 from __future__ import annotations

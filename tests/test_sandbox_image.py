@@ -88,3 +88,24 @@ def test_repo_with_dependencies_gets_a_deps_image(docker_ready, tmp_path):
     with open_sandbox(repo, backend="docker") as sb:  # no network inside, six is installed
         assert sb.image == tag
         assert run_pytest(sb).statuses == {"test_six.py::test_six": "passed"}
+
+
+def test_no_engine_falls_back_to_local(tmp_path, monkeypatch, caplog, capsys):
+    """A daemon that is down (an engine address where nothing listens) is reported with the
+    command that fixes it; auto falls back to the local backend with a warning."""
+    from sandboxes import SandboxUnavailable
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    (tmp_path / "test_x.py").write_text("def test_x():\n    pass\n")
+    with pytest.raises(SandboxUnavailable, match="no Docker engine reachable.*dockerd"):
+        open_sandbox(tmp_path, backend="docker")
+    with caplog.at_level("WARNING", logger="debug_agent"):
+        with open_sandbox(tmp_path, backend="auto") as sb:
+            assert sb.backend == "local"
+            assert run_pytest(sb).statuses == {"test_x.py::test_x": "passed"}
+    assert "Docker backend not usable, using the local sandbox" in caplog.text
+    assert main(["sandbox", "doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "docker: not usable: no Docker engine reachable" in out and "auto:   local" in out
+    assert main(["sandbox", "build"]) == 2
+    assert "error: no Docker engine reachable" in capsys.readouterr().err
