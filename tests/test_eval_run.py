@@ -85,6 +85,10 @@ def test_resume_of_a_finished_run_runs_nothing(reference_run, tmp_path):
                                 resume=True, backend="local"), on_event=events)
     assert events.of("start") == [{"total": 3, "skipped": 3, "todo": 0}]
     assert not events.of("dispatch") and again["resolved"] == summary["resolved"]
+    assert json.loads((copy / "run.json").read_text())["resumed"] == 1
+    with pytest.raises(UsageError, match=r"cannot resume .*\(max_steps: 30 then, 5 now\)"):
+        run_eval(EvalConfig(tasks=FIXTURES, out=copy, policy=PolicySpec("reference"),
+                            resume=True, backend="local", max_steps=5))
 
 
 def test_cli_compare_export_and_report(reference_run, tmp_path, capsys):

@@ -231,6 +231,18 @@ def plan_run(config: EvalConfig, results: ResultsLog) -> Plan:
     return Plan(tasks=tasks, todo=todo, skipped=len(tasks) - len(todo))
 
 
+#: run.json keys that must not change when a run is resumed (the results would mix two setups).
+SAME_ON_RESUME = ("policy", "samples", "max_steps", "sandbox")
+
+
+def check_same_run(previous: dict[str, Any], now: dict[str, Any], out: Path) -> None:
+    changed = [k for k in SAME_ON_RESUME if k in previous and previous[k] != now[k]]
+    if changed:
+        what = "; ".join(f"{k}: {previous[k]!r} then, {now[k]!r} now" for k in changed)
+        raise UsageError(f"cannot resume {out} with different settings ({what}); pass the same "
+                         "options, or choose another --out")
+
+
 def run_eval(config: EvalConfig, on_event: Listener | None = None) -> dict[str, Any]:
     """Run (or resume) an evaluation; returns the summary, also written to ``out/summary.json``."""
     from agent.eval.metrics import summarize
@@ -248,6 +260,11 @@ def run_eval(config: EvalConfig, on_event: Listener | None = None) -> dict[str, 
         "max_steps": config.max_steps, "ray": config.ray_address,
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+    previous = json.loads((out / RUN_INFO).read_text()) if (out / RUN_INFO).exists() else None
+    if config.resume and previous and plan.skipped:
+        check_same_run(previous, run_info, out)
+        run_info["started_at"] = previous.get("started_at", run_info["started_at"])
+        run_info["resumed"] = int(previous.get("resumed", 0)) + 1
     write_json_atomic(out / RUN_INFO, run_info)
     emit("start", {"total": len(plan.tasks), "skipped": plan.skipped, "todo": len(plan.todo)})
     started = time.monotonic()
