@@ -324,8 +324,8 @@ class DockerSandbox(SnapshotMixin):
         self._check_open()
         rels = [_files.check_relpath(n) for n in names]
         _, data, _, out = self._exec(
-            ["sh", "-c", 'tar c --ignore-failed-read -f - -- "$@" 2>/dev/null; rm -f -- "$@"',
-             "sh", *rels], workdir=SCRATCH, timeout=60, stdout_only=True,
+            ["tar", "c", "--ignore-failed-read", "--remove-files", "-f", "-", "--", *rels],
+            workdir=SCRATCH, timeout=60, stdout_only=True,
             limit=4 * self.limits.max_repo_mb * 1024 * 1024)
         found = _files.tree_from_tar(data) if data else {}
         return {name: found.get(rel) for name, rel in zip(names, rels)}
