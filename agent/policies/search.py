@@ -73,6 +73,7 @@ class Outcome:
 
     files: dict[str, str]
     description: str
+    family: str = ""
     f2p_passed: int = 0
     p2p_failed: int | None = None
     """None when the pass-to-pass tests were not run."""
@@ -139,7 +140,6 @@ class SearchPolicy:
         cfg = self.config
         started = time.monotonic()
         f2p, p2p = list(self.task.fail_to_pass), list(self.task.pass_to_pass)
-        ranking = [(p, n) for p, n in ranking if not _TEST_FILE.search(p)][: cfg.top_locations]
         kwargs = {"image": cfg.image} if cfg.image else {}
         with open_sandbox(self.task.repo, backend=cfg.backend, **kwargs) as sandbox:
             originals: dict[str, str] = {}
@@ -149,15 +149,24 @@ class SearchPolicy:
             seen: set[tuple] = set()
             for round_ in range(cfg.rounds):
                 self.stats.rounds = round_ + 1
+                # The env showed only its top lines; a deeper ranking of our own follows them,
+                # and after a partial fix only the tests that still fail point at lines.
+                deeper = self._localize(sandbox)
+                if round_ > 0:
+                    ranking = []
+                ranking = [loc for loc in dict.fromkeys(ranking + deeper)
+                           if not _TEST_FILE.search(loc[0])][: cfg.top_locations]
                 candidates = []
-                for path, line in ranking:
+                for rank, (path, line) in enumerate(ranking):
                     if path not in current:
                         try:
                             originals[path] = current[path] = sandbox.read_file(path)
                         except Exception as exc:  # a frame in a file that is not in the repo
                             log.debug("skipping %s: %s", path, exc)
                             continue
-                    candidates += self._candidates_at(path, line, current[path], current, seen)
+                    found = self._candidates_at(path, line, current[path], current, seen)
+                    candidates += [(rank, c) for c in found]
+                candidates = [c for _, c in sorted(candidates, key=lambda rc: _priority(*rc))]
                 budget = cfg.max_candidates - self.stats.candidates
                 candidates = candidates[:budget]
                 outcomes = self._validate(sandbox, candidates, current, f2p, p2p, base_passing,
@@ -185,25 +194,37 @@ class SearchPolicy:
         return {path: (originals[path], text) for path, text in best.files.items()
                 if text != originals[path]}
 
+    def _localize(self, sandbox) -> list[tuple[str, int]]:
+        from envs.localize import localize
+
+        try:
+            ranked = localize(sandbox, self.task, top_n=self.config.top_locations,
+                              timeout=self.config.test_timeout_s * 4)
+        except Exception as exc:  # localization is a hint: search the given ranking without it
+            log.warning("search: own localization failed: %s", exc)
+            return []
+        return [(s.path, s.line) for s in ranked]
+
     def _candidates_at(self, path, line, source, current, seen) -> list[Outcome]:
+        """Candidate fixes at one line; ``Outcome.family`` says which operator made each."""
         out = []
         try:
             mutations = enumerate_mutations(source, path, lines=[line])
         except Exception as exc:  # the file does not parse: no mutation applies
             log.debug("no mutations for %s: %s", path, exc)
             mutations = []
-        texts = [(apply_mutation(source, m), f"{m.family} at {path}:{m.line}: {m.description}")
-                 for m in mutations]
-        texts += [(c.text, f"{c.family} at {path}:{line}: {c.description}")
+        texts = [(apply_mutation(source, m), m.family,
+                  f"{m.family} at {path}:{m.line}: {m.description}") for m in mutations]
+        texts += [(c.text, c.family, f"{c.family} at {path}:{line}: {c.description}")
                   for c in templates.template_candidates(source, path, line)]
-        for text, description in texts:
+        for text, family, description in texts:
             key = (path, text) + tuple(sorted((p, t) for p, t in current.items() if p != path))
             if text == source or key in seen:
                 continue
             seen.add(key)
             files = dict(current)
             files[path] = text
-            out.append(Outcome(files={p: t for p, t in files.items()}, description=description))
+            out.append(Outcome(files=files, description=description, family=family))
         return out
 
     def _validate(self, sandbox, candidates, current, f2p, p2p, base_passing, started) -> list[Outcome]:
@@ -271,6 +292,26 @@ class SearchPolicy:
             plan.append(format_action(RunTests()))
         plan.append(format_action(Submit()))
         return plan
+
+
+#: Which operators to try first. Small, local changes (a flipped comparison, an off-by-one)
+#: are the most common faults and the cheapest to confirm; substitutions among names come next;
+#: deleting or inserting code is the last resort since it also "fixes" tests by accident.
+TIERS = {
+    **dict.fromkeys(("compare_boundary", "compare_direction", "compare_negate", "is_eq",
+                     "int_constant", "off_by_one_bound", "arith_op", "aug_assign", "bool_op",
+                     "remove_not", "bool_constant", "api_swap", "exception_type",
+                     "mutable_default"), 0),
+    **dict.fromkeys(("wrong_variable", "wrong_key", "wrong_attribute", "swap_operands",
+                     "swap_arguments", "negate_condition", "remove_condition", "insert_guard"), 1),
+    **dict.fromkeys(("remove_statement", "return_value"), 2),
+}
+LOCATION_GROUP = 5
+"""Lines are taken five at a time: within a group, all cheap operators before any costly one."""
+
+
+def _priority(rank: int, candidate: Outcome) -> tuple[int, int, int]:
+    return (rank // LOCATION_GROUP, TIERS.get(candidate.family, 1), rank)
 
 
 def _span(old: str, new: str) -> dict:
