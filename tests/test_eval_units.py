@@ -211,6 +211,7 @@ def test_reports_are_self_contained_with_three_plots(tasks):
     md = render_markdown(summary, records)
     assert "| wrong_operator | 1 | 1 | 100.0% |" in md and "calc_add" in md
     assert histogram_bins([1, 1, 1]) == [(1, 1, 3)]
+    assert histogram_bins([1, 3, 3], integer=True) == [(1, 2, 1), (2, 3, 0), (3, 4, 2)]
     assert sum(c for *_, c in histogram_bins([0, 1, 2, 3, 10], bins=4)) == 5
     ET.fromstring(svg_bars([("a<b", 0.5, "(1/2)")]))
 

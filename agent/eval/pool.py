@@ -146,7 +146,15 @@ def run_local(
                     idle = new_worker()
                     pool.append(idle)
                 job = pending.popleft()
-                idle.give(job)
+                try:
+                    idle.give(job)
+                except (BrokenPipeError, OSError):  # it died while idle: replace it, keep the job
+                    log.warning("worker %s died while idle; starting another", idle.name)
+                    pool.remove(idle)
+                    idle.job = None
+                    idle.stop(grace_s=1)
+                    pending.appendleft(job)
+                    continue
                 on_event("dispatch", {"task_id": job[0].id, "worker": idle.name,
                                       "pid": idle.process.pid})
             busy = [w for w in pool if w.job is not None]

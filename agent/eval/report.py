@@ -55,11 +55,19 @@ def svg_bars(rows: Sequence[tuple[str, float, str]], *, width: int = 560) -> str
     return "".join(parts)
 
 
-def histogram_bins(values: Sequence[float], bins: int = 10) -> list[tuple[float, float, int]]:
-    """(low, high, count) for ``bins`` equal-width bins over the values' range."""
+def histogram_bins(values: Sequence[float], bins: int = 10,
+                   integer: bool = False) -> list[tuple[float, float, int]]:
+    """(low, high, count) for ``bins`` equal-width bins over the values' range; with ``integer``
+    and a range of at most 20, one bin per whole number."""
     if not values:
         return []
     lo, hi = min(values), max(values)
+    if integer and hi - lo < 20:
+        start = int(lo)
+        counts = [0] * (int(hi) - start + 1)
+        for v in values:
+            counts[int(v) - start] += 1
+        return [(start + i, start + i + 1, c) for i, c in enumerate(counts)]
     if math.isclose(lo, hi):
         return [(lo, hi, len(values))]
     width = (hi - lo) / bins
@@ -71,7 +79,7 @@ def histogram_bins(values: Sequence[float], bins: int = 10) -> list[tuple[float,
 
 def svg_histogram(values: Sequence[float], *, xlabel: str, bins: int = 10, width: int = 560,
                   height: int = 220, integer: bool = False) -> str:
-    rows = histogram_bins(values, bins)
+    rows = histogram_bins(values, bins, integer)
     if not rows:
         return "<p><em>no data</em></p>"
     left, bottom, top = 40, 40, 12
