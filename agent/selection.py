@@ -7,7 +7,7 @@ consulted because it is a function of the same test outcomes.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from agent.trajectory import EpisodeResult
 

@@ -32,7 +32,7 @@ def test_openai_policy_in_workers(tmp_path):
     def answer(body):
         # The task, by the file list in its first observation (observations name no task id).
         first = next(m["content"] for m in body["messages"] if m["role"] == "user")
-        task_id = next(t for t, name in FILES.items() if re.search(rf"^{name}$", first, re.M))
+        task_id = next(t for t, name in FILES.items() if re.search(rf"^{name}$", first, re.MULTILINE))
         if task_id == "no_reference":
             return 500, {"error": {"message": "model overloaded"}}
         task = tasks[task_id]

@@ -42,7 +42,7 @@ def reference_run(tmp_path_factory):
 
 
 def test_every_task_gets_one_record_with_outcomes(reference_run):
-    out, summary, events = reference_run
+    out, _, events = reference_run
     lines = (out / "results.jsonl").read_text().splitlines()
     records = {r["task_id"]: r for r in map(json.loads, lines)}
     assert len(lines) == 3 and set(records) == {"calc_add", "text_last", "no_reference"}

@@ -50,8 +50,15 @@ class _Progress:
     """Live display: a bar with done / resolved / errors / elapsed / ETA, a line per task."""
 
     def __init__(self, console: Any) -> None:
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn,
-                                   TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.console = console
         self.progress = Progress(

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandboxes.errors import UsageError
-
 from agent.eval.records import RETRIED_KINDS, ResultsLog
+from sandboxes.errors import UsageError
 
 
 def load_run(path: str | Path) -> dict[str, dict[str, Any]]:

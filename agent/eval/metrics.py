@@ -12,7 +12,8 @@ import math
 import posixpath
 import statistics
 from collections import Counter, defaultdict
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from agent.loop import edited_lines
 
@@ -23,7 +24,7 @@ LOCALIZATION_KEYS = ("top1_line", "top5_line", "top1_file", "top5_file", "edited
 def _norm(path: str) -> str:
     path = path.strip().replace("\\", "/")
     path = posixpath.normpath(path)
-    return path[2:] if path.startswith("./") else path
+    return path.removeprefix("./")
 
 
 def parse_location(entry: str) -> tuple[str, int | None]:

@@ -16,12 +16,12 @@ import signal
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
-from typing import Any, Callable
-
-from envs.task import Task
+from typing import Any
 
 from agent.eval.records import INFRA, error_record
+from envs.task import Task
 
 log = logging.getLogger("debug_agent.eval")
 

@@ -16,14 +16,14 @@ import logging
 import tarfile
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
-
-from envs.task import Task
-from sandboxes.base import IGNORED_NAMES
+from typing import Any
 
 from agent.eval.records import INFRA, error_record
 from agent.trajectory import write_json_atomic
+from envs.task import Task
+from sandboxes.base import IGNORED_NAMES
 
 log = logging.getLogger("debug_agent.eval")
 

@@ -12,8 +12,9 @@ import json
 import logging
 import os
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from agent.trajectory import EpisodeResult
 
@@ -104,7 +105,7 @@ class ResultsLog:
         """The last record of each task id."""
         return {r["task_id"]: r for r in self.read()}
 
-    def open(self) -> "ResultsLog":
+    def open(self) -> ResultsLog:
         """Open for appending, first cutting off a torn last line so new lines start clean."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists():
@@ -131,7 +132,7 @@ class ResultsLog:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> "ResultsLog":
+    def __enter__(self) -> ResultsLog:
         return self.open()
 
     def __exit__(self, *exc: object) -> None:

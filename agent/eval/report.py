@@ -10,8 +10,9 @@ import html
 import math
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from agent.eval.metrics import LOCALIZATION_KEYS
 

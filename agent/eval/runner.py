@@ -16,15 +16,15 @@ import os
 import re
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
-
-from envs.task import Task, load_suite
-from sandboxes.errors import SandboxError, UsageError
+from typing import Any
 
 from agent.eval.records import CRASH, INFRA, RETRIED_KINDS, ResultsLog, error_record, task_record
 from agent.selection import best_result, patch_size, tests_passing
+from envs.task import Task, load_suite
+from sandboxes.errors import SandboxError, UsageError
 
 log = logging.getLogger("debug_agent.eval")
 
@@ -157,9 +157,8 @@ def safe_name(task_id: str) -> str:
 
 def evaluate_task(task: Task, config: WorkerConfig, attempt: int = 1) -> dict[str, Any]:
     """Run ``task`` and return its results.jsonl record; never raises for the task's sake."""
-    from envs.env import DebugEnv, EnvConfig
-
     from agent.loop import run_episode
+    from envs.env import DebugEnv, EnvConfig
 
     started = time.monotonic()
     worker = f"{os.uname().nodename}:{os.getpid()}"

@@ -11,9 +11,8 @@ import dataclasses
 import inspect
 from typing import Any
 
-from sandboxes.errors import UsageError
-
 from agent.policies.base import Policy, ScriptedPolicy
+from sandboxes.errors import UsageError
 
 POLICY_NAMES = ("search", "hf", "openai", "reference", "scripted")
 
@@ -76,4 +75,4 @@ def _construct(cls: type, name: str, options: dict[str, Any]) -> Policy:
     return cls(**options)
 
 
-__all__ = ["POLICY_NAMES", "Policy", "REUSABLE", "ScriptedPolicy", "make_policy"]
+__all__ = ["POLICY_NAMES", "REUSABLE", "Policy", "ScriptedPolicy", "make_policy"]

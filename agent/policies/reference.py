@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agent.policies.base import ScriptedPolicy
 from envs.actions import Edit, EditBlock, Localize, RunTests, format_action
 from sandboxes.errors import UsageError
-
-from agent.policies.base import ScriptedPolicy
 
 
 @dataclass
