@@ -263,3 +263,14 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["eval", "--tasks", str(FIXTURES), "--only", "nope", "--out",
                  str(tmp_path / "o2")]) == 2
     assert "no task ['nope']" in capsys.readouterr().err
+    # A policy that cannot work is refused before any worker starts.
+    assert main(["eval", "--tasks", str(FIXTURES), "--policy", "hf", "--out",
+                 str(tmp_path / "o3")]) == 2
+    assert "needs a model" in capsys.readouterr().err
+    assert main(["eval", "--tasks", str(FIXTURES), "--policy-option", "rounds=0", "--out",
+                 str(tmp_path / "o4")]) == 2
+    assert "rounds must be at least 1" in capsys.readouterr().err
+    assert main(["eval", "--tasks", str(FIXTURES), "--policy-option", "nope=1", "--out",
+                 str(tmp_path / "o5")]) == 2
+    assert "no option ['nope']" in capsys.readouterr().err
+    assert not any((tmp_path / f"o{i}").exists() for i in range(1, 6))

@@ -209,6 +209,9 @@ class Plan:
 
 
 def plan_run(config: EvalConfig, results: ResultsLog) -> Plan:
+    from agent.policies import check_policy
+
+    check_policy(config.policy.name, **config.policy.options)
     tasks = load_suite(config.tasks)
     if config.only:
         wanted = set(config.only)
@@ -250,9 +253,9 @@ def run_eval(config: EvalConfig, on_event: Listener | None = None) -> dict[str, 
 
     emit = on_event or (lambda kind, data: None)
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
     results = ResultsLog(out / RESULTS)
-    plan = plan_run(config, results)
+    plan = plan_run(config, results)  # checks the inputs before anything is written
+    out.mkdir(parents=True, exist_ok=True)
     run_info = {
         "tasks": str(Path(config.tasks).resolve()), "policy": asdict(config.policy),
         "workers": config.workers, "sandbox": config.backend, "samples": config.samples,

@@ -67,6 +67,28 @@ def make_policy(name: str, *, task: Any = None, **options: Any) -> Policy:
     raise UsageError(f"unknown policy {name!r}; choose one of {', '.join(POLICY_NAMES)}")
 
 
+def check_policy(name: str, **options: Any) -> None:
+    """Raise UsageError for a policy spec that cannot work, without building the policy (no model
+    is loaded): what a coordinator checks before it hands the spec to many workers."""
+    options = {k: v for k, v in options.items() if v is not None}
+    if name not in POLICY_NAMES:
+        raise UsageError(f"unknown policy {name!r}; choose one of {', '.join(POLICY_NAMES)}")
+    if name in ("hf", "openai") and "model" not in options:
+        raise UsageError(f"the {name} policy needs a model: pass --model NAME")
+    if name == "search":
+        from agent.policies.search import SearchConfig
+
+        fields = {f.name for f in dataclasses.fields(SearchConfig)}
+        unknown = sorted(set(options) - fields)
+        if unknown:
+            raise UsageError(f"the search policy has no option {unknown}; it takes "
+                             f"{', '.join(sorted(fields))}")
+        try:
+            SearchConfig(**options)
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"search policy options {options}: {exc}") from None
+
+
 def _construct(cls: type, name: str, options: dict[str, Any]) -> Policy:
     try:  # check the options against the signature, so a TypeError inside __init__ stays a bug
         inspect.signature(cls).bind(**options)
@@ -75,4 +97,4 @@ def _construct(cls: type, name: str, options: dict[str, Any]) -> Policy:
     return cls(**options)
 
 
-__all__ = ["POLICY_NAMES", "REUSABLE", "Policy", "ScriptedPolicy", "make_policy"]
+__all__ = ["POLICY_NAMES", "REUSABLE", "Policy", "ScriptedPolicy", "check_policy", "make_policy"]
