@@ -104,3 +104,23 @@ def test_templates_propose_guards_and_fresh_defaults() -> None:
     assert fixed
     exec(fixed[0].text, namespace)
     assert namespace["mean"]([]) == 0
+
+
+def test_templates_for_own_exceptions_format_specs_and_lookups() -> None:
+    from agent.policies.templates import (exception_candidates, format_spec_candidates,
+                                          membership_guard_candidates)
+
+    source = ("from bank import InsufficientFunds\n\n\ndef pay(a):\n    try:\n        a.take()\n"
+              "    except ValueError:\n        return False\n    return True\n")
+    assert [c.description for c in exception_candidates(source, "m.py", 7)] == [
+        "except ValueError -> except InsufficientFunds"]
+    money = 'def cents(n):\n    return f"{n // 100}.{n % 100:2d}"\n'
+    fixed = [c for c in format_spec_candidates(money, "m.py", 2) if ":02d}" in c.text]
+    assert len(fixed) == 1
+    namespace: dict = {}
+    exec(fixed[0].text, namespace)
+    assert namespace["cents"](105) == "1.05"
+    lookup = ("def path(prev, dist, goal):\n    out = [goal]\n    while out[-1] in prev:\n"
+              "        out.append(prev[out[-1]])\n    return dist[goal], out\n")
+    guards = membership_guard_candidates(lookup, "m.py", 5)
+    assert any("if goal not in dist:\n        return None" in c.text for c in guards)

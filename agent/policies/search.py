@@ -104,6 +104,7 @@ class SearchPolicy:
         self.stats = SearchStats()
         self._plan: list[str] = []
         self._phase = "start"
+        self._candidate_timeout = self.config.test_timeout_s
 
     def start_episode(self, task) -> None:
         """Called by run_episode with the task, whose repo the search validates against."""
@@ -197,12 +198,17 @@ class SearchPolicy:
     def _localize(self, sandbox) -> list[tuple[str, int]]:
         from envs.localize import localize
 
+        started = time.monotonic()
         try:
             ranked = localize(sandbox, self.task, top_n=self.config.top_locations,
                               timeout=self.config.test_timeout_s * 4)
         except Exception as exc:  # localization is a hint: search the given ranking without it
             log.warning("search: own localization failed: %s", exc)
             return []
+        # Mutants often loop forever; waiting the full limit on each would eat the budget. The
+        # whole suite under coverage took `took`: a candidate's tests get a few times that.
+        took = time.monotonic() - started
+        self._candidate_timeout = min(self.config.test_timeout_s, max(3.0, 3 * took + 2))
         return [(s.path, s.line) for s in ranked]
 
     def _candidates_at(self, path, line, source, current, seen) -> list[Outcome]:
@@ -249,11 +255,11 @@ class SearchPolicy:
                 size += entry_size
                 i += 1
             request = {"candidates": payload, "f2p": f2p, "p2p": p2p,
-                       "timeout": cfg.test_timeout_s, "stop_on_success": True,
+                       "timeout": self._candidate_timeout, "stop_on_success": True,
                        "p2p_from": base_passing + 1}
             encoded = base64.b64encode(json.dumps(request).encode()).decode()
             result = sandbox.run([sandbox.python, "-c", WORKER_SOURCE, encoded],
-                                 timeout=cfg.test_timeout_s * 2 * len(batch) + 30)
+                                 timeout=self._candidate_timeout * 2 * len(batch) + 30)
             by_id = {}
             for line in result.output.splitlines():
                 if line.startswith(RESULT_MARK):
@@ -301,7 +307,7 @@ TIERS = {
     **dict.fromkeys(("compare_boundary", "compare_direction", "compare_negate", "is_eq",
                      "int_constant", "off_by_one_bound", "arith_op", "aug_assign", "bool_op",
                      "remove_not", "bool_constant", "api_swap", "exception_type",
-                     "mutable_default"), 0),
+                     "mutable_default", "format_spec"), 0),
     **dict.fromkeys(("wrong_variable", "wrong_key", "wrong_attribute", "swap_operands",
                      "swap_arguments", "negate_condition", "remove_condition", "insert_guard"), 1),
     **dict.fromkeys(("remove_statement", "return_value"), 2),

@@ -9,6 +9,7 @@ Each returns whole new file texts; the repair engine validates them like any oth
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
 
@@ -128,5 +129,111 @@ def mutable_default_candidates(source: str, path: str, line: int) -> list[Candid
     return out
 
 
+def membership_guard_candidates(source: str, path: str, line: int) -> list[Candidate]:
+    """Insert ``if KEY not in MAPPING: return ...`` for a lookup ``MAPPING[KEY]`` of the function
+    around ``line``: before the statement on ``line``, and before the top-level statement of the
+    function that holds it (a loop that raises KeyError is guarded before the loop)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    func = _enclosing_function(tree, line)
+    if func is None:
+        return []
+    stmt = _statement_at(func, line)
+    top = next((s for s in func.body if s.lineno <= line <= (s.end_lineno or s.lineno)), None)
+    if stmt is None or top is None:
+        return []
+    lookups = []
+    for node in ast.walk(func):
+        if (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load)
+                and isinstance(node.value, (ast.Name, ast.Attribute))
+                and isinstance(node.slice, (ast.Name, ast.Attribute))):
+            pair = (ast.get_source_segment(source, node.slice),
+                    ast.get_source_segment(source, node.value))
+            if None not in pair and pair not in lookups:
+                lookups.append(pair)
+    lines = source.split("\n")
+    out = []
+    for at in dict.fromkeys((stmt.lineno - 1, top.lineno - 1)):
+        indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+        for key, mapping in lookups:
+            for body in ("return None", "return 0", "return []", "return False",
+                         f"raise KeyError({key})"):
+                guard = [f"{indent}if {key} not in {mapping}:", f"{indent}    {body}"]
+                out.append(Candidate(path, "\n".join(lines[:at] + guard + lines[at:]),
+                                     "insert_guard",
+                                     f"insert `if {key} not in {mapping}: {body}` at line {at + 1}"))
+    return out
+
+
+def exception_candidates(source: str, path: str, line: int) -> list[Candidate]:
+    """Catch another exception class of the module's own (defined or imported) in an
+    ``except`` clause on ``line``; the mutation operators only know the built-in ones."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    own = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and any(
+                isinstance(b, ast.Name) and (b.id.endswith(("Error", "Exception")) or b.id in own)
+                for b in node.bases):
+            own.append(node.name)
+        elif isinstance(node, ast.ImportFrom):
+            own += [a.asname or a.name for a in node.names if a.name[:1].isupper()]
+    out = []
+    lines = source.split("\n")
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.ExceptHandler) and node.lineno == line
+                and isinstance(node.type, ast.Name)):
+            continue
+        row = lines[line - 1]
+        start, end = node.type.col_offset, node.type.end_col_offset
+        for name in dict.fromkeys(own):
+            if name != node.type.id:
+                new = row[:start] + name + row[end:]
+                text = "\n".join(lines[: line - 1] + [new] + lines[line:])
+                out.append(Candidate(path, text, "exception_type",
+                                     f"except {node.type.id} -> except {name}"))
+    return out
+
+
+_FORMAT_SPEC = re.compile(r"(?<=[:%])(?P<fill>0?)(?P<width>\d*)(?P<prec>\.\d+)?(?P<type>[dfsxXegEG%])")
+
+
+def format_spec_candidates(source: str, path: str, line: int) -> list[Candidate]:
+    """Vary the format specs on ``line`` (``{x:2d}``, ``%5.1f``): zero padding on or off,
+    width and precision one up or down."""
+    lines = source.split("\n")
+    if not 1 <= line <= len(lines):
+        return []
+    row = lines[line - 1]
+    out = []
+    for match in _FORMAT_SPEC.finditer(row):
+        fill, width, prec, kind = match["fill"], match["width"], match["prec"] or "", match["type"]
+        if not (width or prec or fill):
+            continue
+        variants = {("" if fill else "0") + width + prec + kind}
+        if width:
+            for w in (int(width) - 1, int(width) + 1):
+                if w > 0:
+                    variants.add(f"{fill}{w}{prec}{kind}")
+        if prec:
+            p = int(prec[1:])
+            variants |= {f"{fill}{width}.{q}{kind}" for q in (p - 1, p + 1) if q >= 0}
+            variants.add(f"{fill}{width}{kind}")
+        for spec in sorted(variants):
+            new = row[: match.start()] + spec + row[match.end():]
+            text = "\n".join(lines[: line - 1] + [new] + lines[line:])
+            out.append(Candidate(path, text, "format_spec",
+                                 f"format spec {match.group(0)!r} -> {spec!r}"))
+    return out
+
+
 def template_candidates(source: str, path: str, line: int) -> list[Candidate]:
-    return mutable_default_candidates(source, path, line) + guard_candidates(source, path, line)
+    return (mutable_default_candidates(source, path, line)
+            + exception_candidates(source, path, line)
+            + format_spec_candidates(source, path, line)
+            + guard_candidates(source, path, line)
+            + membership_guard_candidates(source, path, line))
