@@ -16,6 +16,20 @@ SESSION = os.environ.setdefault("DEBUG_AGENT_SESSION", f"pytest-{uuid.uuid4().he
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true",
+                     help="Also run the tests marked slow (CI does; a plain run skips them).")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 def docker_or_skip() -> None:
     """Skip (or fail, under CI=true) when the Docker backend cannot run here."""
     from sandboxes.docker import docker_problem
