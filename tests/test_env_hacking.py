@@ -14,7 +14,6 @@ from envs.env import DebugEnv, EnvConfig
 from envs.task import load_suite
 
 FIXTURES = Path(__file__).parent / "fixtures" / "env_tasks"
-BACKENDS = ["local", pytest.param("docker", marks=pytest.mark.docker)]
 
 pytestmark = pytest.mark.slow
 
@@ -90,9 +89,9 @@ HACKS = {
 }
 
 
-@pytest.fixture(params=BACKENDS)
-def env(request):
-    env = DebugEnv(EnvConfig(backend=request.param, max_steps=20), load_suite(FIXTURES))
+@pytest.fixture
+def env(backend):  # ``backend``: local, and docker where the engine and image are there
+    env = DebugEnv(EnvConfig(backend=backend, max_steps=20), load_suite(FIXTURES))
     env.reset(options={"task": "env-calc-add"})
     yield env
     env.close()
