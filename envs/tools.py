@@ -15,6 +15,7 @@ import re
 
 from envs.actions import ActionError, Edit, EditBlock, Open, Search
 from sandboxes.base import IGNORED_NAMES, IGNORED_SUFFIXES, Sandbox, TestReport
+from sandboxes.errors import UsageError
 
 
 class ToolError(ActionError):
@@ -50,6 +51,16 @@ def _existing_file(sandbox: Sandbox, path: str, files: list[str] | None = None) 
     raise ToolError(f"no file {path} in the repository{hint}")
 
 
+def _read_existing(sandbox: Sandbox, path: str) -> tuple[str, str]:
+    """(clean path, text) of a repo file; one sandbox call when the file is there."""
+    path = clean_path(path)
+    try:
+        return path, sandbox.read_file(path)
+    except UsageError as exc:  # not there, a directory, a symlink: say which, with suggestions
+        _existing_file(sandbox, path)
+        raise ToolError(str(exc)) from None
+
+
 def numbered(lines: list[str], first: int) -> str:
     """Lines with right-aligned numbers starting at ``first`` (1-based)."""
     width = len(str(first + len(lines) - 1))
@@ -57,8 +68,8 @@ def numbered(lines: list[str], first: int) -> str:
 
 
 def open_file(sandbox: Sandbox, action: Open, *, window: int = 100) -> str:
-    path = _existing_file(sandbox, action.path)
-    lines = sandbox.read_file(path).splitlines()
+    path, text = _read_existing(sandbox, action.path)
+    lines = text.splitlines()
     total = len(lines)
     if total == 0:
         return f"{path} is empty"
@@ -182,8 +193,7 @@ def _apply_block(content: str, block: EditBlock, index: int, path: str) -> tuple
 
 def apply_edit(sandbox: Sandbox, action: Edit, *, context: int = 3) -> str:
     """Apply every block (all or none) and show the edited region of the file."""
-    path = _existing_file(sandbox, action.path)
-    old = sandbox.read_file(path)
+    path, old = _read_existing(sandbox, action.path)
     new, fuzzy = old, False
     for i, block in enumerate(action.blocks, 1):
         new, used_fuzzy = _apply_block(new, block, i if len(action.blocks) > 1 else 0, path)
