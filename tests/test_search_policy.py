@@ -124,3 +124,14 @@ def test_templates_for_own_exceptions_format_specs_and_lookups() -> None:
               "        out.append(prev[out[-1]])\n    return dist[goal], out\n")
     guards = membership_guard_candidates(lookup, "m.py", 5)
     assert any("if goal not in dist:\n        return None" in c.text for c in guards)
+
+
+def test_literal_templates() -> None:
+    from agent.policies.templates import format_spec_candidates, literal_candidates
+
+    base_case = "def power_set(xs):\n    if not xs:\n        return []\n    return xs\n"
+    assert any("return [[]]" in c.text for c in literal_candidates(base_case, "m.py", 3))
+    bump = "def major(v):\n    return V(v.major + 1, v.minor, 0)\n"
+    assert any("V(v.major + 1, 0, 0)" in c.text for c in literal_candidates(bump, "m.py", 2))
+    receipt = "def line(t):\n    return f\"{'TOTAL':<8}{t:>12}\"\n"
+    assert any("{t:>12.2f}" in c.text for c in format_spec_candidates(receipt, "m.py", 2))

@@ -210,6 +210,12 @@ def format_spec_candidates(source: str, path: str, line: int) -> list[Candidate]
         return []
     row = lines[line - 1]
     out = []
+    for match in _BRACE_SPEC.finditer(row):  # a width alone: add a numeric presentation
+        for kind in (".2f", ".1f", ",", "d"):
+            new = row[: match.end("spec")] + kind + row[match.end("spec"):]
+            text = "\n".join(lines[: line - 1] + [new] + lines[line:])
+            out.append(Candidate(path, text, "format_spec",
+                                 f"format spec {match['spec']!r} -> {match['spec'] + kind!r}"))
     for match in _FORMAT_SPEC.finditer(row):
         fill, width, prec, kind = match["fill"], match["width"], match["prec"] or "", match["type"]
         if not (width or prec or fill):
@@ -231,9 +237,52 @@ def format_spec_candidates(source: str, path: str, line: int) -> list[Candidate]
     return out
 
 
+_LITERALS = ("None", "0", "1", "-1", "''", "[]", "[[]]", "{}", "set()", "False", "True")
+
+
+def literal_candidates(source: str, path: str, line: int) -> list[Candidate]:
+    """Another literal where ``line`` returns a literal (``return []`` -> ``return [[]]``), and a
+    literal in place of a name or attribute passed to a call (``V(major + 1, self.minor, 0)`` ->
+    ``V(major + 1, 0, 0)``)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    spans = []
+    for node in ast.walk(tree):
+        if getattr(node, "lineno", None) != line or getattr(node, "end_lineno", None) != line:
+            continue
+        if isinstance(node, ast.Return) and node.value is not None:
+            value = node.value
+            if isinstance(value, (ast.Constant, ast.List, ast.Dict, ast.Set, ast.Tuple)) or (
+                    isinstance(value, ast.UnaryOp) and isinstance(value.operand, ast.Constant)):
+                spans.append((value, _LITERALS, "return_literal"))
+        elif isinstance(node, ast.Call):
+            for arg in node.args:
+                if isinstance(arg, (ast.Name, ast.Attribute)) and arg.end_lineno == line:
+                    spans.append((arg, ("0", "1", "None"), "argument_literal"))
+    lines = source.split("\n")
+    row = lines[line - 1]
+    out = []
+    for node, options, family in spans:
+        start = len(row.encode()[: node.col_offset].decode())
+        end = len(row.encode()[: node.end_col_offset].decode())
+        old = row[start:end]
+        for literal in options:
+            if literal != old:
+                new = row[:start] + literal + row[end:]
+                out.append(Candidate(path, "\n".join(lines[: line - 1] + [new] + lines[line:]),
+                                     family, f"{old} -> {literal}"))
+    return out
+
+
+_BRACE_SPEC = re.compile(r":(?P<spec>[<>^=]?\d+)}")
+
+
 def template_candidates(source: str, path: str, line: int) -> list[Candidate]:
     return (mutable_default_candidates(source, path, line)
             + exception_candidates(source, path, line)
             + format_spec_candidates(source, path, line)
+            + literal_candidates(source, path, line)
             + guard_candidates(source, path, line)
             + membership_guard_candidates(source, path, line))
