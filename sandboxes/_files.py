@@ -16,7 +16,7 @@ import tarfile
 from pathlib import Path, PurePosixPath
 
 from sandboxes.base import IGNORED_NAMES, IGNORED_SUFFIXES
-from sandboxes.errors import RepoTooLarge, UsageError
+from sandboxes.errors import RepoTooLarge, SandboxError, UsageError
 
 log = logging.getLogger("debug_agent.sandboxes")
 
@@ -118,14 +118,19 @@ def read_tree(root: str | os.PathLike) -> dict[str, bytes]:
 def tree_from_tar(data: bytes) -> dict[str, bytes]:
     """The regular files of a tar archive of the repo (as ``tar c -C repo .`` writes it)."""
     out: dict[str, bytes] = {}
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        for member in tar:
-            if not member.isreg():
-                continue
-            rel = os.path.normpath(member.name).replace(os.sep, "/")
-            if any(ignored(part) for part in rel.split("/")):
-                continue
-            out[rel] = tar.extractfile(member).read()
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            for member in tar:
+                if not member.isreg():
+                    continue
+                rel = os.path.normpath(member.name).replace(os.sep, "/")
+                if any(ignored(part) for part in rel.split("/")):
+                    continue
+                out[rel] = tar.extractfile(member).read()
+    except tarfile.TarError as exc:  # the container died mid-stream: an infrastructure failure
+        raise SandboxError("the sandbox sent back a broken file archive "
+                           f"({str(exc).splitlines()[0]}); "
+                           "was its container killed?") from None
     return out
 
 

@@ -343,3 +343,11 @@ def test_session_check_catches_and_removes_a_leaked_container(docker_ready, tmp_
                           env={**os.environ, "DEBUG_AGENT_SESSION": session})
     assert proc.returncode != 0 and "sandbox leftovers after the session" in proc.stdout
     assert leftovers(session) == []
+
+
+def test_a_broken_archive_from_a_dead_container_is_a_sandbox_error() -> None:
+    from sandboxes._files import tree_from_tar
+    from sandboxes.errors import SandboxError
+
+    with pytest.raises(SandboxError, match="broken file archive"):
+        tree_from_tar(b"half a tar stream" * 64)
