@@ -135,3 +135,14 @@ def test_literal_templates() -> None:
     assert any("V(v.major + 1, 0, 0)" in c.text for c in literal_candidates(bump, "m.py", 2))
     receipt = "def line(t):\n    return f\"{'TOTAL':<8}{t:>12}\"\n"
     assert any("{t:>12.2f}" in c.text for c in format_spec_candidates(receipt, "m.py", 2))
+
+
+def test_missing_value_templates() -> None:
+    from agent.policies.templates import missing_value_candidates
+
+    size = ("class Stack:\n    def __init__(self):\n        self._size = 0\n\n"
+            "    def __len__(self):\n        return None\n")
+    assert any("        return self._size" in c.text for c in missing_value_candidates(size, "m.py", 6))
+    pop = "def ok(stack, ch):\n    if stack or stack.pop() != ch:\n        return False\n"
+    fixed = [c for c in missing_value_candidates(pop, "m.py", 2) if "if not stack or" in c.text]
+    assert len(fixed) == 1

@@ -307,10 +307,10 @@ TIERS = {
     **dict.fromkeys(("compare_boundary", "compare_direction", "compare_negate", "is_eq",
                      "int_constant", "off_by_one_bound", "arith_op", "aug_assign", "bool_op",
                      "remove_not", "bool_constant", "api_swap", "exception_type",
-                     "mutable_default", "format_spec", "return_literal"), 0),
+                     "mutable_default", "format_spec", "return_literal", "insert_not"), 0),
     **dict.fromkeys(("wrong_variable", "wrong_key", "wrong_attribute", "swap_operands",
                      "swap_arguments", "negate_condition", "remove_condition", "insert_guard",
-                     "argument_literal"), 1),
+                     "argument_literal", "return_name"), 1),
     **dict.fromkeys(("remove_statement", "return_value"), 2),
 }
 LOCATION_GROUP = 5

@@ -276,6 +276,52 @@ def literal_candidates(source: str, path: str, line: int) -> list[Candidate]:
     return out
 
 
+def missing_value_candidates(source: str, path: str, line: int) -> list[Candidate]:
+    """``return None`` (or a bare ``return``) on ``line`` that should hand back a value: return
+    each name the function binds, and each ``self`` attribute its class uses, instead; and a
+    ``not`` in front of one operand of an ``and`` / ``or`` on ``line``."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    func = _enclosing_function(tree, line)
+    lines = source.split("\n")
+    row = lines[line - 1] if 1 <= line <= len(lines) else ""
+    out = []
+    if func is not None:
+        names = [a.arg for a in func.args.posonlyargs + func.args.args + func.args.kwonlyargs]
+        names += [n.id for n in ast.walk(func) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
+        attrs = [f"self.{n.attr}" for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+                 and isinstance(n.value, ast.Name) and n.value.id == "self"]
+        for node in ast.walk(func):
+            if not (isinstance(node, ast.Return) and node.lineno == line and (
+                    node.value is None or (isinstance(node.value, ast.Constant)
+                                           and node.value.value is None))):
+                continue
+            indent = row[: len(row) - len(row.lstrip())]
+            for value in dict.fromkeys(names + attrs):
+                if value in ("self", "cls"):
+                    continue
+                new = f"{indent}return {value}"
+                out.append(Candidate(path, "\n".join(lines[: line - 1] + [new] + lines[line:]),
+                                     "return_name", f"return None -> return {value}"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BoolOp) and node.lineno == line:
+            for operand in node.values:
+                if operand.lineno != line or operand.end_lineno != line or (
+                        isinstance(operand, ast.UnaryOp) and isinstance(operand.op, ast.Not)):
+                    continue
+                start = len(row.encode()[: operand.col_offset].decode())
+                end = len(row.encode()[: operand.end_col_offset].decode())
+                text = row[start:end]
+                wrapped = text if isinstance(operand, (ast.Name, ast.Attribute, ast.Call,
+                                                       ast.Subscript)) else f"({text})"
+                new = row[:start] + "not " + wrapped + row[end:]
+                out.append(Candidate(path, "\n".join(lines[: line - 1] + [new] + lines[line:]),
+                                     "insert_not", f"{text} -> not {wrapped}"))
+    return out
+
+
 _BRACE_SPEC = re.compile(r":(?P<spec>[<>^=]?\d+)}")
 
 
@@ -284,5 +330,6 @@ def template_candidates(source: str, path: str, line: int) -> list[Candidate]:
             + exception_candidates(source, path, line)
             + format_spec_candidates(source, path, line)
             + literal_candidates(source, path, line)
+            + missing_value_candidates(source, path, line)
             + guard_candidates(source, path, line)
             + membership_guard_candidates(source, path, line))
