@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 import time
@@ -10,7 +11,6 @@ from pathlib import Path
 import click
 
 from agent.commands.common import policy_options, sandbox_option
-from sandboxes.errors import UsageError
 
 
 @click.command(context_settings={"show_default": True})
@@ -74,13 +74,14 @@ def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, image, max_s
         for k in range(samples):
             agent_policy = make_policy(policy, task=task, **options)
             label = f"sample {k + 1}/{samples}: " if samples > 1 else ""
+            trajectory = out / (f"trajectory-{k}.json" if samples > 1 else "trajectory.json")
             with console.status(f"{label}localizing and trying fixes") as status:
-                def on_step(step, status=status, label=label):
+                steps_done = itertools.count(1)
+
+                def on_step(step, status=status, label=label, steps_done=steps_done):
                     verb = step.info.get("action") or "?"
-                    status.update(f"{label}step {len(results_steps) + 1}: {verb}")
-                    results_steps.append(step)
-                results_steps: list = []
-                trajectory = out / (f"trajectory-{k}.json" if samples > 1 else "trajectory.json")
+                    status.update(f"{label}step {next(steps_done)} done: {verb}")
+
                 result = run_episode(agent_policy, env, task=task, trajectory_path=trajectory,
                                      on_step=on_step)
             results.append(result)
