@@ -177,4 +177,4 @@ def format_ranking(ranking: list[Suspicious]) -> str:
                 "code outside the test files")
     width = max(len(s.location) for s in ranking)
     rows = [f"{s.location:<{width}}  {s.score:.3f}  {s.text}" for s in ranking]
-    return f"most suspicious lines (Ochiai over per-test coverage + traceback frames):\n" + "\n".join(rows)
+    return "most suspicious lines (Ochiai over per-test coverage + traceback frames):\n" + "\n".join(rows)
