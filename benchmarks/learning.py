@@ -2,8 +2,14 @@
 
 A narrow family of bugs: single-function modules (``mod.py`` + ``test_mod.py``, one "source repo"
 per function) with one mutation of a few classes (arithmetic operator, comparison boundary,
-comparison negation, integer constant; ``envs.mutations``). Source repos are split into training
-and held-out ones, so evaluation is on functions the model never saw. Then:
+comparison negation, integer constant; ``envs.mutations``). The functions are the hand-written
+``FUNCTIONS`` plus ``generated_functions`` (same shape, made from templates, their tests computed
+from the correct function): with the defaults 173 training tasks (15 hand-written + 70 generated
+source repos) and 31 held-out ones (5 hand-written + 10 generated source repos), so evaluation is
+on functions the model never saw. Demonstrations are the reference policy's (localize, one edit of
+the changed line, submit); by default (``--edit-style minimal``) their edits are rewritten to the
+shortest unique SEARCH text (``minimal_block``: ``+`` -> ``-`` rather than the whole line), which
+leaves the file exactly as before. Then:
 
 1. build the tiny local model (``trainers.tiny``);
 2. collect verified demonstrations on the training tasks (``trainers.data``; the reference policy
@@ -11,7 +17,8 @@ and held-out ones, so evaluation is on functions the model never saw. Then:
    search policy);
 3. evaluate the base model on the held-out tasks (greedy decoding, the real loop and env);
 4. QLoRA SFT (``trainers.sft``), evaluate;
-5. PPO from the SFT adapter on the training tasks (``trainers.ppo``), evaluate;
+5. PPO from the SFT adapter on the training tasks (``trainers.ppo``; rollouts sampled at
+   ``--ppo-temperature``, no KL penalty by default: see ``--ppo-kl-coef``), evaluate greedily;
 6. print resolve rate and mean reward of the three stages, write results.json and a PNG of the
    PPO reward curve with the three evaluation figures.
 
@@ -28,6 +35,7 @@ import ast
 import difflib
 import json
 import random
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -98,6 +106,56 @@ FUNCTIONS: dict[str, tuple[str, dict[str, str]]] = {
 }
 
 
+# Procedurally generated functions of the same shape (one small integer function, three tests
+# whose expected values are computed from the correct function): more training sources than the
+# hand-written ones above, and a second held-out set drawn from the same generator.
+_WORDS = ("score", "total", "level", "width", "budget", "speed", "weight", "points", "limit",
+          "offset", "count", "height", "amount", "steps", "rank", "size", "delay", "margin",
+          "bonus", "depth", "ratio", "stock", "fee", "load")
+_VARS = ("a", "b", "x", "y", "n", "m", "k", "p", "q", "v", "w", "t")
+_TEMPLATES = (
+    "    return {a} {op} {b}\n",
+    "    return {a} {op} {c}\n",
+    "    return {a} {cmp} {c}\n",
+    "    return ({a} {op} {b}) {op2} {c}\n",
+    "    if {a} {cmp} {b}:\n        return {a}\n    return {b}\n",
+    "    if {a} {cmp} {c}:\n        return {a} {op} {c2}\n    return {a}\n",
+    "    {t} = {a} {op} {b}\n    return {t} {op2} {c}\n",
+)
+
+
+def generated_functions(count: int, seed: int) -> dict[str, tuple[str, dict[str, str]]]:
+    """``count`` generated functions (name -> (source, tests)), reproducible from ``seed``."""
+    rng = random.Random(seed)
+    out: dict[str, tuple[str, dict[str, str]]] = {}
+    while len(out) < count:
+        template = rng.choice(_TEMPLATES)
+        a, b, t = rng.sample(_VARS, 3)
+        c, c2 = rng.randint(1, 9), rng.randint(1, 9)
+        name = f"{rng.choice(_WORDS)}_{rng.choice(_WORDS)}"
+        if name in out or name in FUNCTIONS:
+            continue
+        body = template.format(a=a, b=b, t=t, c=c, c2=c2, op=rng.choice("+-*"),
+                               op2=rng.choice("+-*"), cmp=rng.choice((">", ">=", "<", "<=")))
+        params = [v for v in (a, b) if re.search(rf"\b{v}\b", body)]
+        src = f"def {name}({', '.join(params)}):\n{body}"
+        namespace: dict = {}
+        exec(src, namespace)
+        # Inputs around the constant (boundaries matter for comparisons) and a few others.
+        pool = sorted({c - 1, c, c + 1, 0, 2, 5, 11, -3})
+        calls: list[list[int]] = []
+        while len(calls) < 3:
+            args = [rng.choice(pool) for _ in params]
+            if args not in calls or len(set(pool)) ** len(params) < 3:
+                calls.append(args)
+        tests = {}
+        for i, args in enumerate(calls):
+            call = f"{name}({', '.join(map(str, args))})"
+            tests[f"case{i}"] = f"{call} == {namespace[name](*args)!r}"
+        out[name] = (src, tests)
+    return out
+
+
 def test_source(name: str, func_src: str, tests: dict[str, str]) -> str:
     func = func_src.split("(")[0].removeprefix("def ")
     lines = [f"from mod import {func}\n"]
@@ -120,19 +178,31 @@ def statuses(module_src: str, tests_src: str, tests: dict[str, str]) -> dict[str
     return out
 
 
-def make_tasks(out: Path, seed: int, held_out: int, per_source: int) -> dict[str, list[str]]:
-    """Write the task family under out/train and out/test; returns the task ids of each."""
+def make_tasks(out: Path, seed: int, held_out: int, per_source: int, generated: int = 0,
+               generated_held_out: int = 0) -> dict[str, list[str]]:
+    """Write the task family under out/train and out/test; returns the task ids of each.
+
+    Held out: ``held_out`` hand-written source repos and ``generated_held_out`` generated ones;
+    training: the other hand-written ones and ``generated`` generated ones. Each reference patch
+    has no context lines (the one changed line), widened by the reference policy only where that
+    line is not unique in the file.
+    """
     from envs.mutations import apply, enumerate_mutations
     from envs.task import Task
 
     names = sorted(FUNCTIONS)
     rng = random.Random(seed)
     rng.shuffle(names)
-    split = {"test": names[:held_out], "train": names[held_out:]}
+    functions = dict(FUNCTIONS)
+    extra = generated_functions(generated + generated_held_out, seed + 1)
+    functions.update(extra)
+    extra_names = list(extra)
+    split = {"test": names[:held_out] + extra_names[generated:],
+             "train": names[held_out:] + extra_names[:generated]}
     ids: dict[str, list[str]] = {"train": [], "test": []}
     for part, sources in split.items():
         for name in sources:
-            func_src, tests = FUNCTIONS[name]
+            func_src, tests = functions[name]
             tests_src = test_source(name, func_src, tests)
             mutants = [m for m in enumerate_mutations(func_src, "mod.py") if m.family in FAMILIES]
             rng.shuffle(mutants)
@@ -151,13 +221,89 @@ def make_tasks(out: Path, seed: int, held_out: int, per_source: int) -> dict[str
                 (task_dir / "repo" / "mod.py").write_text(buggy)
                 (task_dir / "repo" / "test_mod.py").write_text(tests_src)
                 patch = "".join(difflib.unified_diff(
-                    buggy.splitlines(True), func_src.splitlines(True), "a/mod.py", "b/mod.py", n=1))
+                    buggy.splitlines(True), func_src.splitlines(True), "a/mod.py", "b/mod.py", n=0))
                 Task(id=task_id, repo=task_dir / "repo", fail_to_pass=tuple(failing),
                      pass_to_pass=tuple(sorted(set(status) - set(failing))), bug_class=m.family,
                      source=name, reference_patch=patch).save(task_dir)
                 ids[part].append(task_id)
                 kept += 1
     return ids
+
+
+def minimal_block(buggy: str, fixed: str) -> tuple[str, str] | None:
+    """The shortest SEARCH/REPLACE pair of whole words that turns ``buggy`` into ``fixed``.
+
+    SEARCH is a substring of one line that occurs once in the file (the env replaces a unique
+    SEARCH text wherever it is), grown word by word from the changed characters. None when the
+    change spans several lines or no such pair exists.
+    """
+    old_lines, new_lines = buggy.split("\n"), fixed.split("\n")
+    changed = [i for i, (a, b) in enumerate(zip(old_lines, new_lines)) if a != b]
+    if len(old_lines) != len(new_lines) or len(changed) != 1:
+        return None
+    old, new = old_lines[changed[0]], new_lines[changed[0]]
+    p = 0
+    while p < min(len(old), len(new)) and old[p] == new[p]:
+        p += 1
+    q = 0
+    while q < min(len(old), len(new)) - p and old[-1 - q] == new[-1 - q]:
+        q += 1
+    start, end = p, len(old) - q  # the changed span of old; new's is [p, len(new) - q)
+    while start > 0 and not old[start - 1].isspace():
+        start -= 1
+    while end < len(old) and not old[end].isspace():
+        end += 1
+    while True:
+        search = old[start:end]
+        replace = new[start:len(new) - (len(old) - end)]
+        if (search.strip() and buggy.count(search) == 1
+                and buggy.replace(search, replace, 1) == fixed):
+            return search, replace
+        if start == len(old) - len(old.lstrip()) and end == len(old):
+            return None
+        # one more word on each side (the indentation is never part of SEARCH)
+        while start > len(old) - len(old.lstrip()) and old[start - 1].isspace():
+            start -= 1
+        while start > len(old) - len(old.lstrip()) and not old[start - 1].isspace():
+            start -= 1
+        while end < len(old) and old[end].isspace():
+            end += 1
+        while end < len(old) and not old[end].isspace():
+            end += 1
+
+
+def minimal_edit_dataset(demos: Path, tasks_dir: Path) -> Path:
+    """demos/dataset with each edit rewritten to its minimal_block, saved as demos/dataset-minimal.
+
+    The rewritten edit leaves the file exactly as the demonstrated one did (checked here), so the
+    env's answer, kept as recorded, is what it says to the new edit too. A shorter action is one
+    a small model from scratch can learn: it names the wrong token instead of copying a line.
+    """
+    from datasets import load_from_disk
+
+    from envs.actions import Edit, EditBlock, format_action, parse_action
+    from envs.task import load_suite
+
+    repos = {t.id: Path(t.repo) for t in load_suite(tasks_dir)}
+
+    def rewrite(row):
+        buggy = (repos[row["task_id"]] / "mod.py").read_text()
+        messages = []
+        for m in row["messages"]:
+            if m["role"] == "assistant" and m["content"].lstrip("`\n").startswith("edit"):
+                action = parse_action(m["content"])
+                fixed = buggy
+                for block in action.blocks:
+                    fixed = fixed.replace(block.search, block.replace, 1)
+                pair = minimal_block(buggy, fixed) if isinstance(action, Edit) else None
+                if pair is not None:
+                    m = {**m, "content": format_action(Edit(action.path, (EditBlock(*pair),)))}
+            messages.append(m)
+        return {"messages": messages}
+
+    out = demos / "dataset-minimal"
+    load_from_disk(str(demos / "dataset")).map(rewrite).save_to_disk(str(out))
+    return out
 
 
 def evaluate(model_dir: str, adapter: str | None, tasks_dir: Path, args) -> dict:
@@ -181,8 +327,12 @@ def evaluate(model_dir: str, adapter: str | None, tasks_dir: Path, args) -> dict
 
     with ThreadPoolExecutor(max_workers=args.workers) as pool:
         results = list(pool.map(one, tasks))
+    handwritten = [r for t, r in zip(tasks, results) if t.source in FUNCTIONS]
+    generated = [r for t, r in zip(tasks, results) if t.source not in FUNCTIONS]
     return {
         "resolve_rate": sum(r.resolved for r in results) / len(results),
+        "resolved_handwritten": f"{sum(r.resolved for r in handwritten)}/{len(handwritten)}",
+        "resolved_generated": f"{sum(r.resolved for r in generated)}/{len(generated)}",
         "mean_reward": sum(r.reward for r in results) / len(results),
         "episodes": len(results),
         "submitted_rate": sum(r.exit_status == "submitted" for r in results) / len(results),
@@ -228,29 +378,41 @@ def main() -> None:
     parser.add_argument("--plot-only", action="store_true",
                         help="Redraw the plot from WORK/results.json and the PPO checkpoint.")
     parser.add_argument("--demo-policy", default="reference", help="reference or search.")
+    parser.add_argument("--edit-style", default="minimal", choices=("minimal", "line"),
+                        help="minimal: SFT on demos whose edits are rewritten to the shortest "
+                             "unique SEARCH (minimal_block); line: the reference edits as played.")
     parser.add_argument("--held-out", type=int, default=5, help="Source repos held out.")
     parser.add_argument("--per-source", type=int, default=3, help="Tasks per source repo.")
+    parser.add_argument("--generated", type=int, default=70,
+                        help="Generated training source repos (besides the hand-written ones).")
+    parser.add_argument("--generated-held-out", type=int, default=10,
+                        help="Generated source repos held out.")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--hidden-size", type=int, default=128)
     parser.add_argument("--layers", type=int, default=4)
-    parser.add_argument("--sft-steps", type=int, default=150)
+    parser.add_argument("--sft-steps", type=int, default=300)
     parser.add_argument("--sft-lr", type=float, default=3e-3)
     parser.add_argument("--sft-batch", type=int, default=4)
     parser.add_argument("--no-train-head", dest="train_head", action="store_false",
                         help="LoRA only: keep the output layer and RMSNorm weights frozen.")
     parser.add_argument("--lora-r", type=int, default=64)
-    parser.add_argument("--ppo-iterations", type=int, default=4)
-    parser.add_argument("--ppo-episodes", type=int, default=6)
+    parser.add_argument("--ppo-iterations", type=int, default=5)
+    parser.add_argument("--ppo-episodes", type=int, default=8)
+    parser.add_argument("--ppo-temperature", type=float, default=0.7,
+                        help="Sampling temperature of PPO rollouts (evaluation is greedy).")
     parser.add_argument("--ppo-lr", type=float, default=5e-5)
-    parser.add_argument("--ppo-kl-coef", type=float, default=0.05,
-                        help="KL penalty to the base; against a random base (~7 nats/token after "
-                             "SFT) 0.05 swamps the task reward, so try 0.001 or 0.")
+    parser.add_argument("--ppo-kl-coef", type=float, default=0.0,
+                        help="KL penalty to the reference (the base, adapter disabled). The tiny "
+                             "base is random: SFT puts the policy ~7 nats/token from it, so any "
+                             "useful coefficient swamps the task reward (0.05 taught it to submit "
+                             "at once); PPO's clipping and small learning rate keep it near SFT.")
     parser.add_argument("--max-steps", type=int, default=5)
     parser.add_argument("--max-new-tokens", type=int, default=96)
     parser.add_argument("--max-context-chars", type=int, default=4000)
     args = parser.parse_args()
     if args.quick:
         args.held_out, args.per_source, args.sft_steps = 2, 1, 10
+        args.generated, args.generated_held_out = 2, 1
         args.ppo_iterations, args.ppo_episodes, args.layers = 1, 2, 2
 
     work = Path(args.work)
@@ -276,7 +438,8 @@ def main() -> None:
 
     t0 = time.monotonic()
     if not (work / "tasks" / "test").is_dir():
-        make_tasks(work / "tasks", args.seed, args.held_out, args.per_source)
+        make_tasks(work / "tasks", args.seed, args.held_out, args.per_source, args.generated,
+                   args.generated_held_out)
     n_train = len(list((work / "tasks" / "train").glob("*/task.json")))
     n_test = len(list((work / "tasks" / "test").glob("*/task.json")))
     print(f"tasks: {n_train} train, {n_test} held-out (other source repos)")
@@ -292,6 +455,9 @@ def main() -> None:
                                     sandbox="local", max_steps=10,
                                     max_context_chars=args.max_context_chars))
     print(f"demonstrations: {summary.resolved} resolved of {n_train}")
+    dataset = work / "demos" / "dataset"
+    if args.edit_style == "minimal":
+        dataset = minimal_edit_dataset(work / "demos", work / "tasks" / "train")
     stage("collect", t0)
 
     figures: dict[str, dict] = {}
@@ -314,7 +480,7 @@ def main() -> None:
     sft_dir = work / "sft"
     if not (sft_dir / "adapter_model.safetensors").is_file():
         result = run_sft(SFTRunConfig(
-            model=str(model_dir), dataset=str(work / "demos" / "dataset"), output_dir=str(sft_dir),
+            model=str(model_dir), dataset=str(dataset), output_dir=str(sft_dir),
             max_steps=args.sft_steps, learning_rate=args.sft_lr, batch_size=args.sft_batch,
             lora_r=args.lora_r,
             lora_alpha=args.lora_r * 2, lora_dropout=0.0, max_length=1024, seed=args.seed,
@@ -340,7 +506,7 @@ def main() -> None:
         episodes_per_iter=args.ppo_episodes, num_envs=args.workers, max_steps=args.max_steps,
         max_new_tokens=args.max_new_tokens, max_context_chars=args.max_context_chars,
         learning_rate=args.ppo_lr, kl_coef=args.ppo_kl_coef, minibatch_size=4, update_epochs=2, seed=args.seed,
-        temperature=1.0))
+        temperature=args.ppo_temperature))
     stage("ppo", t0)
     t0 = time.monotonic()
     if "ppo" not in figures:
