@@ -40,7 +40,6 @@ Every stage's output stays in WORK; a rerun reuses what is there.
 from __future__ import annotations
 
 import argparse
-import ast
 import difflib
 import json
 import random
