@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.patches import patch_files
 from envs.task import Task
 from sandboxes.base import IGNORED_NAMES, TestReport
 from sandboxes.errors import UsageError
@@ -170,14 +171,3 @@ def apply_patch(repo: Path, patch: str) -> Applied:
     subprocess.run(["git", "apply", "-"], cwd=repo, input=patch, text=True,
                    capture_output=True).check_returncode()
     return Applied("backup", f"copy the files back from {backup}")
-
-
-def patch_files(patch: str) -> list[str]:
-    """Paths (relative to the repo root) that a git-style patch touches."""
-    files = []
-    for line in patch.splitlines():
-        if line.startswith(("--- a/", "+++ b/")):
-            name = line[6:].split("\t")[0]
-            if name not in files:
-                files.append(name)
-    return files

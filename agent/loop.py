@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from agent.patches import edited_lines
 from agent.policies.base import Policy
 from agent.prompts import add_turn, initial_messages
 from agent.trajectory import EpisodeResult, Step, Trajectory
@@ -127,32 +128,3 @@ def run_episode(
     trajectory.result = result
     save()
     return result
-
-
-def edited_lines(patch: str) -> dict[str, list[int]]:
-    """Line numbers, in the original files, that a unified diff removes or changes.
-
-    A pure insertion is attributed to the line after which it goes, so it still counts as a
-    location for fault-localization accuracy.
-    """
-    lines: dict[str, set[int]] = {}
-    path = None
-    old_line = 0
-    for line in patch.splitlines():
-        if line.startswith("--- "):
-            name = line[4:].split("\t")[0]
-            path = None if name == "/dev/null" else name.removeprefix("a/")
-        elif line.startswith("+++ "):
-            if path is None:
-                name = line[4:].split("\t")[0]
-                path = name.removeprefix("b/")
-        elif line.startswith("@@"):
-            old_line = int(line.split()[1].split(",")[0].lstrip("-") or 0)
-        elif path is not None and line.startswith("-") and not line.startswith("---"):
-            lines.setdefault(path, set()).add(old_line)
-            old_line += 1
-        elif path is not None and line.startswith("+") and not line.startswith("+++"):
-            lines.setdefault(path, set()).add(max(old_line - 1, 1))
-        elif line.startswith(" "):
-            old_line += 1
-    return {p: sorted(v) for p, v in lines.items()}

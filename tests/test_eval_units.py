@@ -14,7 +14,8 @@ from agent.eval.metrics import localization_hits, parse_location, summarize
 from agent.eval.records import ResultsLog, error_record, task_record
 from agent.eval.report import histogram_bins, render_html, render_markdown, svg_bars
 from agent.policies import make_policy
-from agent.policies.reference import parse_patch, reference_actions
+from agent.patches import parse_patch
+from agent.policies.reference import reference_actions
 from agent.selection import best_result, patch_size
 from agent.trajectory import EpisodeResult
 from envs.actions import Edit, Localize, parse_action

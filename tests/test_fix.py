@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.fix import apply_patch, patch_files, pytest_args
+from agent.fix import apply_patch, pytest_args
+from agent.patches import patch_files
 from sandboxes.errors import UsageError
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "shop"

@@ -1,7 +1,7 @@
 """What an evaluation run measures: fault-localization accuracy per task, and the run summary.
 
 Localization is judged against the reference patch: the lines it removes or changes in the
-original files (a pure insertion counts as the line it follows; ``agent.loop.edited_lines``). A
+original files (a pure insertion counts as the line it follows; ``agent.patches.edited_lines``). A
 localization entry is ``"path:line"``; it hits at line level when that exact line is one of the
 reference lines, at file level when its file is one the reference changes.
 """
@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from agent.loop import edited_lines
+from agent.patches import edited_lines
 
 LOCALIZATION_KEYS = ("top1_line", "top5_line", "top1_file", "top5_file", "edited_line",
                      "edited_file")

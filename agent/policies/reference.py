@@ -7,63 +7,12 @@ any other policy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from agent.patches import Hunk, parse_patch
 from agent.policies.base import ScriptedPolicy
 from envs.actions import Edit, EditBlock, Localize, RunTests, format_action
 from sandboxes.errors import UsageError
-
-
-@dataclass
-class Hunk:
-    old_start: int = 1
-    """First line of the hunk in the original file (1-based), from its @@ header."""
-    old: list[str] = field(default_factory=list)
-    new: list[str] = field(default_factory=list)
-
-
-@dataclass
-class FilePatch:
-    path: str
-    hunks: list[Hunk] = field(default_factory=list)
-    created: bool = False
-    deleted: bool = False
-
-
-def parse_patch(patch: str) -> list[FilePatch]:
-    """The files and hunks of a unified diff (``git diff`` or ``diff -u`` output)."""
-    files: list[FilePatch] = []
-    current: FilePatch | None = None
-    old_name = ""
-    hunk: Hunk | None = None
-    for line in patch.splitlines():
-        if line.startswith("--- "):
-            old_name = line[4:].split("\t")[0].strip()
-            hunk = None
-        elif line.startswith("+++ ") and hunk is None:
-            new_name = line[4:].split("\t")[0].strip()
-            created, deleted = old_name == "/dev/null", new_name == "/dev/null"
-            name = new_name if created else old_name
-            path = name[2:] if name[:2] in ("a/", "b/") else name
-            current = FilePatch(path=path, created=created, deleted=deleted)
-            files.append(current)
-        elif line.startswith("@@") and current is not None:
-            start = line.split()[1].split(",")[0].lstrip("-") if len(line.split()) > 1 else "1"
-            hunk = Hunk(old_start=int(start) if start.isdigit() else 1)
-            current.hunks.append(hunk)
-        elif hunk is not None:
-            if line.startswith("\\"):  # "\ No newline at end of file"
-                continue
-            tag, text = line[:1], line[1:]
-            if tag in (" ", ""):
-                hunk.old.append(text)
-                hunk.new.append(text)
-            elif tag == "-":
-                hunk.old.append(text)
-            elif tag == "+":
-                hunk.new.append(text)
-    return files
 
 
 def _unique_block(hunk: Hunk, source: list[str]) -> tuple[list[str], list[str]]:
