@@ -9,10 +9,17 @@ import click
 POLICIES = ("search", "hf", "openai")
 
 
-def policy_options(f):
-    @click.option("--policy", type=click.Choice(POLICIES), default="search",
+def policy_options(f=None, *, choices: tuple[str, ...] = POLICIES):
+    """--policy, --model, --adapter, --4bit, --base-url; ``@policy_options(choices=...)`` for a
+    command that offers more policies (eval's ``reference``)."""
+    if f is None:
+        return functools.partial(policy_options, choices=choices)
+
+    @click.option("--policy", type=click.Choice(choices), default="search",
                   help="search: model-free repair; hf: a local transformers model; "
-                       "openai: an OpenAI-compatible endpoint.")
+                       "openai: an OpenAI-compatible endpoint"
+                       + ("; reference: replay each task's reference.patch (the suite's upper "
+                          "bound)." if "reference" in choices else "."))
     @click.option("--model", default=None, help="Model directory or hub id (hf), model name (openai).")
     @click.option("--adapter", default=None, type=click.Path(exists=True, file_okay=False),
                   help="PEFT adapter directory for --policy hf.")

@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from agent.commands.common import policy_options, sandbox_option
+
 from sandboxes.errors import UsageError
 
 EVAL_POLICIES = ("search", "hf", "openai", "reference")
@@ -106,20 +108,11 @@ class _Progress:
              context_settings={"show_default": True})
 @click.option("--tasks", "tasks_dir", type=click.Path(path_type=Path), default=None,
               help="Suite directory (a directory of task directories). Required to run.")
-@click.option("--policy", type=click.Choice(EVAL_POLICIES), default="search",
-              help="search: model-free; hf: local model; openai: endpoint; reference: replay each "
-                   "task's reference.patch (the suite's upper bound).")
-@click.option("--model", default=None, help="Model directory or hub id (hf), model name (openai).")
-@click.option("--adapter", default=None, type=click.Path(exists=True, file_okay=False),
-              help="PEFT adapter directory for --policy hf.")
-@click.option("--4bit/--no-4bit", "load_4bit", default=False, help="Load the hf model in 4-bit.")
-@click.option("--base-url", default=None, help="Endpoint for --policy openai.")
+@policy_options(choices=EVAL_POLICIES)
 @click.option("--policy-option", "policy_extra", multiple=True, metavar="KEY=VALUE",
               help="Further policy constructor option (repeatable), e.g. temperature=0.2.")
 @click.option("--workers", default=1, type=click.IntRange(min=1), help="Tasks run at once.")
-@click.option("--sandbox", type=click.Choice(["auto", "docker", "local"]), default="auto",
-              help="Sandbox backend for every task.")
-@click.option("--image", default=None, help="Docker sandbox image [default: the built one].")
+@sandbox_option
 @click.option("--samples", default=1, type=click.IntRange(min=1),
               help="Episodes per task; the most tests passing, then the smallest patch, is kept.")
 @click.option("--max-steps", default=30, type=click.IntRange(min=1), help="Actions per episode.")
