@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,23 +23,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from envs.task import bundled_suite_path, load_suite  # noqa: E402
+from agent.eval.metrics import distribution  # noqa: E402
+from envs.task import TaskError, bundled_suite_path, load_suite  # noqa: E402
+from envs.validate import apply_patch, copy_repo  # noqa: E402
 
 
 def patched_tree(repo: Path, patch: str) -> dict[str, str] | None:
     """The repo's .py files after ``patch``, or None when it does not apply."""
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["cp", "-r", f"{repo}/.", tmp], check=True)
-        done = subprocess.run(["git", "apply", "-"], cwd=tmp, input=patch, text=True,
-                              capture_output=True)
-        if done.returncode != 0:
+        copy = copy_repo(repo, Path(tmp) / "repo")
+        try:
+            apply_patch(copy, patch)
+        except TaskError:
             return None
-        return {str(p.relative_to(tmp)): p.read_text() for p in Path(tmp).rglob("*.py")}
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+        return {str(p.relative_to(copy)): p.read_text() for p in copy.rglob("*.py")}
 
 
 def main() -> int:
@@ -77,7 +73,7 @@ def main() -> int:
                 print(f"[{i:3}/{len(tasks)}] {mark} {wall:6.1f}s  {task.id}", flush=True)
 
     resolved = sum(r["resolved"] for r in rows)
-    walls = [r["wall_s"] for r in rows]
+    times = distribution([r["wall_s"] for r in rows])
     by_class: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         by_class[row["bug_class"]].append(row)
@@ -86,8 +82,8 @@ def main() -> int:
         "tasks": len(rows),
         "resolved": resolved,
         "resolve_rate": round(resolved / len(rows), 3) if rows else 0.0,
-        "median_s": round(statistics.median(walls), 2) if walls else 0.0,
-        "p90_s": round(percentile(walls, 0.9), 2) if walls else 0.0,
+        "median_s": round(times["median"], 2),
+        "p90_s": round(times["p90"], 2),
         "same_as_reference": sum(r["same_as_reference"] for r in rows),
         "by_class": {c: {"resolved": sum(r["resolved"] for r in rs), "total": len(rs)}
                      for c, rs in sorted(by_class.items())},

@@ -67,7 +67,8 @@ def localization_hits(reference_patch: str | None, localization: Iterable[str],
     }
 
 
-def _dist(values: list[float]) -> dict[str, float]:
+def distribution(values: list[float]) -> dict[str, float]:
+    """Mean, median, nearest-rank p90 and max of ``values`` (zeros when there are none)."""
     if not values:
         return {"mean": 0.0, "median": 0.0, "p90": 0.0, "max": 0.0}
     ordered = sorted(values)
@@ -115,8 +116,8 @@ def summarize(records: Iterable[dict[str, Any]], *, run: dict[str, Any] | None =
         "mean_reward": round(statistics.fmean([float(r["reward"]) for r in done]), 4) if done else 0.0,
         "per_bug_class": dict(sorted(per_class.items())),
         "localization": fl,
-        "wall_s": _dist([float(r["wall_s"]) for r in done]),
-        "steps": _dist([float(r["steps"]) for r in done]),
+        "wall_s": distribution([float(r["wall_s"]) for r in done]),
+        "steps": distribution([float(r["steps"]) for r in done]),
         "tokens": {"total": sum(tokens), "mean": round(statistics.fmean(tokens), 1) if tokens else 0},
         "exit_status": dict(Counter(r["exit_status"].split(":")[0] for r in rows).most_common()),
         "infra_errors": len(infra),
