@@ -27,6 +27,7 @@ from pathlib import Path
 from envs.actions import Localize, Open, RunTests, Submit, format_action, make_edit
 from envs.mutations import apply as apply_mutation
 from envs.mutations import enumerate_mutations
+from envs.reward import is_test_path, task_test_files
 
 from agent.policies import templates
 from agent.policies.base import Message
@@ -36,7 +37,6 @@ log = logging.getLogger("debug_agent.search")
 WORKER_SOURCE = (Path(__file__).parent / "validate_worker.py").read_text()
 RESULT_MARK = "@@RESULT "
 _LOCATION = re.compile(r"(?P<path>[\w./-]+\.py):(?P<line>\d+)")
-_TEST_FILE = re.compile(r"(^|/)(tests?/|test_[^/]*\.py$|[^/]*_test\.py$|conftest\.py$)")
 MAX_REQUEST_CHARS = 90_000  # one command-line argument may not exceed 128 KiB
 
 
@@ -141,6 +141,7 @@ class SearchPolicy:
         cfg = self.config
         started = time.monotonic()
         f2p, p2p = list(self.task.fail_to_pass), list(self.task.pass_to_pass)
+        test_files = task_test_files(self.task)  # never "fix" the tests: the reward drops such edits
         kwargs = {"image": cfg.image} if cfg.image else {}
         with open_sandbox(self.task.repo, backend=cfg.backend, **kwargs) as sandbox:
             originals: dict[str, str] = {}
@@ -156,7 +157,7 @@ class SearchPolicy:
                 if round_ > 0:
                     ranking = []
                 ranking = [loc for loc in dict.fromkeys(ranking + deeper)
-                           if not _TEST_FILE.search(loc[0])][: cfg.top_locations]
+                           if not is_test_path(loc[0], test_files)][: cfg.top_locations]
                 candidates = []
                 for rank, (path, line) in enumerate(ranking):
                     if path not in current:
