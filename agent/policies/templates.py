@@ -22,6 +22,10 @@ class Candidate:
     description: str
 
 
+def _indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
+
+
 def _enclosing_function(tree: ast.AST, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
     best = None
     for node in ast.walk(tree):
@@ -68,7 +72,7 @@ def guard_candidates(source: str, path: str, line: int) -> list[Candidate]:
     # Guards go before the first statement of the function body when the suspicious statement
     # is a compound one whose header is that line, else right before the statement.
     at = stmt.lineno - 1
-    indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+    indent = _indent(lines[at])
     out = []
     returns_value = any(isinstance(n, ast.Return) and n.value is not None for n in ast.walk(func))
     for name in read:
@@ -121,7 +125,7 @@ def mutable_default_candidates(source: str, path: str, line: int) -> list[Candid
                 and isinstance(first.value.value, str) and len(func.body) > 1):
             first = func.body[1]  # after the docstring
         at = first.lineno - 1
-        indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+        indent = _indent(lines[at])
         insert = [f"{indent}if {arg.arg} is None:", f"{indent}    {arg.arg} = {fresh}"]
         new_lines[at:at] = insert
         out.append(Candidate(path, "\n".join(new_lines), "mutable_default",
@@ -156,7 +160,7 @@ def membership_guard_candidates(source: str, path: str, line: int) -> list[Candi
     lines = source.split("\n")
     out = []
     for at in dict.fromkeys((stmt.lineno - 1, top.lineno - 1)):
-        indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+        indent = _indent(lines[at])
         for key, mapping in lookups:
             for body in ("return None", "return 0", "return []", "return False",
                          f"raise KeyError({key})"):
@@ -298,7 +302,7 @@ def missing_value_candidates(source: str, path: str, line: int) -> list[Candidat
                     node.value is None or (isinstance(node.value, ast.Constant)
                                            and node.value.value is None))):
                 continue
-            indent = row[: len(row) - len(row.lstrip())]
+            indent = _indent(row)
             for value in dict.fromkeys(names + attrs):
                 if value in ("self", "cls"):
                     continue
