@@ -69,3 +69,36 @@ def test_one_iteration_changes_adapter_logs_finite_metrics_and_resumes(tiny_dir,
     policy = HFPolicy(str(tiny_dir), adapter=str(out), load_4bit=True,
                       generation=GenerationSettings(max_new_tokens=4, do_sample=False))
     assert isinstance(policy.act([{"role": "user", "content": "hi"}]), str)
+
+
+def test_reference_adapter_is_a_frozen_copy_of_the_starting_adapter(tiny_dir, tmp_path):
+    from trainers.ppo import PPOConfig, run_ppo
+
+    common = dict(model=str(tiny_dir), tasks=str(TASK), episodes_per_iter=2, num_envs=2,
+                  max_steps=2, max_new_tokens=16, learning_rate=1e-3, minibatch_size=2,
+                  update_epochs=1, max_context_chars=3000)
+    start = tmp_path / "start"
+    run_ppo(PPOConfig(output_dir=str(start), iterations=1, **common | {"learning_rate": 1e-2}))
+
+    # Against the base (adapter disabled), the starting adapter is already far away...
+    from_base = run_ppo(PPOConfig(output_dir=str(tmp_path / "base"), adapter=str(start),
+                                  iterations=1, reference="base", **common))
+    assert abs(from_base.history[0]["charts/kl_ref"]) > 1e-4
+    # ...against a frozen copy of itself it starts at zero and moves away once the policy is updated.
+    out = tmp_path / "frozen"
+    frozen = run_ppo(PPOConfig(output_dir=str(out), adapter=str(start), iterations=2,
+                               reference="adapter", **common))
+    first, second = (h["charts/kl_ref"] for h in frozen.history)
+    assert abs(first) < 1e-6 and abs(second) > 1e-5, (first, second)
+    # Only the policy's adapter is saved: the reference is not written as a second one.
+    assert (out / "adapter_model.safetensors").is_file()
+    assert not list(out.rglob("reference"))
+
+
+def test_reference_adapter_needs_an_adapter(tmp_path):
+    from trainers.ppo import PPOConfig
+
+    with pytest.raises(ValueError, match="reference=adapter needs an adapter"):
+        PPOConfig(model="m", tasks="t", output_dir=str(tmp_path), reference="adapter")
+    with pytest.raises(ValueError, match="reference must be base or adapter"):
+        PPOConfig(model="m", tasks="t", output_dir=str(tmp_path), adapter="a", reference="sft")

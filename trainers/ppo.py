@@ -10,7 +10,10 @@ Each iteration:
    ran out of tokens before ending its turn.
 2. Scoring, without gradients. For each turn: token log-probs and values under the policy (the LoRA
    adapter on the 4-bit base, value head on the last hidden state) and log-probs under the
-   reference policy (the same model with the adapter disabled). Per-token reward
+   reference policy: with ``reference="base"`` the same model with the adapter disabled; with
+   ``reference="adapter"`` a frozen copy of the starting (SFT) adapter, loaded as a second PEFT
+   adapter on the same base and switched in for scoring (InstructGPT's KL to the SFT policy, at
+   the memory cost of one more adapter rather than one more model). Per-token reward
    ``-kl_coef * (logp - logp_ref)`` (Ziegler et al. 2019), plus each turn's reward on its
    last token.
 3. Advantages. GAE (Schulman et al. 2016) over the tokens of an episode, all turns in a row.
@@ -35,6 +38,7 @@ import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -91,7 +95,9 @@ class PPOConfig:
     ent_coef: float = 0.0
     """Weight of the entropy bonus."""
     kl_coef: float = 0.05
-    """Per-token KL penalty to the reference policy (adapter disabled)."""
+    """Per-token KL penalty to the reference policy."""
+    reference: str = "base"
+    """KL reference: base (the adapter disabled) or adapter (a frozen copy of --adapter)."""
     max_grad_norm: float = 1.0
     """Gradient-norm clipping."""
     norm_adv: bool = True
@@ -126,6 +132,10 @@ class PPOConfig:
             raise ValueError(
                 "kl_coef, vf_coef, ent_coef and vf_clip_coef must be >= 0, got "
                 f"{self.kl_coef}, {self.vf_coef}, {self.ent_coef}, {self.vf_clip_coef}")
+        if self.reference not in ("base", "adapter"):
+            raise ValueError(f"reference must be base or adapter, got {self.reference!r}")
+        if self.reference == "adapter" and not self.adapter:
+            raise ValueError("reference=adapter needs an adapter to start from (--adapter)")
         if self.sandbox not in ("docker", "local", "auto"):
             raise ValueError(f"sandbox must be docker, local or auto, got {self.sandbox!r}")
 
@@ -254,7 +264,10 @@ def run_rollout(policy_factory: Callable[[], Any], task, env_config, trajectory_
     return episode
 
 
-# -- the model: policy with value head, reference by disabling the adapter ------------------
+# -- the model: policy with value head; the reference is the base or a frozen adapter ---------
+
+REFERENCE = "reference"
+"""PEFT name of the frozen reference adapter (``reference="adapter"``); the policy's is "default"."""
 
 
 def load_policy_model(config: PPOConfig, adapter: str | None):
@@ -272,6 +285,9 @@ def load_policy_model(config: PPOConfig, adapter: str | None):
         model = get_peft_model(base, LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha,
                                                 lora_dropout=0.0, target_modules="all-linear",
                                                 task_type="CAUSAL_LM"))
+    if config.reference == "adapter":
+        # Always the starting adapter, also when ``adapter`` is a checkpoint being resumed.
+        model.load_adapter(config.adapter, adapter_name=REFERENCE, is_trainable=False)
     disable_cpu_repacking(model)
     device = next(model.parameters()).device
     hidden = model.get_base_model().config.get_text_config().hidden_size
@@ -279,6 +295,20 @@ def load_policy_model(config: PPOConfig, adapter: str | None):
     torch.nn.init.zeros_(value_head.weight)
     torch.nn.init.zeros_(value_head.bias)
     return model, tokenizer, value_head
+
+
+@contextmanager
+def reference_policy(model, config: PPOConfig):
+    """Within this block the model computes the reference policy; gradients are not wanted there."""
+    if config.reference == "base":
+        with model.disable_adapter():
+            yield
+        return
+    model.set_adapter(REFERENCE)
+    try:
+        yield
+    finally:
+        model.set_adapter("default")  # the policy's weights trainable again, the reference's not
 
 
 def forward_turns(model, value_head, turns: list[Turn], pad_id: int, temperature: float,
@@ -345,7 +375,7 @@ def score_episodes(model, value_head, episodes: list[Episode], config: PPOConfig
         with torch.no_grad():
             for t in episode.turns:
                 lp, _, v, _ = forward_turns(model, value_head, [t], pad_id, config.temperature)
-                with model.disable_adapter():
+                with reference_policy(model, config):
                     ref, _, _, _ = forward_turns(model, value_head, [t], pad_id,
                                                  config.temperature, with_values=False)
                 t.logprobs, t.values, t.ref_logprobs = lp[0], v[0], ref[0]
@@ -428,7 +458,7 @@ def save_checkpoint(path: Path, model, value_head, optimizer, iteration: int,
     from agent.trajectory import write_json_atomic
 
     path.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(path)
+    model.save_pretrained(path, selected_adapters=["default"])
     torch.save(value_head.state_dict(), path / "value_head.pt")
     torch.save(optimizer.state_dict(), path / "optimizer.pt")
     write_json_atomic(path / "state.json", {"iteration": iteration, "config": asdict(config),
@@ -538,6 +568,6 @@ def run_ppo(config: PPOConfig, log_fn: Callable[[int, dict[str, float]], None] |
                                 iteration, config, history)
     finally:
         writer.close()
-    model.save_pretrained(out)
+    model.save_pretrained(out, selected_adapters=["default"])
     tokenizer.save_pretrained(out)
     return PPOResult(adapter_dir=str(out), iterations=config.iterations, history=history)
