@@ -93,7 +93,8 @@ def main() -> int:
     t0 = time.monotonic()
     ppo = run_ppo(PPOConfig(model=str(model_dir), adapter=str(work / "sft"), tasks=str(TASK),
                             output_dir=str(work / "ppo"), iterations=1, episodes_per_iter=2,
-                            num_envs=2, max_steps=4, max_new_tokens=64, resume=False))
+                            num_envs=2, max_steps=4, max_new_tokens=64, reference="adapter",
+                            resume=False))
     metrics = ppo.history[0]
     figures["ppo"] = {"seconds": time.monotonic() - t0, **metrics}
     print("PPO:", json.dumps(figures["ppo"]))
