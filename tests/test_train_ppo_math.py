@@ -93,3 +93,27 @@ def test_config_checks_name_the_value():
         PPOConfig(model="m", tasks="t", output_dir="o", gae_lambda=1.5)
     with pytest.raises(ValueError, match="minibatch_size must be at least 1, got 0"):
         PPOConfig(model="m", tasks="t", output_dir="o", minibatch_size=0)
+
+
+def test_next_batch_repeats_each_task_and_sees_all_before_repeating():
+    import random
+
+    from trainers.ppo import next_batch
+
+    tasks, order, rng = list("abcde"), [], random.Random(0)
+    first = next_batch(tasks, order, rng, episodes=4, samples=2)
+    assert len(first) == 4 and first[0] == first[1] and first[2] == first[3] != first[0]
+    second = next_batch(tasks, order, rng, episodes=4, samples=2)
+    assert len(set(first[::2] + second[::2])) == 4  # four distinct tasks before the refill
+    third = next_batch(tasks, order, rng, episodes=4, samples=2)
+    assert third[0] not in first + second  # the fifth task comes before any repeat
+    single = next_batch(tasks, [], random.Random(1), episodes=5, samples=1)
+    assert sorted(single) == tasks
+
+
+def test_samples_per_task_must_divide_the_batch(tmp_path):
+    from trainers.ppo import PPOConfig
+
+    with pytest.raises(ValueError, match="multiple of samples_per_task"):
+        PPOConfig(model="m", tasks="t", output_dir=str(tmp_path), episodes_per_iter=6,
+                  samples_per_task=4)

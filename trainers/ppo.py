@@ -62,6 +62,8 @@ class PPOConfig:
     """PPO iterations (rollouts + update)."""
     episodes_per_iter: int = 8
     """Episodes collected per iteration."""
+    samples_per_task: int = 1
+    """Episodes of each task in an iteration (several samples of one task contrast each other)."""
     num_envs: int = 2
     """Episodes run at once, each in its own sandbox."""
     sandbox: str = "local"
@@ -118,10 +120,13 @@ class PPOConfig:
     """Resume from the latest checkpoint in output_dir when there is one."""
 
     def __post_init__(self) -> None:
-        for name in ("iterations", "episodes_per_iter", "num_envs", "max_steps", "max_new_tokens",
+        for name in ("iterations", "episodes_per_iter", "samples_per_task", "num_envs", "max_steps", "max_new_tokens",
                      "update_epochs", "minibatch_size", "save_every", "lora_r"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.episodes_per_iter % self.samples_per_task:
+            raise ValueError(f"episodes_per_iter ({self.episodes_per_iter}) must be a multiple of "
+                             f"samples_per_task ({self.samples_per_task})")
         for name in ("clip_coef", "learning_rate", "temperature"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
@@ -262,6 +267,21 @@ def run_rollout(policy_factory: Callable[[], Any], task, env_config, trajectory_
         if messages:
             episode.final_prompt_ids = policy.prompt_ids(messages)
     return episode
+
+
+def next_batch(tasks: list, order: list, rng: random.Random, episodes: int, samples: int) -> list:
+    """The tasks of one iteration: ``episodes / samples`` tasks, each ``samples`` times in a row.
+
+    Tasks are drawn without replacement from ``order`` (refilled with a fresh shuffle of ``tasks``
+    when it runs out), so every task is seen once before any is seen twice.
+    """
+    batch: list = []
+    while len(batch) < episodes:
+        if not order:
+            order.extend(tasks)
+            rng.shuffle(order)
+        batch += [order.pop()] * samples
+    return batch
 
 
 # -- the model: policy with value head; the reference is the base or a frozen adapter ---------
@@ -515,12 +535,8 @@ def run_ppo(config: PPOConfig, log_fn: Callable[[int, dict[str, float]], None] |
         for iteration in range(start + 1, config.iterations + 1):
             started = time.monotonic()
             rng.seed(config.seed * 1000 + iteration)
-            batch_tasks = []
-            while len(batch_tasks) < config.episodes_per_iter:
-                if not order:
-                    order = list(tasks)
-                    rng.shuffle(order)
-                batch_tasks.append(order.pop())
+            batch_tasks = next_batch(tasks, order, rng, config.episodes_per_iter,
+                                     config.samples_per_task)
 
             def factory(k: int) -> Callable[[], HFPolicy]:
                 return lambda: HFPolicy.from_model(
