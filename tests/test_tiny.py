@@ -56,4 +56,40 @@ def test_cli_init_tiny(tmp_path):
                  "--hidden-size", "64", "--layers", "1", "--corpus-mb", "0.1"]) == 0
     assert (tmp_path / "m" / "config.json").is_file()
     assert (tmp_path / "m" / "tokenizer.json").is_file()
+    assert main(["model", "init-tiny", "--out", str(tmp_path / "p"), "--vocab-size", "400",
+                 "--hidden-size", "64", "--layers", "1", "--corpus-mb", "0.1",
+                 "--pretrain-steps", "2"]) == 0
+    assert (tmp_path / "p" / "model.safetensors").is_file()
     assert main(["model", "init-tiny", "--out", str(tmp_path / "x"), "--hidden-size", "100"]) == 2
+    assert main(["model", "init-tiny", "--out", str(tmp_path / "y"), "--pretrain-steps", "-1"]) == 2
+
+
+def test_pretraining_lowers_the_loss_and_is_saved(tmp_path):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from trainers.tiny import TinyModelConfig, build_model, init_tiny, pretrain
+
+    config = TinyModelConfig(vocab_size=400, hidden_size=64, layers=1, corpus_mb=0.1,
+                             pretrain_steps=40, pretrain_batch=4, pretrain_length=64,
+                             pretrain_lr=3e-3)
+    out = init_tiny(tmp_path / "pre", config)
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    random_model = build_model(config, tokenizer)  # same seed: the weights before pretraining
+    losses = pretrain(build_model(config, tokenizer), tokenizer, config)
+    assert len(losses) == 40 and sum(losses[-5:]) / 5 < losses[0] - 0.5, losses
+    saved = AutoModelForCausalLM.from_pretrained(out)
+    text = tokenizer("def add(a, b):\n    return a + b\n", return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        loss_saved = saved(input_ids=text, labels=text).loss
+        loss_random = random_model(input_ids=text, labels=text).loss
+    assert loss_saved < loss_random - 0.5
+
+
+def test_pretraining_config_rejects_bad_values():
+    from trainers.tiny import TinyModelConfig
+
+    with pytest.raises(ValueError, match="pretrain_steps"):
+        TinyModelConfig(pretrain_steps=-1)
+    with pytest.raises(ValueError, match="pretrain_length"):
+        TinyModelConfig(pretrain_length=2)

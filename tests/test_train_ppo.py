@@ -74,9 +74,9 @@ def test_one_iteration_changes_adapter_logs_finite_metrics_and_resumes(tiny_dir,
 def test_reference_adapter_is_a_frozen_copy_of_the_starting_adapter(tiny_dir, tmp_path):
     from trainers.ppo import PPOConfig, run_ppo
 
-    common = dict(model=str(tiny_dir), tasks=str(TASK), episodes_per_iter=2, num_envs=2,
-                  max_steps=2, max_new_tokens=16, learning_rate=1e-3, minibatch_size=2,
-                  update_epochs=1, max_context_chars=3000)
+    common = {"model": str(tiny_dir), "tasks": str(TASK), "episodes_per_iter": 2, "num_envs": 2,
+              "max_steps": 2, "max_new_tokens": 16, "learning_rate": 1e-3, "minibatch_size": 2,
+              "update_epochs": 1, "max_context_chars": 3000}
     start = tmp_path / "start"
     run_ppo(PPOConfig(output_dir=str(start), iterations=1, **common | {"learning_rate": 1e-2}))
 

@@ -54,7 +54,15 @@ class TinyModelConfig:
     seed: int = 0
     """Seed for the weight initialisation."""
     corpus_mb: float = 4.0
-    """Megabytes of Python source the tokenizer is trained on."""
+    """Megabytes of Python source the tokenizer (and pretraining) uses."""
+    pretrain_steps: int = 0
+    """Full-parameter causal-LM steps on that source before saving; 0 leaves the weights random."""
+    pretrain_batch: int = 16
+    """Sequences per pretraining step."""
+    pretrain_length: int = 256
+    """Tokens per pretraining sequence."""
+    pretrain_lr: float = 1e-3
+    """Peak AdamW learning rate of pretraining (linear warm-up, cosine decay to a tenth)."""
 
     def __post_init__(self) -> None:
         if self.hidden_size % 64 or self.hidden_size <= 0:
@@ -68,6 +76,11 @@ class TinyModelConfig:
                              f"{self.vocab_size}")
         if self.layers < 1:
             raise ValueError(f"layers must be at least 1, got {self.layers}")
+        if self.pretrain_steps < 0:
+            raise ValueError(f"pretrain_steps must be >= 0, got {self.pretrain_steps}")
+        if self.pretrain_batch < 1 or self.pretrain_length < 8:
+            raise ValueError("pretrain_batch must be >= 1 and pretrain_length >= 8, got "
+                             f"{self.pretrain_batch} and {self.pretrain_length}")
 
 
 def corpus_files() -> Iterator[Path]:
@@ -150,6 +163,55 @@ def build_model(config: TinyModelConfig, tokenizer):
     return model
 
 
+def pretrain(model, tokenizer, config: TinyModelConfig) -> list[float]:
+    """Next-token training of every weight on random windows of the corpus; returns the losses.
+
+    A random base is a poor stand-in for the pretrained models users fine-tune: its attention is
+    near uniform, so LoRA on top of it learns the marginal distribution of the demonstrations but
+    not to copy a token from the prompt (the line to fix, the constant to change). Source code
+    repeats its names constantly, so a few thousand steps on it teach the model to look back and
+    copy, which is what a base model brings to SFT.
+    """
+    import math
+
+    import torch
+
+    ids: list[int] = []
+    for text in corpus_texts(int(config.corpus_mb * 1e6)):
+        ids += tokenizer(text, verbose=False)["input_ids"] + [tokenizer.eos_token_id]
+    data = torch.tensor(ids)
+    if len(data) <= config.pretrain_length:
+        raise ValueError(f"the corpus ({len(data)} tokens) is shorter than pretrain_length")
+    generator = torch.Generator().manual_seed(config.seed)
+    model.train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.pretrain_lr, weight_decay=0.01)
+    warmup = max(1, config.pretrain_steps // 20)
+
+    def schedule(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, config.pretrain_steps - warmup)
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    losses = []
+    for step in range(config.pretrain_steps):
+        starts = torch.randint(0, len(data) - config.pretrain_length, (config.pretrain_batch,),
+                               generator=generator)
+        batch = torch.stack([data[s : s + config.pretrain_length] for s in starts.tolist()])
+        loss = model(input_ids=batch, labels=batch).loss
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        losses.append(loss.item())
+        if step % 100 == 0 or step == config.pretrain_steps - 1:
+            log.info("pretrain step %d/%d: loss %.3f", step + 1, config.pretrain_steps, losses[-1])
+    model.eval()
+    return losses
+
+
 def init_tiny(out: str | Path, config: TinyModelConfig | None = None) -> Path:
     """Build the tiny model and tokenizer and save both to ``out``; returns the directory."""
     config = config or TinyModelConfig()
@@ -157,6 +219,8 @@ def init_tiny(out: str | Path, config: TinyModelConfig | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     tokenizer = build_tokenizer(config)
     model = build_model(config, tokenizer)
+    if config.pretrain_steps:
+        pretrain(model, tokenizer, config)
     tokenizer.save_pretrained(out)
     model.save_pretrained(out)
     n_params = sum(p.numel() for p in model.parameters())

@@ -17,19 +17,23 @@ def model() -> None:
 @click.option("--hidden-size", default=128, show_default=True, help="Model width (multiple of 64).")
 @click.option("--layers", default=2, show_default=True, help="Decoder layers.")
 @click.option("--corpus-mb", default=4.0, show_default=True,
-              help="Megabytes of Python source to train the tokenizer on.")
+              help="Megabytes of Python source to train the tokenizer (and pretraining) on.")
+@click.option("--pretrain-steps", default=0, show_default=True,
+              help="Full-parameter next-token steps on that source (0: random weights).")
 def init_tiny(out: str, seed: int, vocab_size: int, hidden_size: int, layers: int,
-              corpus_mb: float) -> None:
+              corpus_mb: float, pretrain_steps: int) -> None:
     """Build a tiny Qwen2-style model and a locally trained tokenizer in OUT.
 
-    No model hub is needed: the tokenizer is trained on Python source here, the weights are random.
-    Load it with `--model OUT` wherever a model is asked for.
+    No model hub is needed: the tokenizer is trained on Python source here; the weights are random,
+    or briefly pretrained on the same source with --pretrain-steps (a few thousand teach it to
+    copy from its prompt, which SFT then builds on). Load it with `--model OUT` wherever a model
+    is asked for.
     """
     from trainers.tiny import TinyModelConfig, init_tiny as build
 
     try:
         config = TinyModelConfig(vocab_size=vocab_size, hidden_size=hidden_size, layers=layers,
-                                 seed=seed, corpus_mb=corpus_mb)
+                                 seed=seed, corpus_mb=corpus_mb, pretrain_steps=pretrain_steps)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     path = build(out, config)
