@@ -166,11 +166,11 @@ def build_model(config: TinyModelConfig, tokenizer):
 def pretrain(model, tokenizer, config: TinyModelConfig) -> list[float]:
     """Next-token training of every weight on random windows of the corpus; returns the losses.
 
-    A random base is a poor stand-in for the pretrained models users fine-tune: its attention is
-    near uniform, so LoRA on top of it learns the marginal distribution of the demonstrations but
-    not to copy a token from the prompt (the line to fix, the constant to change). Source code
-    repeats its names constantly, so a few thousand steps on it teach the model to look back and
-    copy, which is what a base model brings to SFT.
+    A random base is a poor stand-in for the pretrained models users fine-tune; a few thousand
+    steps give it the token statistics of Python source (3000 steps of 16 x 256 tokens take the
+    loss from 8.3 to 1.8 in about 18 minutes on 2 CPU cores). They do not, at this scale, give it
+    the copying that a real base brings to SFT: measured on a repeated sequence of shuffled
+    corpus tokens, the repeat is predicted no better than the first pass (9.27 vs 9.36 nats).
     """
     import math
 
