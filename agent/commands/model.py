@@ -25,9 +25,8 @@ def init_tiny(out: str, seed: int, vocab_size: int, hidden_size: int, layers: in
     """Build a tiny Qwen2-style model and a locally trained tokenizer in OUT.
 
     No model hub is needed: the tokenizer is trained on Python source here; the weights are random,
-    or briefly pretrained on the same source with --pretrain-steps (a few thousand teach it to
-    copy from its prompt, which SFT then builds on). Load it with `--model OUT` wherever a model
-    is asked for.
+    or briefly pretrained on the same source with --pretrain-steps (next-token training of every
+    weight). Load it with `--model OUT` wherever a model is asked for.
     """
     from trainers.tiny import TinyModelConfig, init_tiny as build
 
