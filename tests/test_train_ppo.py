@@ -102,3 +102,28 @@ def test_reference_adapter_needs_an_adapter(tmp_path):
         PPOConfig(model="m", tasks="t", output_dir=str(tmp_path), reference="adapter")
     with pytest.raises(ValueError, match="reference must be base or adapter"):
         PPOConfig(model="m", tasks="t", output_dir=str(tmp_path), adapter="a", reference="sft")
+
+
+def test_cli_ppo_prints_each_iteration_and_rejects_bad_options(tiny_dir, tmp_path, capsys):
+    from agent.cli import main
+
+    out = tmp_path / "cli"
+    assert main(["train", "ppo", "--model", str(tiny_dir), "--tasks", str(TASK),
+                 "--output-dir", str(out), "--iterations", "1", "--episodes-per-iter", "2",
+                 "--samples-per-task", "2", "--baseline", "group", "--max-steps", "2",
+                 "--max-new-tokens", "8",
+                 "--max-context-chars", "3000"]) == 0
+    printed = capsys.readouterr().out
+    assert "iter 1: mean_reward=" in printed and "kl_ref=" in printed and "clipfrac=" in printed
+    assert f"adapter in {out}" in printed
+    assert len(list((out / "rollouts" / "iter-1").glob("*.json"))) == 2
+
+    assert main(["train", "ppo", "--model", str(tiny_dir), "--tasks", str(TASK),
+                 "--output-dir", str(tmp_path / "bad"), "--reference", "adapter"]) == 2
+    err = capsys.readouterr().err
+    assert "reference=adapter needs an adapter" in err and "Traceback" not in err
+    assert not (tmp_path / "bad").exists()
+
+    assert main(["train", "ppo", "--help"]) == 0
+    help_text = capsys.readouterr().out
+    assert "--reference" in help_text and "--samples-per-task" in help_text

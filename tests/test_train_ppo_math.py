@@ -117,3 +117,22 @@ def test_samples_per_task_must_divide_the_batch(tmp_path):
     with pytest.raises(ValueError, match="multiple of samples_per_task"):
         PPOConfig(model="m", tasks="t", output_dir=str(tmp_path), episodes_per_iter=6,
                   samples_per_task=4)
+
+
+def test_leave_one_out_compares_each_sample_with_the_others_of_its_task():
+    from trainers.ppo import leave_one_out
+
+    returns = [1.0, 0.0, 0.0, 0.0, 0.0, 0.5]
+    groups = ["a", "a", "b", "b", "c", "d"]
+    # a: 1 - 0 and 0 - 1; b: all alike, no push; c: alone, no baseline; d: alone
+    assert leave_one_out(returns, groups) == [1.0, -1.0, 0.0, 0.0, 0.0, 0.0]
+    assert leave_one_out([3.0, 1.0, 2.0], ["t"] * 3) == pytest.approx([1.5, -1.5, 0.0])
+
+
+def test_group_baseline_needs_several_samples(tmp_path):
+    from trainers.ppo import PPOConfig
+
+    with pytest.raises(ValueError, match="baseline=group needs samples_per_task >= 2"):
+        PPOConfig(model="m", tasks="t", output_dir=str(tmp_path), baseline="group")
+    with pytest.raises(ValueError, match="baseline must be value or group"):
+        PPOConfig(model="m", tasks="t", output_dir=str(tmp_path), baseline="mean")

@@ -16,7 +16,12 @@ Each iteration:
    the memory cost of one more adapter rather than one more model). Per-token reward
    ``-kl_coef * (logp - logp_ref)`` (Ziegler et al. 2019), plus each turn's reward on its
    last token.
-3. Advantages. GAE (Schulman et al. 2016) over the tokens of an episode, all turns in a row.
+3. Advantages. GAE (Schulman et al. 2016) over the tokens of an episode, all turns in a row;
+   or, with ``baseline="group"``, one advantage for every token of an episode: its return less
+   the mean return of the other samples of the same task in the batch (RLOO, Kool et al. 2019,
+   Ahmadian et al. 2024), which needs ``samples_per_task`` >= 2 and gives no push at all to
+   tasks whose samples all fail (or all succeed): with a sparse test-pass reward and a value
+   head that starts from nothing, that is the cleaner signal. The value head is trained either way.
    Truncated episodes (step or time budget) are not failures: their final score is withheld and
    the return after the last token is bootstrapped from the value of the state the episode was cut
    in (partial-episode bootstrapping, Pardo et al. 2018) rather than taken as 0. Episodes whose
@@ -102,6 +107,8 @@ class PPOConfig:
     """KL reference: base (the adapter disabled) or adapter (a frozen copy of --adapter)."""
     max_grad_norm: float = 1.0
     """Gradient-norm clipping."""
+    baseline: str = "value"
+    """Advantage baseline: value (GAE on the value head) or group (RLOO over a task's samples)."""
     norm_adv: bool = True
     """Normalize advantages over the batch."""
     no_stop_penalty: float = -0.1
@@ -137,6 +144,10 @@ class PPOConfig:
             raise ValueError(
                 "kl_coef, vf_coef, ent_coef and vf_clip_coef must be >= 0, got "
                 f"{self.kl_coef}, {self.vf_coef}, {self.ent_coef}, {self.vf_clip_coef}")
+        if self.baseline not in ("value", "group"):
+            raise ValueError(f"baseline must be value or group, got {self.baseline!r}")
+        if self.baseline == "group" and self.samples_per_task < 2:
+            raise ValueError("baseline=group needs samples_per_task >= 2 to compare samples")
         if self.reference not in ("base", "adapter"):
             raise ValueError(f"reference must be base or adapter, got {self.reference!r}")
         if self.reference == "adapter" and not self.adapter:
@@ -164,6 +175,19 @@ def gae(rewards, values, last_value: float = 0.0, gamma: float = 1.0, lam: float
         advantages[t] = running
         next_value = values[t]
     return advantages, advantages + values
+
+
+def leave_one_out(returns: list[float], groups: list) -> list[float]:
+    """Each return less the mean return of the other members of its group; 0 alone in a group."""
+    totals: dict = {}
+    for r, g in zip(returns, groups):
+        n, total = totals.get(g, (0, 0.0))
+        totals[g] = (n + 1, total + r)
+    out = []
+    for r, g in zip(returns, groups):
+        n, total = totals[g]
+        out.append(0.0 if n == 1 else r - (total - r) / (n - 1))
+    return out
 
 
 def masked_mean(x, mask):
@@ -387,10 +411,11 @@ def state_value(model, value_head, prompt_ids: list[int]) -> float:
 
 def score_episodes(model, value_head, episodes: list[Episode], config: PPOConfig,
                    pad_id: int) -> dict[str, float]:
-    """Old log-probs, reference log-probs, values; per-token rewards; GAE advantages and returns."""
+    """Old log-probs, reference log-probs, values; per-token rewards; advantages and returns."""
     import torch
 
     kl_sum, kl_tokens = 0.0, 0
+    episode_returns: list[float] = []
     for episode in episodes:
         with torch.no_grad():
             for t in episode.turns:
@@ -413,6 +438,12 @@ def score_episodes(model, value_head, episodes: list[Episode], config: PPOConfig
             t.advantages, t.returns = a, r
         kl_sum += float(kl.sum())
         kl_tokens += kl.numel()
+        episode_returns.append(float(rewards.sum()))
+    if config.baseline == "group":
+        groups = [episode.task_id for episode in episodes]
+        for episode, a in zip(episodes, leave_one_out(episode_returns, groups)):
+            for t in episode.turns:
+                t.advantages = torch.full_like(t.advantages, a)
     return {"charts/kl_ref": kl_sum / max(kl_tokens, 1)}
 
 
@@ -464,6 +495,12 @@ def ppo_update(model, value_head, optimizer, turns: list[Turn], config: PPOConfi
     out = {f"losses/{k}": sum(v) / len(v) for k, v in stats.items()}
     out["losses/explained_variance"] = explained_variance(values, returns)
     return out
+
+
+def format_metrics(iteration: int, metrics: dict[str, float]) -> str:
+    """One console line: the iteration and every metric, without its charts/ or losses/ prefix."""
+    return f"iter {iteration}: " + " ".join(
+        f"{k.split('/')[-1]}={v:.4g}" for k, v in metrics.items())
 
 
 def latest_checkpoint(output_dir: Path) -> Path | None:
@@ -576,7 +613,7 @@ def run_ppo(config: PPOConfig, log_fn: Callable[[int, dict[str, float]], None] |
                 writer.add_scalar(name, value, iteration)
             writer.flush()
             history.append({"iteration": iteration, **metrics})
-            log.info("iter %d: %s", iteration, " ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+            log.info("%s", format_metrics(iteration, metrics))
             if log_fn is not None:
                 log_fn(iteration, metrics)
             if iteration % config.save_every == 0 or iteration == config.iterations:

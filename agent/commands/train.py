@@ -152,10 +152,10 @@ def ppo(**values: Any) -> None:
           --output-dir runs/ppo --iterations 20
     Metrics: tensorboard --logdir runs/ppo/runs. Rerun the same command to resume.
     """
-    from trainers.ppo import run_ppo
+    from trainers.ppo import format_metrics, run_ppo
 
     config = build_config(PPOConfig, values)
-    result = run_ppo(config)
+    result = run_ppo(config, log_fn=lambda i, m: click.echo(format_metrics(i, m)))
     last = result.history[-1] if result.history else {}
     click.echo(f"PPO: {result.iterations} iterations; last mean reward "
                f"{last.get('charts/mean_reward', float('nan')):.3f}, resolve rate "
