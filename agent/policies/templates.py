@@ -36,6 +36,15 @@ def _enclosing_function(tree: ast.AST, line: int) -> ast.FunctionDef | ast.Async
     return best
 
 
+def _function_at(source: str, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """The innermost function around ``line`` of ``source``; None when there is none or the
+    source does not parse."""
+    try:
+        return _enclosing_function(ast.parse(source), line)
+    except SyntaxError:
+        return None
+
+
 def _statement_at(func: ast.AST, line: int) -> ast.stmt | None:
     """The innermost statement of ``func``'s body that starts on ``line``, or contains it."""
     best = None
@@ -50,11 +59,7 @@ def _statement_at(func: ast.AST, line: int) -> ast.stmt | None:
 def guard_candidates(source: str, path: str, line: int) -> list[Candidate]:
     """Insert ``if NAME is None: return ...`` / ``if not NAME: return ...`` before ``line``'s
     statement, for each parameter of the function that the statement reads."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    func = _enclosing_function(tree, line)
+    func = _function_at(source, line)
     if func is None:
         return []
     stmt = _statement_at(func, line)
@@ -92,11 +97,7 @@ def guard_candidates(source: str, path: str, line: int) -> list[Candidate]:
 def mutable_default_candidates(source: str, path: str, line: int) -> list[Candidate]:
     """Replace a list / dict / set default of the function around ``line`` by None plus a fresh
     value made at each call."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    func = _enclosing_function(tree, line)
+    func = _function_at(source, line)
     if func is None or not func.body:
         return []
     args = func.args
@@ -137,11 +138,7 @@ def membership_guard_candidates(source: str, path: str, line: int) -> list[Candi
     """Insert ``if KEY not in MAPPING: return ...`` for a lookup ``MAPPING[KEY]`` of the function
     around ``line``: before the statement on ``line``, and before the top-level statement of the
     function that holds it (a loop that raises KeyError is guarded before the loop)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    func = _enclosing_function(tree, line)
+    func = _function_at(source, line)
     if func is None:
         return []
     stmt = _statement_at(func, line)
