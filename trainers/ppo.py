@@ -127,8 +127,9 @@ class PPOConfig:
     """Resume from the latest checkpoint in output_dir when there is one."""
 
     def __post_init__(self) -> None:
-        for name in ("iterations", "episodes_per_iter", "samples_per_task", "num_envs", "max_steps", "max_new_tokens",
-                     "update_epochs", "minibatch_size", "save_every", "lora_r"):
+        for name in ("iterations", "episodes_per_iter", "samples_per_task", "num_envs",
+                     "max_steps", "max_new_tokens", "update_epochs", "minibatch_size",
+                     "save_every", "lora_r"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.episodes_per_iter % self.samples_per_task:
