@@ -256,7 +256,8 @@ def make_tasks(out: Path, seed: int, held_out: int, per_source: int, generated: 
         for name in sources:
             ids[part] += write_source_tasks(out / part, name, *functions[name], rng, per_source)
     bodies = {src.split(":", 1)[1] for src, _ in functions.values()}
-    more = {name: fn for name, fn in generated_functions(2 * extra_held_out + 10, seed + 1000).items()
+    candidates = generated_functions(2 * extra_held_out + 10, seed + 1000)
+    more = {name: fn for name, fn in candidates.items()
             if name not in functions and fn[0].split(":", 1)[1] not in bodies}
     for name in list(more)[:extra_held_out]:
         ids["test-extra"] += write_source_tasks(out / "test-extra", name, *more[name], rng,

@@ -84,7 +84,7 @@ def test_reference_adapter_is_a_frozen_copy_of_the_starting_adapter(tiny_dir, tm
     from_base = run_ppo(PPOConfig(output_dir=str(tmp_path / "base"), adapter=str(start),
                                   iterations=1, reference="base", **common))
     assert abs(from_base.history[0]["charts/kl_ref"]) > 1e-4
-    # ...against a frozen copy of itself it starts at zero and moves away once the policy is updated.
+    # ...against a frozen copy of itself it starts at zero and moves once the policy is updated.
     out = tmp_path / "frozen"
     frozen = run_ppo(PPOConfig(output_dir=str(out), adapter=str(start), iterations=2,
                                reference="adapter", **common))

@@ -312,7 +312,7 @@ def next_batch(tasks: list, order: list, rng: random.Random, episodes: int, samp
 # -- the model: policy with value head; the reference is the base or a frozen adapter ---------
 
 REFERENCE = "reference"
-"""PEFT name of the frozen reference adapter (``reference="adapter"``); the policy's is "default"."""
+"""PEFT name of the frozen reference adapter (``reference="adapter"``); the policy's: default."""
 
 
 def load_policy_model(config: PPOConfig, adapter: str | None):
