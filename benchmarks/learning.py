@@ -34,11 +34,14 @@ in WORK; a rerun reuses what is there.
 Last run (2026-11-30, defaults; the tasks, demonstrations and pretrained model came from earlier
 runs with the same settings), held-out resolve rate / mean reward over 96 tasks:
 base 0.000 / 0.000, SFT 0.062 / 0.057 (6: 5 of 47 arith_op, 1 of 5 compare_boundary, 0 of 44
-int_constant), PPO 0.115 / 0.113 (11, all arith_op). SFT loss 2.35 -> 0.11. PPO's training-rollout
-resolve rate stays between 0 and 0.19 per iteration (16 episodes each: noisy). What the model
-learns is weak: it does not copy a token from its prompt (it emits the same few edits whatever the
-line), so SFT learns the action format and the localize -> edit -> submit pattern, and PPO shifts
-which constant edit it makes towards those that pass tests; no int_constant task is ever fixed.
+int_constant), PPO 0.115 / 0.113 (11, all arith_op). Paired by task: PPO fixes 7 that SFT does
+not, SFT 2 that PPO does not (exact McNemar p = 0.18: one seed, not yet significant). SFT loss
+2.35 -> 0.11. PPO's training-rollout resolve rate stays between 0 and 0.19 per iteration (16
+episodes each: noisy). What the model learns is weak: it barely copies from its prompt (on
+test-extra, 33 of SFT's 65 edits are ``+`` -> ``*``; after PPO 31 are ``+`` -> ``-`` and 10
+``/`` -> ``*``, and 28 of 65 name a SEARCH text that is in the file once), so SFT learns the action
+format and the localize -> edit -> submit pattern, and PPO shifts which operator edit it makes
+towards those that pass tests; no int_constant task is ever fixed.
 Runs that did not work: without pretraining SFT reached the same 2 of the first 31; PPO with the
 value-head baseline (whitened GAE) lowered the training resolve rate (0.19 -> 0 in 6 iterations)
 and at temperature 1.0 from the random-base SFT found no success in 96 episodes, so the group
