@@ -366,6 +366,7 @@ def evaluate(model_dir: str, adapter: str | None, tasks_dirs: list[Path], args) 
 
     with ThreadPoolExecutor(max_workers=args.workers) as pool:
         results = list(pool.map(one, tasks))
+
     def resolved(where) -> str:
         picked = [r for t, r in zip(tasks, results) if where(t)]
         return f"{sum(r.resolved for r in picked)}/{len(picked)}"
@@ -529,12 +530,17 @@ def main() -> None:
         results_path.write_text(json.dumps({"figures": figures, "timings_s": timings,
                                             "args": vars(args)}, indent=1))
 
-    t0 = time.monotonic()
-    if figures.get("base", {}).get("episodes") != n_test:
-        figures["base"] = evaluate(str(model_dir), None, held_out, args)
-        record()
-    print("base:", figures["base"])
-    stage("eval base", t0)
+    def evaluate_stage(name: str, adapter: Path | None) -> None:
+        """Held-out figures of one stage, kept in results.json; reused while the task set is."""
+        t0 = time.monotonic()
+        if figures.get(name, {}).get("episodes") != n_test:
+            adapter_dir = str(adapter) if adapter else None
+            figures[name] = evaluate(str(model_dir), adapter_dir, held_out, args)
+            record()
+        print(f"{name}:", figures[name])
+        stage(f"eval {name}", t0)
+
+    evaluate_stage("base", None)
 
     t0 = time.monotonic()
     sft_dir = work / "sft"
@@ -551,12 +557,7 @@ def main() -> None:
             logging_steps=10, save_steps=max(args.sft_steps // 2, 1)))
         print(f"SFT loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}")
     stage("sft", t0)
-    t0 = time.monotonic()
-    if figures.get("sft", {}).get("episodes") != n_test:
-        figures["sft"] = evaluate(str(model_dir), str(sft_dir), held_out, args)
-        record()
-    print("sft:", figures["sft"])
-    stage("eval sft", t0)
+    evaluate_stage("sft", sft_dir)
 
     t0 = time.monotonic()
     ppo_dir = work / "ppo"
@@ -572,11 +573,7 @@ def main() -> None:
         temperature=args.ppo_temperature),
         log_fn=lambda i, m: print(format_metrics(i, m), flush=True))
     stage("ppo", t0)
-    t0 = time.monotonic()
-    if figures.get("ppo", {}).get("episodes") != n_test:
-        figures["ppo"] = evaluate(str(model_dir), str(ppo_dir), held_out, args)
-    print("ppo:", figures["ppo"])
-    stage("eval ppo", t0)
+    evaluate_stage("ppo", ppo_dir)
     timings["total"] = round(time.monotonic() - started, 1)
     record()
     plot(ppo.history, figures, work / "reward_curve.png")
