@@ -3,6 +3,7 @@
 import logging
 
 from sandboxes.base import ExecResult, Sandbox, SandboxLimits, TestReport, TestResult
+from sandboxes.deadline import Cancelled, Deadline
 from sandboxes.errors import (
     DebugAgentError,
     PathNotFound,
@@ -21,12 +22,14 @@ BACKENDS = ("auto", "docker", "local")
 
 
 def open_sandbox(repo_dir, backend: str = "auto", *, limits: SandboxLimits | None = None,
-                 image: str | None = None, deps: bool = True) -> Sandbox:
+                 image: str | None = None, deps: bool = True,
+                 deadline: Deadline | None = None) -> Sandbox:
     """A sandbox of ``repo_dir``: Docker when an engine and the image are there, else local.
 
     ``backend="auto"`` falls back to the local backend with a warning that says why;
     ``"docker"`` raises SandboxUnavailable instead. With ``deps`` (the default) a repo that
-    declares dependencies runs in a derived image that has them installed.
+    declares dependencies runs in a derived image that has them installed. Its commands respect
+    ``deadline`` (default: the current one, ``sandboxes.deadline.current()``).
     """
     if backend not in BACKENDS:
         raise UsageError(f"unknown sandbox backend {backend!r}; choose one of {', '.join(BACKENDS)}")
@@ -39,14 +42,29 @@ def open_sandbox(repo_dir, backend: str = "auto", *, limits: SandboxLimits | Non
         if problem is None:
             if deps:
                 image = ensure_deps_image(repo_dir, image)
-            return DockerSandbox(repo_dir, image=image, limits=limits)
+            return DockerSandbox(repo_dir, image=image, limits=limits, deadline=deadline)
         if backend == "docker":
             raise SandboxUnavailable(problem)
         log.warning("Docker backend not usable, using the local sandbox: %s", problem)
-    return LocalSandbox(repo_dir, limits)
+    return LocalSandbox(repo_dir, limits, deadline=deadline)
+
+
+def prune_orphans() -> list[str]:
+    """Remove what runs killed outright (SIGKILL, a crash) left: containers whose owner is dead
+    (never a live run's) and temporary copies likewise; return their names."""
+    from sandboxes.docker import prune
+    from sandboxes.local import prune_temp
+
+    removed = prune_temp()
+    try:
+        removed += prune(timeout=10)
+    except (ImportError, SandboxUnavailable):
+        pass  # no docker package or engine here: no containers either
+    return removed
+
 
 __all__ = [
-    "DebugAgentError", "ExecResult", "LocalSandbox", "PathNotFound", "RepoTooLarge", "Sandbox",
-    "SandboxError", "SandboxLimits", "SandboxTimeout", "SandboxUnavailable", "TestReport",
-    "TestResult", "UsageError", "open_sandbox", "run_pytest",
+    "Cancelled", "Deadline", "DebugAgentError", "ExecResult", "LocalSandbox", "PathNotFound",
+    "RepoTooLarge", "Sandbox", "SandboxError", "SandboxLimits", "SandboxTimeout", "SandboxUnavailable", "TestReport",
+    "TestResult", "UsageError", "open_sandbox", "prune_orphans", "run_pytest",
 ]

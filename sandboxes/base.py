@@ -30,6 +30,9 @@ class ExecResult:
     timed_out: bool = False
     truncated: bool = False
     """True when output went past the bound; a note saying how much was dropped ends ``output``."""
+    limit: str = ""
+    """Which resource limit the command ran into ("process limit reached (256 processes)"), when
+    the backend can tell; "" otherwise."""
 
     @property
     def ok(self) -> bool:
@@ -96,7 +99,9 @@ class Sandbox(Protocol):
         """Run a command (a shell string, or an argv list) in the repo root.
 
         Never raises for what the command does: a timeout kills every process it started and
-        comes back as ``timed_out=True``.
+        comes back as ``timed_out=True``; what it leaves running is killed when it ends. The
+        timeout is cut to what is left of the sandbox's deadline (``sandboxes.deadline``), and
+        a cancelled deadline raises ``Cancelled`` within a fraction of a second.
         """
         ...
 
