@@ -77,7 +77,9 @@ def detect(repo: Path, *, backend: str, image: str | None, test_command: str | N
                          "pass --test-command")
     kwargs = {"image": image} if image else {}
     with open_sandbox(repo, backend=backend, **kwargs) as sandbox:
-        report = run_pytest(sandbox, timeout=timeout, extra_args=extra)
+        # a hanging test is stopped early enough for the rest of the suite to run in `timeout`
+        report = run_pytest(sandbox, timeout=timeout, extra_args=extra,
+                            per_test_timeout=min(60.0, max(5.0, timeout / 4)))
     failing = report.failing
     passing = [n for n, r in report.tests.items() if r.status == "passed"]
     if not report.tests and report.collection_errors:

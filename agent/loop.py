@@ -17,6 +17,7 @@ from agent.patches import edited_lines
 from agent.policies.base import Policy
 from agent.prompts import add_turn, initial_messages
 from agent.trajectory import EpisodeResult, Step, Trajectory
+from sandboxes.deadline import Cancelled
 
 log = logging.getLogger("debug_agent.loop")
 
@@ -52,6 +53,8 @@ def run_episode(
     The environment owns the step and time budgets (it truncates); the loop owns the limit on
     consecutive format errors. A failure of the policy ends the episode with exit status
     "error: ..."; environment errors propagate, since the caller knows whether to retry.
+    A cancellation (``Cancelled``, from SIGINT / SIGTERM) saves the trajectory with exit status
+    "interrupted", attaches that partial result to the exception as ``partial`` and re-raises.
     """
     config = config or LoopConfig()
     options = {"task": task} if task is not None else None
@@ -73,19 +76,25 @@ def run_episode(
             trajectory.save(trajectory_path)
 
     save()
+    cancelled: Cancelled | None = None
     while True:
         step_started = time.monotonic()
         forced = format_errors >= config.max_format_errors
-        if forced:
-            action_text = SUBMIT
-        else:
-            try:
-                action_text = policy.act([dict(m) for m in trajectory.messages])
-            except Exception as exc:  # the policy boundary: any failure ends this episode
-                log.warning("policy %s failed: %s", policy.name, exc)
-                exit_status = f"error: {type(exc).__name__}: {exc}"
-                break
-        observation, reward, terminated, truncated, info = env.step(action_text)
+        try:
+            if forced:
+                action_text = SUBMIT
+            else:
+                try:
+                    action_text = policy.act([dict(m) for m in trajectory.messages])
+                except Exception as exc:  # the policy boundary: any failure ends this episode
+                    log.warning("policy %s failed: %s", policy.name, exc)
+                    exit_status = f"error: {type(exc).__name__}: {exc}"
+                    break
+            observation, reward, terminated, truncated, info = env.step(action_text)
+        except Cancelled as exc:  # SIGINT / SIGTERM: keep what was found, then let it unwind
+            cancelled, exit_status = exc, "interrupted"
+            break
+        result.patch = info.get("patch", result.patch)
         format_errors = format_errors + 1 if info.get("format_error") else 0
         localization = info.get("localization") or localization
         step = Step(
@@ -127,4 +136,7 @@ def run_episode(
         result.tokens = tokens
     trajectory.result = result
     save()
+    if cancelled is not None:
+        cancelled.partial = result
+        raise cancelled
     return result

@@ -65,6 +65,7 @@ def prune_orphans() -> list[str]:
 
 __all__ = [
     "Cancelled", "Deadline", "DebugAgentError", "ExecResult", "LocalSandbox", "PathNotFound",
-    "RepoTooLarge", "Sandbox", "SandboxError", "SandboxLimits", "SandboxTimeout", "SandboxUnavailable", "TestReport",
-    "TestResult", "UsageError", "open_sandbox", "prune_orphans", "run_pytest",
+    "RepoTooLarge", "Sandbox", "SandboxError", "SandboxLimits", "SandboxTimeout",
+    "SandboxUnavailable", "TestReport", "TestResult", "UsageError", "open_sandbox",
+    "prune_orphans", "run_pytest",
 ]

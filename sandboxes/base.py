@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Protocol, Sequence, runtime_checkable
 
+from sandboxes.deadline import Deadline
+
 #: Files never copied into a sandbox nor reported in its diff.
 IGNORED_NAMES = frozenset(
     {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox", ".venv",
@@ -88,6 +90,8 @@ class Sandbox(Protocol):
     scratch_dir: str
     """Absolute dir outside the repo where commands may write results (junit XML, ...); emptied
     by reset. Read back with ``read_scratch``."""
+    deadline: Deadline
+    """What its commands respect: their timeouts are cut to it, its cancellation stops them."""
 
     def run(
         self,

@@ -54,6 +54,8 @@ class Deadline:
         self.end = None if seconds is None else time.monotonic() + seconds
         self.parent = parent
         self._signum: int | None = None
+        self.noticed = False
+        """(root only) Whether some ``check`` raised for the cancellation: the run is stopping."""
 
     def cancel(self, signum: int = signal.SIGINT) -> None:
         """Mark this deadline (and every child) cancelled; safe to call from a signal handler."""
@@ -95,6 +97,7 @@ class Deadline:
         """Raise ``Cancelled`` if this deadline was cancelled."""
         signum = self.cancelled
         if signum is not None:
+            _ROOT.noticed = True
             raise Cancelled(signum)
 
     def sleep(self, seconds: float) -> None:
@@ -111,7 +114,8 @@ class Deadline:
         return Deadline(seconds, parent=self)
 
     def __repr__(self) -> str:
-        state = f"cancelled by {self.cancelled}" if self.cancelled else f"{self.remaining():.1f} s left"
+        left = f"{self.remaining():.1f} s left"
+        state = f"cancelled by {self.cancelled}" if self.cancelled else left
         return f"Deadline({state})"
 
 

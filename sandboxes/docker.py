@@ -115,29 +115,30 @@ def leftovers(session: str | None = None) -> list[str]:
 
 
 def orphaned(labels: Mapping[str, str], status: str, now: float | None = None) -> bool:
-    """Whether a container with these labels and status belongs to no live run: it is not
-    running, or its owner ran on this host and is gone, or it is past its expiry. A container
-    of a live run, or of a run on another host before its expiry, is never orphaned."""
-    if status not in ("running", "paused", "restarting"):
-        return True
-    expires = labels.get(EXPIRES_LABEL)
-    if expires and float(expires) < (now or time.time()):
-        return True
+    """Whether a container with these labels and status belongs to no live run: its owner ran
+    on this host and is gone, or ran elsewhere and the container is past its expiry. A live
+    run's container (also another user's on the same engine) is never orphaned, whatever its
+    status (it may be created and not yet started)."""
     owner = labels.get(OWNER_LABEL)
-    return owner is not None and owner_alive(owner) is False
+    if owner is None:  # made before owners were recorded: only a stopped one is surely dead
+        return status in ("exited", "dead")
+    alive = owner_alive(owner)
+    if alive is not None:
+        return not alive
+    expires = labels.get(EXPIRES_LABEL)
+    return bool(expires) and float(expires) < (now or time.time())
 
 
 def prune(session: str | None = None, *, everything: bool = False,
           timeout: int = 120) -> list[str]:
-    """Remove our leftover containers and volumes; return their names.
+    """Remove our leftover containers (of one session label, or all); return their names.
 
-    By default only the orphaned ones (see ``orphaned``): never a live run's, also not another
-    user's on the same engine. With ``session`` (a label the caller chose, as tests do) or
-    ``everything``, all of them.
+    Only the orphaned ones (see ``orphaned``), unless ``everything``: then also those of live
+    runs, and our volumes.
     """
     client = docker_client(timeout=timeout)
     filters = {"label": [LABEL] + ([f"{SESSION_LABEL}={session}"] if session else [])}
-    every = everything or session is not None
+    every = everything
     removed = []
     try:
         for container in client.containers.list(all=True, filters=filters):

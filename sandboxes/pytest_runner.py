@@ -76,7 +76,11 @@ def run_pytest(
         _from_progress(events, report)
     if not report.collection_errors:
         report.collection_errors = [e["text"] for e in events if e["event"] == "collect_error"]
-    _add_missing(report, node_ids, events, result.output)
+    _add_missing(report, node_ids, events, result.output, result.limit)
+    if result.limit:  # say it where a policy reads: with each test that did not pass
+        for test in report.tests.values():
+            if test.status != "passed" and result.limit not in test.message:
+                test.message += f"\n(the run reached a sandbox limit: {result.limit})"
     if coverage:
         raw = files[names["coverage"]]
         report.coverage = {
@@ -158,8 +162,9 @@ def _covered(nodeid: str, results: dict) -> bool:
 
 
 def _add_missing(report: TestReport, node_ids: Sequence[str] | None, events: list[dict],
-                 output: str) -> None:
-    """Tests that were asked for or collected but have no result: timeout or error."""
+                 output: str, limit: str = "") -> None:
+    """Tests that were asked for or collected but have no result: timeout or error, with the
+    resource limit the run ran into when the sandbox can tell."""
     expected: list[str] = []
     for event in events:
         if event["event"] == "collected":
@@ -167,15 +172,16 @@ def _add_missing(report: TestReport, node_ids: Sequence[str] | None, events: lis
     expected += node_ids or []  # after the collected ids, which may cover them (a file, a param)
     hard = {e.get("nodeid") for e in events if e["event"] == "hard_timeout"}
     tail = output[-2000:]
+    why = f" ({limit})" if limit else ""
     for nodeid in dict.fromkeys(expected):
         if _covered(nodeid, report.tests):
             continue
         if nodeid in hard:
             report.tests[nodeid] = TestResult(nodeid, "timeout", message="the test kept running "
-                                              "after its per-test timeout; pytest was stopped")
+                                              f"after its per-test timeout; pytest was stopped{why}")
         elif report.timed_out:
             report.tests[nodeid] = TestResult(nodeid, "timeout", message="no result: the pytest "
-                                              "run hit its timeout before this test finished")
+                                              f"run hit its timeout before this test finished{why}")
         else:
             report.tests[nodeid] = TestResult(nodeid, "error", message="no result from pytest "
-                                              f"(not collected, or pytest crashed):\n{tail}")
+                                              f"(not collected, or pytest crashed){why}:\n{tail}")

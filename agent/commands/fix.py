@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
+import signal
 import sys
 import time
 from pathlib import Path
@@ -12,14 +14,17 @@ import click
 
 from agent.commands.common import policy_options, sandbox_option
 
+log = logging.getLogger("debug_agent.fix")
+
 
 @click.command(context_settings={"show_default": True})
 @click.argument("repo", type=click.Path(path_type=Path))
 @policy_options
 @sandbox_option
 @click.option("--max-steps", default=30, type=click.IntRange(min=2), help="Actions per episode.")
-@click.option("--timeout", "timeout_s", default=900.0, type=click.FloatRange(min=1),
-              help="Wall-clock seconds per episode.")
+@click.option("--timeout", "timeout_s", default=900.0, type=click.FloatRange(min=5),
+              help="Wall-clock seconds for the whole run; it ends within a few seconds of it, "
+                   "whatever the code under repair does.")
 @click.option("--samples", default=1, type=click.IntRange(min=1),
               help="Episodes to draw; the one passing the most tests (then the smallest patch) wins.")
 @click.option("--test-command", default=None,
@@ -35,8 +40,27 @@ def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, image, max_s
 
     Runs the tests in a sandbox, localizes the fault, tries fixes until the tests pass and prints
     the patch. REPO is never changed unless --apply is given. Exit status: 0 resolved (or nothing
-    to fix), 1 not resolved, 2 bad input.
+    to fix), 1 not resolved, 2 bad input, 130 / 143 interrupted (SIGINT / SIGTERM: what was found
+    so far is printed, every sandbox closed).
     """
+    from sandboxes import deadline
+
+    started = time.monotonic()
+    with deadline.scope(timeout_s - CLOSE_MARGIN_S) as run_deadline:
+        try:
+            _fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, image, max_steps,
+                 run_deadline, samples, test_command, apply_, as_json, out, started)
+        except deadline.Cancelled as exc:
+            _interrupted(exc, as_json, time.monotonic() - started)
+            raise
+
+
+#: Seconds of --timeout kept for closing the sandboxes and printing the result.
+CLOSE_MARGIN_S = 3.0
+
+
+def _fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, image, max_steps,
+         run_deadline, samples, test_command, apply_, as_json, out, started):
     from rich.console import Console
 
     from agent import fix as fixing
@@ -44,13 +68,15 @@ def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, image, max_s
     from agent.policies import make_policy
     from agent.selection import best_result
     from envs.env import DebugEnv, EnvConfig
+    from sandboxes import prune_orphans
 
     console = Console(stderr=True, quiet=as_json)
-    started = time.monotonic()
     repo = fixing.check_repo(repo)
+    for name in prune_orphans():
+        log.info("removed %s, left by a run that was killed", name)
     with console.status(f"running the tests of {repo.name} in a {sandbox} sandbox"):
         detected = fixing.detect(repo, backend=sandbox, image=image, test_command=test_command,
-                                 timeout=min(timeout_s, 300))
+                                 timeout=min(run_deadline.remaining(), 300))
     if not detected.failing:
         message = f"all {len(detected.passing)} tests pass: nothing to fix"
         if as_json:
@@ -63,12 +89,17 @@ def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, image, max_s
     console.print(f"{len(detected.failing)} failing, {len(detected.passing)} passing tests; "
                   f"fixing with the [bold]{policy}[/] policy")
     out = out or fixing.default_out_dir(repo)
+    # The episode stops early enough for the final scoring run (about as long as the first run)
+    # to fit in what is left of --timeout.
+    reserve = min(detected.report.duration_s * 1.5 + 2, run_deadline.remaining() / 3)
+    budget = max(run_deadline.remaining() - reserve, 1.0)
     options = {"model": model, "adapter": adapter, "base_url": base_url}
     if policy == "search":
-        options = {"backend": sandbox, "image": image, "time_budget_s": timeout_s * 0.8}
+        options = {"backend": sandbox, "image": image, "time_budget_s": budget * 0.8}
     elif policy == "hf":
         options["load_4bit"] = load_4bit
-    config = EnvConfig(backend=sandbox, image=image, max_steps=max_steps, time_budget_s=timeout_s)
+    config = EnvConfig(backend=sandbox, image=image, max_steps=max_steps, time_budget_s=budget,
+                       per_test_timeout_s=min(30.0, max(5.0, budget / 6)))
     results = []
     with DebugEnv(config, tasks=[task]) as env:
         for k in range(samples):
@@ -104,6 +135,31 @@ def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, image, max_s
     else:
         _report(console, best, task, fixed, broken, elapsed, applied, apply_)
     click.get_current_context().exit(0 if best.resolved else 1)
+
+
+def _interrupted(exc, as_json: bool, elapsed: float) -> None:
+    """What an interrupted run prints: the partial result when the episode had started."""
+    result = exc.partial
+    name = signal.Signals(exc.signum).name
+    if as_json:
+        payload = (result.to_json() if result is not None else
+                   {"resolved": False, "exit_status": "interrupted"})
+        click.echo(json.dumps(payload | {"interrupted": True, "signal": name,
+                                         "total_elapsed_s": round(elapsed, 2)}))
+        return
+    if result is None:
+        click.echo(f"interrupted by {name} after {elapsed:.1f} s, before the episode started: "
+                   "nothing found yet; the repository was not changed", err=True)
+        return
+    if result.patch:
+        click.echo(result.patch, nl=not result.patch.endswith("\n"))
+    click.echo(f"interrupted by {name} after {elapsed:.1f} s and {result.steps} steps: "
+               f"{'the patch so far is above (not verified)' if result.patch else 'no patch yet'}"
+               "; the repository was not changed", err=True)
+    if result.localization:
+        click.echo("fault localized at: " + ", ".join(result.localization[:3]), err=True)
+    if result.trajectory_path:
+        click.echo(f"trajectory: {result.trajectory_path}", err=True)
 
 
 def _report(console, result, task, fixed, broken, elapsed, applied, apply_) -> None:

@@ -3,17 +3,18 @@
 Not ``concurrent.futures``: there a worker that dies breaks the whole pool and every pending
 future. Here the parent watches each worker's pipe and process sentinel; a worker that dies (killed,
 out of memory) costs only the task it held, which is recorded as an infrastructure error, and a new
-worker takes its place. Workers ignore SIGINT (Ctrl-C reaches the parent, which stops them with
-SIGTERM, which they turn into SystemExit so that their sandboxes close), and exit by themselves
-when the parent goes away (EOF on their pipe).
+worker takes its place. Workers ignore SIGINT: Ctrl-C or SIGTERM reaches the parent, which stops
+them with SIGTERM, which cancels their deadline (``agent.interrupts``), so that their sandboxes
+close and the task they held leaves no record (``--resume`` runs it). They also get SIGTERM when
+the parent dies (``PR_SET_PDEATHSIG``), and exit by themselves on EOF on their pipe.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing as mp
 import signal
-import sys
 import time
 from collections import deque
 from collections.abc import Callable
@@ -22,14 +23,20 @@ from typing import Any
 
 from agent.eval.records import INFRA, error_record
 from envs.task import Task
+from sandboxes import deadline as deadlines
 
 log = logging.getLogger("debug_agent.eval")
 
 Job = tuple[Task, int]
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
-    sys.exit(128 + signum)  # SystemExit unwinds the stack: env.close() and sandbox cleanup run
+def _die_with_parent() -> None:
+    """Ask Linux for SIGTERM when the parent dies, so that a killed eval stops its workers."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the workers stop at EOF on their pipe, after their current task
 
 
 def setup_worker_logging(level: int, log_file: str | None) -> None:
@@ -45,8 +52,19 @@ def setup_worker_logging(level: int, log_file: str | None) -> None:
 
 
 def _worker_main(conn: Connection, config: Any) -> None:
+    from agent.interrupts import handled
+    from sandboxes.deadline import Cancelled
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    _die_with_parent()
+    with handled(signals=(signal.SIGTERM,), message=False):
+        try:
+            _serve(conn, config)
+        except Cancelled:
+            return  # the sandboxes closed on the way up; the task's record is not sent
+
+
+def _serve(conn: Connection, config: Any) -> None:
     setup_worker_logging(config.log_level, config.log_file)
     from agent.eval.runner import evaluate_task
 
@@ -75,6 +93,7 @@ class _Worker:
         child.close()
         self.job: Job | None = None
         self.since = 0.0
+        self.told = False
 
     @property
     def name(self) -> str:
@@ -85,15 +104,19 @@ class _Worker:
         self.job, self.since = job, time.monotonic()
 
     def stop(self, grace_s: float = 10.0) -> None:
-        """Ask an idle worker to exit, or terminate a busy one; kill it if it does not go."""
-        if self.process.is_alive():
+        """Ask an idle worker to exit, or terminate a busy one; kill it if it does not go.
+        With ``grace_s`` 0, only ask: a later ``stop`` waits."""
+        if self.process.is_alive() and not self.conn.closed:
             try:
-                if self.job is None:
+                if self.job is None and not self.told:
                     self.conn.send(None)
-                else:
+                elif not self.told:
                     self.process.terminate()
             except (BrokenPipeError, OSError):
                 self.process.terminate()
+            self.told = True
+            if grace_s == 0:
+                return
             self.process.join(grace_s)
             if self.process.is_alive():
                 self.process.kill()
@@ -138,8 +161,10 @@ def run_local(
         worker.stop(grace_s=2)
         finish(worker, record)
 
+    run_deadline = deadlines.current()
     try:
         while pending or any(w.job is not None for w in pool):
+            run_deadline.check()  # SIGINT / SIGTERM: stop the workers (finally) and unwind
             while pending and (len(pool) < workers or any(w.job is None for w in pool)):
                 idle = next((w for w in pool if w.job is None), None)
                 if idle is None:
@@ -158,7 +183,8 @@ def run_local(
                 on_event("dispatch", {"task_id": job[0].id, "worker": idle.name,
                                       "pid": idle.process.pid})
             busy = [w for w in pool if w.job is not None]
-            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=1.0)
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy],
+                         timeout=deadlines.POLL_S)
             for worker in busy:
                 if worker.conn in ready or worker.conn.poll():
                     try:
@@ -177,5 +203,7 @@ def run_local(
                     lost(worker, f"task timed out after {task_timeout_s:g} s; worker "
                                  f"{worker.name} stopped")
     finally:
+        for worker in pool:  # all are told first, so that they stop at the same time
+            worker.stop(grace_s=0)
         for worker in pool:
             worker.stop()

@@ -1,0 +1,250 @@
+"""Stopping cleanly: SIGINT, SIGTERM and SIGKILL sent to `agent fix` and `agent eval` while a test
+run is in flight. Real processes and the real engine: each run has its own session label and its
+own temp dir, so that what it leaves behind (containers, temporary copies) can be counted."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures" / "eval_tasks"
+
+pytestmark = [pytest.mark.slow, pytest.mark.docker]
+
+HANGING_SOURCE = '''def count_up(n):
+    while n > 0:
+        n = n + 1
+    return n
+
+
+def add(a, b):
+    return a - b
+'''
+HANGING_TESTS = '''from calc import add, count_up
+
+
+def test_count_up():
+    assert count_up(3) == 0
+
+
+def test_add():
+    assert add(2, 3) == 5
+'''
+
+
+def hanging_repo(root: Path) -> Path:
+    """A repo whose first test never ends (``while n > 0: n = n + 1``) and whose second fails."""
+    repo = root / "hang"
+    repo.mkdir()
+    (repo / "calc.py").write_text(HANGING_SOURCE)
+    (repo / "test_calc.py").write_text(HANGING_TESTS)
+    return repo
+
+
+def tree(path: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts}
+
+
+class AgentRun:
+    """``python -m agent ARGS`` in its own process, session label and temp dir."""
+
+    def __init__(self, tmp_path: Path, *args: str) -> None:
+        self.session = f"interrupts-{uuid.uuid4().hex[:10]}"
+        self.tmp = tmp_path / "tmp"
+        self.tmp.mkdir(exist_ok=True)
+        self.out, self.err = tmp_path / f"{self.session}.out", tmp_path / f"{self.session}.err"
+        self.env = {**os.environ, "DEBUG_AGENT_SESSION": self.session, "TMPDIR": str(self.tmp),
+                    "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        with self.out.open("w") as out, self.err.open("w") as err:
+            self.proc = subprocess.Popen([sys.executable, "-m", "agent", *args], stdout=out,
+                                         stderr=err, env=self.env, cwd=tmp_path)
+
+    def containers(self):
+        import docker
+
+        client = docker.from_env()
+        try:
+            return client.containers.list(
+                all=True, filters={"label": f"debug-agent.session={self.session}"})
+        finally:
+            client.close()
+
+    def tests_in_flight(self, containers: int = 1) -> bool:
+        """Whether at least ``containers`` of its sandboxes run and one of them runs pytest (the
+        suite, or the search's candidate validation)."""
+        running = [c for c in self.containers() if c.status == "running"]
+        if len(running) < containers:
+            return False
+        for container in running:
+            try:
+                rows = container.top()["Processes"] or []
+            except Exception:  # the container went away between list and top
+                continue
+            if any("pytest" in " ".join(row) for row in rows):
+                return True
+        return False
+
+    def wait_until(self, condition, timeout: float, what: str) -> None:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            assert self.proc.poll() is None, f"ended before {what}: {self.stderr()[-2000:]}"
+            if condition():
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"no {what} within {timeout} s: {self.stderr()[-2000:]}")
+
+    def stop_with(self, signum: int, again_after: float | None = None) -> float:
+        """Send ``signum`` (twice when ``again_after``); seconds until the process ended."""
+        start = time.monotonic()
+        self.proc.send_signal(signum)
+        if again_after is not None:
+            time.sleep(again_after)
+            self.proc.send_signal(signum)
+        try:
+            self.proc.wait(60)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+        return time.monotonic() - start
+
+    def stdout(self) -> str:
+        return self.out.read_text()
+
+    def stderr(self) -> str:
+        return self.err.read_text()
+
+    def temp_copies(self) -> list[str]:
+        return sorted(p.name for p in self.tmp.iterdir() if p.name.startswith("debug-agent-"))
+
+    def no_containers_within(self, seconds: float) -> list[str]:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and self.containers():
+            time.sleep(0.5)
+        return [c.name for c in self.containers()]
+
+
+def fix(tmp_path: Path, repo: Path, *args: str) -> AgentRun:
+    return AgentRun(tmp_path, "fix", str(repo), "--sandbox", "docker", "--out",
+                    str(tmp_path / "run"), *args)
+
+
+def test_sigint_in_the_episode_stops_at_once_prints_the_partial_result_and_cleans_up(
+        docker_ready, tmp_path):
+    repo = hanging_repo(tmp_path)
+    before = tree(repo)
+    run = fix(tmp_path, repo, "--timeout", "40", "--json")
+    # two sandboxes: the episode's and the search's, which validates candidates
+    run.wait_until(lambda: run.tests_in_flight(containers=2), 60, "candidate validation")
+    took = run.stop_with(signal.SIGINT)
+    assert run.proc.returncode == 130, run.stderr()[-2000:]
+    assert took < 15
+    payload = json.loads(run.stdout())
+    assert payload["interrupted"] is True and payload["signal"] == "SIGINT"
+    assert payload["exit_status"] == "interrupted" and payload["resolved"] is False
+    assert payload["localization"], payload  # what was found so far
+    assert run.no_containers_within(5) == []
+    assert run.temp_copies() == []
+    assert tree(repo) == before
+
+
+def test_sigterm_during_the_first_test_run(docker_ready, tmp_path):
+    repo = hanging_repo(tmp_path)
+    run = fix(tmp_path, repo, "--timeout", "120")
+    run.wait_until(run.tests_in_flight, 60, "test run")
+    took = run.stop_with(signal.SIGTERM)
+    assert run.proc.returncode == 143, run.stderr()[-2000:]
+    assert took < 15
+    assert "interrupted by SIGTERM" in run.stderr() and "not changed" in run.stderr()
+    assert run.no_containers_within(5) == []
+    assert run.temp_copies() == []
+
+
+def test_second_sigint_exits_at_once_and_the_keeper_ends_the_container(docker_ready, tmp_path):
+    repo = hanging_repo(tmp_path)
+    run = fix(tmp_path, repo, "--timeout", "120")
+    run.wait_until(run.tests_in_flight, 60, "test run")
+    run.stop_with(signal.SIGINT, again_after=0.05)
+    assert run.proc.returncode == 130
+    assert "exiting now" in run.stderr()
+    assert run.no_containers_within(60) == []
+
+
+def test_sigkill_leaves_nothing_that_outlives_it(docker_ready, tmp_path, monkeypatch):
+    from sandboxes import open_sandbox
+
+    repo = hanging_repo(tmp_path)
+    run = fix(tmp_path, repo, "--timeout", "120")
+    run.wait_until(run.tests_in_flight, 60, "test run")
+    run.stop_with(signal.SIGKILL)
+    assert run.no_containers_within(60) == []  # the keeper saw its owner go
+    assert run.temp_copies(), "a killed run cannot remove its temporary copy itself"
+    # prune removes the dead run's copy, never a live run's sandbox (this process's, labelled
+    # with the killed run's session so that the prune below sees it)
+    live_dir = tmp_path / "live"
+    live_dir.mkdir()
+    (live_dir / "t.py").write_text("x = 1\n")
+    monkeypatch.setenv("DEBUG_AGENT_SESSION", run.session)
+    with open_sandbox(live_dir, backend="docker") as live:
+        prune = subprocess.run([sys.executable, "-m", "agent", "sandbox", "prune", "--session",
+                                run.session], env=run.env, capture_output=True, text=True,
+                               timeout=120)
+        assert prune.returncode == 0, prune.stderr
+        assert run.temp_copies() == []
+        assert live.run("echo alive").output.strip() == "alive"
+        assert live.name not in prune.stdout
+
+
+def _eval_suite(root: Path) -> Path:
+    """The eval fixture suite plus ``slow_add``, whose every test run takes 4 s."""
+    suite = root / "suite"
+    shutil.copytree(FIXTURES, suite)
+    slow = suite / "slow_add"
+    shutil.copytree(suite / "calc_add", slow)
+    meta = json.loads((slow / "task.json").read_text())
+    (slow / "task.json").write_text(json.dumps({**meta, "id": "slow_add"}))
+    test = slow / "repo" / "test_calc.py"
+    test.write_text("import time\n" + test.read_text().replace(
+        "def test_mul():\n", "def test_mul():\n    time.sleep(4)\n"))
+    return suite
+
+
+def test_sigterm_to_eval_with_two_workers_keeps_whole_lines_and_resumes(docker_ready, tmp_path):
+    suite = _eval_suite(tmp_path)
+    out = tmp_path / "eval"
+    results = out / "results.jsonl"
+    args = ["eval", "--tasks", str(suite), "--policy", "reference", "--sandbox", "docker",
+            "--workers", "2", "--out", str(out)]
+    run = AgentRun(tmp_path, *args)
+
+    def finished() -> int:
+        return results.read_text().count("\n") if results.exists() else 0
+
+    run.wait_until(lambda: finished() >= 1 and run.tests_in_flight(), 120,
+                   "a finished task and a test run in flight")
+    took = run.stop_with(signal.SIGTERM)
+    assert run.proc.returncode == 143, run.stderr()[-2000:]
+    assert took < 15
+    lines = [json.loads(line) for line in results.read_text().splitlines()]  # each line whole
+    done = {r["task_id"] for r in lines}
+    assert "slow_add" not in done and len(done) == len(lines) < 4
+    assert "--resume" in run.stderr()
+    assert run.no_containers_within(5) == []
+    assert run.temp_copies() == []
+
+    resumed = subprocess.run([sys.executable, "-m", "agent", *args, "--resume"], env=run.env,
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    ids = [json.loads(line)["task_id"] for line in results.read_text().splitlines()]
+    assert sorted(ids) == ["calc_add", "no_reference", "slow_add", "text_last"]  # each once
+    assert json.loads((out / "summary.json").read_text())["tasks"] == 4
