@@ -177,8 +177,9 @@ def _add_missing(report: TestReport, node_ids: Sequence[str] | None, events: lis
         if _covered(nodeid, report.tests):
             continue
         if nodeid in hard:
-            report.tests[nodeid] = TestResult(nodeid, "timeout", message="the test kept running "
-                                              f"after its per-test timeout; pytest was stopped{why}")
+            report.tests[nodeid] = TestResult(
+                nodeid, "timeout",
+                message=f"the test kept running after its per-test timeout; pytest was stopped{why}")
         elif report.timed_out:
             report.tests[nodeid] = TestResult(nodeid, "timeout", message="no result: the pytest "
                                               f"run hit its timeout before this test finished{why}")

@@ -177,7 +177,8 @@ def test_hostile_code_under_agent_fix_ends_on_time_exit_1(docker_ready, tmp_path
                                        "    assert grow(1) == 1\n\n\ndef test_add():\n"
                                        "    assert add(2, 3) == 5\n")
     root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ,
+           "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
     start = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "agent", "fix", str(repo), "--sandbox", "docker",
                            "--timeout", str(timeout), "--json", "--out", str(tmp_path / "run")],
