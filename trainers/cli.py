@@ -1,7 +1,9 @@
-"""`agent train sft` and `agent train ppo`: options are the fields of the trainers' configs.
+"""The commands that wire the trainers in: `agent data collect`, `agent model init-tiny`,
+`agent train sft` and `agent train ppo` (agent/cli.py's command table names them here).
 
-Each field's one-line docstring becomes its `--help` text, so the config class is the one place a
-hyperparameter is documented. torch and friends are imported only when a command runs.
+The options of `agent train` are the fields of the trainers' configs: each field's one-line
+docstring becomes its `--help` text, so the config class is the one place a hyperparameter is
+documented. torch and friends are imported only when a command runs.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, Callable
 
 import click
 
+from agent.commands.common import sandbox_option
 from sandboxes.errors import UsageError
 
 
@@ -161,3 +164,96 @@ def ppo(**values: Any) -> None:
                f"{last.get('charts/mean_reward', float('nan')):.3f}, resolve rate "
                f"{last.get('charts/resolve_rate', float('nan')):.2f}; "
                f"adapter in {result.adapter_dir}")
+
+
+@click.group()
+def data() -> None:
+    """Collect verified demonstrations for training."""
+
+
+@data.command("collect")
+@click.option("--tasks", "tasks_dir", required=True, type=click.Path(exists=True),
+              help="A task directory or a suite of them (e.g. from `agent bugs generate`).")
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Output directory; a rerun skips the tasks already done there.")
+@click.option("--policy", default="search", show_default=True,
+              help="Demonstrating policy: search (model-free) or reference (replays "
+                   "reference.patch).")
+@click.option("--workers", default=1, show_default=True, help="Episodes run at once.")
+@click.option("--max-steps", default=30, show_default=True, help="Step budget per episode.")
+@click.option("--time-budget", "time_budget_s", default=600.0, show_default=True,
+              help="Seconds per episode.")
+@click.option("--max-context-chars", default=24_000, show_default=True,
+              help="Character budget of the examples; match the hf policy's.")
+@sandbox_option
+def collect(tasks_dir: str, out: str, policy: str, workers: int, max_steps: int,
+            time_budget_s: float, max_context_chars: int, sandbox: str, image: str | None) -> None:
+    """Run a policy over tasks; keep the resolved episodes as a chat dataset.
+
+    Writes OUT/trajectories/ (resolved episodes), OUT/unresolved/, OUT/dataset/ (a `datasets`
+    dataset with a `messages` column, for `agent train sft --dataset OUT/dataset`) and
+    OUT/manifest.json (task ids, bug classes, counts).
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from trainers.data import CollectConfig
+    from trainers.data import collect as run_collect
+
+    try:
+        config = CollectConfig(tasks=tasks_dir, out=out, policy=policy, workers=workers,
+                               sandbox=sandbox, image=image, max_steps=max_steps,
+                               time_budget_s=time_budget_s, max_context_chars=max_context_chars)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), transient=True) as progress:
+        bar = progress.add_task("collecting", total=None)
+        resolved = 0
+
+        def on_done(task, ok):
+            nonlocal resolved
+            resolved += bool(ok)
+            progress.update(bar, advance=1, description=f"collecting ({resolved} resolved)")
+
+        summary = run_collect(config, on_done=on_done,
+                              on_start=lambda n: progress.update(bar, total=n))
+    total = summary.attempted + summary.skipped
+    click.echo(f"{summary.resolved} resolved demonstrations of {total} tasks "
+               f"({summary.attempted} run now, {summary.skipped} done before, "
+               f"{len(summary.errors)} errors); {summary.dataset_rows} dataset rows in {out}")
+    for task_id, error in summary.errors.items():
+        click.echo(f"  {task_id}: {error}", err=True)
+
+
+@click.group()
+def model() -> None:
+    """Create small local models for tests and experiments."""
+
+
+@model.command("init-tiny")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Directory to write.")
+@click.option("--seed", default=0, show_default=True, help="Seed for the weight initialisation.")
+@click.option("--vocab-size", default=4096, show_default=True, help="BPE vocabulary size.")
+@click.option("--hidden-size", default=128, show_default=True, help="Model width (multiple of 64).")
+@click.option("--layers", default=2, show_default=True, help="Decoder layers.")
+@click.option("--corpus-mb", default=4.0, show_default=True,
+              help="Megabytes of Python source to train the tokenizer (and pretraining) on.")
+@click.option("--pretrain-steps", default=0, show_default=True,
+              help="Full-parameter next-token steps on that source (0: random weights).")
+def init_tiny(out: str, seed: int, vocab_size: int, hidden_size: int, layers: int,
+              corpus_mb: float, pretrain_steps: int) -> None:
+    """Build a tiny Qwen2-style model and a locally trained tokenizer in OUT.
+
+    No model hub is needed: the tokenizer is trained on Python source here; the weights are random,
+    or briefly pretrained on the same source with --pretrain-steps (next-token training of every
+    weight). Load it with `--model OUT` wherever a model is asked for.
+    """
+    from trainers.tiny import TinyModelConfig, init_tiny as build
+
+    try:
+        config = TinyModelConfig(vocab_size=vocab_size, hidden_size=hidden_size, layers=layers,
+                                 seed=seed, corpus_mb=corpus_mb, pretrain_steps=pretrain_steps)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    path = build(out, config)
+    click.echo(f"tiny model written to {path}")
