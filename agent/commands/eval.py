@@ -107,7 +107,8 @@ class RunProgress:
 @click.group("eval", invoke_without_command=True,
              context_settings={"show_default": True})
 @click.option("--tasks", "tasks_dir", type=click.Path(path_type=Path), default=None,
-              help="Suite directory (a directory of task directories). Required to run.")
+              help="Suite directory (a directory of task directories), or 'bundled' for the "
+                   "bundled suite. Required to run.")
 @policy_options(choices=EVAL_POLICIES)
 @click.option("--policy-option", "policy_extra", multiple=True, metavar="KEY=VALUE",
               help="Further policy constructor option (repeatable), e.g. temperature=0.2.")
