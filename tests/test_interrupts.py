@@ -140,9 +140,16 @@ def test_sigint_in_the_episode_stops_at_once_prints_the_partial_result_and_clean
     repo = hanging_repo(tmp_path)
     before = tree(repo)
     run = fix(tmp_path, repo, "--timeout", "40", "--json")
-    trajectory = tmp_path / "run" / "trajectory.json"  # saved as the episode starts
-    run.wait_until(lambda: trajectory.exists() and run.tests_in_flight(), 60,
-                   "a test run in the episode")
+    trajectory = tmp_path / "run" / "trajectory.json"  # saved after every step
+
+    def localized() -> bool:
+        try:
+            return bool(json.loads(trajectory.read_text())["steps"])
+        except (OSError, ValueError):  # not there yet, or being written
+            return False
+
+    # after the first step (localize), while the search validates candidates
+    run.wait_until(lambda: localized() and run.tests_in_flight(), 60, "candidate validation")
     took = run.stop_with(signal.SIGINT)
     assert run.proc.returncode == 130, run.stderr()[-2000:]
     assert took < 15
