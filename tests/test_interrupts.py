@@ -19,7 +19,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "eval_tasks"
 
-pytestmark = [pytest.mark.slow, pytest.mark.docker]
 
 HANGING_SOURCE = '''def count_up(n):
     while n > 0:
@@ -40,6 +39,81 @@ def test_count_up():
 def test_add():
     assert add(2, 3) == 5
 '''
+
+
+# -- the deadline itself, and a sandbox command cancelled by it (fast, real processes) ----------
+
+
+def test_deadlines_nest_clip_and_cancel():
+    from sandboxes.deadline import Cancelled, current, root, scope
+
+    assert current() is root() and not root().bounded
+    with scope(10) as outer:
+        with scope(None) as inner:
+            assert current() is inner and 9 < inner.remaining() <= 10  # the parent's end
+            assert inner.clip(60) == pytest.approx(inner.remaining(), abs=0.1)
+            assert inner.clip(1.5) == 1.5
+            outer.cancel(signal.SIGTERM)
+            assert inner.cancelled == signal.SIGTERM and root().cancelled is None
+            with pytest.raises(Cancelled) as caught:
+                inner.check()
+            assert caught.value.exit_code == 143
+            assert not isinstance(caught.value, Exception)  # `except Exception` lets it pass
+    assert current() is root()
+    with scope(0) as spent:
+        assert spent.expired
+
+
+def test_a_cancelled_deadline_stops_a_running_command_within_a_second(tmp_path):
+    import threading
+
+    from sandboxes import LocalSandbox
+    from sandboxes.deadline import Cancelled, Deadline
+
+    (tmp_path / "t.py").write_text("x = 1\n")
+    deadline = Deadline()
+    with LocalSandbox(tmp_path, deadline=deadline) as sandbox:
+        threading.Timer(0.5, deadline.cancel, args=(signal.SIGINT,)).start()
+        start = time.monotonic()
+        with pytest.raises(Cancelled):
+            sandbox.run("echo $$ > pid; while :; do :; done", timeout=60)
+        assert time.monotonic() - start < 1.5
+        pid = int(sandbox.read_file("pid"))
+        with pytest.raises(Cancelled):
+            sandbox.run("true")  # nothing more runs under a cancelled deadline
+    state = Path(f"/proc/{pid}/stat")
+    assert not state.exists() or state.read_text().split(") ")[1][0] in "ZX"  # killed
+
+
+def test_a_command_timeout_is_cut_to_the_deadline(tmp_path):
+    from sandboxes import LocalSandbox
+    from sandboxes.deadline import Deadline
+
+    (tmp_path / "t.py").write_text("x = 1\n")
+    with LocalSandbox(tmp_path, deadline=Deadline(1.0)) as sandbox:
+        start = time.monotonic()
+        result = sandbox.run("sleep 30", timeout=60)
+        assert result.timed_out and time.monotonic() - start < 3
+        assert sandbox.run("echo no", timeout=60).timed_out  # spent: nothing starts
+
+
+def test_orphaned_containers_are_those_of_dead_owners_only():
+    from sandboxes._common import owner_id
+    from sandboxes.docker import EXPIRES_LABEL, OWNER_LABEL, orphaned
+
+    dead = subprocess.Popen(["true"])
+    dead_owner = owner_id(dead.pid)
+    dead.wait()
+    assert not orphaned({OWNER_LABEL: owner_id()}, "running")  # this live process
+    assert not orphaned({OWNER_LABEL: owner_id()}, "created")  # live, not started yet
+    assert orphaned({OWNER_LABEL: dead_owner}, "running")
+    elsewhere = "another-host:4242:12345"
+    assert not orphaned({OWNER_LABEL: elsewhere}, "running")  # cannot know: kept
+    assert orphaned({OWNER_LABEL: elsewhere, EXPIRES_LABEL: f"{time.time() - 5:.0f}"}, "running")
+    assert not orphaned({}, "running") and orphaned({}, "exited")  # made before owner labels
+
+
+# -- `agent fix` and `agent eval` as real processes, on the real engine --------------------------
 
 
 def hanging_repo(root: Path) -> Path:
@@ -135,6 +209,8 @@ def fix(tmp_path: Path, repo: Path, *args: str) -> AgentRun:
                     str(tmp_path / "run"), *args)
 
 
+@pytest.mark.slow
+@pytest.mark.docker
 def test_sigint_in_the_episode_stops_at_once_prints_the_partial_result_and_cleans_up(
         docker_ready, tmp_path):
     repo = hanging_repo(tmp_path)
@@ -162,6 +238,8 @@ def test_sigint_in_the_episode_stops_at_once_prints_the_partial_result_and_clean
     assert tree(repo) == before
 
 
+@pytest.mark.slow
+@pytest.mark.docker
 def test_sigterm_during_the_first_test_run(docker_ready, tmp_path):
     repo = hanging_repo(tmp_path)
     run = fix(tmp_path, repo, "--timeout", "120")
@@ -174,6 +252,8 @@ def test_sigterm_during_the_first_test_run(docker_ready, tmp_path):
     assert run.temp_copies() == []
 
 
+@pytest.mark.slow
+@pytest.mark.docker
 def test_second_sigint_exits_at_once_and_the_keeper_ends_the_container(docker_ready, tmp_path):
     repo = hanging_repo(tmp_path)
     run = fix(tmp_path, repo, "--timeout", "120")
@@ -184,6 +264,8 @@ def test_second_sigint_exits_at_once_and_the_keeper_ends_the_container(docker_re
     assert run.no_containers_within(60) == []
 
 
+@pytest.mark.slow
+@pytest.mark.docker
 def test_sigkill_leaves_nothing_that_outlives_it(docker_ready, tmp_path, monkeypatch):
     from sandboxes import open_sandbox
 
@@ -223,6 +305,8 @@ def _eval_suite(root: Path) -> Path:
     return suite
 
 
+@pytest.mark.slow
+@pytest.mark.docker
 def test_sigterm_to_eval_with_two_workers_keeps_whole_lines_and_resumes(docker_ready, tmp_path):
     suite = _eval_suite(tmp_path)
     out = tmp_path / "eval"
