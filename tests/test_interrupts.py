@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_eval_faults import make_suite
+
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = Path(__file__).parent / "fixtures" / "eval_tasks"
 
 
 HANGING_SOURCE = '''def count_up(n):
@@ -291,24 +291,10 @@ def test_sigkill_leaves_nothing_that_outlives_it(docker_ready, tmp_path, monkeyp
         assert live.name not in prune.stdout
 
 
-def _eval_suite(root: Path) -> Path:
-    """The eval fixture suite plus ``slow_add``, whose every test run takes 4 s."""
-    suite = root / "suite"
-    shutil.copytree(FIXTURES, suite)
-    slow = suite / "slow_add"
-    shutil.copytree(suite / "calc_add", slow)
-    meta = json.loads((slow / "task.json").read_text())
-    (slow / "task.json").write_text(json.dumps({**meta, "id": "slow_add"}))
-    test = slow / "repo" / "test_calc.py"
-    test.write_text("import time\n" + test.read_text().replace(
-        "def test_mul():\n", "def test_mul():\n    time.sleep(4)\n"))
-    return suite
-
-
 @pytest.mark.slow
 @pytest.mark.docker
 def test_sigterm_to_eval_with_two_workers_keeps_whole_lines_and_resumes(docker_ready, tmp_path):
-    suite = _eval_suite(tmp_path)
+    suite = make_suite(tmp_path, sleep_s=4.0)  # slow_add: each of its test runs takes 4 s
     out = tmp_path / "eval"
     results = out / "results.jsonl"
     args = ["eval", "--tasks", str(suite), "--policy", "reference", "--sandbox", "docker",
