@@ -181,6 +181,15 @@ def commits(repo: Path, config: MineConfig) -> Iterator[Commit]:
         yield _with_files(repo, Commit(sha, parent, date, subject))
 
 
+def load_commit(repo: Path, sha: str) -> Commit:
+    """One commit of the history, with its files (for rebuilding a chosen set of tasks)."""
+    line = git(repo, "show", "-s", "--format=%H%x1f%P%x1f%cI%x1f%s", sha + "^{commit}", "--")
+    full, parents, date, subject = line.strip().split("\x1f", 3)
+    if not parents:
+        raise TaskError(f"commit {sha} is the root of the history: there is no parent to mine")
+    return _with_files(repo, Commit(full, parents.split()[0], date, subject))
+
+
 def _with_files(repo: Path, commit: Commit) -> Commit:
     raw = git(repo, "diff-tree", "-r", "--no-renames", "-z", "--numstat", commit.parent,
               commit.sha)
