@@ -108,10 +108,16 @@ def leftovers(session: str | None = None) -> list[str]:
     except SandboxUnavailable:
         return []
     filters = {"label": [LABEL] + ([f"{SESSION_LABEL}={session}"] if session else [])}
-    names = [c.name for c in client.containers.list(all=True, filters=filters)]
-    names += [v.name for v in client.volumes.list(filters=filters)]
-    client.close()
+    try:
+        names = [_name(c) for c in client.api.containers(all=True, filters=filters)]
+        names += [v.name for v in client.volumes.list(filters=filters)]
+    finally:
+        client.close()
     return names
+
+
+def _name(summary: Mapping) -> str:
+    return (summary.get("Names") or ["/" + summary["Id"][:12]])[0].lstrip("/")
 
 
 def orphaned(labels: Mapping[str, str], status: str, now: float | None = None) -> bool:
@@ -138,14 +144,15 @@ def prune(session: str | None = None, *, everything: bool = False,
     """
     client = docker_client(timeout=timeout)
     filters = {"label": [LABEL] + ([f"{SESSION_LABEL}={session}"] if session else [])}
-    every = everything
     removed = []
     try:
-        for container in client.containers.list(all=True, filters=filters):
-            if every or orphaned(container.labels, container.status):
-                _remove(container)
-                removed.append(container.name)
-        for volume in client.volumes.list(filters=filters) if every else []:
+        # the list call's own summaries: containers come and go meanwhile (AutoRemove, other
+        # runs), and inspecting each one after listing races with that
+        for summary in client.api.containers(all=True, filters=filters):
+            if everything or orphaned(summary.get("Labels") or {}, summary.get("State", "")):
+                _remove(client, summary["Id"])
+                removed.append(_name(summary))
+        for volume in client.volumes.list(filters=filters) if everything else []:
             volume.remove(force=True)
             removed.append(volume.name)
     finally:
@@ -153,12 +160,12 @@ def prune(session: str | None = None, *, everything: bool = False,
     return removed
 
 
-def _remove(container) -> None:
+def _remove(client, container_id: str) -> None:
     """Remove a container; one that is gone already, or being removed (AutoRemove), is fine."""
     import docker
 
     try:
-        container.remove(force=True, v=True)
+        client.api.remove_container(container_id, force=True, v=True)
     except docker.errors.NotFound:
         pass
     except docker.errors.APIError as exc:
@@ -468,7 +475,7 @@ class DockerSandbox(SnapshotMixin):
         self._closed = True
         try:
             if self._container is not None:
-                _remove(self._container)
+                _remove(self._client, self._container.id)
         finally:
             if self._keeper is not None:
                 self._keeper.close()
