@@ -168,7 +168,7 @@ class _Collected:
 
     def add(self, requirements, origin: str) -> None:
         for req in requirements:
-            req = req.strip()
+            req = " ".join(str(req).split())
             if req and req not in self.reqs:
                 self.reqs[req] = origin
 
@@ -322,12 +322,13 @@ def _from_setup_py(col: _Collected, extras_wanted) -> tuple[str | None, list[str
         col.notes.append("setup.py calls no setup(); its requirements were not read")
         return None, []
     kwargs = {kw.arg: kw.value for kw in call.keywords if kw.arg}
-    for kw in call.keywords:  # setup(**metadata) with a module-level dict literal
-        if kw.arg is None and isinstance(kw.value, ast.Name) \
-                and isinstance(names.get(kw.value.id), ast.Dict):
-            d = names[kw.value.id]
+    for kw in call.keywords:  # setup(**metadata) with a module-level dict literal or dict(...)
+        d = names.get(kw.value.id) if kw.arg is None and isinstance(kw.value, ast.Name) else None
+        if isinstance(d, ast.Dict):
             kwargs.update({k.value: v for k, v in zip(d.keys, d.values)
                            if isinstance(k, ast.Constant)})
+        elif isinstance(d, ast.Call) and getattr(d.func, "id", None) == "dict":
+            kwargs.update({k.arg: k.value for k in d.keywords if k.arg})
 
     def value(key: str):
         if key not in kwargs:
@@ -380,11 +381,16 @@ def _hints(col: _Collected) -> None:
             elif line and not line.startswith(("-", "{", ".")):
                 col.add([line], "tox.ini [testenv] deps (hint)")
     if (col.root / "noxfile.py").is_file():
-        found = re.findall(r"session\.install\(([^)]*)\)", col.read("noxfile.py"))
-        for args in found:
-            col.add([a for a in re.findall(r"[\"']([^\"'-][^\"']*)[\"']", args)
-                     if a not in (".", "-e") and not a.startswith((".", "-"))],
-                    "noxfile.py session.install (hint)")
+        try:
+            tree = ast.parse(col.read("noxfile.py"))
+        except SyntaxError:
+            col.notes.append("noxfile.py does not parse; not read")
+            return
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "install":
+                col.add([a.value for a in node.args if isinstance(a, ast.Constant)
+                         and isinstance(a.value, str) and not a.value.startswith((".", "-"))],
+                        "noxfile.py session.install (hint)")
 
 
 def _layout(root: Path) -> tuple[str, tuple[str, ...]]:
@@ -418,7 +424,7 @@ def detect_project(repo: str | Path) -> ProjectSpec:
     if pyproject:
         col.inputs.append("pyproject.toml")
     table = pyproject.get("tool", {}).get("debug-agent")
-    settings = AgentSettings(source="pyproject.toml [tool.debug-agent]")
+    settings = AgentSettings()
     if (root / CONFIG_FILE).is_file():
         col.inputs.append(CONFIG_FILE)
         settings = _settings(_toml(root, CONFIG_FILE), CONFIG_FILE)

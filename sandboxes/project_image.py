@@ -204,7 +204,9 @@ def _steps(spec: ProjectSpec, setup: tuple[str, ...]):
         yield ("install the project", f"cd {REPO} && {PIP_INSTALL} --use-pep517 -e '{target}'",
                env)
     for k, command in enumerate((*spec.settings.setup, *setup)):
-        yield (f"setup command {k + 1}: {command}", f"cd {REPO} && {command}", pip_env)
+        source = spec.settings.source if k < len(spec.settings.setup) else "--setup"
+        yield (f"setup command {k + 1} (from {source}): {command}", f"cd {REPO} && {command}",
+               pip_env)
 
 
 _FIXES = {
@@ -232,9 +234,8 @@ def _exec(container, step: str, command: str, env: dict, timeout: float, spec) -
     text = out.decode("utf-8", errors="replace")
     if code != 0:
         if step.startswith("setup command"):
-            source = "--setup" if "debug-agent" not in spec.settings.source else spec.settings.source
-            fix = (f"fix the command (from {source}); it runs as root in {REPO}, with no network: "
-                   "pip there installs only from the downloaded requirements (add more in "
+            fix = (f"fix the command; it runs as root in {REPO}, with no network: pip there "
+                   "installs only from the downloaded requirements (add more in "
                    "[tool.debug-agent] requirements)")
         else:
             fix = _FIXES.get(step, "see the output above")
