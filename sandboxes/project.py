@@ -32,8 +32,12 @@ from pathlib import Path
 from sandboxes.errors import UsageError
 from sandboxes.pytest_config import PytestSettings, read_pytest_settings
 
+#: Extras and dependency groups that hold test needs (dev only when none of the others exists).
 TEST_EXTRAS = ("test", "tests", "testing", "dev")
 CONFIG_FILE = ".debug-agent.toml"
+#: What a build backend asks for besides its declared requirements, for an editable build (the
+#: image build also fetches whatever else pip reports missing, one round at a time).
+BACKEND_EXTRAS = {"hatchling": ("editables",)}
 #: Bumped when what an environment image holds changes, so old images are not reused.
 SPEC_FORMAT = "1"
 
@@ -247,15 +251,22 @@ def _from_pyproject(col: _Collected, data: dict, extras_wanted) -> tuple[str | N
             optional[extra] = list(optional[extra]) + list(sub.reqs)
     used = _expand_extras(col, optional, extras_wanted, name, "pyproject.toml")
     groups = data.get("dependency-groups", {})
-    for group in TEST_EXTRAS:
-        if group in groups:
+    for group in _default_names(groups):
             col.add(_group(groups, group, set()), f"pyproject.toml dependency-groups.{group}")
     return name, used
 
 
+def _default_names(available) -> tuple[str, ...]:
+    """The test extras / groups to use: test / tests / testing, or dev when there is none
+    (dev ones tend to add linters, docs and release tools the tests do not need)."""
+    tests = tuple(n for n in TEST_EXTRAS if n != "dev" and n in available)
+    return tests or tuple(n for n in ("dev",) if n in available)
+
+
 def _expand_extras(col: _Collected, optional: dict, wanted, name, where: str) -> list[str]:
     used: list[str] = []
-    todo = [e for e in (wanted if wanted is not None else TEST_EXTRAS) if e in optional]
+    todo = [e for e in (wanted if wanted is not None else _default_names(optional))
+            if e in optional]
     while todo:
         extra = todo.pop(0)
         if extra in used:
@@ -336,8 +347,9 @@ def _from_setup_py(col: _Collected, extras_wanted) -> tuple[str | None, list[str
         try:
             return _literal(kwargs[key], names)
         except ValueError:
-            col.notes.append(f"setup.py computes {key}; set [tool.debug-agent] requirements if "
-                             "the install misses some")
+            if key != "name":
+                col.notes.append(f"setup.py computes {key}; set [tool.debug-agent] requirements "
+                                 "if the install misses some")
             return None
 
     name = value("name")
@@ -449,12 +461,14 @@ def detect_project(repo: str | Path) -> ProjectSpec:
                             if (root / folder).is_dir())
     for rel in req_files:
         read_requirements_file(col, rel)
-    if not any(o for o in col.reqs.values() if "extra" in o or "group" in o or "test" in o):
+    if not any(re.search(r"extra|group|test|dev", o) for o in col.reqs.values()):
         _hints(col)
     col.add(settings.requirements, "[tool.debug-agent] requirements")
     build = pyproject.get("build-system", {}).get("requires")
     if build is None and installable:
         build = ["setuptools>=40.8.0", "wheel"]  # pip's default for a project without one
+    backend = pyproject.get("build-system", {}).get("build-backend", "")
+    build = [*(build or ()), *BACKEND_EXTRAS.get(backend.split(".")[0], ())]
     layout, packages = _layout(root)
     pytest_settings, pytest_file = read_pytest_settings(root)
     if pytest_file and pytest_file not in col.inputs:

@@ -43,7 +43,7 @@ dev = ["pytest-mock", {include-group = "lint"}]
     })
     spec = detect_project(tmp_path)
     assert (spec.name, spec.layout, spec.packages) == ("Demo_Pkg", "src", ("demo_pkg",))
-    assert spec.installable and spec.build_requires == ("hatchling",)
+    assert spec.installable and spec.build_requires == ("hatchling", "editables")
     # the self-reference demo-pkg[speed] pulls in the speed extra; docs is not a test extra
     assert spec.extras == ("test", "speed")
     assert spec.requirements == ("attrs>=22", "packaging", "hypothesis", "ujson", "pytest-mock",
@@ -207,3 +207,13 @@ def test_conftest_options_and_missing_required_plugins(tmp_path):
     args, notes = settings.run_args(KNOWN, frozenset({"pytest-mock"}))
     assert args == ("-o", "addopts=--run-slow", "-o", "required_plugins=")
     assert any("pytest-cov>=4 not installed" in n for n in notes)
+
+
+def test_dev_extras_only_when_there_are_no_test_ones(tmp_path):
+    write(tmp_path, {"pyproject.toml": "[project]\nname = 'p'\n[project.optional-dependencies]\n"
+                                       "dev = ['p[tests]', 'tox', 'pre-commit']\ntests = ['pytz']\n"
+                                       "[dependency-groups]\ndev = ['sphinx']\n"})
+    spec = detect_project(tmp_path)
+    assert spec.extras == ("tests",) and spec.requirements == ("pytz", "sphinx")
+    assert detect_project(write(tmp_path, {".debug-agent.toml": "extras = ['dev']\n"})).extras \
+        == ("dev", "tests")
