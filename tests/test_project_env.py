@@ -253,7 +253,9 @@ def test_module_that_does_not_import_is_a_failing_test(make_sandbox, tmp_path, k
     sb = make_sandbox(repo)
     report = run_pytest(sb)
     assert report.statuses == {"tests/test_util.py": "error", "tests/test_ops.py::test_add": "passed"}
-    assert report.uncollected == ["tests/test_util.py"]
+    line = {"misspelled import": 1, "syntax error": 3, "indentation error": 4,
+            "name error at import": 3}[kind]
+    assert report.uncollected == {"tests/test_util.py": f"calc/util.py:{line}"}
     message = report.tests["tests/test_util.py"].message
     assert "calc/util.py" in message  # the frame that localization reads points at the source
     task = Task(id="t", repo=repo, fail_to_pass=("tests/test_util.py",),
@@ -296,5 +298,6 @@ def test_conftest_that_does_not_import_names_its_folder(make_sandbox, tmp_path):
     repo = broken_repo(tmp_path / "r", BROKEN_SOURCES["misspelled import"])
     (repo / "tests/conftest.py").write_text("from calc.util import table\n")
     report = run_pytest(make_sandbox(repo))
-    assert report.uncollected == ["tests"] and report.tests["tests"].status == "error"
+    assert report.uncollected == {"tests": "calc/util.py:1"}
+    assert report.tests["tests"].status == "error"
     assert "Ordereddict" in report.tests["tests"].message
