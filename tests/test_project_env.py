@@ -67,7 +67,7 @@ def get_requires_for_build_wheel(config_settings=None):
     return []
 
 def get_requires_for_build_editable(config_settings=None):
-    return []
+    return ["tinyhelper"]  # asked for at build time only, as hatchling asks for editables
 '''
 
 
@@ -104,6 +104,7 @@ def local_index(tmp_path, monkeypatch):
     index = tmp_path / "index"
     index.mkdir()
     make_wheel(index, "tinydep", "1.2", {"tinydep.py": "def double(x):\n    return 2 * x\n"})
+    make_wheel(index, "tinyhelper", "0.1", {"tinyhelper.py": ""})
     make_wheel(index, "pytest-tinyplug", "0.1", {"pytest_tinyplug.py": (
         "import pytest\n\ndef pytest_addoption(parser):\n"
         "    parser.addoption('--tiny-flag', action='store_true')\n\n"
@@ -180,6 +181,7 @@ def test_src_layout_project_with_dependencies_and_test_extras(docker_ready, tmp_
         env = project_environment(repo, progress=steps.append)
         assert env.image == tag and not env.cached
         assert "install dependencies" in steps and "install the project" in steps
+        assert "install the project: downloading what it asked for: tinyhelper" in steps
         # --tiny-flag's plugin is installed (the test extra): kept; pytest-cov, xdist are not
         assert env.pytest_args == ("-o", "addopts=-ra --tiny-flag")
         assert any("pytest-cov is not installed" in n for n in env.notes)
