@@ -28,6 +28,7 @@ from envs.task import Task, broken_test_files, pytest_args
 from sandboxes import counts
 from sandboxes.base import IGNORED_NAMES
 from sandboxes.errors import UsageError
+from sandboxes.project import detect_project
 
 log = logging.getLogger("debug_agent.fix")
 
@@ -166,7 +167,10 @@ def fix(repo: str | os.PathLike, config: FixConfig = FixConfig(),
     progress = progress or _Quiet()
     started, before = time.monotonic(), counts.snapshot()
     repo = check_repo(repo)
-    if not config.test_command and not find_test_files(repo):
+    settings = detect_project(repo).settings  # [tool.debug-agent]: what options leave out
+    test_command = config.test_command or settings.test_command
+    pytest_args(test_command)  # UsageError for a setting that does not run pytest
+    if not test_command and not find_test_files(repo):
         raise UsageError(f"no tests found in {repo} (looked for test_*.py and *_test.py); "
                          "pass --test-command")
     out = config.out or default_out_dir(repo)
@@ -174,11 +178,13 @@ def fix(repo: str | os.PathLike, config: FixConfig = FixConfig(),
     image = prepare_environment(repo, backend=config.backend, image=config.image,
                                 setup=config.setup, progress=progress.status)
     env_config = EnvConfig(backend=config.backend, image=image,
-                           max_steps=config.max_steps, time_budget_s=config.timeout_s)
+                           max_steps=config.max_steps, time_budget_s=config.timeout_s,
+                           **({"per_test_timeout_s": settings.test_timeout}
+                              if settings.test_timeout else {}))
     results: list[EpisodeResult] = []
     with DebugEnv(env_config) as env:
         progress.status(f"running the tests of {repo.name} in a {config.backend} sandbox")
-        start = env.reset(options={"repo": repo, "test_command": config.test_command,
+        start = env.reset(options={"repo": repo, "test_command": test_command,
                                    "source": "agent fix"})
         task = env.task
         result = FixResult(repo, task, env.initial_report.statuses,

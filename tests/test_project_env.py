@@ -18,6 +18,7 @@ import pytest
 from agent.cli import main
 from envs.reward import score
 from envs.task import Task
+from sandboxes.errors import UsageError
 from sandboxes import open_sandbox, run_pytest
 from sandboxes.image import DEFAULT_IMAGE, docker_client, image_exists
 from sandboxes.project import detect_project
@@ -303,3 +304,17 @@ def test_conftest_that_does_not_import_names_its_folder(make_sandbox, tmp_path):
     assert report.uncollected == {"tests": "calc/util.py:1"}
     assert report.tests["tests"].status == "error"
     assert "Ordereddict" in report.tests["tests"].message
+
+
+def test_settings_table_gives_the_test_command(tmp_path):
+    from agent.fix import FixConfig, fix
+
+    repo = broken_repo(tmp_path / "r", BROKEN_SOURCES["syntax error"])
+    (repo / ".debug-agent.toml").write_text('test-command = "pytest tests/test_ops.py"\n'
+                                            "test-timeout = 5\n")
+    result = fix(repo, FixConfig(backend="local"))
+    assert result.nothing_to_fix and result.initial_tests == {"tests/test_ops.py::test_add":
+                                                               "passed"}
+    (repo / ".debug-agent.toml").write_text('test-command = "tox"\n')
+    with pytest.raises(UsageError, match="must run pytest"):
+        fix(repo, FixConfig(backend="local"))

@@ -49,9 +49,8 @@ def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, image, max_s
         options = {"model": model, "adapter": adapter, "base_url": base_url}
     if policy == "hf":
         options["load_4bit"] = load_4bit
-    settings = _repo_settings(repo)
+    settings = _repo_settings(repo)  # the rest of them fix() reads itself
     if settings is not None:
-        test_command = test_command or settings.test_command
         source = click.get_current_context().get_parameter_source("timeout_s")
         if settings.timeout and source is click.core.ParameterSource.DEFAULT:
             timeout_s = settings.timeout
