@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import configparser
+import functools
 import hashlib
 import re
 import shlex
@@ -486,11 +487,28 @@ def detect_project(repo: str | Path) -> ProjectSpec:
 def local_pytest_args(spec: ProjectSpec) -> tuple[str, ...]:
     """pytest args for the local backend, which runs the host's Python and installs nothing:
     the repo's addopts without options of plugins the host lacks, and src/ on the path."""
-    import importlib.metadata
-
-    installed = frozenset(canonical(d.metadata["Name"]) for d in importlib.metadata.distributions()
-                          if d.metadata["Name"])
-    args, _ = spec.pytest.run_args(None, installed)
+    args: tuple[str, ...] = ()
+    if spec.pytest.addopts or spec.pytest.required_plugins:
+        args, _ = spec.pytest.run_args(*_host_probe())
     if spec.layout == "src":
         args += ("-o", "pythonpath=" + " ".join((*spec.pytest.pythonpath, "src")))
     return args
+
+
+@functools.cache
+def _host_probe() -> tuple[frozenset[str], frozenset[str]]:
+    """(options the host's pytest knows, distributions installed on the host)."""
+    import importlib.metadata
+    import subprocess
+    import sys
+    import tempfile
+
+    from sandboxes.pytest_config import parse_help_options
+
+    with tempfile.TemporaryDirectory() as empty:  # no conftest, no config
+        proc = subprocess.run([sys.executable, "-m", "pytest", "--help", "-p", "no:cacheprovider",
+                               "--noconftest", "-o", "addopts="], capture_output=True, text=True,
+                              cwd=empty, timeout=120, check=False)
+    installed = frozenset(canonical(d.metadata["Name"]) for d in importlib.metadata.distributions()
+                          if d.metadata["Name"])
+    return parse_help_options(proc.stdout), installed

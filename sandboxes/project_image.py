@@ -225,7 +225,7 @@ _FIXES = {
 #: pip's words for a requirement that the downloaded files do not satisfy.
 _MISSING = re.compile(r"No matching distribution found for (\S+)")
 #: Rounds of "download what pip asked for, try again" per step.
-_ROUNDS = 4
+_ROUNDS = 8
 
 
 def _run_step(container, ctx: str, step: str, command: str, env: dict, spec: ProjectSpec,

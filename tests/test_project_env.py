@@ -14,12 +14,13 @@ import json
 import zipfile
 
 import pytest
+from test_project import write
 
 from agent.cli import main
 from envs.reward import score
 from envs.task import Task
-from sandboxes.errors import UsageError
 from sandboxes import open_sandbox, run_pytest
+from sandboxes.errors import UsageError
 from sandboxes.image import DEFAULT_IMAGE, docker_client, image_exists
 from sandboxes.project import detect_project
 from sandboxes.project_image import project_environment, project_tag
@@ -89,14 +90,6 @@ def make_wheel(dest, name: str, version: str, files: dict[str, str], entry_point
     with zipfile.ZipFile(dest / f"{name.replace('-', '_')}-{version}-py3-none-any.whl", "w") as z:
         for path, text in content.items():
             z.writestr(path, text)
-
-
-def write(root, files: dict[str, str]):
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 @pytest.fixture
@@ -318,3 +311,14 @@ def test_settings_table_gives_the_test_command(tmp_path):
     (repo / ".debug-agent.toml").write_text('test-command = "tox"\n')
     with pytest.raises(UsageError, match="must run pytest"):
         fix(repo, FixConfig(backend="local"))
+
+
+def test_local_backend_puts_src_on_the_path_and_drops_missing_plugin_options(tmp_path):
+    repo = write(tmp_path / "r", {
+        "pyproject.toml": "[tool.pytest.ini_options]\naddopts = '-q --no-such-plugin-opt -x'\n",
+        "src/lib/__init__.py": "VALUE = 3\n",
+        "tests/test_lib.py": "from lib import VALUE\n\ndef test_value():\n    assert VALUE == 3\n",
+    })
+    with open_sandbox(repo, backend="local") as sb:
+        assert "pythonpath=src" in sb.pytest_args
+        assert run_pytest(sb).statuses == {"tests/test_lib.py::test_value": "passed"}
