@@ -279,6 +279,62 @@ def _expand_extras(col: _Collected, optional: dict, wanted, name, where: str) ->
     return used
 
 
+def _from_poetry(col: _Collected, poetry: dict, extras_wanted) -> list[str]:
+    """[tool.poetry] dependencies, its test / dev groups and extras; returns the extras used."""
+    optional: set[str] = set()
+    for name, spec in poetry.get("dependencies", {}).items():
+        if isinstance(spec, dict) and spec.get("optional"):
+            optional.add(canonical(name))
+        elif name != "python":
+            col.add(_poetry_requirement(col, name, spec), "pyproject.toml [tool.poetry]")
+    groups = {g: t.get("dependencies", {}) for g, t in poetry.get("group", {}).items()}
+    if "dev-dependencies" in poetry:
+        groups.setdefault("dev", poetry["dev-dependencies"])
+    for group in _default_names(groups):
+        for name, spec in groups[group].items():
+            col.add(_poetry_requirement(col, name, spec), f"pyproject.toml poetry group {group}")
+    extras = poetry.get("extras", {})
+    used = [e for e in (extras_wanted if extras_wanted is not None else _default_names(extras))
+            if e in extras]
+    specs = poetry.get("dependencies", {})
+    for extra in used:
+        for name in extras[extra]:
+            if canonical(name) in optional:
+                col.add(_poetry_requirement(col, name, next(
+                    (v for k, v in specs.items() if canonical(k) == canonical(name)), "*")),
+                    f"pyproject.toml poetry extra [{extra}]")
+    return used
+
+
+def _poetry_requirement(col: _Collected, name: str, spec) -> list[str]:
+    """PEP 508 for one Poetry dependency (``^1.2`` is ``>=1.2,<2.0``); [] for git / path ones."""
+    version = spec.get("version", "*") if isinstance(spec, dict) else str(spec)
+    if isinstance(spec, dict) and {"git", "path", "url"} & set(spec):
+        col.notes.append(f"poetry dependency {name} comes from git / a path / a URL; not read")
+        return []
+    if "||" in version:
+        col.notes.append(f"poetry dependency {name} = {version!r}: alternatives not converted, "
+                         "left unpinned")
+        return [name]
+    parts = []
+    for part in (p.strip() for p in version.split(",") if p.strip() and p.strip() != "*"):
+        bare = part.lstrip("^~=")
+        nums = [int(n) if n.isdigit() else 0 for n in bare.split(".")]
+        if part.startswith("^"):
+            k = next((i for i, n in enumerate(nums) if n), len(nums) - 1)
+            upper = nums[:k] + [nums[k] + 1]
+            parts.append(f">={bare},<{'.'.join(map(str, upper))}")
+        elif part.startswith("~") and not part.startswith("~="):
+            upper = nums[:2] if len(nums) > 1 else nums[:1]
+            upper = upper[:-1] + [upper[-1] + 1]
+            parts.append(f">={bare},<{'.'.join(map(str, upper))}")
+        elif part[0].isdigit():
+            parts.append(f"=={part}")
+        else:
+            parts.append(part.replace(" ", ""))
+    return [name + ",".join(parts)]
+
+
 def _group(groups: dict, name: str, stack: set[str]) -> list[str]:
     """PEP 735 group ``name`` with its ``include-group`` entries expanded."""
     if name in stack:
@@ -448,6 +504,10 @@ def detect_project(repo: str | Path) -> ProjectSpec:
     if pyproject:
         name, extras = _from_pyproject(col, pyproject, wanted)
         installable = "project" in pyproject or "build-system" in pyproject
+        poetry = pyproject.get("tool", {}).get("poetry")
+        if isinstance(poetry, dict) and "project" not in pyproject:
+            name = poetry.get("name")
+            extras += [e for e in _from_poetry(col, poetry, wanted) if e not in extras]
     if (root / "setup.cfg").is_file():
         cfg_name, cfg_extras, cfg_pkg = _from_setup_cfg(col, wanted)
         name, installable = name or cfg_name, installable or cfg_pkg
