@@ -224,6 +224,8 @@ _FIXES = {
 
 #: pip's words for a requirement that the downloaded files do not satisfy.
 _MISSING = re.compile(r"No matching distribution found for (\S+)")
+#: Bytes of a step's output kept (its tail).
+_OUTPUT_TAIL = 200_000
 #: Rounds of "download what pip asked for, try again" per step.
 _ROUNDS = 8
 
@@ -258,7 +260,11 @@ def _exec(container, step: str, command: str, env: dict, timeout: float, spec) -
     import docker
     import requests
 
-    wrapped = ["timeout", "-s", "KILL", str(int(timeout)), "sh", "-c", command]
+    # The output goes to a file and only its tail comes back: a step that prints without end
+    # must not fill this process's memory. The command is $0 of the outer shell: no quoting.
+    wrapped = ["sh", "-c", f'timeout -s KILL {int(timeout)} sh -c "$0" > /tmp/.step.log 2>&1; '
+               f"c=$?; tail -c {_OUTPUT_TAIL} /tmp/.step.log; rm -f /tmp/.step.log; exit $c",
+               command]
     try:
         code, out = container.exec_run(wrapped, environment=env, user="0", workdir="/")
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:

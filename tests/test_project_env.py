@@ -322,3 +322,15 @@ def test_local_backend_puts_src_on_the_path_and_drops_missing_plugin_options(tmp
     with open_sandbox(repo, backend="local") as sb:
         assert "pythonpath=src" in sb.pytest_args
         assert run_pytest(sb).statuses == {"tests/test_lib.py::test_value": "passed"}
+
+
+@pytest.mark.docker
+def test_setup_step_past_its_timeout_fails_on_time(docker_ready, tmp_path, capsys, request):
+    repo = write(tmp_path / "r", {"test_a.py": "def test_a():\n    pass\n",
+                                  ".debug-agent.toml": f"setup = 'yes | head -c 30000000; "
+                                                       f"sleep 60'  # {request.node.nodeid}\n"
+                                                       "setup-timeout = 3\n"})
+    assert main(["fix", str(repo), "--sandbox", "docker"]) == 3
+    err = capsys.readouterr().err
+    assert "(from .debug-agent.toml)" in err and "timed out after 3 s" in err
+    assert len(err) < 10_000  # the tail of 30 MB of output
