@@ -91,6 +91,8 @@ class Task:
         fail_to_pass, the passing ones pass_to_pass (`agent fix` builds its task so).
 
         UsageError when the run found no test at all; fail_to_pass is empty when nothing fails.
+        A test module that does not import because of the code under test is a failing entry;
+        one whose own file is broken (`broken_test_files`) is not: no source edit fixes it.
         """
         repo = Path(repo)
         if not report.tests and report.collection_errors:
@@ -98,10 +100,11 @@ class Task:
                              + "\n".join(report.collection_errors)[:2000])
         if not report.tests:
             raise UsageError(f"pytest found no tests in {repo}; pass --test-command")
+        broken = broken_test_files(report)
         return cls(
             id=repo.name or "repo",
             repo=repo,
-            fail_to_pass=tuple(report.failing),
+            fail_to_pass=tuple(n for n in report.failing if n not in broken),
             pass_to_pass=tuple(n for n, r in report.tests.items() if r.status == "passed"),
             test_command=test_command,
             source=source,
@@ -180,3 +183,16 @@ def resolve_suite_path(path: str | Path) -> Path:
     if path.as_posix().rstrip("/") in BUNDLED_NAMES:
         return bundled_suite_path()
     raise TaskError(f"no such task directory: {path} (the bundled suite is called 'bundled')")
+
+
+def broken_test_files(report: TestReport) -> dict[str, str]:
+    """Test modules of ``report`` that do not import because of an error in a test file itself
+    (not in the code under test): node id -> "path:line: the error's last line"."""
+    from envs.reward import is_test_path
+
+    broken = {}
+    for nodeid, where in report.uncollected.items():
+        if where and is_test_path(where.rsplit(":", 1)[0]):
+            lines = [ln.strip() for ln in report.tests[nodeid].message.splitlines() if ln.strip()]
+            broken[nodeid] = f"{where}: {lines[-1].removeprefix('E').strip() if lines else ''}"
+    return broken
