@@ -27,6 +27,7 @@ from agent.trajectory import EpisodeResult
 from envs.task import Task, pytest_args
 from sandboxes import counts
 from sandboxes.base import IGNORED_NAMES
+from sandboxes.config import SandboxConfig
 from sandboxes.errors import UsageError
 
 log = logging.getLogger("debug_agent.fix")
@@ -41,10 +42,8 @@ class FixConfig:
     policy_options: dict[str, Any] = field(default_factory=dict)
     """Options for make_policy (model=, adapter=, load_4bit=, base_url=, ...); None values are
     dropped."""
-    backend: str = "auto"
-    """Sandbox backend: docker, local or auto."""
-    image: str | None = None
-    """Docker sandbox image; None for the built one."""
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    """Where the sandbox opens (backend, image, limits)."""
     max_steps: int = 30
     """Actions per episode."""
     timeout_s: float = 900.0
@@ -160,11 +159,11 @@ def fix(repo: str | os.PathLike, config: FixConfig = FixConfig(),
         raise UsageError(f"no tests found in {repo} (looked for test_*.py and *_test.py); "
                          "pass --test-command")
     out = config.out or default_out_dir(repo)
-    env_config = EnvConfig(backend=config.backend, image=config.image,
-                           max_steps=config.max_steps, time_budget_s=config.timeout_s)
+    env_config = EnvConfig(sandbox=config.sandbox, max_steps=config.max_steps,
+                           time_budget_s=config.timeout_s)
     results: list[EpisodeResult] = []
     with DebugEnv(env_config) as env:
-        progress.status(f"running the tests of {repo.name} in a {config.backend} sandbox")
+        progress.status(f"running the tests of {repo.name} in a {config.sandbox.backend} sandbox")
         start = env.reset(options={"repo": repo, "test_command": config.test_command,
                                    "source": "agent fix"})
         task = env.task

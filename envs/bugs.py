@@ -16,15 +16,16 @@ import hashlib
 import logging
 import random
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from envs.mutations import FAMILIES, Mutation, apply, enumerate_mutations
 from envs.task import Task, TaskError
 from envs.validate import copy_repo
-from sandboxes import open_sandbox, run_pytest
+from sandboxes import run_pytest
 from sandboxes.base import IGNORED_NAMES
+from sandboxes.config import SandboxConfig
 
 log = logging.getLogger("debug_agent.envs")
 
@@ -41,10 +42,8 @@ class BugConfig:
     """Seed of the draw; the same seed gives the same tasks."""
     source: str | None = None
     """Source name recorded in each task (default: the repo directory's name)."""
-    backend: str = "auto"
-    """Sandbox backend: docker, local or auto."""
-    image: str | None = None
-    """Docker image for the sandbox (default: the built one)."""
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    """Where the mutants' tests run (backend, image, limits)."""
     max_tries: int | None = None
     """Mutants to test at most (default: 10 * n)."""
     per_test_timeout: float = 10.0
@@ -132,7 +131,7 @@ def generate(repo: str | Path, out: str | Path, config: BugConfig = BugConfig(),
     max_tries = config.max_tries or 10 * config.n
     kept: list[Task] = []
     seen: set[str] = set()
-    with open_sandbox(repo, config.backend, image=config.image) as sandbox:
+    with config.sandbox.open(repo) as sandbox:
         baseline = run_pytest(sandbox, per_test_timeout=config.per_test_timeout)
         failing = [n for n, s in baseline.statuses.items() if s != "passed"]
         if baseline.collection_errors or failing or not baseline.tests:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from envs.task import Task, TaskError, load_suite
 from envs.validate import copy_repo, run_tests
+from sandboxes.config import SandboxConfig
 
 SRC = Path(__file__).parent / "suite_src"
 SUITE = Path(__file__).parent / "suite"
@@ -93,7 +94,7 @@ def build_task(spec: BugSpec, out: Path, src: Path = SRC, backend: str = "local"
     repo = copy_repo(base, target / "repo")
     for rel, text in files.items():
         (repo / rel).write_text(text)
-    report = run_tests(repo, backend=backend)
+    report = run_tests(repo, sandbox=SandboxConfig(backend))
     if report.collection_errors:
         raise TaskError(f"task {spec.id}: the buggy repo has collection errors: "
                         f"{report.collection_errors[0].strip().splitlines()[-1]}")

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from envs.task import Task, TaskError
-from sandboxes import TestReport, open_sandbox, run_pytest
+from sandboxes import TestReport, run_pytest
 from sandboxes.base import IGNORED_NAMES, IGNORED_SUFFIXES
+from sandboxes.config import SandboxConfig
 
 log = logging.getLogger("debug_agent.envs")
 
@@ -48,11 +49,11 @@ class TaskCheck:
         return {**asdict(self), "ok": self.ok}
 
 
-def run_tests(repo: str | Path, node_ids: Iterable[str] | None = None, *, backend: str = "auto",
-              image: str | None = None, timeout: float = 300.0) -> TestReport:
+def run_tests(repo: str | Path, node_ids: Iterable[str] | None = None, *,
+              sandbox: SandboxConfig = SandboxConfig(), timeout: float = 300.0) -> TestReport:
     """One pytest run over a repo (all tests, or ``node_ids``) in a fresh sandbox."""
-    with open_sandbox(repo, backend, image=image) as sandbox:
-        return run_pytest(sandbox, list(node_ids) if node_ids is not None else None,
+    with sandbox.open(repo) as opened:
+        return run_pytest(opened, list(node_ids) if node_ids is not None else None,
                           timeout=timeout)
 
 
@@ -82,13 +83,13 @@ def _describe(statuses: dict[str, str], ids: Iterable[str], limit: int = 3) -> s
     return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
-def validate_task(task: Task, backend: str = "auto", image: str | None = None) -> TaskCheck:
+def validate_task(task: Task, sandbox: SandboxConfig = SandboxConfig()) -> TaskCheck:
     start = time.monotonic()
     check = TaskCheck(task.id, task.bug_class, len(task.fail_to_pass), len(task.pass_to_pass))
     if task.test_command:
         log.info("%s: validation runs pytest by node id; test_command %r is not used",
                  task.id, task.test_command)
-    buggy = run_tests(task.repo, task.tests, backend=backend, image=image)
+    buggy = run_tests(task.repo, task.tests, sandbox=sandbox)
     statuses = buggy.statuses
     for error in buggy.collection_errors[:1]:
         check.problems.append(f"buggy repo: collection error: {error.strip().splitlines()[-1]}")
@@ -110,8 +111,7 @@ def validate_task(task: Task, backend: str = "auto", image: str | None = None) -
                 check.problems.append(str(exc))
                 check.patched_ok = False
             else:
-                patched = run_tests(patched_repo, task.tests, backend=backend,
-                                    image=image).statuses
+                patched = run_tests(patched_repo, task.tests, sandbox=sandbox).statuses
                 not_passing = [t for t in task.tests if patched.get(t) != "passed"]
                 check.patched_ok = not not_passing
                 if not_passing:
@@ -121,12 +121,12 @@ def validate_task(task: Task, backend: str = "auto", image: str | None = None) -
     return check
 
 
-def validate_suite(tasks: list[Task], backend: str = "auto", image: str | None = None,
+def validate_suite(tasks: list[Task], sandbox: SandboxConfig = SandboxConfig(),
                    on_done: Callable[[TaskCheck], None] | None = None) -> list[TaskCheck]:
     """Validate every task in order; ``on_done`` is called after each (for progress)."""
     checks = []
     for task in tasks:
-        check = validate_task(task, backend, image)
+        check = validate_task(task, sandbox)
         checks.append(check)
         if on_done is not None:
             on_done(check)

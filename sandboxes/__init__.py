@@ -4,6 +4,7 @@ import logging
 
 from sandboxes import counts
 from sandboxes.base import ExecResult, Sandbox, SandboxLimits, TestReport, TestResult
+from sandboxes.config import BACKENDS, Backend, SandboxConfig
 from sandboxes.errors import (
     DebugAgentError,
     PathNotFound,
@@ -18,10 +19,8 @@ from sandboxes.pytest_runner import run_pytest
 
 log = logging.getLogger("debug_agent.sandboxes")
 
-BACKENDS = ("auto", "docker", "local")
 
-
-def open_sandbox(repo_dir, backend: str = "auto", *, limits: SandboxLimits | None = None,
+def open_sandbox(repo_dir, backend: Backend = "auto", *, limits: SandboxLimits | None = None,
                  image: str | None = None, deps: bool = True) -> Sandbox:
     """A sandbox of ``repo_dir``: Docker when an engine and the image are there, else local.
 
@@ -48,7 +47,7 @@ def open_sandbox(repo_dir, backend: str = "auto", *, limits: SandboxLimits | Non
     return LocalSandbox(repo_dir, limits)
 
 __all__ = [
-    "DebugAgentError", "ExecResult", "LocalSandbox", "PathNotFound", "RepoTooLarge", "Sandbox",
-    "SandboxError", "SandboxLimits", "SandboxTimeout", "SandboxUnavailable", "TestReport",
-    "TestResult", "UsageError", "open_sandbox", "run_pytest",
+    "BACKENDS", "Backend", "DebugAgentError", "ExecResult", "LocalSandbox", "PathNotFound",
+    "RepoTooLarge", "Sandbox", "SandboxConfig", "SandboxError", "SandboxLimits", "SandboxTimeout",
+    "SandboxUnavailable", "TestReport", "TestResult", "UsageError", "open_sandbox", "run_pytest",
 ]

@@ -18,6 +18,7 @@ import pytest
 from agent.fix import FixConfig, apply_patch, fix
 from agent.patches import patch_files
 from envs.task import pytest_args
+from sandboxes.config import SandboxConfig
 from sandboxes.errors import UsageError
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "shop"
@@ -84,7 +85,7 @@ def test_docker_engine_down_is_one_line(shop: Path) -> None:
 @pytest.mark.parametrize("make", ["missing", "file", "no_tests"])
 def test_fix_refuses_bad_input(tmp_path: Path, make: str) -> None:
     with pytest.raises(UsageError, match=BAD[make]):
-        fix(bad_repo(tmp_path, make), FixConfig(backend="local"))
+        fix(bad_repo(tmp_path, make), FixConfig(sandbox=SandboxConfig("local")))
 
 
 def test_nothing_to_fix_runs_the_tests_once(tmp_path: Path) -> None:
@@ -92,7 +93,7 @@ def test_nothing_to_fix_runs_the_tests_once(tmp_path: Path) -> None:
     (repo / "tests").mkdir(parents=True)
     (repo / "m.py").write_text("def f():\n    return 1\n")
     (repo / "tests" / "test_m.py").write_text("from m import f\n\n\ndef test_f():\n    assert f() == 1\n")
-    result = fix(repo, FixConfig(backend="local", out=tmp_path / "run"))
+    result = fix(repo, FixConfig(sandbox=SandboxConfig("local"), out=tmp_path / "run"))
     assert result.nothing_to_fix and result.resolved and result.best is None
     assert result.initial_tests == {"tests/test_m.py::test_f": "passed"}
     assert result.runs == {"sandboxes": 1, "test_runs": 1, "full_test_runs": 1, "coverage_runs": 0}
@@ -115,7 +116,7 @@ def hard(tmp_path: Path) -> Path:
 def test_unfixable_repo_is_not_resolved_and_changes_nothing(hard: Path, tmp_path: Path) -> None:
     repo = hard
     before = tree(repo)
-    result = fix(repo, FixConfig(backend="local", apply=True, out=tmp_path / "run"))
+    result = fix(repo, FixConfig(sandbox=SandboxConfig("local"), apply=True, out=tmp_path / "run"))
     assert not result.resolved and result.applied is None
     assert result.fixed_tests == [] and result.best.exit_status == "submitted"
     assert result.message == "0/1 failing tests fixed, 0 broken"
@@ -167,7 +168,7 @@ def test_fix_example_without_apply_leaves_repo_alone(shop: Path, tmp_path: Path,
 @pytest.mark.slow
 def test_fix_is_one_pass_and_applies_in_a_clean_git_repo(shop: Path, tmp_path: Path) -> None:
     git_init(shop)
-    result = fix(shop, FixConfig(backend="local", apply=True, out=tmp_path / "run"))
+    result = fix(shop, FixConfig(sandbox=SandboxConfig("local"), apply=True, out=tmp_path / "run"))
     assert result.resolved and result.applied.how == "git"
     assert result.applied.undo.startswith("git ")
     # One sandbox, one whole-suite run (the env's reset builds the task from it), one coverage

@@ -27,10 +27,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from agent.prompts import Message
-from agent.prompts import fit_messages
+from agent.prompts import Message, fit_messages
 from agent.trajectory import Trajectory, write_json_atomic
 from envs.task import Task, load_suite
+from sandboxes.config import SandboxConfig
 
 log = logging.getLogger("debug_agent.trainers.data")
 
@@ -49,10 +49,8 @@ class CollectConfig:
     """Extra options for make_policy."""
     workers: int = 1
     """Episodes run at once, each in its own sandbox."""
-    sandbox: str = "auto"
-    """Sandbox backend: docker, local or auto."""
-    image: str | None = None
-    """Docker image for the sandbox; None for the default."""
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    """Where episodes run (backend, image, limits)."""
     max_steps: int = 30
     """Step budget per episode."""
     time_budget_s: float = 600.0
@@ -63,8 +61,6 @@ class CollectConfig:
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
-        if self.sandbox not in ("docker", "local", "auto"):
-            raise ValueError(f"sandbox must be docker, local or auto, got {self.sandbox!r}")
 
 
 @dataclass
@@ -109,7 +105,7 @@ def run_one(task: Task, config: CollectConfig, out: Path) -> bool:
     from envs.env import DebugEnv, EnvConfig
 
     policy = make_policy(config.policy, task=task, **config.policy_options)
-    env_config = EnvConfig(backend=config.sandbox, image=config.image, max_steps=config.max_steps,
+    env_config = EnvConfig(sandbox=config.sandbox, max_steps=config.max_steps,
                            time_budget_s=config.time_budget_s)
     partial = out / "unresolved" / f".{_safe(task.id)}.partial.json"
     with DebugEnv(env_config, tasks=[task]) as env:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from agent.commands.common import sandbox_option
+from sandboxes.config import SandboxConfig
 
 
 @click.group()
@@ -28,7 +29,7 @@ def data() -> None:
               help="Character budget of the examples; match the hf policy's.")
 @sandbox_option
 def collect(tasks_dir: str, out: str, policy: str, workers: int, max_steps: int,
-            time_budget_s: float, max_context_chars: int, sandbox: str, image: str | None) -> None:
+            time_budget_s: float, max_context_chars: int, sandbox: SandboxConfig) -> None:
     """Run a policy over tasks; keep the resolved episodes as a chat dataset.
 
     Writes OUT/trajectories/ (resolved episodes), OUT/unresolved/, OUT/dataset/ (a `datasets`
@@ -42,7 +43,7 @@ def collect(tasks_dir: str, out: str, policy: str, workers: int, max_steps: int,
 
     try:
         config = CollectConfig(tasks=tasks_dir, out=out, policy=policy, workers=workers,
-                               sandbox=sandbox, image=image, max_steps=max_steps,
+                               sandbox=sandbox, max_steps=max_steps,
                                time_budget_s=time_budget_s, max_context_chars=max_context_chars)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None

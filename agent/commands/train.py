@@ -16,6 +16,8 @@ from typing import Any, Callable
 
 import click
 
+from agent.commands.common import sandbox_option
+from sandboxes.config import SandboxConfig
 from sandboxes.errors import UsageError
 
 
@@ -30,6 +32,12 @@ def field_docs(cls: type) -> dict[str, str]:
                 and isinstance(after.value.value, str)):
             docs[node.target.id] = " ".join(after.value.value.split())
     return docs
+
+
+def default_sandbox(f: dataclasses.Field) -> SandboxConfig:
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return f.default if f.default is not dataclasses.MISSING else SandboxConfig()
 
 
 def _parse_pairs(values: tuple[str, ...], option: str) -> dict[str, Any]:
@@ -61,6 +69,9 @@ def config_options(cls: type, skip: tuple[str, ...] = ()) -> Callable:
             default = f.default if f.default is not dataclasses.MISSING else None
             help_text = docs.get(f.name, "")
             origin = typing.get_origin(kind)
+            if kind is SandboxConfig:  # --sandbox and --image, the same as every command's
+                func = sandbox_option(func, default=default_sandbox(f).backend)
+                continue
             if kind is bool:
                 flag = f.metadata.get("flag", f"{name}/--no-{f.name.replace('_', '-')}")
                 opt = click.option(flag, f.name,

@@ -24,6 +24,7 @@ from typing import Any
 from agent.eval.records import CRASH, INFRA, RETRIED_KINDS, ResultsLog, error_record, task_record
 from agent.selection import best_result, patch_size, tests_passing
 from envs.task import Task, load_suite
+from sandboxes.config import SandboxConfig
 from sandboxes.errors import SandboxError, UsageError
 
 log = logging.getLogger("debug_agent.eval")
@@ -60,12 +61,12 @@ class WorkerConfig:
     """Everything a worker needs besides the task; picklable, so it travels to processes and Ray."""
 
     policy: PolicySpec = field(default_factory=PolicySpec)
-    backend: str = "auto"
-    """Sandbox backend of each task's DebugEnv: docker | local | auto."""
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    """Where each task's DebugEnv opens its sandbox."""
     max_steps: int = 30
     samples: int = 1
     env_options: dict[str, Any] = field(default_factory=dict)
-    """Further EnvConfig fields (time_budget_s, image, ...)."""
+    """Further EnvConfig fields (time_budget_s, ...)."""
     trajectory_dir: str | None = None
     log_level: int = logging.WARNING
     log_file: str | None = None
@@ -82,7 +83,7 @@ class EvalConfig:
     policy: PolicySpec = field(default_factory=PolicySpec)
     workers: int = 1
     """Tasks run at once (processes, or Ray tasks in flight)."""
-    backend: str = "auto"
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     samples: int = 1
     """Episodes per task; the best is kept (agent.selection.best_result)."""
     max_steps: int = 30
@@ -106,15 +107,13 @@ class EvalConfig:
                                  f"got {getattr(self, name)}")
         if self.retries < 0:
             raise UsageError(f"eval: --retries must be 0 or more, got {self.retries}")
-        if self.backend not in ("docker", "local", "auto"):
-            raise UsageError(f"eval: --sandbox must be docker, local or auto, got {self.backend!r}")
         if self.task_timeout_s is not None and self.task_timeout_s <= 0:
             raise UsageError(f"eval: --task-timeout must be positive, got {self.task_timeout_s}")
 
     def worker_config(self) -> WorkerConfig:
         root = logging.getLogger("debug_agent")
         return WorkerConfig(
-            policy=self.policy, backend=self.backend, max_steps=self.max_steps,
+            policy=self.policy, sandbox=self.sandbox, max_steps=self.max_steps,
             samples=self.samples, env_options=dict(self.env_options),
             trajectory_dir=str(Path(self.out).resolve() / TRAJECTORIES),
             log_level=root.getEffectiveLevel(), log_file=str(Path(self.out).resolve() / "eval.log"),
@@ -163,7 +162,7 @@ def evaluate_task(task: Task, config: WorkerConfig, attempt: int = 1) -> dict[st
     started = time.monotonic()
     worker = f"{os.uname().nodename}:{os.getpid()}"
     try:
-        env = DebugEnv(EnvConfig(backend=config.backend, max_steps=config.max_steps,
+        env = DebugEnv(EnvConfig(sandbox=config.sandbox, max_steps=config.max_steps,
                                  **config.env_options), tasks=[task])
         results = []
         try:
@@ -258,7 +257,7 @@ def run_eval(config: EvalConfig, on_event: Listener | None = None) -> dict[str, 
     out.mkdir(parents=True, exist_ok=True)
     run_info = {
         "tasks": str(Path(config.tasks).resolve()), "policy": asdict(config.policy),
-        "workers": config.workers, "sandbox": config.backend, "samples": config.samples,
+        "workers": config.workers, "sandbox": config.sandbox.backend, "samples": config.samples,
         "max_steps": config.max_steps, "ray": config.ray_address,
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
