@@ -21,15 +21,12 @@ from pathlib import Path
 from typing import Callable
 
 from envs.mutations import FAMILIES, Mutation, apply, enumerate_mutations
-from envs.task import Task, TaskError
-from envs.validate import copy_repo
-from sandboxes import run_pytest
+from envs.task import Task, TaskError, is_test_file
+from sandboxes import copy_repo, diff_texts, run_pytest
 from sandboxes.base import IGNORED_NAMES
 from sandboxes.config import SandboxConfig
 
 log = logging.getLogger("debug_agent.envs")
-
-FAILING = ("failed", "error")
 
 
 @dataclass(frozen=True)
@@ -64,13 +61,6 @@ class Attempt:
     kept: bool
     reason: str
     task: Task | None = None
-
-
-def is_test_file(rel: str) -> bool:
-    parts = rel.split("/")
-    name = parts[-1]
-    return (any(p in ("tests", "test", "testing") for p in parts[:-1]) or name == "conftest.py"
-            or name.startswith("test_") or name.endswith("_test.py"))
 
 
 def source_files(repo: Path) -> list[str]:
@@ -116,8 +106,6 @@ def mutation_id(source: str, m: Mutation) -> str:
 def generate(repo: str | Path, out: str | Path, config: BugConfig = BugConfig(),
              on_attempt: Callable[[Attempt], None] | None = None) -> list[Task]:
     """Make up to ``config.n`` buggy tasks from ``repo`` into ``out``; returns them in order."""
-    from envs.suite_tools import git_diff
-
     repo, out = Path(repo).resolve(), Path(out)
     if not repo.is_dir():
         raise TaskError(f"repo {repo} is not a directory; give the path of a repository")
@@ -157,7 +145,7 @@ def generate(repo: str | Path, out: str | Path, config: BugConfig = BugConfig(),
             finally:
                 sandbox.write_file(m.path, originals[m.path])
             statuses = report.statuses
-            fail = sorted(n for n, s in statuses.items() if s in FAILING)
+            fail = sorted(report.failing)
             passing = sorted(n for n, s in statuses.items() if s == "passed")
             reason = ("collection error" if report.collection_errors or set(statuses) != all_tests
                       else "a test hangs" if report.timed_out or "timeout" in statuses.values()
@@ -174,7 +162,7 @@ def generate(repo: str | Path, out: str | Path, config: BugConfig = BugConfig(),
             (task_repo / m.path).write_text(mutant)
             task = Task(id=task_id, repo=task_repo, fail_to_pass=tuple(fail),
                         pass_to_pass=tuple(passing), bug_class=m.family, source=source,
-                        reference_patch=git_diff(repo, {m.path: mutant}),
+                        reference_patch=diff_texts({m.path: mutant}, {m.path: originals[m.path]}),
                         extra={"mutation": m.to_json(), "seed": config.seed}, path=target)
             task.save(target)
             kept.append(task)

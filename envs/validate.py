@@ -8,22 +8,19 @@ patch is applied (with ``git apply``, in a temporary copy: never in the task dir
 from __future__ import annotations
 
 import logging
-import shutil
-import subprocess
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from envs.task import Task, TaskError
-from sandboxes import TestReport, run_pytest
-from sandboxes.base import IGNORED_NAMES, IGNORED_SUFFIXES
+from envs.task import Task
+from sandboxes import PatchError, TestReport, apply_patch, copy_repo, run_pytest
+from sandboxes.base import FAILING
 from sandboxes.config import SandboxConfig
 
 log = logging.getLogger("debug_agent.envs")
 
-FAILING = ("failed", "error", "timeout")
 
 
 @dataclass
@@ -57,26 +54,6 @@ def run_tests(repo: str | Path, node_ids: Iterable[str] | None = None, *,
                           timeout=timeout)
 
 
-def copy_repo(src: str | Path, dst: str | Path) -> Path:
-    """A plain copy of a repo without caches or .git (for patching outside the task dir)."""
-    def ignore(_dir: str, names: list[str]) -> list[str]:
-        return [n for n in names if n in IGNORED_NAMES or n.endswith(IGNORED_SUFFIXES)]
-
-    shutil.copytree(src, dst, ignore=ignore, symlinks=True)
-    return Path(dst)
-
-
-def apply_patch(repo: str | Path, patch: str) -> None:
-    """``git apply`` a patch inside ``repo``; TaskError with git's message when it does not fit."""
-    for args in (["--check"], []):
-        proc = subprocess.run(["git", "apply", "--whitespace=nowarn", *args, "-"], cwd=repo,
-                              input=patch, text=True, capture_output=True)
-        if proc.returncode != 0:
-            why = proc.stderr.strip().splitlines()[0] if proc.stderr.strip() else proc.returncode
-            raise TaskError(f"reference patch does not apply to {repo}: {why}; "
-                            "regenerate it against the task's repo/")
-
-
 def _describe(statuses: dict[str, str], ids: Iterable[str], limit: int = 3) -> str:
     ids = list(ids)
     shown = ", ".join(f"{i} ({statuses.get(i, 'not run')})" for i in ids[:limit])
@@ -107,8 +84,8 @@ def validate_task(task: Task, sandbox: SandboxConfig = SandboxConfig()) -> TaskC
             patched_repo = copy_repo(task.repo, Path(tmp) / "repo")
             try:
                 apply_patch(patched_repo, task.reference_patch)
-            except TaskError as exc:
-                check.problems.append(str(exc))
+            except PatchError as exc:
+                check.problems.append(f"reference {exc}; regenerate it against the task's repo/")
                 check.patched_ok = False
             else:
                 patched = run_tests(patched_repo, task.tests, sandbox=sandbox).statuses

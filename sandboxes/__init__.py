@@ -3,10 +3,12 @@
 import logging
 
 from sandboxes import counts
+from sandboxes._files import apply_patch, copy_repo, diff_texts
 from sandboxes.base import ExecResult, Sandbox, SandboxLimits, TestReport, TestResult
 from sandboxes.config import BACKENDS, Backend, SandboxConfig
 from sandboxes.errors import (
     DebugAgentError,
+    PatchError,
     PathNotFound,
     RepoTooLarge,
     SandboxError,
@@ -47,7 +49,8 @@ def open_sandbox(repo_dir, backend: Backend = "auto", *, limits: SandboxLimits |
     return LocalSandbox(repo_dir, limits)
 
 __all__ = [
-    "BACKENDS", "Backend", "DebugAgentError", "ExecResult", "LocalSandbox", "PathNotFound",
-    "RepoTooLarge", "Sandbox", "SandboxConfig", "SandboxError", "SandboxLimits", "SandboxTimeout",
+    "BACKENDS", "Backend", "DebugAgentError", "ExecResult", "LocalSandbox", "PatchError",
+    "PathNotFound", "RepoTooLarge", "Sandbox", "SandboxConfig", "SandboxError", "SandboxLimits", "SandboxTimeout",
     "SandboxUnavailable", "TestReport", "TestResult", "UsageError", "open_sandbox", "run_pytest",
+    "apply_patch", "copy_repo", "diff_texts",
 ]

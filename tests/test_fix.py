@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.fix import FixConfig, apply_patch, fix
+from agent.fix import FixConfig, apply_to_repo, fix
 from agent.patches import patch_files
 from envs.task import pytest_args
 from sandboxes.config import SandboxConfig
@@ -196,13 +196,13 @@ def test_apply_refuses_dirty_git_tree(shop: Path) -> None:
     (shop / "notes.txt").write_text("work in progress\n")
     before = tree(shop)
     with pytest.raises(UsageError, match="uncommitted changes"):
-        apply_patch(shop, FIX)
+        apply_to_repo(shop, FIX)
     assert tree(shop) == before
 
 
 def test_apply_outside_git_keeps_a_backup(shop: Path) -> None:
     original = (shop / "shop" / "pricing.py").read_text()
-    applied = apply_patch(shop, FIX)
+    applied = apply_to_repo(shop, FIX)
     assert applied.how == "backup"
     assert ">= BULK_THRESHOLD" in (shop / "shop" / "pricing.py").read_text()
     backups = list(shop.parent.glob(".shop.debug-agent-backup-*"))
@@ -214,6 +214,6 @@ def test_apply_outside_git_keeps_a_backup(shop: Path) -> None:
 def test_patch_that_does_not_apply_changes_nothing(shop: Path) -> None:
     before = tree(shop)
     with pytest.raises(UsageError, match="does not apply"):
-        apply_patch(shop, FIX.replace("> BULK", "< BULK"))
+        apply_to_repo(shop, FIX.replace("> BULK", "< BULK"))
     assert tree(shop) == before
     assert not list(shop.parent.glob(".shop.debug-agent-backup-*"))
