@@ -254,9 +254,12 @@ def apply_patch(repo: str | os.PathLike, patch: str, *, directory: str | None = 
     only check that it applies; PatchError with git's reason when it does not, and then nothing
     is changed."""
     where = ["--directory", directory] if directory not in (None, ".") else []
+    # git apply run inside someone else's work tree resolves paths against that tree and
+    # silently skips the files outside the cwd: stop git looking above repo.
+    env = {**os.environ, "GIT_CEILING_DIRECTORIES": os.path.dirname(os.path.abspath(repo))}
     for args in [["--check"]] if check_only else [["--check"], []]:
         proc = subprocess.run(["git", "apply", "--whitespace=nowarn", *where, *args, "-"],
-                              cwd=repo, input=patch, text=True, capture_output=True)
+                              cwd=repo, input=patch, text=True, capture_output=True, env=env)
         if proc.returncode != 0:
             why = proc.stderr.strip().splitlines()[0] if proc.stderr.strip() else proc.returncode
             raise PatchError(f"the patch does not apply to {repo}: {why}")

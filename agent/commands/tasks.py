@@ -14,7 +14,8 @@ from sandboxes.config import SandboxConfig
 
 @click.group()
 def tasks() -> None:
-    """Check and inspect buggy-task suites (a task dir, or a dir of them)."""
+    """Check and inspect buggy-task suites (a task dir, or a dir of them; 'bundled' names the
+    bundled suite)."""
 
 
 def _suite_arg(f):
