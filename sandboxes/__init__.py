@@ -50,7 +50,7 @@ def open_sandbox(repo_dir, backend: Backend = "auto", *, limits: SandboxLimits |
 
 __all__ = [
     "BACKENDS", "Backend", "DebugAgentError", "ExecResult", "LocalSandbox", "PatchError",
-    "PathNotFound", "RepoTooLarge", "Sandbox", "SandboxConfig", "SandboxError", "SandboxLimits", "SandboxTimeout",
-    "SandboxUnavailable", "TestReport", "TestResult", "UsageError", "open_sandbox", "run_pytest",
-    "apply_patch", "copy_repo", "diff_texts",
+    "PathNotFound", "RepoTooLarge", "Sandbox", "SandboxConfig", "SandboxError", "SandboxLimits",
+    "SandboxTimeout", "SandboxUnavailable", "TestReport", "TestResult", "UsageError", "apply_patch",
+    "copy_repo", "diff_texts", "open_sandbox", "run_pytest",
 ]
