@@ -98,8 +98,8 @@ def cli(verbose: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: our errors become one red line and exit status 2, never a traceback;
-    SIGINT / SIGTERM stop the command with 130 / 143 (agent.interrupts)."""
+    """Entry point: our errors become one red line and their exit status (2 for bad input),
+    never a traceback; SIGINT / SIGTERM stop the command with 130 / 143 (agent.interrupts)."""
     from agent.interrupts import handled
     from sandboxes.deadline import Cancelled
 
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except DebugAgentError as exc:
         click.secho(f"error: {exc}", fg="red", err=True)
-        return 2
+        return exc.exit_status  # 2 for bad input, 3 for a set-up failure (sandboxes/errors.py)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130

@@ -4,19 +4,19 @@
 the episode's sandbox and builds the task from that run (the failing tests become fail_to_pass),
 the policy works in that same sandbox (the search validates its candidates there and reuses the
 env's localization), and the best of ``samples`` episodes comes back as a FixResult that holds
-everything the CLI prints. The user's repository is only ever read, except by ``apply_patch``
+everything the CLI prints. The user's repository is only ever read, except by ``apply_to_repo``
 when they asked for it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
 import shlex
 import shutil
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,10 +24,12 @@ from typing import Any, Protocol
 
 from agent.patches import patch_files
 from agent.trajectory import EpisodeResult
-from envs.task import Task, pytest_args
-from sandboxes import counts
+from envs.task import Task, broken_test_files, is_test_module, pytest_args
+from sandboxes import apply_patch, counts
 from sandboxes.base import IGNORED_NAMES
+from sandboxes.config import SandboxConfig
 from sandboxes.errors import UsageError
+from sandboxes.project import detect_project
 
 log = logging.getLogger("debug_agent.fix")
 
@@ -41,10 +43,8 @@ class FixConfig:
     policy_options: dict[str, Any] = field(default_factory=dict)
     """Options for make_policy (model=, adapter=, load_4bit=, base_url=, ...); None values are
     dropped."""
-    backend: str = "auto"
-    """Sandbox backend: docker, local or auto."""
-    image: str | None = None
-    """Docker sandbox image; None for the built one."""
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    """Where the sandbox opens (backend, image, limits)."""
     max_steps: int = 30
     """Actions per episode."""
     timeout_s: float = 900.0
@@ -58,6 +58,8 @@ class FixConfig:
     """Write a resolving patch into the repository."""
     out: Path | None = None
     """Where trajectories go; None for a new directory under the user's cache."""
+    setup: tuple[str, ...] = ()
+    """Shell commands run once in the build of the project's environment image (Docker only)."""
 
     def __post_init__(self) -> None:
         if self.max_steps < 2:
@@ -85,10 +87,13 @@ class FixResult:
     elapsed_s: float = 0.0
     runs: dict[str, int] = field(default_factory=dict)
     """Sandboxes opened and test runs made by this fix (see ``sandboxes.counts``)."""
+    broken_test_files: dict[str, str] = field(default_factory=dict)
+    """Test modules that do not import because a test file itself is broken (node id -> where
+    and why); left alone, since the fix is to the code under test (envs.task.broken_test_files)."""
 
     @property
     def nothing_to_fix(self) -> bool:
-        return not self.task.fail_to_pass
+        return not self.task.fail_to_pass and not self.broken_test_files
 
     @property
     def resolved(self) -> bool:
@@ -108,14 +113,19 @@ class FixResult:
     def message(self) -> str:
         if self.nothing_to_fix:
             return f"all {len(self.task.pass_to_pass)} tests pass: nothing to fix"
+        if not self.task.fail_to_pass:
+            return ("the test files themselves do not import, and debug-agent fixes the code "
+                    "under test, not its tests:\n  " + "\n  ".join(
+                        f"{node}: {why}" for node, why in self.broken_test_files.items()))
         return (f"{len(self.fixed_tests)}/{len(self.task.fail_to_pass)} failing tests fixed, "
                 f"{len(self.broken_tests)} broken")
 
     def to_json(self) -> dict[str, Any]:
         common = {"repo": str(self.repo), "total_elapsed_s": self.elapsed_s, "runs": self.runs}
+        common["broken_test_files"] = self.broken_test_files
         if self.best is None:
-            return {"resolved": True, "nothing_to_fix": True, "message": self.message,
-                    "tests": self.initial_tests} | common
+            return {"resolved": self.resolved, "nothing_to_fix": self.nothing_to_fix,
+                    "message": self.message, "tests": self.initial_tests} | common
         return self.best.to_json() | common | {
             "fixed_tests": self.fixed_tests, "broken_tests": self.broken_tests,
             "samples": self.samples,
@@ -174,24 +184,35 @@ def _fix(repo: str | os.PathLike, config: FixConfig, progress: FixProgress | Non
     progress = progress or _Quiet()
     started, before = time.monotonic(), counts.snapshot()
     repo = check_repo(repo)
-    if not config.test_command and not find_test_files(repo):
+    settings = detect_project(repo).settings  # [tool.debug-agent]: what options leave out
+    test_command = config.test_command or settings.test_command
+    pytest_args(test_command)  # UsageError for a setting that does not run pytest
+    if not test_command and not find_test_files(repo):
         raise UsageError(f"no tests found in {repo} (looked for test_*.py and *_test.py); "
                          "pass --test-command")
     out = config.out or default_out_dir(repo)
+    progress.status(f"setting up the environment of {repo.name}")
+    image = prepare_environment(repo, backend=config.sandbox.backend, image=config.sandbox.image,
+                                setup=config.setup, progress=progress.status)
     # The episode stops early enough for its final scoring run to fit in the deadline; a test
     # that hangs is stopped early enough for the rest of the suite to run.
-    env_config = EnvConfig(backend=config.backend, image=config.image,
+    per_test = settings.test_timeout or min(30.0, max(5.0, config.timeout_s / 6))
+    env_config = EnvConfig(sandbox=dataclasses.replace(config.sandbox, image=image),
                            max_steps=config.max_steps, time_budget_s=config.timeout_s * 0.85,
-                           per_test_timeout_s=min(30.0, max(5.0, config.timeout_s / 6)))
+                           per_test_timeout_s=per_test)
     results: list[EpisodeResult] = []
     with DebugEnv(env_config) as env:
-        progress.status(f"running the tests of {repo.name} in a {config.backend} sandbox")
-        start = env.reset(options={"repo": repo, "test_command": config.test_command,
+        progress.status(f"running the tests of {repo.name} in a {config.sandbox.backend} sandbox")
+        start = env.reset(options={"repo": repo, "test_command": test_command,
                                    "source": "agent fix"})
         task = env.task
-        result = FixResult(repo, task, env.initial_report.statuses)
-        if result.nothing_to_fix:
+        result = FixResult(repo, task, env.initial_report.statuses,
+                           broken_test_files=broken_test_files(env.initial_report))
+        if not task.fail_to_pass:
             return _finish(result, started, before)
+        if result.broken_test_files:
+            progress.note("left alone, test files that do not import themselves: "
+                          + ", ".join(result.broken_test_files))
         progress.note(f"{len(task.fail_to_pass)} failing, {len(task.pass_to_pass)} passing "
                       f"tests; fixing with the [bold]{config.policy}[/] policy")
         for k in range(config.samples):
@@ -215,7 +236,7 @@ def _fix(repo: str | os.PathLike, config: FixConfig, progress: FixProgress | Non
                 break
     result.best, result.samples = best_result(results), len(results)
     if config.apply and result.best.resolved:
-        result.applied = apply_patch(repo, result.best.patch)
+        result.applied = apply_to_repo(repo, result.best.patch)
     return _finish(result, started, before)
 
 
@@ -233,6 +254,24 @@ def _policy_options(config: FixConfig) -> dict[str, Any]:
     return options
 
 
+def prepare_environment(repo: Path, *, backend: str, image: str | None, setup: tuple[str, ...],
+                        progress=log.info) -> str | None:
+    """The image the repo's tests run in: its project environment, built once and cached
+    (sandboxes/project_image.py), so every sandbox of this fix starts from it; ``image``
+    unchanged where Docker is not used. SetupFailed when the environment cannot be built."""
+    from sandboxes.docker import docker_problem
+    from sandboxes.image import DEFAULT_IMAGE
+    from sandboxes.project_image import ensure_project_image
+
+    problem = docker_problem(image or DEFAULT_IMAGE) if backend != "local" else "local backend"
+    if problem is not None:
+        if setup:
+            raise UsageError("--setup runs in the Docker sandbox's image build; it cannot run "
+                             f"with the {backend} backend here ({problem})")
+        return image
+    return ensure_project_image(repo, base=image or DEFAULT_IMAGE, setup=setup, progress=progress)
+
+
 def check_repo(path: str | os.PathLike) -> Path:
     """The repo directory, or a UsageError that says what is wrong with ``path``."""
     repo = Path(path).expanduser()
@@ -248,7 +287,7 @@ def find_test_files(repo: Path, limit: int = 1) -> list[Path]:
     for root, dirs, files in os.walk(repo):
         dirs[:] = [d for d in dirs if d not in IGNORED_NAMES and not d.startswith(".")]
         for name in files:
-            if name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py")):
+            if is_test_module(name):
                 found.append(Path(root) / name)
                 if len(found) >= limit:
                     return found
@@ -279,8 +318,8 @@ def git_toplevel(repo: Path) -> Path | None:
     return Path(result.stdout.strip()).resolve() if result.returncode == 0 else None
 
 
-def apply_patch(repo: Path, patch: str) -> Applied:
-    """Write ``patch`` into ``repo``.
+def apply_to_repo(repo: Path, patch: str) -> Applied:
+    """Write ``patch`` into the user's ``repo``, in a way that can be undone.
 
     In a git repository only when its working tree is clean, so `git checkout` undoes exactly our
     change; elsewhere the files the patch touches are first copied to a backup directory.
@@ -288,6 +327,7 @@ def apply_patch(repo: Path, patch: str) -> Applied:
     """
     if not patch.strip():
         raise UsageError("there is no patch to apply")
+    files = patch_files(patch)
     top = git_toplevel(repo)
     if top is not None:
         status = _git(repo, "status", "--porcelain", "--", ".")
@@ -295,27 +335,10 @@ def apply_patch(repo: Path, patch: str) -> Applied:
             raise UsageError(f"{repo} has uncommitted changes; commit or stash them first, "
                              "or run without --apply and apply the printed patch yourself")
         # The patch's paths are relative to `repo`, which may be below the work tree's top.
-        sub = repo.resolve().relative_to(top).as_posix()
-        where = ["--directory", sub] if sub != "." else []
-        check = _git(top, "apply", "--check", *where, "-", input=patch)
-        if check.returncode != 0:
-            raise UsageError(f"the patch does not apply to {repo}: {check.stderr.strip()}")
-        _git(top, "apply", *where, "-", input=patch).check_returncode()
-        files = patch_files(patch)
+        apply_patch(top, patch, directory=repo.resolve().relative_to(top).as_posix())
         return Applied("git", f"git -C {shlex.quote(str(repo))} checkout -- "
                        + " ".join(shlex.quote(f) for f in files))
-    # Not a git repository: check in a scratch copy, then back up, then apply for real.
-    files = patch_files(patch)
-    with tempfile.TemporaryDirectory() as scratch:
-        for name in files:
-            src = repo / name
-            if src.exists():
-                (Path(scratch) / name).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src, Path(scratch) / name)
-        check = subprocess.run(["git", "apply", "--check", "-"], cwd=scratch, input=patch,
-                               text=True, capture_output=True)
-        if check.returncode != 0:
-            raise UsageError(f"the patch does not apply to {repo}: {check.stderr.strip()}")
+    apply_patch(repo, patch, check_only=True)  # before the backup: a misfit changes nothing
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     backup = repo.parent / f".{repo.name}.debug-agent-backup-{stamp}"
     for name in files:
@@ -324,6 +347,5 @@ def apply_patch(repo: Path, patch: str) -> Applied:
             (backup / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, backup / name)
     backup.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["git", "apply", "-"], cwd=repo, input=patch, text=True,
-                   capture_output=True).check_returncode()
+    apply_patch(repo, patch)
     return Applied("backup", f"copy the files back from {backup}")

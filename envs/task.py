@@ -11,6 +11,7 @@ On disk (see DESIGN.md)::
 from __future__ import annotations
 
 import json
+import posixpath
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +92,8 @@ class Task:
         fail_to_pass, the passing ones pass_to_pass (`agent fix` builds its task so).
 
         UsageError when the run found no test at all; fail_to_pass is empty when nothing fails.
+        A test module that does not import because of the code under test is a failing entry;
+        one whose own file is broken (`broken_test_files`) is not: no source edit fixes it.
         """
         repo = Path(repo)
         if not report.tests and report.collection_errors:
@@ -98,10 +101,11 @@ class Task:
                              + "\n".join(report.collection_errors)[:2000])
         if not report.tests:
             raise UsageError(f"pytest found no tests in {repo}; pass --test-command")
+        broken = broken_test_files(report)
         return cls(
             id=repo.name or "repo",
             repo=repo,
-            fail_to_pass=tuple(report.failing),
+            fail_to_pass=tuple(n for n in report.failing if n not in broken),
             pass_to_pass=tuple(n for n, r in report.tests.items() if r.status == "passed"),
             test_command=test_command,
             source=source,
@@ -123,6 +127,23 @@ class Task:
         (path / "task.json").write_text(json.dumps(self.to_json(), indent=2) + "\n")
         if self.reference_patch is not None:
             (path / "reference.patch").write_text(self.reference_patch)
+
+
+#: Directories whose files belong to the tests, wherever they sit.
+TEST_DIR_NAMES = frozenset({"tests", "test", "testing"})
+
+
+def is_test_module(name: str) -> bool:
+    """Whether a file name is one pytest collects by default (``test_*.py``, ``*_test.py``)."""
+    return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
+
+
+def is_test_file(path: str) -> bool:
+    """The one rule for "a test file" (repo-relative ``path``): a test module, a conftest.py, or
+    anything under a tests/, test/ or testing/ directory."""
+    parts = posixpath.normpath(path.replace("\\", "/")).split("/")
+    return (any(part in TEST_DIR_NAMES for part in parts[:-1]) or parts[-1] == "conftest.py"
+            or is_test_module(parts[-1]))
 
 
 def pytest_args(test_command: str | None) -> tuple[str, ...]:
@@ -180,3 +201,14 @@ def resolve_suite_path(path: str | Path) -> Path:
     if path.as_posix().rstrip("/") in BUNDLED_NAMES:
         return bundled_suite_path()
     raise TaskError(f"no such task directory: {path} (the bundled suite is called 'bundled')")
+
+
+def broken_test_files(report: TestReport) -> dict[str, str]:
+    """Test modules of ``report`` that do not import because of an error in a test file itself
+    (not in the code under test): node id -> "path:line: the error's last line"."""
+    broken = {}
+    for nodeid, where in report.uncollected.items():
+        if where and is_test_file(where.rsplit(":", 1)[0]):
+            lines = [ln.strip() for ln in report.tests[nodeid].message.splitlines() if ln.strip()]
+            broken[nodeid] = f"{where}: {lines[-1].removeprefix('E').strip() if lines else ''}"
+    return broken
