@@ -225,7 +225,7 @@ def test_sigint_in_the_episode_stops_at_once_prints_the_partial_result_and_clean
             return False
 
     # after the first step (localize), while the search validates candidates
-    run.wait_until(lambda: localized() and run.tests_in_flight(), 60, "candidate validation")
+    run.wait_until(lambda: localized() and run.tests_in_flight(), 120, "candidate validation")
     took = run.stop_with(signal.SIGINT)
     assert run.proc.returncode == 130, run.stderr()[-2000:]
     assert took < 15
@@ -243,7 +243,7 @@ def test_sigint_in_the_episode_stops_at_once_prints_the_partial_result_and_clean
 def test_sigterm_during_the_first_test_run(docker_ready, tmp_path):
     repo = hanging_repo(tmp_path)
     run = fix(tmp_path, repo, "--timeout", "120")
-    run.wait_until(run.tests_in_flight, 60, "test run")
+    run.wait_until(run.tests_in_flight, 120, "test run")
     took = run.stop_with(signal.SIGTERM)
     assert run.proc.returncode == 143, run.stderr()[-2000:]
     assert took < 15
@@ -257,7 +257,7 @@ def test_sigterm_during_the_first_test_run(docker_ready, tmp_path):
 def test_second_sigint_exits_at_once_and_the_keeper_ends_the_container(docker_ready, tmp_path):
     repo = hanging_repo(tmp_path)
     run = fix(tmp_path, repo, "--timeout", "120")
-    run.wait_until(run.tests_in_flight, 60, "test run")
+    run.wait_until(run.tests_in_flight, 120, "test run")
     run.stop_with(signal.SIGINT, again_after=0.05)
     assert run.proc.returncode == 130
     assert "exiting now" in run.stderr()
@@ -271,7 +271,7 @@ def test_sigkill_leaves_nothing_that_outlives_it(docker_ready, tmp_path, monkeyp
 
     repo = hanging_repo(tmp_path)
     run = fix(tmp_path, repo, "--timeout", "120")
-    run.wait_until(run.tests_in_flight, 60, "test run")
+    run.wait_until(run.tests_in_flight, 120, "test run")
     run.stop_with(signal.SIGKILL)
     assert run.no_containers_within(60) == []  # the keeper saw its owner go
     assert run.temp_copies(), "a killed run cannot remove its temporary copy itself"
