@@ -24,6 +24,7 @@ COMMANDS = {
     "data": "agent.commands.data:data",
     "model": "agent.commands.model:model",
     "train": "agent.commands.train:train",
+    "view": "agent.commands.view:view",
 }
 
 HELP = {
@@ -35,6 +36,7 @@ HELP = {
     "data": "Collect verified demonstrations for training.",
     "model": "Create small local models for tests and experiments.",
     "train": "Fine-tune a policy: QLoRA SFT, then PPO on test-pass rewards.",
+    "view": "Write a trajectory, a fix run or an eval run as self-contained HTML pages.",
 }
 
 log = logging.getLogger("debug_agent")

@@ -37,6 +37,7 @@ def outcome_split(tests: dict[str, str], names: Iterable[str]) -> dict[str, str]
 def task_record(task: Any, result: EpisodeResult, *, wall_s: float, attempt: int = 1,
                 samples: list[dict] | None = None, worker: str = "") -> dict[str, Any]:
     """The results.jsonl line for one task: the kept EpisodeResult plus what eval adds."""
+    from agent.eval.harness import harness_fields, patch_applies
     from agent.eval.metrics import localization_hits
 
     record = result.to_json()
@@ -60,16 +61,20 @@ def task_record(task: Any, result: EpisodeResult, *, wall_s: float, attempt: int
         worker=worker,
         finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )
+    record["harness"] = harness_fields(record, applied=patch_applies(task.repo, result.patch))
     return record
 
 
 def error_record(task: Any, policy: str, kind: str, message: str, *, wall_s: float = 0.0,
                  attempt: int = 1, worker: str = "") -> dict[str, Any]:
     """The record of a task that produced no episode result (``kind`` is INFRA or CRASH)."""
+    from agent.eval.harness import harness_fields
+
     result = EpisodeResult(task_id=task.id, policy=policy,
                            exit_status=f"{'infra_error' if kind == INFRA else 'crash'}: {message}")
     record = task_record(task, result, wall_s=wall_s, attempt=attempt, worker=worker)
     record["error_kind"] = kind
+    record["harness"] = harness_fields(record, applied=False)
     return record
 
 

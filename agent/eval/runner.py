@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.eval import sessions
 from agent.eval.records import CRASH, INFRA, RETRIED_KINDS, ResultsLog, error_record, task_record
 from agent.selection import best_result, patch_size, tests_passing
 from envs.task import Task, load_suite
@@ -265,8 +266,8 @@ def run_eval(config: EvalConfig, on_event: Listener | None = None) -> dict[str, 
     previous = json.loads((out / RUN_INFO).read_text()) if (out / RUN_INFO).exists() else None
     if config.resume and previous and plan.skipped:
         check_same_run(previous, run_info, out)
-        run_info["started_at"] = previous.get("started_at", run_info["started_at"])
-        run_info["resumed"] = int(previous.get("resumed", 0)) + 1
+    session_started_at = run_info["started_at"]
+    sessions.carry_over(previous if config.resume else None, run_info)
     write_json_atomic(out / RUN_INFO, run_info)
     emit("start", {"total": len(plan.tasks), "skipped": plan.skipped, "todo": len(plan.todo)})
     started = time.monotonic()
@@ -300,8 +301,9 @@ def run_eval(config: EvalConfig, on_event: Listener | None = None) -> dict[str, 
 
     latest = results.latest()
     records = [latest[t.id] for t in plan.tasks if t.id in latest]
-    run_info["elapsed_s"] = round(time.monotonic() - started, 3)
-    run_info["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    sessions.finish(run_info, session_started_at=session_started_at,
+                    elapsed_s=time.monotonic() - started, tasks_run=len(plan.todo))
+    write_json_atomic(out / RUN_INFO, run_info)
     summary = summarize(records, run=run_info)
     write_json_atomic(out / SUMMARY, summary)
     write_reports(out, summary, records)

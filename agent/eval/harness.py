@@ -1,0 +1,77 @@
+"""Per-task results in the shape of the SWE-bench harness report, so tools that read those can
+read ours.
+
+The harness writes, per instance, ``{"patch_is_None", "patch_exists",
+"patch_successfully_applied", "resolved", "tests_status": {"FAIL_TO_PASS": {"success": [...],
+"failure": [...]}, "PASS_TO_PASS": {...}, "FAIL_TO_FAIL": {...}, "PASS_TO_FAIL": {...}}}``; we add
+``infra_failure`` and ``infra_failure_reason`` (the harness lists such instances as errors in its
+run report). ``swebench_report.json`` of a run maps each task id to these fields.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from agent.patches import patch_files
+
+INFRA_KINDS = ("infra", "crash")
+
+
+def patch_applies(repo: Path | None, patch: str) -> bool:
+    """Whether ``patch`` applies with ``git apply --check`` to the files of ``repo`` (a scratch
+    copy of the files it touches, so the task stays as it is)."""
+    if not patch.strip():
+        return False
+    if repo is None or not Path(repo).is_dir():
+        return False
+    with tempfile.TemporaryDirectory() as scratch:
+        for name in patch_files(patch):
+            src = Path(repo) / name
+            if src.is_file():
+                dest = Path(scratch) / name
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(src.read_bytes())
+        check = subprocess.run(["git", "apply", "--check", "-"], cwd=scratch, input=patch,
+                               text=True, capture_output=True)
+    return check.returncode == 0
+
+
+def _split(statuses: dict[str, str]) -> dict[str, list[str]]:
+    return {"success": sorted(n for n, s in statuses.items() if s == "passed"),
+            "failure": sorted(n for n, s in statuses.items() if s != "passed")}
+
+
+def harness_fields(record: dict[str, Any], *, applied: bool | None = None) -> dict[str, Any]:
+    """The harness report entry of one results.jsonl record. ``applied``: whether the patch
+    applies to the task's sources (None: taken from the record, else from whether a patch
+    exists, since our patches are diffs against those very sources)."""
+    patch = record.get("patch") or ""
+    infra = record.get("error_kind") in INFRA_KINDS
+    if applied is None:
+        applied = record.get("harness", {}).get("patch_successfully_applied", bool(patch.strip()))
+    reason = None
+    if infra:
+        reason = record.get("exit_status", "").partition(": ")[2] or record.get("exit_status")
+    return {
+        "patch_is_None": infra,  # no episode, so no prediction at all
+        "patch_exists": bool(patch.strip()),
+        "patch_successfully_applied": bool(applied),
+        "resolved": bool(record.get("resolved")),
+        "tests_status": {
+            "FAIL_TO_PASS": _split(record.get("fail_to_pass") or {}),
+            "PASS_TO_PASS": _split(record.get("pass_to_pass") or {}),
+            "FAIL_TO_FAIL": {"success": [], "failure": []},
+            "PASS_TO_FAIL": {"success": [], "failure": []},
+        },
+        "infra_failure": infra,
+        "infra_failure_reason": reason,
+    }
+
+
+def harness_report(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``{task_id: harness fields}`` for every record, sorted by task id."""
+    return {r["task_id"]: r.get("harness") or harness_fields(r)
+            for r in sorted(records, key=lambda r: r["task_id"])}
