@@ -106,12 +106,7 @@ def trajectory_view(path: Path, *, repo: Path | None = None,
     result = data.get("result") or {}
     messages = data.get("messages") or []
     intro = next((m["content"] for m in messages if m.get("role") == "user"), "")
-    steps = [
-        StepView(number=i, verb=(s.get("info") or {}).get("action") or _verb(s["action"]),
-                 action=s["action"], observation=s["observation"], reward=s["reward"],
-                 elapsed_s=s["elapsed_s"], format_error=bool((s.get("info") or {}).get("format_error")))
-        for i, s in enumerate(data.get("steps") or [], 1)
-    ]
+    steps = [_step(i, s) for i, s in enumerate(data.get("steps") or [], 1)]
     patch = result.get("patch") or ""
     note = replay_diffs(steps, repo, patch)
     edited = _edited(patch)
@@ -125,6 +120,16 @@ def trajectory_view(path: Path, *, repo: Path | None = None,
                         _edited(reference_patch or "")),
     )
     return view
+
+
+def _step(number: int, step: dict[str, Any]) -> StepView:
+    info = step.get("info") or {}
+    format_error = bool(info.get("format_error"))
+    # The env names the verb it carried out; a malformed action has none.
+    verb = info.get("action") or ("?" if format_error else _verb(step["action"]))
+    return StepView(number=number, verb=verb, action=step["action"],
+                    observation=step["observation"], reward=step["reward"],
+                    elapsed_s=step["elapsed_s"], format_error=format_error)
 
 
 def _verb(action: str) -> str:
