@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -122,7 +123,7 @@ def test_eval_run_pages_link_every_task_and_carry_harness_fields(eval_run):
     assert sorted(name for _, name in links) == ["calc_add", "no_reference", "text_last"]
     for href, name in links:
         task_page = (eval_run / href).read_text()
-        assert f"<h1>{name} " in task_page and 'href="../report.html"' in task_page
+        assert f'<h1 id="task">{name} ' in task_page and 'href="../report.html"' in task_page
     assert '<details><summary>patch (' in html  # patches inline
     harness = json.loads((eval_run / "swebench_report.json").read_text())
     assert harness["calc_add"]["patch_successfully_applied"] and harness["calc_add"]["resolved"]
@@ -199,3 +200,24 @@ def eval_run(tmp_path_factory) -> Path:
     run_eval(EvalConfig(tasks=EVAL_TASKS, out=out, policy=PolicySpec("reference"),
                         backend="local"))
     return out
+
+
+@slow
+def test_resumed_run_keeps_its_totals(eval_run, tmp_path):
+    from agent.eval import EvalConfig, PolicySpec, run_eval
+
+    first = json.loads((eval_run / "run.json").read_text())
+    assert first["resumed"] == 0 and len(first["sessions"]) == 1 and first["elapsed_s"] > 1
+    copy = tmp_path / "run"
+    shutil.copytree(eval_run, copy)
+    summary = run_eval(EvalConfig(tasks=EVAL_TASKS, out=copy, policy=PolicySpec("reference"),
+                                  backend="local", resume=True))
+    run = json.loads((copy / "run.json").read_text())
+    assert run["started_at"] == first["started_at"] and run["resumed"] == 1
+    assert [s["tasks_run"] for s in run["sessions"]] == [3, 0]
+    # The total is the first session's time plus this one's, not this one's alone (was 0.0 s).
+    assert run["elapsed_s"] == pytest.approx(first["elapsed_s"] + run["sessions"][1]["elapsed_s"])
+    assert summary["run"]["elapsed_s"] == run["elapsed_s"]
+    html = (copy / "report.html").read_text()
+    assert f"{run['elapsed_s']:.1f} s over 2 sessions" in html and "resumed</th><td>1 time" in html
+    assert "reference</td>" in html and "{" not in re.search(r"policy</th><td>([^<]*)", html)[1]
