@@ -83,6 +83,7 @@ def test_trajectory_model_every_step_diff_so_far_tests_and_ranking(shop_trajecto
     assert "or more" not in view.steps[3].diff and view.steps[3].diff_changed
     assert "or more" in view.steps[5].diff and view.steps[5].diff_changed
     assert view.steps[-1].diff == view.steps[5].diff
+    assert [s.diff_from for s in view.steps] == [0, 0, 0, 4, 4, 6, 6, 6]
     fixed = {t.name: t for t in view.tests}
     assert fixed["tests/test_pricing.py::test_discount_at_threshold"].before == "failed"
     assert fixed["tests/test_pricing.py::test_discount_at_threshold"].after == "passed"

@@ -49,11 +49,13 @@ def render(browser: str, url: str, tmp: Path, *, screenshot: Path | None = None,
 class Dom(HTMLParser):
     """The elements of a page as (tag, attributes), and the text inside each element with an id."""
 
+    VOID = frozenset({"meta", "link", "br", "img", "input", "hr", "col", "source", "wbr"})
+
     def __init__(self, text: str) -> None:
         super().__init__()
         self.elements: list[tuple[str, dict[str, str]]] = []
         self.text_by_id: dict[str, str] = {}
-        self._open: list[str] = []
+        self._open: list[tuple[str, str | None]] = []
         self.feed(text)
 
     def handle_starttag(self, tag, attrs):
@@ -61,16 +63,18 @@ class Dom(HTMLParser):
         self.elements.append((tag, attrs))
         if "id" in attrs:
             self.text_by_id[attrs["id"]] = ""
-            self._open.append(attrs["id"])
+        if tag not in self.VOID:
+            self._open.append((tag, attrs.get("id")))
 
     def handle_data(self, data):
-        for ident in self._open:
-            self.text_by_id[ident] += data
+        for _, ident in self._open:
+            if ident is not None:
+                self.text_by_id[ident] += data
 
     def handle_endtag(self, tag):
-        if tag in ("section", "table", "div", "h1", "a", "pre") and self._open:
-            # Good enough for the ids on these pages: each is on one of these elements.
-            self._open.pop()
+        while self._open:  # Chromium's serialization is well nested: pop to the matching tag
+            if self._open.pop()[0] == tag:
+                break
 
     def having(self, tag: str, **attrs: str) -> list[dict[str, str]]:
         return [a for t, a in self.elements if t == tag
@@ -114,6 +118,9 @@ def test_trajectory_page_in_chromium(browser, shop_trajectory, tmp_path):
     steps = [a["id"] for a in dom.having("section") if a.get("id", "").startswith("step-")]
     assert steps == [f"step-{n}" for n in range(1, 9)]
     assert "edit" in dom.text_by_id["step-4"] and "format error" in dom.text_by_id["step-5"]
+    # Each diff is shown once, where it changed; later steps link back to it.
+    assert "changed by this step" in dom.text_by_id["step-4"]
+    assert "as after step 4" in dom.text_by_id["step-5"] and dom.having("a", href="#step-4")
     final = dom.text_by_id["final-patch"]
     assert "-    if cart.count() > BULK_THRESHOLD:" in final
     assert "+    if cart.count() >= BULK_THRESHOLD:" in final

@@ -50,6 +50,8 @@ class StepView:
     """The whole change to the repository after this step; None when it could not be rebuilt."""
     diff_changed: bool = False
     """This step changed the diff (an edit that took)."""
+    diff_from: int = 0
+    """The step whose diff this still is (0: none yet), so a page shows each diff once."""
 
 
 @dataclass
@@ -199,6 +201,7 @@ def replay_diffs(steps: list[StepView], repo: Path | None, final_patch: str) -> 
         return "the original sources are not at hand, so the diff after each step is not shown"
     original: dict[str, str] = {}
     current: dict[str, str] = {}
+    last_change = 0
     for step in steps:
         if step.verb == "edit" and step.observation.startswith("edited "):
             try:
@@ -207,6 +210,8 @@ def replay_diffs(steps: list[StepView], repo: Path | None, final_patch: str) -> 
                 _clear(steps)
                 return f"replaying step {step.number} failed ({exc}); the diff after each step is not shown"
         step.diff = unified_diff(original, current)
+        last_change = step.number if step.diff_changed else last_change
+        step.diff_from = last_change
     if steps and _changed_lines(steps[-1].diff or "") != _changed_lines(final_patch):
         _clear(steps)
         return ("the replayed edits do not give the final patch (the sources changed since, or "
@@ -237,7 +242,7 @@ def _replay_edit(action_text: str, repo: Path, original: dict[str, str],
 
 def _clear(steps: list[StepView]) -> None:
     for step in steps:
-        step.diff, step.diff_changed = None, False
+        step.diff, step.diff_changed, step.diff_from = None, False, 0
 
 
 def unified_diff(original: dict[str, str], current: dict[str, str]) -> str:
