@@ -45,6 +45,8 @@ def main() -> int:
     parser.add_argument("--sandbox", default="docker", choices=["docker", "local", "auto"])
     parser.add_argument("--limit", type=int, default=None, help="Only the first N tasks.")
     parser.add_argument("--json", action="store_true", help="One JSON object instead of tables.")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="agent fix --timeout for each task (default: agent fix's own).")
     args = parser.parse_args()
 
     tasks = load_suite(args.tasks)[: args.limit]
@@ -54,7 +56,8 @@ def main() -> int:
             started = time.monotonic()
             done = subprocess.run(
                 [sys.executable, "-m", "agent", "fix", str(task.repo), "--json",
-                 "--sandbox", args.sandbox, "--out", f"{out}/{task.id}"],
+                 "--sandbox", args.sandbox, "--out", f"{out}/{task.id}",
+                 *(["--timeout", str(args.timeout)] if args.timeout else [])],
                 capture_output=True, text=True, cwd=ROOT)
             wall = time.monotonic() - started
             try:

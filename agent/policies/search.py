@@ -1,17 +1,25 @@
 """The model-free repair engine: generate-and-validate, acting through the ordinary actions.
 
 1. ``localize``: the environment ranks suspicious lines (Ochiai over per-test coverage, boosted by
-   traceback frames); frames named in the task's failure output are added after them.
-2. At each suspicious line, in rank order, candidate fixes come from the mutation operators
-   (``envs.mutations``: the inverse of a bug is usually another mutation) and from the repair
-   templates (``agent.policies.templates``: inserted guards, fresh mutable defaults).
+   traceback frames); frames named in the task's failure output are added after them, and lines
+   where code cannot run at all (a SyntaxError, a name nothing binds) go first.
+2. At each ranked line, every family of ``agent.repair`` proposes fixes (mutation operators,
+   repair templates, expressions over names in scope, conditions, ingredients from the program
+   itself, misspelled names, token-level syntax fixes); ``agent.repair.rank`` orders them by the
+   line's rank and the family's measured prior, drops AST duplicates and code that does not
+   compile.
 3. Candidates are validated in the policy's own sandbox by ``validate_worker``, which imports
-   pytest once and forks per candidate: the failing tests first, then every test that passed.
-   The first candidate that passes everything wins. When none does, the best candidate that fixes
-   some failing tests without breaking others becomes the base of another round, so faults that
-   span two lines or two files are found one half at a time.
+   pytest once and forks per candidate: the failing tests first, then the passing tests whose
+   coverage touches the edited file (stopping at the first failure), then, for a candidate that
+   fixes everything, the rest of the suite once. Each test's limit comes from the first run's
+   durations. After the first plausible fix a small extra budget looks for a smaller, more local
+   one (``rank.choose``). When none passes, the best candidate that fixes some failing tests
+   without breaking others becomes the base of another round, so faults that span two lines or
+   two files are found one half at a time.
 4. The policy then plays the path to the fix, not the search: ``open`` the region, ``edit`` it,
    ``run_tests``, ``submit``. A resolved episode is therefore a clean demonstration for SFT.
+   ``SearchPolicy.stats`` says which family won, after how many candidates, the rank of its line
+   and the tests that cover it.
 """
 
 from __future__ import annotations
@@ -21,16 +29,16 @@ import json
 import logging
 import re
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from envs.actions import Localize, Open, RunTests, Submit, format_action, make_edit
-from envs.mutations import apply as apply_mutation
-from envs.mutations import enumerate_mutations
 from envs.reward import is_test_path, task_test_files
 
-from agent.policies import templates
 from agent.policies.base import Message
+from agent.repair import Candidate, candidates_at, evidence, problem_locations, rank
+from agent.repair.syntax import syntax_error
 
 log = logging.getLogger("debug_agent.search")
 
@@ -38,6 +46,8 @@ WORKER_SOURCE = (Path(__file__).parent / "validate_worker.py").read_text()
 RESULT_MARK = "@@RESULT "
 _LOCATION = re.compile(r"(?P<path>[\w./-]+\.py):(?P<line>\d+)")
 MAX_REQUEST_CHARS = 90_000  # one command-line argument may not exceed 128 KiB
+MAX_PACKAGE_CHARS = 4_000_000
+"""Sources read for candidates and ingredients, at most (a huge repo is searched in part)."""
 
 
 @dataclass
@@ -55,13 +65,18 @@ class SearchConfig:
     batch_size: int = 60
     """Candidates per validation command."""
     test_timeout_s: float = 20.0
-    """Limit for one candidate's test run."""
+    """Most seconds one test may run; the first run's durations set a lower limit per test."""
+    extra_candidates: int = 30
+    """After the first plausible fix, how many more candidates (at lines ranked as high) are
+    tried, so that the smallest, most local plausible edit wins rather than the first."""
     image: str | None = None
     """Sandbox image (docker backend); None for the default."""
 
     def __post_init__(self) -> None:
         if self.backend not in ("docker", "local", "auto"):
             raise ValueError(f"backend must be docker, local or auto, got {self.backend!r}")
+        if self.extra_candidates < 0:
+            raise ValueError(f"SearchConfig.extra_candidates must be >= 0, got {self.extra_candidates}")
         for name in ("max_candidates", "top_locations", "rounds", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"SearchConfig.{name} must be at least 1, got {getattr(self, name)}")
@@ -77,6 +92,9 @@ class Outcome:
     f2p_passed: int = 0
     p2p_failed: int | None = None
     """None when the pass-to-pass tests were not run."""
+    candidate: Candidate | None = None
+    rank: int = 0
+    """Rank (0-based) of the candidate's line in the search's ranking."""
 
     def solved(self, n_f2p: int) -> bool:
         return self.f2p_passed == n_f2p and self.p2p_failed == 0
@@ -84,11 +102,26 @@ class Outcome:
 
 @dataclass
 class SearchStats:
+    """What the search did, and how the winning edit relates to the evidence."""
+
     candidates: int = 0
+    """Candidates validated."""
     rounds: int = 0
     elapsed_s: float = 0.0
     fix: str = ""
     history: list[str] = field(default_factory=list)
+    family: str = ""
+    """The family that produced the winning edit ("" when none)."""
+    line: str = ""
+    """path:line the winning edit was made for."""
+    line_rank: int = 0
+    """1-based rank of that line in the search's ranking (0 when none won)."""
+    covering_tests: list[str] = field(default_factory=list)
+    """Tests of the first run that ran that line."""
+    plausible: int = 0
+    """Plausible fixes found (the first one and those of the extra budget)."""
+    families: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Per family: candidates validated ("tried") and plausible ones."""
 
 
 class SearchPolicy:
@@ -104,7 +137,14 @@ class SearchPolicy:
         self.stats = SearchStats()
         self._plan: list[str] = []
         self._phase = "start"
-        self._candidate_timeout = self.config.test_timeout_s
+        self._reset_evidence()
+
+    def _reset_evidence(self) -> None:
+        self._coverage: dict = {}
+        self._limits: dict[str, float] = {}
+        self._suite: dict = {}
+        self._failure_text = ""
+        self._state: tuple = ()
 
     def start_episode(self, task) -> None:
         """Called by run_episode with the task, whose repo the search validates against."""
@@ -112,6 +152,7 @@ class SearchPolicy:
         self.stats = SearchStats()
         self._plan = []
         self._phase = "start"
+        self._reset_evidence()
 
     def act(self, messages: list[Message]) -> str:
         if self._plan:
@@ -144,8 +185,9 @@ class SearchPolicy:
         test_files = task_test_files(self.task)  # never "fix" the tests: the reward drops such edits
         kwargs = {"image": cfg.image} if cfg.image else {}
         with open_sandbox(self.task.repo, backend=cfg.backend, **kwargs) as sandbox:
-            originals: dict[str, str] = {}
-            current: dict[str, str] = {}
+            package = self._package(sandbox, test_files)
+            originals = dict(package)
+            current = dict(package)
             base_passing = 0
             best: Outcome | None = None
             seen: set[tuple] = set()
@@ -153,29 +195,21 @@ class SearchPolicy:
                 self.stats.rounds = round_ + 1
                 # The env showed only its top lines; a deeper ranking of our own follows them,
                 # and after a partial fix only the tests that still fail point at lines.
-                deeper = self._localize(sandbox)
+                deeper = self._localize(sandbox, f2p, p2p, started)
                 if round_ > 0:
                     ranking = []
-                ranking = [loc for loc in dict.fromkeys(ranking + deeper)
-                           if not is_test_path(loc[0], test_files)][: cfg.top_locations]
-                candidates = []
-                for rank, (path, line) in enumerate(ranking):
-                    if path not in current:
-                        try:
-                            originals[path] = current[path] = sandbox.read_file(path)
-                        except Exception as exc:  # a frame in a file that is not in the repo
-                            log.debug("skipping %s: %s", path, exc)
-                            continue
-                    found = self._candidates_at(path, line, current[path], current, seen)
-                    candidates += [(rank, c) for c in found]
-                candidates = [c for _, c in sorted(candidates, key=lambda rc: _priority(*rc))]
-                budget = cfg.max_candidates - self.stats.candidates
-                candidates = candidates[:budget]
-                outcomes = self._validate(sandbox, candidates, current, f2p, p2p, base_passing,
-                                          started)
+                first = self._problem_lines(current)
+                ranking = [loc for loc in dict.fromkeys(first + ranking + deeper)
+                           if not is_test_path(loc[0], test_files) and loc[0] in current
+                           ][: cfg.top_locations]
+                self._state = tuple(sorted(p for p in current if current[p] != originals[p]))
+                ordered = _Stream(rank.unique(self._ordered(ranking, current), current))
+                outcomes = self._validate(sandbox, ordered, current, f2p, p2p, base_passing,
+                                          started, seen)
                 solved = [o for o in outcomes if o.solved(len(f2p))]
                 if solved:
-                    best = solved[0]
+                    best = self._choose(sandbox, solved, ordered, current, f2p, p2p,
+                                        base_passing, started, seen)
                     break
                 partial = [o for o in outcomes if o.f2p_passed > base_passing and o.p2p_failed == 0]
                 if not partial:
@@ -184,104 +218,189 @@ class SearchPolicy:
                 best = step
                 base_passing = step.f2p_passed
                 for path, text in step.files.items():
-                    current[path] = text
-                    sandbox.write_file(path, text)
+                    if text != current.get(path):
+                        current[path] = text
+                        sandbox.write_file(path, text)
                 self.stats.history.append(step.description)
                 if time.monotonic() - started > cfg.time_budget_s:
                     break
         self.stats.elapsed_s = round(time.monotonic() - started, 2)
         if best is None:
             return {}
+        if best.solved(len(f2p)):
+            self._record_winner(best)
         self.stats.fix = "; ".join(self.stats.history + ([best.description] if best.solved(len(f2p)) else []))
         return {path: (originals[path], text) for path, text in best.files.items()
                 if text != originals[path]}
 
-    def _localize(self, sandbox) -> list[tuple[str, int]]:
-        from envs.localize import localize
+    def _package(self, sandbox, test_files) -> dict[str, str]:
+        """The repo's Python sources that are not tests: where candidates are made, and where
+        ingredients and imported names come from."""
+        out, size = {}, 0
+        for path in sandbox.list_files():
+            if not path.endswith(".py") or is_test_path(path, test_files):
+                continue
+            try:
+                text = sandbox.read_file(path)
+            except Exception as exc:  # unreadable (binary, vanished): not a candidate file
+                log.debug("skipping %s: %s", path, exc)
+                continue
+            size += len(text)
+            if size > MAX_PACKAGE_CHARS:
+                log.info("search: sources past %d characters are not read", MAX_PACKAGE_CHARS)
+                break
+            out[path] = text
+        return out
 
-        started = time.monotonic()
+    def _problem_lines(self, current: dict[str, str]) -> list[tuple[str, int]]:
+        """Lines where code cannot run at all (a SyntaxError; a name nothing binds when the
+        failures mention a NameError): nothing else in the file is testable before them."""
+        name_errors = "NameError" in self._failure_text
+        out = []
+        for path, text in current.items():
+            if syntax_error(text, path) is not None or name_errors:
+                out += [(path, line) for line in problem_locations(path, text)]
+        return out
+
+    def _localize(self, sandbox, f2p, p2p, started) -> list[tuple[str, int]]:
+        from envs.localize import localize_report
+
+        cfg = self.config
+        left = cfg.time_budget_s - (time.monotonic() - started)
         try:
-            ranked = localize(sandbox, self.task, top_n=self.config.top_locations,
-                              timeout=self.config.test_timeout_s * 4)
+            ranked, report = localize_report(
+                sandbox, self.task, top_n=cfg.top_locations,
+                timeout=max(min(cfg.test_timeout_s * 4, left / 2), 5.0),
+                per_test_timeout=cfg.test_timeout_s)
         except Exception as exc:  # localization is a hint: search the given ranking without it
             log.warning("search: own localization failed: %s", exc)
             return []
-        # Mutants often loop forever; waiting the full limit on each would eat the budget. The
-        # whole suite under coverage took `took`: a candidate's tests get a few times that.
-        took = time.monotonic() - started
-        self._candidate_timeout = min(self.config.test_timeout_s, max(3.0, 3 * took + 2))
+        self._coverage = report.coverage or {}
+        statuses = report.statuses
+        durations = {t: r.duration_s for t, r in report.tests.items()}
+        self._limits = evidence.test_limits(durations, statuses, ceiling=cfg.test_timeout_s)
+        self._failure_text = "\n".join([r.message for r in report.tests.values()]
+                                       + list(report.collection_errors))
+        self._suite = {"limits": {t: self._limits[t] for t in f2p + p2p if t in self._limits},
+                       "p2p_by_file": evidence.tests_by_file(self._coverage, p2p)
+                       if self._coverage else None}
         return [(s.path, s.line) for s in ranked]
 
-    def _candidates_at(self, path, line, source, current, seen) -> list[Outcome]:
-        """Candidate fixes at one line; ``Outcome.family`` says which operator made each."""
-        out = []
-        try:
-            mutations = enumerate_mutations(source, path, lines=[line])
-        except Exception as exc:  # the file does not parse: no mutation applies
-            log.debug("no mutations for %s: %s", path, exc)
-            mutations = []
-        texts = [(apply_mutation(source, m), m.family,
-                  f"{m.family} at {path}:{m.line}: {m.description}") for m in mutations]
-        texts += [(c.text, c.family, f"{c.family} at {path}:{line}: {c.description}")
-                  for c in templates.template_candidates(source, path, line)]
-        for text, family, description in texts:
-            key = (path, text) + tuple(sorted((p, t) for p, t in current.items() if p != path))
-            if text == source or key in seen:
-                continue
-            seen.add(key)
-            files = dict(current)
-            files[path] = text
-            out.append(Outcome(files=files, description=description, family=family))
-        return out
+    def _ordered(self, ranking, current):
+        """Every family's candidates at the ranked lines, most promising first (lazily)."""
+        groups = []
+        for index, (path, line) in enumerate(ranking):
+            source = current[path]
+            found = candidates_at(path, source, line, current)
+            groups.append((index, rank.context_of(source, line), found))
+        return rank.order(groups)
 
-    def _validate(self, sandbox, candidates, current, f2p, p2p, base_passing, started) -> list[Outcome]:
+    def _outcome(self, cand: Candidate, index: int, current) -> Outcome:
+        files = dict(current)
+        files[cand.path] = cand.text
+        return Outcome(files=files, description=f"{cand.family} at {cand.path}:{cand.line}: "
+                       f"{cand.description}", family=cand.family, candidate=cand, rank=index)
+
+    def _validate(self, sandbox, ordered, current, f2p, p2p, base_passing, started, seen,
+                  limit: int | None = None, stop_on_success: bool = True,
+                  wanted=None) -> list[Outcome]:
         cfg = self.config
         outcomes: list[Outcome] = []
-        i = 0
-        while i < len(candidates):
-            if time.monotonic() - started > cfg.time_budget_s:
+        budget = cfg.max_candidates - self.stats.candidates if limit is None else limit
+        exhausted = False
+        while budget > 0 and not exhausted:
+            left = cfg.time_budget_s - (time.monotonic() - started)
+            if left <= 0:
                 log.info("search: time budget of %.0f s spent", cfg.time_budget_s)
                 break
-            batch, payload = [], []
-            size = 0
-            while i < len(candidates) and len(batch) < cfg.batch_size:
-                cand = candidates[i]
-                spans = {p: _span(current[p], t) for p, t in cand.files.items() if t != current[p]}
-                entry = {"id": str(i), "files": spans}
-                entry_size = len(json.dumps(entry))
-                if batch and size + entry_size > MAX_REQUEST_CHARS * 3 // 4:
+            batch, payload, size = [], [], 0
+            while len(batch) < min(cfg.batch_size, budget):
+                item = ordered.next()
+                if item is None:
+                    exhausted = True
                     break
-                batch.append(cand)
+                index, cand = item
+                if wanted is not None and not wanted(index, cand):
+                    continue
+                key = (cand.path, cand.text, self._state)
+                if key in seen:
+                    continue
+                entry = {"id": str(len(batch)),
+                         "files": {cand.path: _span(current[cand.path], cand.text)}}
+                entry_size = len(json.dumps(entry))
+                if batch and size + entry_size > MAX_REQUEST_CHARS // 2:
+                    ordered.push(item)
+                    break
+                seen.add(key)
+                batch.append(self._outcome(cand, index, current))
                 payload.append(entry)
                 size += entry_size
-                i += 1
-            request = {"candidates": payload, "f2p": f2p, "p2p": p2p,
-                       "timeout": self._candidate_timeout, "stop_on_success": True,
-                       "p2p_from": base_passing + 1}
-            encoded = base64.b64encode(json.dumps(request).encode()).decode()
-            result = sandbox.run([sandbox.python, "-c", WORKER_SOURCE, encoded],
-                                 timeout=self._candidate_timeout * 2 * len(batch) + 30)
-            by_id = {}
-            for line in result.output.splitlines():
-                if line.startswith(RESULT_MARK):
-                    data = json.loads(line[len(RESULT_MARK):])
-                    by_id[data["id"]] = data
-            if not by_id:
-                log.warning("candidate validation produced no results (exit %s): %s",
-                            result.exit_code, result.output[-500:])
-            for entry, cand in zip(payload, batch):
-                data = by_id.get(entry["id"])
-                if data is None:
-                    continue
-                self.stats.candidates += 1
-                cand.f2p_passed = sum(s == "passed" for s in data["f2p"].values())
-                if data["p2p"] or not p2p:
-                    if cand.f2p_passed > base_passing:
-                        cand.p2p_failed = sum(s != "passed" for s in data["p2p"].values())
-                outcomes.append(cand)
-                if cand.solved(len(f2p)):
-                    return outcomes
+            if not batch:
+                break
+            budget -= len(batch)
+            outcomes += self._run_batch(sandbox, batch, payload, f2p, p2p, base_passing, left,
+                                        stop_on_success)
+            if stop_on_success and any(o.solved(len(f2p)) for o in outcomes):
+                break
         return outcomes
+
+    def _run_batch(self, sandbox, batch, payload, f2p, p2p, base_passing, left,
+                   stop_on_success) -> list[Outcome]:
+        request = {"candidates": payload, "f2p": f2p, "p2p": p2p,
+                   "timeout": self.config.test_timeout_s, "stop_on_success": stop_on_success,
+                   "p2p_from": base_passing + 1, "deadline_s": max(left, 1.0)}
+        argv = [sandbox.python, "-c", WORKER_SOURCE, _encode(request)]
+        if self._suite:
+            argv.append(_encode(self._suite))
+        result = sandbox.run(argv, timeout=left + 10)
+        by_id = {}
+        for line in result.output.splitlines():
+            if line.startswith(RESULT_MARK):
+                data = json.loads(line[len(RESULT_MARK):])
+                by_id[data["id"]] = data
+        if not by_id:
+            log.warning("candidate validation produced no results (exit %s): %s",
+                        result.exit_code, result.output[-500:])
+        outcomes = []
+        for entry, cand in zip(payload, batch):
+            data = by_id.get(entry["id"])
+            if data is None:
+                continue
+            self.stats.candidates += 1
+            family = self.stats.families.setdefault(cand.family, {"tried": 0, "plausible": 0})
+            family["tried"] += 1
+            cand.f2p_passed = sum(s == "passed" for s in data["f2p"].values())
+            if data["p2p"] or not p2p:
+                if cand.f2p_passed > base_passing:
+                    cand.p2p_failed = sum(s != "passed" for s in data["p2p"].values())
+            if cand.solved(len(f2p)):
+                family["plausible"] += 1
+            outcomes.append(cand)
+        return outcomes
+
+    def _choose(self, sandbox, solved, ordered, current, f2p, p2p, base_passing, started, seen):
+        """Among the first plausible fix and those found within a small extra budget at lines
+        ranked as high or higher, the most local and smallest edit (``rank.choose``)."""
+        first = solved[0]
+        bar = rank.preference(first.rank, first.candidate)
+        more = []
+        if bar > rank.preference(0, None):  # something could still beat it
+            more = self._validate(sandbox, ordered, current, f2p, p2p, base_passing, started,
+                                  seen, limit=self.config.extra_candidates, stop_on_success=False,
+                                  wanted=lambda index, cand: rank.preference(index, cand) < bar)
+        plausible = [first] + [o for o in more if o.solved(len(f2p))]
+        self.stats.plausible = len(plausible)
+        _, chosen = rank.choose([(o.rank, o.candidate) for o in plausible])
+        return next(o for o in plausible if o.candidate is chosen)
+
+    def _record_winner(self, best: Outcome) -> None:
+        cand = best.candidate
+        if cand is None:
+            return
+        self.stats.family = cand.family
+        self.stats.line = f"{cand.path}:{cand.line}"
+        self.stats.line_rank = best.rank + 1
+        self.stats.covering_tests = evidence.tests_covering(self._coverage, cand.path, cand.line)
 
     # -- playing the fix through actions ----------------------------------------------------------
 
@@ -301,25 +420,22 @@ class SearchPolicy:
         return plan
 
 
-#: Which operators to try first. Small, local changes (a flipped comparison, an off-by-one)
-#: are the most common faults and the cheapest to confirm; substitutions among names come next;
-#: deleting or inserting code is the last resort since it also "fixes" tests by accident.
-TIERS = {
-    **dict.fromkeys(("compare_boundary", "compare_direction", "compare_negate", "is_eq",
-                     "int_constant", "off_by_one_bound", "arith_op", "aug_assign", "bool_op",
-                     "remove_not", "bool_constant", "api_swap", "exception_type",
-                     "mutable_default", "format_spec", "return_literal", "insert_not"), 0),
-    **dict.fromkeys(("wrong_variable", "wrong_key", "wrong_attribute", "swap_operands",
-                     "swap_arguments", "negate_condition", "remove_condition", "insert_guard",
-                     "argument_literal", "return_name"), 1),
-    **dict.fromkeys(("remove_statement", "return_value"), 2),
-}
-LOCATION_GROUP = 5
-"""Lines are taken five at a time: within a group, all cheap operators before any costly one."""
+class _Stream:
+    """An iterator that takes an item back (one that did not fit in a batch)."""
+
+    def __init__(self, items) -> None:
+        self.items, self.back = items, []
+
+    def next(self):
+        return self.back.pop() if self.back else next(self.items, None)
+
+    def push(self, item) -> None:
+        self.back.append(item)
 
 
-def _priority(rank: int, candidate: Outcome) -> tuple[int, int, int]:
-    return (rank // LOCATION_GROUP, TIERS.get(candidate.family, 1), rank)
+def _encode(data: dict) -> str:
+    """One worker argument: zlib-compressed JSON in base64 (node ids compress ~10x)."""
+    return base64.b64encode(zlib.compress(json.dumps(data).encode(), 6)).decode()
 
 
 def _span(old: str, new: str) -> dict:
