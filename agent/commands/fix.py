@@ -69,7 +69,7 @@ def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, image, max_s
     elif policy == "hf":
         options["load_4bit"] = load_4bit
     config = EnvConfig(backend=sandbox, image=image, max_steps=max_steps, time_budget_s=timeout_s)
-    results = []
+    results, policies = [], []
     with DebugEnv(config, tasks=[task]) as env:
         for k in range(samples):
             agent_policy = make_policy(policy, task=task, **options)
@@ -85,11 +85,18 @@ def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, image, max_s
                 result = run_episode(agent_policy, env, task=task, trajectory_path=trajectory,
                                      on_step=on_step)
             results.append(result)
+            policies.append(agent_policy)
             if result.resolved:
                 break
     best = best_result(results)
     fixed = [t for t in task.fail_to_pass if best.tests.get(t) == "passed"]
     broken = [t for t in task.pass_to_pass if best.tests.get(t) not in (None, "passed")]
+    explanation = None
+    if best.patch and best.trajectory_path:  # before --apply changes the sources it reads
+        from agent.explain import explain
+
+        explanation = explain(Path(best.trajectory_path), repo=repo, fixed=fixed, broken=broken,
+                              stats=getattr(policies[results.index(best)], "stats", None))
     applied = None
     if apply_ and best.resolved:
         applied = fixing.apply_patch(repo, best.patch)
@@ -99,10 +106,16 @@ def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, image, max_s
             "repo": str(repo), "fixed_tests": fixed, "broken_tests": broken,
             "total_elapsed_s": elapsed, "samples": len(results),
             "applied": applied.how if applied else None, "undo": applied.undo if applied else None,
+            "explanation": explanation.to_json() if explanation else None,
         }
         click.echo(json.dumps(payload))
     else:
         _report(console, best, task, fixed, broken, elapsed, applied, apply_)
+        if explanation is not None:
+            from agent.explain import explanation_lines
+
+            for line in explanation_lines(explanation):
+                console.print(line, highlight=False, soft_wrap=True)
     click.get_current_context().exit(0 if best.resolved else 1)
 
 
