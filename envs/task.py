@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from envs.bugspecs import is_spec_suite, materialize
 from sandboxes.errors import UsageError
 
 
@@ -100,10 +101,15 @@ class Task:
 
 
 def load_suite(path: str | Path) -> list[Task]:
-    """Every task below ``path`` (a task directory itself, or a directory of them), sorted by id."""
-    path = Path(path)
-    if not path.exists():
-        raise TaskError(f"no such task directory: {path}")
+    """Every task below ``path`` (a task directory itself, or a directory of them), sorted by id.
+
+    A suite stored as bug specs (envs/bugspecs.py; the bundled one is) is materialized first, into
+    a cache directory; ``bundled`` (or ``envs/suite`` where there is no such directory) names the
+    bundled suite.
+    """
+    path = resolve_suite_path(path)
+    if is_spec_suite(path):
+        path = materialize(path)
     if (path / "task.json").is_file():
         return [Task.load(path)]
     task_dirs = sorted(p.parent for p in path.glob("*/task.json"))
@@ -118,6 +124,21 @@ def load_suite(path: str | Path) -> list[Task]:
     return sorted(tasks, key=lambda t: t.id)
 
 
+BUNDLED_NAMES = ("bundled", "envs/suite")
+"""How a user names the bundled suite: ``envs/suite`` is where it lives in a checkout, so the
+README's commands also work from anywhere else (an installed wheel)."""
+
+
 def bundled_suite_path() -> Path:
-    """The suite of hand-written buggy tasks that ships with the package."""
+    """The suite of hand-written buggy tasks that ships with the package (as bug specs)."""
     return Path(__file__).parent / "suite"
+
+
+def resolve_suite_path(path: str | Path) -> Path:
+    """``path`` itself when it exists; the bundled suite for one of BUNDLED_NAMES; else an error."""
+    path = Path(path)
+    if path.exists():
+        return path
+    if path.as_posix().rstrip("/") in BUNDLED_NAMES:
+        return bundled_suite_path()
+    raise TaskError(f"no such task directory: {path} (the bundled suite is called 'bundled')")

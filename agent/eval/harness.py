@@ -15,9 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from agent.eval.records import EvalRecord
 from agent.patches import patch_files
-
-INFRA_KINDS = ("infra", "crash")
 
 
 def patch_applies(repo: Path | None, patch: str) -> bool:
@@ -44,34 +43,28 @@ def _split(statuses: dict[str, str]) -> dict[str, list[str]]:
             "failure": sorted(n for n, s in statuses.items() if s != "passed")}
 
 
-def harness_fields(record: dict[str, Any], *, applied: bool | None = None) -> dict[str, Any]:
-    """The harness report entry of one results.jsonl record. ``applied``: whether the patch
-    applies to the task's sources (None: taken from the record, else from whether a patch
-    exists, since our patches are diffs against those very sources)."""
-    patch = record.get("patch") or ""
-    infra = record.get("error_kind") in INFRA_KINDS
-    if applied is None:
-        applied = record.get("harness", {}).get("patch_successfully_applied", bool(patch.strip()))
-    reason = None
-    if infra:
-        reason = record.get("exit_status", "").partition(": ")[2] or record.get("exit_status")
+def harness_fields(record: EvalRecord, *, applied: bool) -> dict[str, Any]:
+    """The harness report entry of one record; ``applied``: whether its patch applies to the
+    task's sources (``patch_applies``)."""
+    patch = record.result.patch or ""
     return {
-        "patch_is_None": infra,  # no episode, so no prediction at all
+        "patch_is_None": record.retried,  # no episode, so no prediction at all
         "patch_exists": bool(patch.strip()),
         "patch_successfully_applied": bool(applied),
-        "resolved": bool(record.get("resolved")),
+        "resolved": bool(record.resolved),
         "tests_status": {
-            "FAIL_TO_PASS": _split(record.get("fail_to_pass") or {}),
-            "PASS_TO_PASS": _split(record.get("pass_to_pass") or {}),
+            "FAIL_TO_PASS": _split(record.fail_to_pass),
+            "PASS_TO_PASS": _split(record.pass_to_pass),
             "FAIL_TO_FAIL": {"success": [], "failure": []},
             "PASS_TO_FAIL": {"success": [], "failure": []},
         },
-        "infra_failure": infra,
-        "infra_failure_reason": reason,
+        "infra_failure": record.retried,
+        "infra_failure_reason": (record.result.error or record.status) if record.retried else None,
     }
 
 
-def harness_report(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """``{task_id: harness fields}`` for every record, sorted by task id."""
-    return {r["task_id"]: r.get("harness") or harness_fields(r)
-            for r in sorted(records, key=lambda r: r["task_id"])}
+def harness_report(records: list[EvalRecord]) -> dict[str, dict[str, Any]]:
+    """``{task_id: harness fields}`` for every record, sorted by task id (records written before
+    the field existed get it from what they hold, their patch taken as applying)."""
+    return {r.task_id: r.harness or harness_fields(r, applied=bool(r.result.patch.strip()))
+            for r in sorted(records, key=lambda r: r.task_id)}

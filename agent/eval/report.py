@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.eval.metrics import LOCALIZATION_KEYS
+from agent.eval.records import EvalRecord
 
 HARNESS_REPORT = "swebench_report.json"
 """Per task the fields of the SWE-bench harness report (agent.eval.harness)."""
@@ -164,16 +165,16 @@ def _headline(summary: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def _task_rows(records: Sequence[dict[str, Any]]) -> list[list[str]]:
+def _task_rows(records: Sequence[EvalRecord]) -> list[list[str]]:
     rows = []
-    for r in sorted(records, key=lambda r: r["task_id"]):
-        fl = r.get("localization_eval") or {}
+    for r in sorted(records, key=lambda r: r.task_id):
+        fl = r.localization_eval or {}
+        f2p, p2p = r.fail_to_pass, r.pass_to_pass
         rows.append([
-            r["task_id"], r.get("bug_class", ""), "yes" if r["resolved"] else "no",
-            f"{r['reward']:.2f}", f"{r.get('f2p_passed', 0)}/{r.get('f2p_total', 0)}",
-            f"{r.get('p2p_passed', 0)}/{r.get('p2p_total', 0)}", str(r["steps"]),
-            f"{r['wall_s']:.1f}", ("yes" if fl.get("top5_line") else "no") if fl else "–",
-            r["exit_status"][:80],
+            r.task_id, r.bug_class, "yes" if r.resolved else "no", f"{r.result.reward:.2f}",
+            f"{r.passed(f2p)}/{len(f2p)}", f"{r.passed(p2p)}/{len(p2p)}", str(r.result.steps),
+            f"{r.wall_s:.1f}", ("yes" if fl.get("top5_line") else "no") if fl else "–",
+            r.status_text[:80],
         ])
     return rows
 
@@ -205,7 +206,7 @@ def _fl_rows(summary: dict[str, Any]) -> list[list[str]]:
 # -- the two reports -----------------------------------------------------------------------------
 
 
-def render_markdown(summary: dict[str, Any], records: Sequence[dict[str, Any]]) -> str:
+def render_markdown(summary: dict[str, Any], records: Sequence[EvalRecord]) -> str:
     fl = summary["localization"]
     parts = [
         "# Evaluation report", "",
@@ -225,13 +226,13 @@ def render_markdown(summary: dict[str, Any], records: Sequence[dict[str, Any]]) 
     return "\n".join(parts)
 
 
-def _task_entries(records: Sequence[dict[str, Any]],
+def _task_entries(records: Sequence[EvalRecord],
                   task_href: Callable[[str], str] | None) -> list[dict[str, Any]]:
     entries = []
-    for record, cells in zip(sorted(records, key=lambda r: r["task_id"]), _task_rows(records)):
-        patch = record.get("patch") or ""
+    for record, cells in zip(sorted(records, key=lambda r: r.task_id), _task_rows(records)):
+        patch = record.result.patch
         entries.append({
-            "cells": cells, "href": task_href(record["task_id"]) if task_href else None,
+            "cells": cells, "href": task_href(record.task_id) if task_href else None,
             "patch": patch, "patch_lines": sum(patch_size_lines(patch)),
             "search_text": " ".join(cells).lower(),
         })
@@ -244,14 +245,14 @@ def patch_size_lines(patch: str) -> tuple[int, int]:
     return sum(ln.startswith("-") for ln in lines), sum(ln.startswith("+") for ln in lines)
 
 
-def render_html(summary: dict[str, Any], records: Sequence[dict[str, Any]], *,
+def render_html(summary: dict[str, Any], records: Sequence[EvalRecord], *,
                 task_href: Callable[[str], str] | None = None) -> str:
     """The run's summary page; with ``task_href``, each task row links to that task's page."""
     from markupsafe import Markup
 
     from agent.view.render import render
 
-    done = [r for r in records if r.get("error_kind") not in ("infra", "crash")]
+    done = [r for r in records if not r.retried]
     class_bars = [(name, c["resolve_rate"], f"({c['resolved']}/{c['tasks']})")
                   for name, c in summary["per_bug_class"].items()]
     fl = summary["localization"]
@@ -259,8 +260,8 @@ def render_html(summary: dict[str, Any], records: Sequence[dict[str, Any]], *,
     return render(
         "run.html", headline=_headline(summary), class_rows=_class_rows(summary),
         class_bars=Markup(svg_bars(class_bars)), fl=fl, fl_bars=Markup(svg_bars(fl_bars)),
-        wall_plot=Markup(svg_histogram([float(r["wall_s"]) for r in done], xlabel="seconds")),
-        steps_plot=Markup(svg_histogram([float(r["steps"]) for r in done], xlabel="steps",
+        wall_plot=Markup(svg_histogram([r.wall_s for r in done], xlabel="seconds")),
+        steps_plot=Markup(svg_histogram([float(r.result.steps) for r in done], xlabel="steps",
                                         integer=True)),
         infra_tasks=summary["infra_error_tasks"], header=TASK_HEADER,
         tasks=_task_entries(records, task_href),
@@ -273,17 +274,17 @@ def write_text_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is for reading and serving
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is for reading
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def write_reports(out: Path, summary: dict[str, Any], records: Sequence[dict[str, Any]]) -> None:
+def write_reports(out: Path, summary: dict[str, Any], records: Sequence[EvalRecord]) -> None:
     """report.md; report.html with a page per task under tasks/; swebench_report.json."""
     from agent.eval.harness import harness_report
-    from agent.view.pages import task_page_name, write_task_pages
+    from agent.view.tasks import task_page_name, write_task_pages
 
     write_text_atomic(out / "report.md", render_markdown(summary, records))
     write_text_atomic(out / HARNESS_REPORT, json.dumps(harness_report(list(records)), indent=1))

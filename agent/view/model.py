@@ -14,10 +14,13 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.trajectory import FORMAT
 from sandboxes.errors import UsageError
+
+if TYPE_CHECKING:
+    from agent.eval.records import EvalRecord
 
 #: One row of a ``localize`` observation: ``path:line  score  text``.
 _RANK_ROW = re.compile(r"^(?P<loc>\S+:\d+)\s+(?P<score>-?\d+(?:\.\d+)?)\s{2}(?P<text>.*)$")
@@ -85,7 +88,7 @@ class TrajectoryView:
     """The first observation (the failing tests and their errors)."""
     diffs_note: str = ""
     """Why the diff after each step is missing or approximate, if it is."""
-    record: dict[str, Any] | None = None
+    record: EvalRecord | None = None
     """The eval record of the task, when the page is part of an eval run."""
 
 
@@ -101,7 +104,7 @@ def load_trajectory_json(path: Path) -> dict[str, Any]:
 
 
 def trajectory_view(path: Path, *, repo: Path | None = None,
-                    record: dict[str, Any] | None = None,
+                    record: EvalRecord | None = None,
                     reference_patch: str | None = None) -> TrajectoryView:
     """The page model of one trajectory file (``repo``: the original sources, if at hand)."""
     data = load_trajectory_json(path)
@@ -145,16 +148,16 @@ def _edited(patch: str) -> set[tuple[str, int]]:
     return {(p, n) for p, lines in edited_lines(patch).items() for n in lines}
 
 
-def test_rows(intro: str, after: dict[str, str], record: dict[str, Any] | None) -> list[TestRow]:
+def test_rows(intro: str, after: dict[str, str], record: EvalRecord | None) -> list[TestRow]:
     """Each test's status before the episode and after it.
 
     An eval record names the task's fail_to_pass (failing before, by the task's definition) and
     pass_to_pass tests; a bare trajectory only has its first observation, which lists the tests
     that did not pass (every other test of the final run passed before).
     """
-    if record and (record.get("fail_to_pass") or record.get("pass_to_pass")):
-        rows = [TestRow(n, "failed", s, "fail_to_pass") for n, s in record["fail_to_pass"].items()]
-        rows += [TestRow(n, "passed", s, "pass_to_pass") for n, s in record["pass_to_pass"].items()]
+    if record and (record.fail_to_pass or record.pass_to_pass):
+        rows = [TestRow(n, "failed", s, "fail_to_pass") for n, s in record.fail_to_pass.items()]
+        rows += [TestRow(n, "passed", s, "pass_to_pass") for n, s in record.pass_to_pass.items()]
         return rows
     before: dict[str, str] = {}
     for line in intro.splitlines():

@@ -12,13 +12,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from agent.view.model import TrajectoryView, trajectory_view
-from agent.view.render import render, trajectory_page
+from agent.view.model import trajectory_view
+from agent.view.render import render, trajectory_page, write_page
+from agent.view.tasks import task_page_name, write_task_pages
 from sandboxes.errors import UsageError
-
-TASK_PAGES = "tasks"
 
 
 @dataclass
@@ -46,7 +44,7 @@ def write_view(path: str | Path, out: str | Path | None = None, *,
     if path.is_file():
         target = _page_target(path, Path(out) if out else None)
         view = trajectory_view(path, repo=repo)
-        _write(target, trajectory_page(view))
+        write_page(target, trajectory_page(view))
         return View("trajectory", target, [target])
     if (path / "results.jsonl").exists():
         return write_eval_pages(path, Path(out) if out else None)
@@ -61,13 +59,6 @@ def _page_target(trajectory: Path, out: Path | None) -> Path:
     if out is None:
         return trajectory.with_suffix(".html")
     return out if out.suffix == ".html" else out / trajectory.with_suffix(".html").name
-
-
-def _write(path: Path, text: str) -> None:
-    from agent.eval.report import write_text_atomic
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, text)
 
 
 def _fix_repo(run_dir: Path, repo: Path | None) -> Path | None:
@@ -93,23 +84,17 @@ def _write_fix_run(run_dir: Path, trajectories: list[Path], out: Path, repo: Pat
         view = trajectory_view(trajectory, repo=repo)
         target = out / trajectory.with_suffix(".html").name
         back = "index.html" if len(trajectories) > 1 else None
-        _write(target, trajectory_page(view, back=back))
+        write_page(target, trajectory_page(view, back=back))
         pages.append(target)
         views.append((target.name, view))
     if len(trajectories) == 1:
         return View("fix run", pages[0], pages)
     index = out / "index.html"
-    _write(index, render("samples.html", run=str(run_dir), samples=views))
+    write_page(index, render("samples.html", run=str(run_dir), samples=views))
     return View("fix run", index, [index, *pages])
 
 
 # -- eval runs -----------------------------------------------------------------------------------
-
-
-def task_page_name(task_id: str) -> str:
-    from agent.eval.runner import safe_name
-
-    return f"{TASK_PAGES}/{safe_name(task_id)}.html"
 
 
 def write_eval_pages(run_dir: Path, out: Path | None = None) -> View:
@@ -127,56 +112,8 @@ def write_eval_pages(run_dir: Path, out: Path | None = None) -> View:
     root = out or run_dir
     index = root / ("report.html" if out is None else "index.html")
     pages = write_task_pages(run_dir, root, records, run_info, back=index.name)
-    _write(index, render_html(summary, records, task_href=task_page_name))
+    write_page(index, render_html(summary, records, task_href=task_page_name))
     return View("eval run", index, [index, *pages])
-
-
-def write_task_pages(run_dir: Path, root: Path, records: list[dict[str, Any]],
-                     run_info: dict[str, Any], *, back: str) -> list[Path]:
-    """``root/tasks/<task>.html`` for every record; each links back to ``root/back``."""
-    tasks = _suite(run_info)
-    pages = []
-    for record in records:
-        task = tasks.get(record["task_id"])
-        view = _task_view(run_dir, record, task)
-        target = root / task_page_name(record["task_id"])
-        _write(target, trajectory_page(view, back=f"../{back}"))
-        pages.append(target)
-    return pages
-
-
-def _task_view(run_dir: Path, record: dict[str, Any], task: Any) -> TrajectoryView:
-    from agent.eval.runner import TRAJECTORIES, safe_name
-
-    candidates = [Path(record["trajectory_path"])] if record.get("trajectory_path") else []
-    candidates.append(run_dir / TRAJECTORIES / f"{safe_name(record['task_id'])}.json")
-    found = next((p for p in candidates if p.is_file()), None)
-    repo = task.repo if task is not None else None
-    reference = task.reference_patch if task is not None else None
-    if found is not None:
-        return trajectory_view(found, repo=repo, record=record, reference_patch=reference)
-    # No episode (an infrastructure error before it began): the record alone.
-    from agent.view.model import test_rows
-
-    return TrajectoryView(
-        task_id=record["task_id"], policy=record.get("policy", "?"), source="(no trajectory)",
-        steps=[], resolved=record.get("resolved"), reward=record.get("reward"),
-        exit_status=record.get("exit_status", ""), elapsed_s=record.get("wall_s"),
-        patch=record.get("patch") or "", tests=test_rows("", record.get("tests") or {}, record),
-        record=record, diffs_note="no trajectory was written for this task")
-
-
-def _suite(run_info: dict[str, Any]) -> dict[str, Any]:
-    """The run's tasks by id, for their original sources; empty when the suite is gone."""
-    from envs.task import load_suite
-
-    where = run_info.get("tasks")
-    if not where or not Path(where).is_dir():
-        return {}
-    try:
-        return {t.id: t for t in load_suite(where)}
-    except (UsageError, ValueError, OSError):
-        return {}
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
-from agent.view import highlight
+import agent.view.highlight as highlight
 from agent.view.model import TrajectoryView
 
 
@@ -39,5 +42,20 @@ def render(template: str, **context: Any) -> str:
 
 def trajectory_page(view: TrajectoryView, *, back: str | None = None) -> str:
     """The page of one episode; ``back``: a link to the run summary it belongs to."""
-    harness = (view.record or {}).get("harness")
+    harness = view.record.harness if view.record is not None else None
     return render("trajectory.html", t=view, back=back, harness=harness)
+
+
+def write_page(path: Path, text: str) -> None:
+    """Write a page so that a reader (or the server) never sees half of it: a temporary file in
+    the same directory, readable by all, then a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
