@@ -90,6 +90,8 @@ class TrajectoryView:
     """Why the diff after each step is missing or approximate, if it is."""
     record: EvalRecord | None = None
     """The eval record of the task, when the page is part of an eval run."""
+    explanation: dict[str, Any] | None = None
+    """`agent fix`'s explanation of its fix (agent.explain), when the run left one."""
 
 
 def load_trajectory_json(path: Path) -> dict[str, Any]:

@@ -61,27 +61,28 @@ def _page_target(trajectory: Path, out: Path | None) -> Path:
     return out if out.suffix == ".html" else out / trajectory.with_suffix(".html").name
 
 
-def _fix_repo(run_dir: Path, repo: Path | None) -> Path | None:
-    """The repository an `agent fix` run worked on, when its result file names it."""
-    if repo is not None:
-        return repo
-    for name in ("result.json", "fix.json"):
-        result = run_dir / name
-        if result.is_file():
-            try:
-                named = json.loads(result.read_text()).get("repo")
-            except (OSError, json.JSONDecodeError, AttributeError):
-                continue
-            if named:
-                return Path(named)
-    return None
+FIX_RESULT = "result.json"
+"""What `agent fix` leaves beside its trajectories: its --json object (repo, explanation, ...)."""
+
+
+def _fix_result(run_dir: Path) -> dict:
+    path = run_dir / FIX_RESULT
+    try:
+        data = json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _write_fix_run(run_dir: Path, trajectories: list[Path], out: Path, repo: Path | None) -> View:
-    repo = _fix_repo(run_dir, repo)
+    result = _fix_result(run_dir)
+    if repo is None and result.get("repo"):
+        repo = Path(result["repo"])
     pages, views = [], []
     for trajectory in trajectories:
         view = trajectory_view(trajectory, repo=repo)
+        if result.get("trajectory_path") and Path(result["trajectory_path"]).name == trajectory.name:
+            view.explanation = result.get("explanation")  # of the kept sample
         target = out / trajectory.with_suffix(".html").name
         back = "index.html" if len(trajectories) > 1 else None
         write_page(target, trajectory_page(view, back=back))
