@@ -201,7 +201,7 @@ def _words(candidate: Any) -> str:
 def explain(trajectory: Path, *, repo: Path | None, fixed: list[str], broken: list[str],
             stats: Any = None) -> Explanation:
     """The explanation of the episode in ``trajectory`` (``stats``: the search policy's
-    SearchStats, when it ran)."""
+    SearchStats or its dict, when it ran)."""
     from agent.view.model import trajectory_view
 
     view = trajectory_view(trajectory, repo=repo)
@@ -212,22 +212,33 @@ def explain(trajectory: Path, *, repo: Path | None, fixed: list[str], broken: li
             result.fix += [describe_hunk(repo, file_patch, edit) for edit in changes(hunk)]
     frames = traceback_hits(view.intro)
     ranked = {row.location: row for row in view.ranking}
-    line = getattr(stats, "line", "")
+    stats = _as_dict(stats)
     for part in result.fix:
         row = ranked.get(part.location)
         evidence = Evidence(part.location, row.rank if row else None,
                             row.score if row else None, frames.get(part.location, []))
-        if line == part.location:  # the search's own (deeper) ranking and its coverage
-            evidence.rank = getattr(stats, "line_rank", 0) or evidence.rank
-            evidence.covering_tests = list(getattr(stats, "covering_tests", []) or [])
+        if stats.get("line") == part.location:  # the search's own deeper ranking and coverage
+            evidence.rank = stats.get("line_rank") or evidence.rank
+            evidence.covering_tests = list(stats.get("covering_tests") or [])
         result.evidence.append(evidence)
-    if stats is not None and getattr(stats, "candidates", 0):
-        result.candidates_tried, result.search_s = stats.candidates, stats.elapsed_s
+    if stats.get("candidates"):
+        result.candidates_tried, result.search_s = stats["candidates"], stats.get("elapsed_s")
     else:  # a model's attempts are its edits
         result.candidates_tried = sum(s.verb == "edit" and not s.format_error for s in view.steps)
         result.search_s = view.elapsed_s
     result.warnings = warnings(result)
     return result
+
+
+def _as_dict(stats: Any) -> dict[str, Any]:
+    """The search's stats as a dict: SearchStats, its JSON form, or nothing."""
+    import dataclasses
+
+    if stats is None:
+        return {}
+    if dataclasses.is_dataclass(stats):
+        return dataclasses.asdict(stats)
+    return dict(stats)
 
 
 def warnings(explanation: Explanation) -> list[str]:
