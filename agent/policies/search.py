@@ -260,6 +260,8 @@ class SearchPolicy:
         for path, text in current.items():
             if syntax_error(text, path) is not None or name_errors:
                 out += [(path, line) for line in problem_locations(path, text)]
+        # Frames of errors outside any test (a module that fails to import) point there too.
+        out += [loc for loc in parse_locations(self._failure_text) if loc[0] in current]
         return out
 
     def _localize(self, sandbox, f2p, p2p, started) -> list[tuple[str, int]]:

@@ -125,6 +125,12 @@ def _points(site: Site) -> list[tuple[int, str, str]]:
         points.append((body[0].lineno - 1, indent_of(lines[body[0].lineno - 1]), "at block start"))
     else:
         points.append((stmt.end_lineno, indent_of(lines[stmt.lineno - 1]), "after"))
+    siblings = getattr(site.parents.get(stmt), "body", None) or []
+    if stmt in siblings and siblings.index(stmt) > 0:
+        before = siblings[siblings.index(stmt) - 1]
+        if isinstance(before, (ast.For, ast.While)):  # a loop just ended: its body's end
+            last = before.body[-1]
+            points.append((last.end_lineno, indent_of(lines[last.lineno - 1]), "at loop end"))
     node = stmt
     while node is not None and node is not site.func:
         node = site.parents.get(node)
