@@ -144,6 +144,7 @@ class SearchPolicy:
         self._limits: dict[str, float] = {}
         self._suite: dict = {}
         self._failure_text = ""
+        self._collection_text = ""
         self._state: tuple = ()
 
     def start_episode(self, task) -> None:
@@ -261,7 +262,7 @@ class SearchPolicy:
             if syntax_error(text, path) is not None or name_errors:
                 out += [(path, line) for line in problem_locations(path, text)]
         # Frames of errors outside any test (a module that fails to import) point there too.
-        out += [loc for loc in parse_locations(self._failure_text) if loc[0] in current]
+        out += [loc for loc in parse_locations(self._collection_text) if loc[0] in current]
         return out
 
     def _localize(self, sandbox, f2p, p2p, started) -> list[tuple[str, int]]:
@@ -281,6 +282,7 @@ class SearchPolicy:
         statuses = report.statuses
         durations = {t: r.duration_s for t, r in report.tests.items()}
         self._limits = evidence.test_limits(durations, statuses, ceiling=cfg.test_timeout_s)
+        self._collection_text = "\n".join(report.collection_errors)
         self._failure_text = "\n".join([r.message for r in report.tests.values()]
                                        + list(report.collection_errors))
         self._suite = {"limits": {t: self._limits[t] for t in f2p + p2p if t in self._limits},
