@@ -357,3 +357,41 @@ def test_tests_by_file_and_covering() -> None:
     coverage = {"t1": {"m.py": {1, 2}}, "t2": {"n.py": {3}}, "t3": {"m.py": {2}}}
     assert evidence.tests_by_file(coverage, ["t1", "t2", "t3"]) == {"m.py": [0, 2], "n.py": [1]}
     assert evidence.tests_covering(coverage, "m.py", 2) == ["t1", "t3"]
+
+
+def test_drop_operand_and_branch() -> None:
+    buggy = "def f(p, q, d):\n    return p - q + d\n"
+    assert proposes("drop_operand", buggy, "def f(p, q, d):\n    return q + d\n", "return")
+    buggy = "def f(s, g, k):\n    return g if s & 1 else k\n"
+    assert proposes("drop_operand", buggy, "def f(s, g, k):\n    return k\n", "return")
+    assert silent("drop_operand", "def f(a):\n    return a\n", "return")
+
+
+def test_regroup_changes_precedence() -> None:
+    buggy = "def f(p, k):\n    return p * abs(k) // 2\n"
+    assert proposes("regroup", buggy, "def f(p, k):\n    return p * (abs(k) // 2)\n", "return")
+    assert silent("regroup", "def f(a, b):\n    return a + b\n", "return")
+
+
+def test_flow_swap_and_string_literal() -> None:
+    buggy = "def f(xs):\n    for x in xs:\n        if x:\n            break\n    return x\n"
+    assert proposes("flow_swap", buggy, buggy.replace("break", "continue"), "break")
+    assert silent("flow_swap", buggy, "return")
+    buggy = "def f(xs):\n    return ' '.join(xs)\n"
+    assert proposes("string_literal", buggy, "def f(xs):\n    return ''.join(xs)\n", "return")
+    assert proposes("string_literal", "def f(s):\n    return s == 'GBD '\n",
+                    "def f(s):\n    return s == 'GBD'\n", "return")
+    assert silent("string_literal", "def f(s):\n    return s == 'x'\n", "return")
+
+
+def test_plus_minus_one_on_a_sum_and_a_compared_name() -> None:
+    buggy = "def f(v, i, j, n):\n    return v[0] + v[1], i + j == n\n"
+    assert proposes("plus_minus_one", buggy, "def f(v, i, j, n):\n    return v[0] + v[1] + 1, i + j == n\n",
+                    "return")
+    assert proposes("plus_minus_one", buggy, "def f(v, i, j, n):\n    return v[0] + v[1], i + j == n - 1\n",
+                    "return")
+
+
+def test_range_from_one() -> None:
+    buggy = "def f(n):\n    for j in range(n):\n        print(j)\n"
+    assert proposes("slice_iteration", buggy, buggy.replace("range(n)", "range(1, n)"), "for j")
