@@ -99,11 +99,21 @@ def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, image, max_s
             "repo": str(repo), "fixed_tests": fixed, "broken_tests": broken,
             "total_elapsed_s": elapsed, "samples": len(results),
             "applied": applied.how if applied else None, "undo": applied.undo if applied else None,
+            "policy_stats": _stats(agent_policy),
         }
         click.echo(json.dumps(payload))
     else:
         _report(console, best, task, fixed, broken, elapsed, applied, apply_)
     click.get_current_context().exit(0 if best.resolved else 1)
+
+
+def _stats(policy) -> dict | None:
+    """The policy's own account of the episode (the search: family of the winning edit,
+    candidates tried, rank of its line, tests covering it), when it keeps one."""
+    import dataclasses
+
+    stats = getattr(policy, "stats", None)
+    return dataclasses.asdict(stats) if dataclasses.is_dataclass(stats) else None
 
 
 def _report(console, result, task, fixed, broken, elapsed, applied, apply_) -> None:
