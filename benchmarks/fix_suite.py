@@ -3,12 +3,15 @@
 Runs the real command, `agent fix TASK/repo --json`, once per task, and prints resolved / total
 (plausible: every test passes), median and p90 wall time per task, a per-bug-class table, how
 many resolved patches are the reference fix itself (the same files after the patch) or the same
-program (the same AST: formatting and comments aside), per repair family the candidates tried
-and the fixes found, candidates validated per second, and episodes that ran past --timeout by
-more than 10 s.
+program (the same AST: formatting and comments aside), what one fix cost in sandboxes opened,
+full-suite runs, coverage runs and test runs (mean per fix), per repair family the candidates
+tried and the fixes found, candidates validated per second, and episodes that ran past
+--timeout by more than 10 s.
 
     python benchmarks/fix_suite.py [--sandbox docker|local] [--tasks DIR] [--limit N] [--json]
         [--timeout S]
+
+Run it with the package installed (or ``PYTHONPATH`` at the checkout).
 
 On the 2-core development machine the whole bundled suite takes several minutes with Docker.
 """
@@ -25,12 +28,10 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from agent.eval.metrics import distribution  # noqa: E402
-from envs.task import TaskError, bundled_suite_path, load_suite  # noqa: E402
-from envs.validate import apply_patch, copy_repo  # noqa: E402
+from agent.eval.metrics import distribution
+from envs.task import TaskError, bundled_suite_path, load_suite
+from envs.validate import apply_patch, copy_repo
+from sandboxes.counts import KEYS as RUN_KEYS
 
 
 def patched_tree(repo: Path, patch: str) -> dict[str, str] | None:
@@ -78,7 +79,7 @@ def main() -> int:
                 [sys.executable, "-m", "agent", "fix", str(task.repo), "--json",
                  "--sandbox", args.sandbox, "--out", f"{out}/{task.id}",
                  *(["--timeout", str(args.timeout)] if args.timeout else [])],
-                capture_output=True, text=True, cwd=ROOT)
+                capture_output=True, text=True)
             wall = time.monotonic() - started
             try:
                 result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -97,7 +98,8 @@ def main() -> int:
                          "wall_s": round(wall, 2), "error": result.get("error"),
                          "family": stats.get("family", ""), "candidates": stats.get("candidates", 0),
                          "search_s": stats.get("elapsed_s", 0.0), "line_rank": stats.get("line_rank"),
-                         "families": stats.get("families", {})})
+                         "families": stats.get("families", {}),
+                         "runs": result.get("runs", {})})
             if not args.json:
                 mark = "ok " if rows[-1]["resolved"] else "-- "
                 print(f"[{i:3}/{len(tasks)}] {mark} {wall:6.1f}s  {task.id}", flush=True)
@@ -134,6 +136,8 @@ def main() -> int:
         "by_class": {c: {"resolved": sum(r["resolved"] for r in rs), "total": len(rs)}
                      for c, rs in sorted(by_class.items())},
         "unresolved": [r["task"] for r in rows if not r["resolved"]],
+        "runs_per_fix": {key: round(sum(r["runs"].get(key, 0) for r in rows) / len(rows), 2)
+                         for key in RUN_KEYS} if rows else {},
     }
     if args.json:
         print(json.dumps(summary | {"rows": rows}, indent=1))
@@ -145,6 +149,8 @@ def main() -> int:
     print(f"resolved patches identical in effect to the reference fix: "
           f"{summary['same_as_reference']}/{resolved}; the same program (AST): "
           f"{summary['same_program_as_reference']}/{resolved}")
+    print("per fix (mean): " + ", ".join(f"{v} {k.replace('_', ' ')}"
+                                         for k, v in summary["runs_per_fix"].items()))
     print(f"{summary['candidates']} candidates validated, {summary['candidates_per_s']} per "
           "second of search")
     if args.timeout:

@@ -11,9 +11,11 @@ On disk (see DESIGN.md)::
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sandboxes.base import TestReport
 from sandboxes.errors import UsageError
 
 
@@ -81,6 +83,29 @@ class Task:
             extra={k: v for k, v in meta.items() if k not in known},
         )
 
+    @classmethod
+    def from_report(cls, repo: str | Path, report: TestReport, *, test_command: str | None = None,
+                    source: str | None = None) -> "Task":
+        """The task a repository is, by one run of its tests: the failing tests become
+        fail_to_pass, the passing ones pass_to_pass (`agent fix` builds its task so).
+
+        UsageError when the run found no test at all; fail_to_pass is empty when nothing fails.
+        """
+        repo = Path(repo)
+        if not report.tests and report.collection_errors:
+            raise UsageError(f"the tests of {repo} cannot be collected:\n"
+                             + "\n".join(report.collection_errors)[:2000])
+        if not report.tests:
+            raise UsageError(f"pytest found no tests in {repo}; pass --test-command")
+        return cls(
+            id=repo.name or "repo",
+            repo=repo,
+            fail_to_pass=tuple(report.failing),
+            pass_to_pass=tuple(n for n, r in report.tests.items() if r.status == "passed"),
+            test_command=test_command,
+            source=source,
+        )
+
     def to_json(self) -> dict:
         meta = {"id": self.id, "fail_to_pass": list(self.fail_to_pass),
                 "pass_to_pass": list(self.pass_to_pass)}
@@ -97,6 +122,19 @@ class Task:
         (path / "task.json").write_text(json.dumps(self.to_json(), indent=2) + "\n")
         if self.reference_patch is not None:
             (path / "reference.patch").write_text(self.reference_patch)
+
+
+def pytest_args(test_command: str | None) -> tuple[str, ...]:
+    """The pytest arguments in a test command (``--test-command``, task.json's "test_command"),
+    which must run pytest; () for None."""
+    if not test_command:
+        return ()
+    words = shlex.split(test_command)
+    for prefix in (["pytest"], ["py.test"], ["python", "-m", "pytest"], ["python3", "-m", "pytest"]):
+        if words[: len(prefix)] == prefix:
+            return tuple(words[len(prefix):])
+    raise UsageError(f"the test command must run pytest (e.g. 'pytest tests/unit'), "
+                     f"got {test_command!r}")
 
 
 def load_suite(path: str | Path) -> list[Task]:

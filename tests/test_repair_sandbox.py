@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from agent.loop import run_episode
 from agent.policies.search import SearchPolicy
+from envs.env import DebugEnv, EnvConfig
 from envs.task import Task
 
 
@@ -24,10 +26,28 @@ def make_repo(root: Path, files: dict[str, str]) -> Path:
 
 
 def fix_with_search(repo: Path, f2p: list[str], p2p: list[str], backend: str, **options):
+    """One episode of the search policy through the real loop; ({path: (old, new)}, stats)."""
     task = Task(id=repo.name, repo=repo, fail_to_pass=tuple(f2p), pass_to_pass=tuple(p2p))
-    policy = SearchPolicy(backend=backend, time_budget_s=120, **options)
-    policy.start_episode(task)
-    return policy.repair([]), policy.stats
+    policy = SearchPolicy(time_budget_s=120, **options)
+    with DebugEnv(EnvConfig(backend=backend, time_budget_s=200)) as env:
+        result = run_episode(policy, env, task)
+    assert result.resolved, result.exit_status
+    fixed = {}
+    for path in result.edited_lines:
+        fixed[path] = ((repo / path).read_text(), _patched(repo, result.patch, path))
+    return fixed, policy.stats
+
+
+def _patched(repo: Path, patch: str, path: str) -> str:
+    import shutil
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "repo"
+        shutil.copytree(repo, copy)
+        subprocess.run(["git", "apply", "-"], input=patch, text=True, cwd=copy, check=True)
+        return (copy / path).read_text()
 
 
 COUNTER = '''class Counter:

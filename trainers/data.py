@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from agent.policies.base import Message
+from agent.prompts import Message
 from agent.prompts import fit_messages
 from agent.trajectory import Trajectory, write_json_atomic
 from envs.task import Task, load_suite
@@ -46,7 +46,7 @@ class CollectConfig:
     policy: str = "search"
     """Policy that demonstrates: search (model-free), reference (replays reference.patch), ..."""
     policy_options: dict[str, Any] = field(default_factory=dict)
-    """Extra options for make_policy (the search policy gets the sandbox backend by default)."""
+    """Extra options for make_policy."""
     workers: int = 1
     """Episodes run at once, each in its own sandbox."""
     sandbox: str = "auto"
@@ -108,11 +108,7 @@ def run_one(task: Task, config: CollectConfig, out: Path) -> bool:
     from agent.policies import make_policy
     from envs.env import DebugEnv, EnvConfig
 
-    options = dict(config.policy_options)
-    if config.policy == "search":
-        options.setdefault("backend", config.sandbox)
-        options.setdefault("image", config.image)
-    policy = make_policy(config.policy, task=task, **options)
+    policy = make_policy(config.policy, task=task, **config.policy_options)
     env_config = EnvConfig(backend=config.sandbox, image=config.image, max_steps=config.max_steps,
                            time_budget_s=config.time_budget_s)
     partial = out / "unresolved" / f".{_safe(task.id)}.partial.json"
