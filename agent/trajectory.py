@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.policies.base import Message
+from agent.prompts import Message
 
 FORMAT = "debug-agent.trajectory/1"
 

@@ -2,8 +2,8 @@
 
 For every bug with a known fix, the engine's candidates at the fault lines (the lines the fix
 touches) are generated, deduplicated by AST, and each is compared with the fixed file by AST.
-A family's rate in a context (the kind of statement at the line) is the share of its candidates
-there that are the fix. Bugs come from our own suites only: the bundled tasks (hand-written
+A family's rate in a context (the kind of statement at the fault line) is the share of the bugs
+where it proposed something at which one of its candidates was the fix. Bugs come from our own suites only: the bundled tasks (hand-written
 bugs with reference patches) and synthetic mutants of the seed repositories (one random
 mutation each, the original as the fix). No sandbox runs: an exact match with the fix is a
 stricter test than passing the tests, so the rates are lower bounds that rank families alike.
@@ -68,18 +68,21 @@ def score_bug(buggy: dict[str, str], fixed: dict[str, str], lines: dict[str, lis
             continue
         target = ast_key(path, fixed[path])
         package = {p: t for p, t in buggy.items() if p != path}
-        seen = set()
+        seen, proposed, hits = set(), set(), set()
+        context = context_of(buggy[path], rows[0])
         for line in rows:
-            context = context_of(buggy[path], line)
             for cand in candidates_at(path, buggy[path], line, package):
                 key = ast_key(path, cand.text)
                 if key is None or key in seen:
                     continue
                 seen.add(key)
-                hit = int(key == target)
-                for name in (cand.family, f"{cand.family}|{context}"):
-                    counts[name]["tried"] += 1
-                    counts[name]["fixed"] += hit
+                proposed.add(cand.family)
+                if key == target:
+                    hits.add(cand.family)
+        for family in proposed:
+            for name in (family, f"{family}|{context}"):
+                counts[name]["tried"] += 1
+                counts[name]["fixed"] += family in hits
 
 
 def bundled(suite: Path, counts) -> int:
@@ -116,7 +119,7 @@ def main() -> int:
     parser.add_argument("--suite", type=Path, default=bundled_suite_path())
     parser.add_argument("--seeds", type=Path, nargs="*",
                         default=sorted((ROOT / "envs" / "seeds").iterdir()))
-    parser.add_argument("--mutants", type=int, default=300, help="Synthetic mutants to score.")
+    parser.add_argument("--mutants", type=int, default=200, help="Synthetic mutants to score.")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=PRIOR_PATH)
     args = parser.parse_args()
@@ -132,7 +135,7 @@ def main() -> int:
     families = sorted((k for k in counts if "|" not in k),
                       key=lambda k: -counts[k]["fixed"] / max(counts[k]["tried"], 1))
     print(f"{n_tasks} bundled tasks, {n_mutants} mutants -> {args.out}")
-    print(f"{'family':24} {'tried':>7} {'fixed':>6}  rate")
+    print(f"{'family':24} {'bugs':>7} {'fixed':>6}  rate  (bugs: where the family proposed an edit)")
     for name in families:
         c = counts[name]
         print(f"{name:24} {c['tried']:7} {c['fixed']:6}  {c['fixed'] / max(c['tried'], 1):.4f}")

@@ -13,6 +13,7 @@ import secrets
 import xml.etree.ElementTree as ET
 from typing import Mapping, Sequence
 
+from sandboxes import counts
 from sandboxes._common import PLUGIN_MODULE
 from sandboxes._pytest_plugin import NODEID, TIMED_OUT
 from sandboxes.base import Sandbox, TestReport, TestResult
@@ -47,6 +48,11 @@ def run_pytest(
     "timeout" (or as "error" when the run ended for another reason without them). With
     ``coverage=True`` the report's ``coverage`` maps each test to the repo lines it ran.
     """
+    counts.count("test_runs")
+    if not node_ids:
+        counts.count("full_test_runs")
+    if coverage:
+        counts.count("coverage_runs")
     token = secrets.token_hex(6)
     scratch = sandbox.scratch_dir
     names = {"junit": f"junit-{token}.xml", "progress": f"progress-{token}.jsonl",

@@ -50,7 +50,7 @@ def test_openai_policy_in_workers(tmp_path):
     assert got["calc_add"]["policy"] == "openai:scripted"
     failed = got["no_reference"]
     assert failed["error_kind"] == "policy" and failed["exit_status"] == "error"
-    assert failed["error"]
+    assert failed["error"].startswith("EndpointError:")
     assert summary["resolved"] == 2 and summary["policy_errors"] == 1
     assert summary["infra_errors"] == 0  # a policy failure is the policy's, not the sandbox's
 

@@ -17,14 +17,13 @@ EVAL_POLICIES = ("search", "hf", "openai", "reference")
 
 
 def policy_spec(policy: str, *, model: str | None, adapter: str | None, load_4bit: bool,
-                base_url: str | None, sandbox: str, image: str | None, timeout_s: float,
+                base_url: str | None, timeout_s: float,
                 extra: dict[str, Any]):
     """The PolicySpec the CLI flags describe (built again inside each worker)."""
     from agent.eval import PolicySpec
 
     if policy == "search":
-        options: dict[str, Any] = {"backend": sandbox, "image": image,
-                                   "time_budget_s": timeout_s * 0.8}
+        options: dict[str, Any] = {"time_budget_s": timeout_s * 0.8}
     elif policy == "hf":
         options = {"model": model, "adapter": adapter, "load_4bit": load_4bit or None}
     elif policy == "openai":
@@ -164,7 +163,7 @@ def eval_group(ctx, tasks_dir, policy, model, adapter, load_4bit, base_url, poli
     if task_timeout_s is None:
         task_timeout_s = 2 * timeout_s * samples + 120
     spec = policy_spec(policy, model=model, adapter=adapter, load_4bit=load_4bit,
-                       base_url=base_url, sandbox=sandbox, image=image, timeout_s=timeout_s,
+                       base_url=base_url, timeout_s=timeout_s,
                        extra=_parse_extra(policy_extra))
     env_options = {"time_budget_s": timeout_s} | ({"image": image} if image else {})
     config = EvalConfig(tasks=tasks_dir, out=out, policy=spec, workers=workers, backend=sandbox,

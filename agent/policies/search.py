@@ -1,59 +1,70 @@
 """The model-free repair engine: generate-and-validate, acting through the ordinary actions.
 
 1. ``localize``: the environment ranks suspicious lines (Ochiai over per-test coverage, boosted by
-   traceback frames); frames named in the task's failure output are added after them, and lines
-   where code cannot run at all (a SyntaxError, a name nothing binds) go first.
-2. At each ranked line, every family of ``agent.repair`` proposes fixes (mutation operators,
+   traceback frames); the search reads that typed ranking and its run (coverage, durations) from
+   the episode's workspace, adds the frames of the first test run's failures after it, and puts
+   first the lines where code cannot run at all (a SyntaxError, a name nothing binds, the frames
+   of a module that fails to import).
+2. At each ranked line every family of ``agent.repair`` proposes fixes (mutation operators,
    repair templates, expressions over names in scope, conditions, ingredients from the program
    itself, misspelled names, token-level syntax fixes); ``agent.repair.rank`` orders them by the
-   line's rank and the family's measured prior, drops AST duplicates and code that does not
-   compile.
-3. Candidates are validated in the policy's own sandbox by ``validate_worker``, which imports
+   line's rank and the family's measured prior and drops AST duplicates and code that does not
+   compile: ``candidates``, the one place that proposes.
+3. Candidates are validated in the episode's own sandbox by ``validate_worker``, which imports
    pytest once and forks per candidate: the failing tests first, then the passing tests whose
    coverage touches the edited file (stopping at the first failure), then, for a candidate that
    fixes everything, the rest of the suite once. Each test's limit comes from the first run's
    durations. After the first plausible fix a small extra budget looks for a smaller, more local
    one (``rank.choose``). When none passes, the best candidate that fixes some failing tests
-   without breaking others becomes the base of another round, so faults that span two lines or
-   two files are found one half at a time.
+   without breaking others becomes the base of another round (localized afresh, so only the
+   tests that still fail point at lines): faults that span two lines or two files are found one
+   half at a time. The sandbox's files are put back as the episode left them.
 4. The policy then plays the path to the fix, not the search: ``open`` the region, ``edit`` it,
-   ``run_tests``, ``submit``. A resolved episode is therefore a clean demonstration for SFT.
-   ``SearchPolicy.stats`` says which family won, after how many candidates, the rank of its line
-   and the tests that cover it.
+   ``run_tests`` on the failing tests, ``submit``. A resolved episode is therefore a clean
+   demonstration for SFT. ``SearchPolicy.stats`` says which family won, after how many
+   candidates, the rank of its line and the tests that cover it.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
-import re
 import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
 
 from envs.actions import Localize, Open, RunTests, Submit, format_action, make_edit
-from envs.reward import is_test_path, task_test_files
+from envs.localize import localize_report, traceback_frames
+from envs.reward import apply_changes, is_test_path, task_test_files
+from sandboxes.errors import SandboxError, UsageError
 
-from agent.policies.base import Message
+from agent.prompts import Message
 from agent.repair import Candidate, candidates_at, evidence, problem_locations, rank
 from agent.repair.syntax import syntax_error
+
+if TYPE_CHECKING:
+    from envs.task import Task
+    from sandboxes.base import Sandbox
+
+    from agent.policies.base import Workspace
 
 log = logging.getLogger("debug_agent.search")
 
 WORKER_SOURCE = (Path(__file__).parent / "validate_worker.py").read_text()
 RESULT_MARK = "@@RESULT "
-_LOCATION = re.compile(r"(?P<path>[\w./-]+\.py):(?P<line>\d+)")
 MAX_REQUEST_CHARS = 90_000  # one command-line argument may not exceed 128 KiB
 MAX_PACKAGE_CHARS = 4_000_000
 """Sources read for candidates and ingredients, at most (a huge repo is searched in part)."""
 
+Location = tuple[str, int]
+
 
 @dataclass
 class SearchConfig:
-    backend: str = "auto"
-    """Sandbox backend for validating candidates: docker | local | auto."""
     max_candidates: int = 1500
     """Most candidates validated in one episode."""
     time_budget_s: float = 300.0
@@ -67,19 +78,18 @@ class SearchConfig:
     test_timeout_s: float = 20.0
     """Most seconds one test may run; the first run's durations set a lower limit per test."""
     extra_candidates: int = 30
-    """After the first plausible fix, how many more candidates (at lines ranked as high) are
-    tried, so that the smallest, most local plausible edit wins rather than the first."""
-    image: str | None = None
-    """Sandbox image (docker backend); None for the default."""
+    """After the first plausible fix, how many more candidates (that could beat it) are tried,
+    so that the smallest, most local plausible edit wins rather than the first."""
 
     def __post_init__(self) -> None:
-        if self.backend not in ("docker", "local", "auto"):
-            raise ValueError(f"backend must be docker, local or auto, got {self.backend!r}")
         if self.extra_candidates < 0:
             raise ValueError(f"SearchConfig.extra_candidates must be >= 0, got {self.extra_candidates}")
         for name in ("max_candidates", "top_locations", "rounds", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"SearchConfig.{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("time_budget_s", "test_timeout_s"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"SearchConfig.{name} must be positive, got {getattr(self, name)}")
 
 
 @dataclass
@@ -128,12 +138,14 @@ class SearchPolicy:
     """Model-free generate-and-validate repair (see the module docstring)."""
 
     def __init__(self, config: SearchConfig | None = None, **options) -> None:
-        """Takes a SearchConfig, or its fields as keywords (``SearchPolicy(backend="local")``)."""
+        """Takes a SearchConfig, or its fields as keywords (``SearchPolicy(rounds=1)``)."""
         if config is not None and options:
             raise TypeError("pass either a SearchConfig or its fields, not both")
         self.config = config or SearchConfig(**options)
         self.name = "search"
-        self.task = None
+        self.tokens_used = 0
+        self.task: Task | None = None
+        self.workspace: Workspace | None = None
         self.stats = SearchStats()
         self._plan: list[str] = []
         self._phase = "start"
@@ -141,14 +153,14 @@ class SearchPolicy:
 
     def _reset_evidence(self) -> None:
         self._coverage: dict = {}
-        self._limits: dict[str, float] = {}
         self._suite: dict = {}
         self._failure_text = ""
+        self._collection_text = ""
         self._state: tuple = ()
 
-    def start_episode(self, task) -> None:
-        """Called by run_episode with the task, whose repo the search validates against."""
-        self.task = task
+    def start_episode(self, task: Task, workspace: Workspace) -> None:
+        """The task to repair, and the episode's workspace whose sandbox validates candidates."""
+        self.task, self.workspace = task, workspace
         self.stats = SearchStats()
         self._plan = []
         self._phase = "start"
@@ -162,78 +174,96 @@ class SearchPolicy:
             return format_action(Localize())
         if self._phase == "localized":
             self._phase = "done"
-            if self.task is None:
-                raise RuntimeError("the search policy needs the task: run it through run_episode")
-            ranking = parse_locations(messages[-1]["content"])
-            for location in parse_locations(messages[1]["content"]):
-                if location not in ranking:
-                    ranking.append(location)
-            fix = self.repair(ranking)
+            if self.task is None or self.workspace is None:
+                raise RuntimeError("the search policy needs its episode: run it through "
+                                   "run_episode, which calls start_episode")
+            fix = self.repair(self.ranking())
             self._plan = self.plan_for(fix)
             return self._plan.pop(0)
         return format_action(Submit())
 
+    def ranking(self) -> list[Location]:
+        """The env's ranking, then the lines named in the first run's failure tracebacks."""
+        ranked = [(s.path, s.line) for s in self.workspace.localization or []]
+        report, workdir = self.workspace.initial_report, self.workspace.sandbox.workdir
+        for test in self.task.fail_to_pass:
+            result = report.tests.get(test) if report is not None else None
+            if result is not None:
+                ranked += traceback_frames(result.message, workdir)
+        return list(dict.fromkeys(ranked))
+
     # -- the search -------------------------------------------------------------------------------
 
-    def repair(self, ranking: list[tuple[str, int]]) -> dict[str, tuple[str, str]]:
+    def repair(self, ranking: list[Location]) -> dict[str, tuple[str, str]]:
         """{path: (original text, fixed text)} for the best fix found; empty when none helps."""
-        from sandboxes import open_sandbox
-
-        cfg = self.config
+        sandbox = self.workspace.sandbox
         started = time.monotonic()
-        f2p, p2p = list(self.task.fail_to_pass), list(self.task.pass_to_pass)
-        test_files = task_test_files(self.task)  # never "fix" the tests: the reward drops such edits
-        kwargs = {"image": cfg.image} if cfg.image else {}
-        with open_sandbox(self.task.repo, backend=cfg.backend, **kwargs) as sandbox:
-            package = self._package(sandbox, test_files)
-            originals = dict(package)
-            current = dict(package)
-            base_passing = 0
-            best: Outcome | None = None
-            seen: set[tuple] = set()
-            for round_ in range(cfg.rounds):
-                self.stats.rounds = round_ + 1
-                # The env showed only its top lines; a deeper ranking of our own follows them,
-                # and after a partial fix only the tests that still fail point at lines.
-                deeper = self._localize(sandbox, f2p, p2p, started)
-                if round_ > 0:
-                    ranking = []
-                first = self._problem_lines(current)
-                ranking = [loc for loc in dict.fromkeys(first + ranking + deeper)
-                           if not is_test_path(loc[0], test_files) and loc[0] in current
-                           ][: cfg.top_locations]
-                self._state = tuple(sorted(p for p in current if current[p] != originals[p]))
-                ordered = _Stream(rank.unique(self._ordered(ranking, current), current))
-                outcomes = self._validate(sandbox, ordered, current, f2p, p2p, base_passing,
-                                          started, seen)
-                solved = [o for o in outcomes if o.solved(len(f2p))]
-                if solved:
-                    best = self._choose(sandbox, solved, ordered, current, f2p, p2p,
-                                        base_passing, started, seen)
-                    break
-                partial = [o for o in outcomes if o.f2p_passed > base_passing and o.p2p_failed == 0]
-                if not partial:
-                    break
-                step = max(partial, key=lambda o: o.f2p_passed)
-                best = step
-                base_passing = step.f2p_passed
-                for path, text in step.files.items():
-                    if text != current.get(path):
-                        current[path] = text
-                        sandbox.write_file(path, text)
-                self.stats.history.append(step.description)
-                if time.monotonic() - started > cfg.time_budget_s:
-                    break
+        self._evidence(self.workspace.initial_report,
+                       getattr(self.workspace, "localization_report", None))
+        with _files_kept(sandbox):
+            best, originals = self._search(sandbox, ranking, started)
         self.stats.elapsed_s = round(time.monotonic() - started, 2)
         if best is None:
             return {}
-        if best.solved(len(f2p)):
+        solved = best.solved(len(self.task.fail_to_pass))
+        if solved:
             self._record_winner(best)
-        self.stats.fix = "; ".join(self.stats.history + ([best.description] if best.solved(len(f2p)) else []))
+        self.stats.fix = "; ".join(self.stats.history + ([best.description] if solved else []))
         return {path: (originals[path], text) for path, text in best.files.items()
                 if text != originals[path]}
 
-    def _package(self, sandbox, test_files) -> dict[str, str]:
+    def _search(self, sandbox: Sandbox, ranking: list[Location], started: float
+                ) -> tuple[Outcome | None, dict[str, str]]:
+        """Rounds of propose-and-validate; (the best outcome, the original texts it edits)."""
+        cfg = self.config
+        f2p, p2p = list(self.task.fail_to_pass), list(self.task.pass_to_pass)
+        test_files = task_test_files(self.task)  # never "fix" the tests: the reward drops such edits
+        originals = self._package(sandbox, test_files)
+        current = dict(originals)
+        base_passing = 0
+        best: Outcome | None = None
+        seen: set[tuple] = set()
+        for round_ in range(cfg.rounds):
+            self.stats.rounds = round_ + 1
+            if round_ > 0:  # after a partial fix only the tests that still fail point at lines
+                ranking = self._localize(sandbox, started)
+            ranking = [loc for loc in dict.fromkeys(self._problem_lines(current) + ranking)
+                       if loc[0] in current and not is_test_path(loc[0], test_files)]
+            self._state = tuple(sorted(p for p in current if current[p] != originals[p]))
+            ordered = _Stream(self.candidates(ranking[: cfg.top_locations], current))
+            outcomes = self._validate(sandbox, ordered, current, f2p, p2p, base_passing,
+                                      started, seen)
+            solved = [o for o in outcomes if o.solved(len(f2p))]
+            if solved:
+                return self._choose(sandbox, solved, ordered, current, f2p, p2p, base_passing,
+                                    started, seen), originals
+            partial = [o for o in outcomes if o.f2p_passed > base_passing and o.p2p_failed == 0]
+            if not partial:
+                break
+            best = max(partial, key=lambda o: o.f2p_passed)
+            base_passing = best.f2p_passed
+            for path, text in best.files.items():
+                if text != current[path]:
+                    current[path] = text
+                    sandbox.write_file(path, text)
+            self.stats.history.append(best.description)
+            if time.monotonic() - started > cfg.time_budget_s:
+                break
+        return best, originals
+
+    def candidates(self, ranking: list[Location], current: dict[str, str]
+                   ) -> Iterator[tuple[int, Candidate]]:
+        """Every family's candidate fixes at the ranked lines as (rank of the line, candidate),
+        most promising first, without AST duplicates or code that does not compile (lazily:
+        only what is validated is parsed). ``current`` maps each source file to its text now."""
+        groups = []
+        for index, (path, line) in enumerate(ranking):
+            source = current[path]
+            groups.append((index, rank.context_of(source, line),
+                           candidates_at(path, source, line, current)))
+        return rank.unique(rank.order(groups), current)
+
+    def _package(self, sandbox: Sandbox, test_files) -> dict[str, str]:
         """The repo's Python sources that are not tests: where candidates are made, and where
         ingredients and imported names come from."""
         out, size = {}, 0
@@ -242,7 +272,7 @@ class SearchPolicy:
                 continue
             try:
                 text = sandbox.read_file(path)
-            except Exception as exc:  # unreadable (binary, vanished): not a candidate file
+            except (UsageError, UnicodeDecodeError) as exc:  # not text: not a candidate file
                 log.debug("skipping %s: %s", path, exc)
                 continue
             size += len(text)
@@ -252,48 +282,50 @@ class SearchPolicy:
             out[path] = text
         return out
 
-    def _problem_lines(self, current: dict[str, str]) -> list[tuple[str, int]]:
+    def _problem_lines(self, current: dict[str, str]) -> list[Location]:
         """Lines where code cannot run at all (a SyntaxError; a name nothing binds when the
-        failures mention a NameError): nothing else in the file is testable before them."""
+        failures mention a NameError; the frames of a module that fails to import): nothing
+        else in the file is testable before them."""
         name_errors = "NameError" in self._failure_text
         out = []
         for path, text in current.items():
-            if syntax_error(text, path) is not None or name_errors:
+            if name_errors or syntax_error(text, path) is not None:
                 out += [(path, line) for line in problem_locations(path, text)]
+        workdir = self.workspace.sandbox.workdir
+        out += [loc for loc in traceback_frames(self._collection_text, workdir) if loc[0] in current]
         return out
 
-    def _localize(self, sandbox, f2p, p2p, started) -> list[tuple[str, int]]:
-        from envs.localize import localize_report
-
+    def _evidence(self, initial, localized) -> None:
+        """Per-test limits from the first run's durations, per-test coverage from the run of
+        ``localize`` (either may be missing)."""
         cfg = self.config
-        left = cfg.time_budget_s - (time.monotonic() - started)
+        f2p, p2p = list(self.task.fail_to_pass), list(self.task.pass_to_pass)
+        report = initial or localized
+        if report is not None:
+            durations = {t: r.duration_s for t, r in report.tests.items()}
+            limits = evidence.test_limits(durations, report.statuses, ceiling=cfg.test_timeout_s)
+            self._suite["limits"] = {t: limits[t] for t in f2p + p2p if t in limits}
+            texts = [r.message for t, r in report.tests.items() if t in f2p]
+            self._failure_text = "\n".join(texts + list(report.collection_errors))
+            self._collection_text = "\n".join(report.collection_errors)
+        if localized is not None and localized.coverage:
+            self._coverage = localized.coverage
+            self._suite["p2p_by_file"] = evidence.tests_by_file(self._coverage, p2p)
+
+    def _localize(self, sandbox: Sandbox, started: float) -> list[Location]:
+        left = self.config.time_budget_s - (time.monotonic() - started)
         try:
             ranked, report = localize_report(
-                sandbox, self.task, top_n=cfg.top_locations,
-                timeout=max(min(cfg.test_timeout_s * 4, left / 2), 5.0),
-                per_test_timeout=cfg.test_timeout_s)
-        except Exception as exc:  # localization is a hint: search the given ranking without it
-            log.warning("search: own localization failed: %s", exc)
+                sandbox, self.task, top_n=self.config.top_locations,
+                timeout=max(min(self.config.test_timeout_s * 4, left / 2), 5.0))
+        except (SandboxError, UsageError) as exc:  # a hint: the round goes on without it
+            log.warning("search: localization after the partial fix failed: %s", exc)
             return []
-        self._coverage = report.coverage or {}
-        statuses = report.statuses
-        durations = {t: r.duration_s for t, r in report.tests.items()}
-        self._limits = evidence.test_limits(durations, statuses, ceiling=cfg.test_timeout_s)
-        self._failure_text = "\n".join([r.message for r in report.tests.values()]
-                                       + list(report.collection_errors))
-        self._suite = {"limits": {t: self._limits[t] for t in f2p + p2p if t in self._limits},
-                       "p2p_by_file": evidence.tests_by_file(self._coverage, p2p)
-                       if self._coverage else None}
+        if report.coverage:
+            self._coverage = report.coverage
+            self._suite["p2p_by_file"] = evidence.tests_by_file(
+                self._coverage, list(self.task.pass_to_pass))
         return [(s.path, s.line) for s in ranked]
-
-    def _ordered(self, ranking, current):
-        """Every family's candidates at the ranked lines, most promising first (lazily)."""
-        groups = []
-        for index, (path, line) in enumerate(ranking):
-            source = current[path]
-            found = candidates_at(path, source, line, current)
-            groups.append((index, rank.context_of(source, line), found))
-        return rank.order(groups)
 
     def _outcome(self, cand: Candidate, index: int, current) -> Outcome:
         files = dict(current)
@@ -414,8 +446,8 @@ class SearchPolicy:
             first = _span(old, new)["start"] + 1
             plan.append(format_action(Open(path, max(first - 5, 1), first + 15)))
             plan.append(format_action(edit))
-        if plan:
-            plan.append(format_action(RunTests()))
+        if plan:  # the failing tests, as the prompt asks; scoring then runs every test
+            plan.append(format_action(RunTests(tuple(self.task.fail_to_pass))))
         plan.append(format_action(Submit()))
         return plan
 
@@ -451,11 +483,13 @@ def _span(old: str, new: str) -> dict:
     return {"start": start, "end": end_a, "text": "".join(b[start:end_b])}
 
 
-def parse_locations(text: str) -> list[tuple[str, int]]:
-    """``path:line`` locations named in a localize ranking or a traceback, in order, once each."""
-    seen: list[tuple[str, int]] = []
-    for match in _LOCATION.finditer(text):
-        location = (match["path"].removeprefix("./"), int(match["line"]))
-        if location not in seen:
-            seen.append(location)
-    return seen
+@contextlib.contextmanager
+def _files_kept(sandbox: Sandbox) -> Iterator[None]:
+    """Put the sandbox's files back as they were (the search writes partial fixes, and candidates'
+    tests may write anything), killing what candidates left running."""
+    before = sandbox.changed_files()
+    try:
+        yield
+    finally:
+        sandbox.reset()
+        apply_changes(sandbox, before)

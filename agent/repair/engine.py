@@ -63,6 +63,8 @@ def candidates_at(path: str, source: str, line: int, package: dict[str, str] | N
     if syntax_error(source, path) is not None:
         found = syntax_fixes(path, source)
         return [c for c in found if families is None or c.family in families]
+    if not 1 <= line <= source.count("\n") + 1:
+        return []  # a stale location (the file is shorter now)
     out = mutation_candidates(path, source, line) + template_candidates(path, source, line)
     site = Site.parse(path, source, line, package)
     if site is not None and site.stmt is not None:

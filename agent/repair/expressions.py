@@ -11,7 +11,11 @@ Families (each yields candidates only for the nodes on the site's line):
 - ``aug_assign_form``: ``x = e`` <-> ``x += e`` (and ``-=``, ``*=``);
 - ``power``: ``a * b`` <-> ``a ** b``, ``e`` -> ``e ** 2``;
 - ``slice_iteration``: ``for x in xs`` -> ``xs[1:]``, ``xs[:-1]``, ``xs[::-1]``, ``reversed(xs)``,
-  ``sorted(xs)``.
+  ``sorted(xs)``; ``range(n)`` -> ``range(1, n)``;
+- ``drop_operand``: ``a - b + c`` -> ``b + c``, ``a * b`` -> ``b``, ``x if c else y`` -> ``y``;
+- ``regroup``: ``a * b // c`` -> ``a * (b // c)`` and back (operator precedence);
+- ``flow_swap``: ``break`` <-> ``continue``;
+- ``string_literal``: ``" "`` <-> ``""``, a literal with its stray outer spaces stripped.
 """
 
 from __future__ import annotations
@@ -74,13 +78,18 @@ def _int_valued(site: Site) -> list[ast.AST]:
                 found.append(node)
         elif isinstance(node, ast.Compare):
             operands = [node.left, *node.comparators]
-            if any(_looks_int(o) for o in operands):
+            if any(_looks_int(o) or _arith(o) for o in operands):
                 found += [o for o in operands if isinstance(o, _VALUE)]
-        elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.FloorDiv,
-                                                                  ast.Mod)):
+        elif _arith(node):
+            found.append(node)  # a sum or difference: the whole may be one off
             if _looks_int(node.left) or _looks_int(node.right):
                 found += [o for o in (node.left, node.right) if isinstance(o, _VALUE)]
     return list({id(n): n for n in found}.values())
+
+
+def _arith(node: ast.AST) -> bool:
+    return isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.FloorDiv,
+                                                                ast.Mod))
 
 
 def _looks_int(node: ast.AST) -> bool:
@@ -139,7 +148,7 @@ def wrap_call(site: Site) -> Iterator[Candidate]:
         old = site.segment(node)
         if "\n" in old:
             continue
-        wraps = [f"abs({old})", f"max({old}, 0)"]
+        wraps = [f"abs({old})", f"max({old}, 0)", f"-{_paren(site, node)}"]
         if isinstance(node, (ast.Name, ast.Attribute, ast.Call)):
             wraps.append(f"len({old})")
         for other in dict.fromkeys(line_names):
@@ -219,11 +228,89 @@ def slice_iteration(site: Site) -> Iterator[Candidate]:
         old = site.segment(it)
         if "\n" in old:
             continue
+        if (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"
+                and len(it.args) == 1):
+            new = f"range(1, {site.segment(it.args[0])})"
+            yield site.candidate(site.replace(it, new), "slice_iteration", f"{old} -> {new}",
+                                 size=3)
         base = _paren(site, it)
         for new in (f"{base}[1:]", f"{base}[:-1]", f"{base}[::-1]", f"reversed({old})",
                     f"sorted({old})"):
             yield site.candidate(site.replace(it, new), "slice_iteration", f"{old} -> {new}",
                                  size=len(new) - len(old))
+
+
+def drop_operand(site: Site) -> Iterator[Candidate]:
+    for node in site.line_nodes():
+        if isinstance(node, ast.BinOp):
+            parts = [node.left, node.right]
+            if isinstance(node.left, ast.BinOp):  # a - b + c -> b + c
+                inner = node.left
+                parts.append(f"{_paren(site, inner.right)} {_OPS[type(node.op)]} "
+                             f"{_paren(site, node.right)}" if type(node.op) in _OPS else None)
+        elif isinstance(node, ast.IfExp):
+            parts = [node.body, node.orelse]
+        else:
+            continue
+        old = site.segment(node)
+        if "\n" in old:
+            continue
+        for part in parts:
+            if part is None:
+                continue
+            new = part if isinstance(part, str) else site.segment(part)
+            yield site.candidate(site.replace(node, new), "drop_operand", f"{old} -> {new}",
+                                 size=len(old) - len(new))
+
+
+_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
+        ast.Mod: "%", ast.Pow: "**", ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^",
+        ast.LShift: "<<", ast.RShift: ">>"}
+
+
+def regroup(site: Site) -> Iterator[Candidate]:
+    for node in site.line_nodes():
+        if not isinstance(node, ast.BinOp) or type(node.op) not in _OPS:
+            continue
+        old = site.segment(node)
+        if isinstance(node.left, ast.BinOp) and type(node.left.op) in _OPS:
+            a, b, c = node.left.left, node.left.right, node.right
+            new = (f"{_paren(site, a)} {_OPS[type(node.left.op)]} ({site.segment(b)} "
+                   f"{_OPS[type(node.op)]} {_paren(site, c)})")
+        elif isinstance(node.right, ast.BinOp) and type(node.right.op) in _OPS:
+            a, b, c = node.left, node.right.left, node.right.right
+            new = (f"({_paren(site, a)} {_OPS[type(node.op)]} {_paren(site, b)}) "
+                   f"{_OPS[type(node.right.op)]} {_paren(site, c)}")
+        else:
+            continue
+        yield site.candidate(site.replace(node, new), "regroup", f"{old} -> {new}", size=2)
+
+
+def flow_swap(site: Site) -> Iterator[Candidate]:
+    stmt = site.stmt
+    swap = {ast.Break: "continue", ast.Continue: "break"}
+    if type(stmt) in swap:
+        new = swap[type(stmt)]
+        yield site.candidate(site.replace(stmt, new), "flow_swap",
+                             f"{site.segment(stmt)} -> {new}", size=1)
+
+
+def string_literal(site: Site) -> Iterator[Candidate]:
+    for node in site.line_nodes():
+        if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+            continue
+        if isinstance(site.parents.get(node), ast.JoinedStr):
+            continue
+        value = node.value
+        options = []
+        if value in ("", " "):
+            options.append(" " if value == "" else "")
+        elif value != value.strip() and value.strip():
+            options.append(value.strip())
+        for new_value in options:
+            new = repr(new_value)
+            yield site.candidate(site.replace(node, new), "string_literal",
+                                 f"{site.segment(node)} -> {new}", size=1)
 
 
 FAMILIES = {
@@ -235,4 +322,8 @@ FAMILIES = {
     "aug_assign_form": aug_assign_form,
     "power": power,
     "slice_iteration": slice_iteration,
+    "drop_operand": drop_operand,
+    "regroup": regroup,
+    "flow_swap": flow_swap,
+    "string_literal": string_literal,
 }

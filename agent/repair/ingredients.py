@@ -82,8 +82,10 @@ def _unbound(site: Site, node: ast.stmt) -> list[str]:
 
 def _adapted(site: Site, node: ast.stmt, text: str) -> list[tuple[str, str]]:
     """(text, note) for the ingredient as it is, or renamed so that its names are bound here."""
-    if site.func is None or (("self" in {n.id for n in ast.walk(node) if isinstance(n, ast.Name)})
-                             and "self" not in site.bound):
+    if "self" in {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} \
+            and "self" not in site.bound:
+        return []
+    if site.func is None and isinstance(node, ast.Return):
         return []
     missing = _unbound(site, node)
     if not missing:
@@ -117,7 +119,7 @@ def _rename(text: str, old: str, new: str) -> str | None:
 def _points(site: Site) -> list[tuple[int, str, str]]:
     """(0-based row to insert before, indent, where) for the insertion points."""
     stmt, lines = site.stmt, site.lines
-    if stmt is None or site.func is None:
+    if stmt is None:
         return []
     points = [(stmt.lineno - 1, indent_of(lines[stmt.lineno - 1]), "before")]
     body = getattr(stmt, "body", None)
@@ -125,6 +127,12 @@ def _points(site: Site) -> list[tuple[int, str, str]]:
         points.append((body[0].lineno - 1, indent_of(lines[body[0].lineno - 1]), "at block start"))
     else:
         points.append((stmt.end_lineno, indent_of(lines[stmt.lineno - 1]), "after"))
+    siblings = getattr(site.parents.get(stmt), "body", None) or []
+    if stmt in siblings and siblings.index(stmt) > 0:
+        before = siblings[siblings.index(stmt) - 1]
+        if isinstance(before, (ast.For, ast.While)):  # a loop just ended: its body's end
+            last = before.body[-1]
+            points.append((last.end_lineno, indent_of(lines[last.lineno - 1]), "at loop end"))
     node = stmt
     while node is not None and node is not site.func:
         node = site.parents.get(node)
@@ -132,6 +140,8 @@ def _points(site: Site) -> list[tuple[int, str, str]]:
             last = node.body[-1]
             points.append((last.end_lineno, indent_of(lines[last.lineno - 1]), "at loop end"))
             break
+    if site.func is None:
+        return list({p[0]: p for p in points}.values())
     returns = sorted((n for n in ast.walk(site.func) if isinstance(n, ast.Return)
                       and n.lineno >= stmt.lineno and n is not stmt), key=lambda n: n.lineno)
     if returns:

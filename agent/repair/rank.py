@@ -1,10 +1,13 @@
 """Which candidates to validate first, which duplicates to skip, and which plausible fix to keep.
 
 Order: a candidate's priority is the chance that its line is the fault (decaying with the
-line's rank in the localization) times its family's prior, the share of that family's candidates
-that were the fix, measured on our own suites for the kind of statement at the line
-(``benchmarks/repair_prior.py`` writes ``prior.json``). Edits that switch behaviour off
-(``Candidate.disables``) below the top lines are a last resort.
+line's rank in the localization), times its family's prior (the share of bugs where the family
+proposed something that it fixed, measured on our own suites for the kind of statement at the
+line: ``benchmarks/repair_prior.py`` writes ``prior.json``), times a decay with its place among
+its family's candidates there (each family yields its likelier edits first). Our suites' bugs
+are mostly inverse mutations, so the measured prior alone would starve the families that fix
+other bugs: every family keeps a floor (``OPEN_SHARE``) of the average rate. Edits that switch
+behaviour off (``Candidate.disables``) below the top lines are a last resort.
 
 Duplicates: two candidates that parse to the same AST are one; a candidate whose AST is the
 original's (a change in a comment or in spacing) is none; one that does not compile never runs.
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import json
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -28,25 +32,29 @@ PRIOR_PATH = Path(__file__).with_name("prior.json")
 TOP_LINES = 3
 """Lines at ranks below this count as "away from the fault" for disabling edits."""
 LAST_RESORT = 1e-3
+OPEN_SHARE = 0.5
+"""Weight of the flat prior in the mixture with the measured one."""
 
 
 @dataclass(frozen=True)
 class Prior:
-    """Per-family, per-context fix rates (fixes / candidates tried at the fault line)."""
+    """Per-family, per-context fix rates (bugs fixed / bugs where the family proposed an edit),
+    mixed with a flat prior."""
 
     rates: dict[str, float]
     """"family" and "family|context" -> smoothed rate."""
     default: float
 
     def rate(self, family: str, context: str) -> float:
-        return self.rates.get(f"{family}|{context}", self.rates.get(family, self.default))
+        measured = self.rates.get(f"{family}|{context}", self.rates.get(family, self.default))
+        return (1 - OPEN_SHARE) * measured + OPEN_SHARE * self.default
 
 
 @lru_cache(maxsize=4)
 def load_prior(path: Path = PRIOR_PATH) -> Prior:
     """The stored prior; a flat one (every family alike) when none was measured."""
     if not path.is_file():
-        return Prior({}, 0.01)
+        return Prior({}, 0.1)
     data = json.loads(path.read_text())
     return prior_from_counts(data["counts"])
 
@@ -58,7 +66,7 @@ def prior_from_counts(counts: dict[str, dict[str, int]], strength: float = 20.0)
     families = {k: v for k, v in counts.items() if "|" not in k}
     tried = sum(v["tried"] for v in families.values())
     fixed = sum(v["fixed"] for v in families.values())
-    overall = (fixed + 1) / (tried + 100) if tried else 0.01
+    overall = (fixed + 1) / (tried + 10) if tried else 0.1
     rates = {}
     for name, c in families.items():
         rates[name] = (c["fixed"] + strength * overall) / (c["tried"] + strength)
@@ -105,8 +113,11 @@ def order(ranked: Iterable[tuple[int, str, list[Candidate]]], prior: Prior | Non
     prior = prior or load_prior()
     scored = []
     for rank, context, candidates in ranked:
+        place: dict[str, int] = {}
         for i, cand in enumerate(candidates):
-            scored.append((-priority(cand, rank, context, prior), rank, i, cand))
+            k = place[cand.family] = place.get(cand.family, -1) + 1
+            score = priority(cand, rank, context, prior) / (1.0 + k)
+            scored.append((-score, rank, i, cand))
     scored.sort(key=lambda item: item[:3])
     return [(rank, cand) for _, rank, _, cand in scored]
 
@@ -114,8 +125,10 @@ def order(ranked: Iterable[tuple[int, str, list[Candidate]]], prior: Prior | Non
 def ast_key(path: str, text: str) -> str | None:
     """The normalized AST of a candidate file, or None when it does not compile."""
     try:
-        tree = ast.parse(text, path)
-        compile(tree, path, "exec", dont_inherit=True)
+        with warnings.catch_warnings():  # a mutant's `x is 1` warns; it is still a candidate
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text, path)
+            compile(tree, path, "exec", dont_inherit=True)
     except (SyntaxError, ValueError):
         return None
     return ast.dump(tree, annotate_fields=False)

@@ -142,16 +142,15 @@ class Site:
     # -- names in scope -----------------------------------------------------------------------
     @cached_property
     def locals(self) -> list[str]:
-        """Parameters, then names the function binds before the line, then the rest it binds."""
-        if self.func is None:
-            return []
+        """Parameters, then names the function binds before the line, then the rest it binds
+        (at module level: the module's variables, those bound before the line first)."""
         before, after = [], []
-        for node in scope_nodes(self.func):
+        for node in scope_nodes(self.func or self.tree):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 (before if node.lineno <= self.line else after).append(node.id)
             elif isinstance(node, ast.arg):
                 before.append(node.arg)
-        names = [n for n in _params(self.func) if n not in ("self", "cls")]
+        names = [n for n in _params(self.func) if n not in ("self", "cls")] if self.func else []
         return list(dict.fromkeys(names + before + after))
 
     @cached_property

@@ -11,6 +11,7 @@ module compiles are kept.
 from __future__ import annotations
 
 import re
+import warnings
 
 from agent.repair.site import Candidate, indent_of
 
@@ -21,7 +22,9 @@ _CLOSERS = {"(": ")", "[": "]", "{": "}"}
 
 def syntax_error(source: str, path: str = "<string>") -> SyntaxError | None:
     try:
-        compile(source, path, "exec", dont_inherit=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(source, path, "exec", dont_inherit=True)
     except SyntaxError as exc:
         return exc
     except ValueError:  # null bytes: no token-level fix applies
