@@ -62,3 +62,9 @@ def test_fix_json_explains_thin_evidence(tmp_path, capsys):
     assert why["fixed_tests"] == ["tests/test_ops.py::test_last"] and why["broken_tests"] == []
     assert any("only one failing test" in w for w in why["warnings"])
     assert any("seq/ops.py:6 in only one test" in w for w in why["warnings"])
+    # The run directory holds result.json: `agent view` finds the repo there (the diff after
+    # each step) and shows the explanation.
+    assert main(["view", str(tmp_path / "run")]) == 0
+    page = (tmp_path / "run" / "trajectory.html").read_text()
+    assert "Why this fix" in page and "only one failing test" in page
+    assert "diff so far (changed by this step)" in page

@@ -61,11 +61,10 @@ def _page_target(trajectory: Path, out: Path | None) -> Path:
     return out if out.suffix == ".html" else out / trajectory.with_suffix(".html").name
 
 
-FIX_RESULT = "result.json"
-"""What `agent fix` leaves beside its trajectories: its --json object (repo, explanation, ...)."""
-
-
 def _fix_result(run_dir: Path) -> dict:
+    """What `agent fix` left beside its trajectories: its --json object (repo, explanation)."""
+    from agent.fix import FIX_RESULT
+
     path = run_dir / FIX_RESULT
     try:
         data = json.loads(path.read_text()) if path.is_file() else {}
