@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,28 +53,29 @@ def synthesize(real: Path, out: Path, tasks: int, steps: int) -> Path:
     from agent.eval.records import ResultsLog
     from agent.trajectory import write_json_atomic
 
-    records = sorted(ResultsLog(real / "results.jsonl").latest().values(), key=lambda r: r["task_id"])
+    records = sorted(ResultsLog(real / "results.jsonl").latest().values(), key=lambda r: r.task_id)
     suite = out / "suite"
     (out / "trajectories").mkdir(parents=True)
     with ResultsLog(out / "results.jsonl") as log:
         for k in range(tasks):
             base = records[k % len(records)]
-            task_id = f"{base['task_id']}-{k:04d}"
+            task_id = f"{base.task_id}-{k:04d}"
             task_dir = suite / task_id
             task_dir.mkdir(parents=True)
-            source = FIXTURES / base["task_id"]
+            source = FIXTURES / base.task_id
             meta = json.loads((source / "task.json").read_text()) | {"id": task_id}
             (task_dir / "task.json").write_text(json.dumps(meta))
             (task_dir / "repo").symlink_to(source / "repo")
             if (source / "reference.patch").exists():
                 shutil.copy(source / "reference.patch", task_dir / "reference.patch")
-            trajectory = json.loads(Path(base["trajectory_path"]).read_text())
+            trajectory = json.loads(Path(base.result.trajectory_path).read_text())
             trajectory["task_id"] = task_id
             trajectory["steps"] = padded_steps(trajectory["steps"], steps)
             path = out / "trajectories" / f"{task_id}.json"
             write_json_atomic(path, trajectory)
-            log.append(base | {"task_id": task_id, "trajectory_path": str(path),
-                               "steps": len(trajectory["steps"])})
+            result = replace(base.result, task_id=task_id, trajectory_path=str(path),
+                             steps=len(trajectory["steps"]))
+            log.append(replace(base, result=result))
     run_info = json.loads((real / "run.json").read_text()) | {"tasks": str(suite)}
     (out / "run.json").write_text(json.dumps(run_info))
     return out
