@@ -32,8 +32,10 @@ FIXTURES = ROOT / "tests" / "fixtures" / "eval_tasks"
 
 def real_run(out: Path) -> Path:
     from agent.eval import EvalConfig, PolicySpec, run_eval
+    from sandboxes.config import SandboxConfig
 
-    run_eval(EvalConfig(tasks=FIXTURES, out=out, policy=PolicySpec("reference"), backend="local"))
+    run_eval(EvalConfig(tasks=FIXTURES, out=out, policy=PolicySpec("reference"),
+                        sandbox=SandboxConfig(backend="local")))
     return out
 
 

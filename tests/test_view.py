@@ -23,6 +23,7 @@ from agent.view import write_view
 from agent.view.model import trajectory_view
 from envs.env import DebugEnv, EnvConfig
 from envs.task import Task
+from sandboxes.config import SandboxConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOP = ROOT / "examples" / "shop"
@@ -63,7 +64,8 @@ def shop_trajectory(tmp_path_factory) -> Path:
     """A real episode in the local sandbox, saved by run_episode as every run saves it."""
     path = tmp_path_factory.mktemp("fix") / "trajectory.json"
     task = shop_task()
-    with DebugEnv(EnvConfig(backend="local", max_steps=12), tasks=[task]) as env:
+    config = EnvConfig(sandbox=SandboxConfig(backend="local"), max_steps=12)
+    with DebugEnv(config, tasks=[task]) as env:
         result = run_episode(ScriptedPolicy(list(SHOP_REPLIES)), env, task=task,
                              trajectory_path=path)
     assert result.resolved, result.exit_status
@@ -199,7 +201,7 @@ def eval_run(tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("eval") / "run"
     run_eval(EvalConfig(tasks=EVAL_TASKS, out=out, policy=PolicySpec("reference"),
-                        backend="local"))
+                        sandbox=SandboxConfig(backend="local")))
     return out
 
 
@@ -212,7 +214,7 @@ def test_resumed_run_keeps_its_totals(eval_run, tmp_path):
     copy = tmp_path / "run"
     shutil.copytree(eval_run, copy)
     summary = run_eval(EvalConfig(tasks=EVAL_TASKS, out=copy, policy=PolicySpec("reference"),
-                                  backend="local", resume=True))
+                                  sandbox=SandboxConfig(backend="local"), resume=True))
     run = json.loads((copy / "run.json").read_text())
     assert run["started_at"] == first["started_at"] and run["resumed"] == 1
     assert [s["tasks_run"] for s in run["sessions"]] == [3, 0]

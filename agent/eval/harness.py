@@ -10,32 +10,23 @@ run report). ``swebench_report.json`` of a run maps each task id to these fields
 
 from __future__ import annotations
 
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from agent.eval.records import EvalRecord
-from agent.patches import patch_files
+from sandboxes import PatchError, apply_patch
 
 
 def patch_applies(repo: Path | None, patch: str) -> bool:
-    """Whether ``patch`` applies with ``git apply --check`` to the files of ``repo`` (a scratch
-    copy of the files it touches, so the task stays as it is)."""
-    if not patch.strip():
+    """Whether ``patch`` applies to the files of ``repo`` (``git apply --check``: nothing is
+    changed)."""
+    if not patch.strip() or repo is None or not Path(repo).is_dir():
         return False
-    if repo is None or not Path(repo).is_dir():
+    try:
+        apply_patch(repo, patch, check_only=True)
+    except PatchError:
         return False
-    with tempfile.TemporaryDirectory() as scratch:
-        for name in patch_files(patch):
-            src = Path(repo) / name
-            if src.is_file():
-                dest = Path(scratch) / name
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                dest.write_bytes(src.read_bytes())
-        check = subprocess.run(["git", "apply", "--check", "-"], cwd=scratch, input=patch,
-                               text=True, capture_output=True)
-    return check.returncode == 0
+    return True
 
 
 def _split(statuses: dict[str, str]) -> dict[str, list[str]]:
