@@ -342,7 +342,7 @@ class SearchPolicy:
         exhausted = False
         while budget > 0 and not exhausted:
             left = cfg.time_budget_s - (time.monotonic() - started)
-            if left <= 0:
+            if left <= 0 or sandbox.deadline.expired:
                 log.info("search: time budget of %.0f s spent", cfg.time_budget_s)
                 break
             batch, payload, size = [], [], 0
