@@ -8,11 +8,11 @@
 """
 
 from __future__ import annotations
-from typing import Any
 
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from agent.view.model import trajectory_view
 from agent.view.render import render, trajectory_page, write_page
