@@ -11,6 +11,7 @@ On disk (see DESIGN.md)::
 from __future__ import annotations
 
 import json
+import posixpath
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,6 +127,23 @@ class Task:
         (path / "task.json").write_text(json.dumps(self.to_json(), indent=2) + "\n")
         if self.reference_patch is not None:
             (path / "reference.patch").write_text(self.reference_patch)
+
+
+#: Directories whose files belong to the tests, wherever they sit.
+TEST_DIR_NAMES = frozenset({"tests", "test", "testing"})
+
+
+def is_test_module(name: str) -> bool:
+    """Whether a file name is one pytest collects by default (``test_*.py``, ``*_test.py``)."""
+    return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
+
+
+def is_test_file(path: str) -> bool:
+    """The one rule for "a test file" (repo-relative ``path``): a test module, a conftest.py, or
+    anything under a tests/, test/ or testing/ directory."""
+    parts = posixpath.normpath(path.replace("\\", "/")).split("/")
+    return (any(part in TEST_DIR_NAMES for part in parts[:-1]) or parts[-1] == "conftest.py"
+            or is_test_module(parts[-1]))
 
 
 def pytest_args(test_command: str | None) -> tuple[str, ...]:

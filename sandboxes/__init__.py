@@ -3,9 +3,12 @@
 import logging
 
 from sandboxes import counts
+from sandboxes._files import apply_patch, copy_repo, diff_texts
 from sandboxes.base import ExecResult, Sandbox, SandboxLimits, TestReport, TestResult
+from sandboxes.config import BACKENDS, Backend, SandboxConfig
 from sandboxes.errors import (
     DebugAgentError,
+    PatchError,
     PathNotFound,
     RepoTooLarge,
     SandboxError,
@@ -19,10 +22,8 @@ from sandboxes.pytest_runner import run_pytest
 
 log = logging.getLogger("debug_agent.sandboxes")
 
-BACKENDS = ("auto", "docker", "local")
 
-
-def open_sandbox(repo_dir, backend: str = "auto", *, limits: SandboxLimits | None = None,
+def open_sandbox(repo_dir, backend: Backend = "auto", *, limits: SandboxLimits | None = None,
                  image: str | None = None, deps: bool = True) -> Sandbox:
     """A sandbox of ``repo_dir``: Docker when an engine and the image are there, else local.
 
@@ -62,8 +63,8 @@ def open_sandbox(repo_dir, backend: str = "auto", *, limits: SandboxLimits | Non
     return sandbox
 
 __all__ = [
-    "DebugAgentError", "ExecResult", "LocalSandbox", "PathNotFound", "RepoTooLarge", "Sandbox",
-    "SandboxError", "SandboxLimits", "SandboxTimeout", "SandboxUnavailable", "SetupFailed",
-    "TestReport",
-    "TestResult", "UsageError", "open_sandbox", "run_pytest",
+    "BACKENDS", "Backend", "DebugAgentError", "ExecResult", "LocalSandbox", "PatchError",
+    "PathNotFound", "RepoTooLarge", "Sandbox", "SandboxConfig", "SandboxError", "SandboxLimits",
+    "SandboxTimeout", "SandboxUnavailable", "SetupFailed", "TestReport", "TestResult",
+    "UsageError", "apply_patch", "copy_repo", "diff_texts", "open_sandbox", "run_pytest",
 ]

@@ -16,6 +16,8 @@ IGNORED_NAMES = frozenset(
      ".coverage", ".hypothesis", "node_modules"}
 )
 IGNORED_SUFFIXES = (".pyc", ".pyo")
+#: The statuses of a test that did not pass and was not skipped.
+FAILING = frozenset({"failed", "error", "timeout"})
 
 
 @dataclass(frozen=True)
@@ -191,4 +193,4 @@ class TestReport:
 
     @property
     def failing(self) -> list[str]:
-        return [n for n, r in self.tests.items() if r.status in ("failed", "error", "timeout")]
+        return [n for n, r in self.tests.items() if r.status in FAILING]

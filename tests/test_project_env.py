@@ -301,16 +301,17 @@ def test_conftest_that_does_not_import_names_its_folder(make_sandbox, tmp_path):
 
 def test_settings_table_gives_the_test_command(tmp_path):
     from agent.fix import FixConfig, fix
+    from sandboxes.config import SandboxConfig
 
     repo = broken_repo(tmp_path / "r", BROKEN_SOURCES["syntax error"])
     (repo / ".debug-agent.toml").write_text('test-command = "pytest tests/test_ops.py"\n'
                                             "test-timeout = 5\n")
-    result = fix(repo, FixConfig(backend="local"))
+    result = fix(repo, FixConfig(sandbox=SandboxConfig(backend="local")))
     assert result.nothing_to_fix and result.initial_tests == {"tests/test_ops.py::test_add":
                                                                "passed"}
     (repo / ".debug-agent.toml").write_text('test-command = "tox"\n')
     with pytest.raises(UsageError, match="must run pytest"):
-        fix(repo, FixConfig(backend="local"))
+        fix(repo, FixConfig(sandbox=SandboxConfig(backend="local")))
 
 
 def test_local_backend_puts_src_on_the_path_and_drops_missing_plugin_options(tmp_path):
@@ -341,10 +342,11 @@ def test_eval_records_a_setup_failure_as_such_and_does_not_retry_it(docker_ready
                                                                      request):
     from agent.eval.records import ErrorKind
     from agent.eval.worker import WorkerConfig, evaluate_task
+    from sandboxes.config import SandboxConfig
 
     repo = broken_repo(tmp_path / "r", BROKEN_SOURCES["misspelled import"])
     (repo / ".debug-agent.toml").write_text(f"setup = 'exit 5  # {request.node.nodeid}'\n")
     task = Task(id="t", repo=repo, fail_to_pass=("tests/test_util.py",))
-    record = evaluate_task(task, WorkerConfig(backend="docker", max_steps=2))
+    record = evaluate_task(task, WorkerConfig(sandbox=SandboxConfig(backend="docker"), max_steps=2))
     assert record.error_kind == ErrorKind.SETUP and record.status == "setup_failed"
     assert not record.retried and "exit status 5" in record.result.error

@@ -30,7 +30,7 @@ from agent.commands.common import policy_options, sandbox_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON result object instead.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Where trajectories go [default: ~/.cache/debug-agent/runs/REPO-TIME].")
-def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, image, max_steps, timeout_s,
+def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, max_steps, timeout_s,
         samples, test_command, setup, apply_, as_json, out):
     """Find and fix the fault that makes REPO's tests fail.
 
@@ -54,7 +54,7 @@ def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, image, max_s
         source = click.get_current_context().get_parameter_source("timeout_s")
         if settings.timeout and source is click.core.ParameterSource.DEFAULT:
             timeout_s = settings.timeout
-    config = fixing.FixConfig(policy=policy, policy_options=options, backend=sandbox, image=image,
+    config = fixing.FixConfig(policy=policy, policy_options=options, sandbox=sandbox,
                               max_steps=max_steps, timeout_s=timeout_s, samples=samples,
                               test_command=test_command, apply=apply_, out=out,
                               setup=tuple(setup))
