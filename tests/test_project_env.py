@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import time
 import zipfile
 
 import pytest
@@ -335,6 +336,12 @@ def test_setup_step_past_its_timeout_fails_on_time(docker_ready, tmp_path, capsy
     err = capsys.readouterr().err
     assert "(from .debug-agent.toml)" in err and "timed out after 3 s" in err
     assert len(err) < 10_000  # the tail of 30 MB of output
+    (repo / ".debug-agent.toml").unlink()
+    started = time.monotonic()  # --timeout bounds the set-up too
+    assert main(["fix", str(repo), "--sandbox", "docker", "--timeout", "4",
+                 "--setup", f"sleep 60  # {request.node.nodeid}"]) == 3
+    assert time.monotonic() - started < 30
+    assert "timed out after 4 s" in capsys.readouterr().err
 
 
 @pytest.mark.docker
