@@ -266,9 +266,9 @@ def _exec(container, step: str, command: str, env: dict, timeout: float, spec) -
 
     # The output goes to a file and only its tail comes back: a step that prints without end
     # must not fill this process's memory. The command is $0 of the outer shell: no quoting.
-    wrapped = ["sh", "-c", f'timeout -s KILL {int(timeout)} sh -c "$0" > /tmp/.step.log 2>&1; '
-               f"c=$?; tail -c {_OUTPUT_TAIL} /tmp/.step.log; rm -f /tmp/.step.log; exit $c",
-               command]
+    script = (f'timeout -s KILL {int(timeout)} sh -c "$0" > /tmp/.step.log 2>&1; c=$?; '
+              f"tail -c {_OUTPUT_TAIL} /tmp/.step.log; rm -f /tmp/.step.log; exit $c")
+    wrapped = ["sh", "-c", script, command]
     try:
         code, out = container.exec_run(wrapped, environment=env, user="0", workdir="/")
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
