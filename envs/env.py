@@ -228,7 +228,9 @@ class DebugEnv(gym.Env[str, str]):
             self._patch = self.sandbox.diff()
         truncated_reason = None
         if not terminated:
-            if time.monotonic() - self._started >= self.config.time_budget_s:
+            # the run's deadline (agent fix --timeout) ends the episode as its own budget does
+            if (time.monotonic() - self._started >= self.config.time_budget_s
+                    or self.sandbox.deadline.expired):
                 truncated_reason = "time"
             elif self._steps >= self.config.max_steps:
                 truncated_reason = "steps"

@@ -206,11 +206,9 @@ def resolve_suite_path(path: str | Path) -> Path:
 def broken_test_files(report: TestReport) -> dict[str, str]:
     """Test modules of ``report`` that do not import because of an error in a test file itself
     (not in the code under test): node id -> "path:line: the error's last line"."""
-    from envs.reward import is_test_path
-
     broken = {}
     for nodeid, where in report.uncollected.items():
-        if where and is_test_path(where.rsplit(":", 1)[0]):
+        if where and is_test_file(where.rsplit(":", 1)[0]):
             lines = [ln.strip() for ln in report.tests[nodeid].message.splitlines() if ln.strip()]
             broken[nodeid] = f"{where}: {lines[-1].removeprefix('E').strip() if lines else ''}"
     return broken

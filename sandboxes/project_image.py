@@ -150,9 +150,11 @@ def image_probe(image: str) -> tuple[frozenset[str], frozenset[str]]:
 
 
 def _labels() -> dict[str, str]:
-    from sandboxes.docker import LABEL, SESSION_LABEL, session_id
+    """Our containers' labels: prune finds them, and removes them once their owner is dead."""
+    from sandboxes._common import owner_id
+    from sandboxes.docker import LABEL, OWNER_LABEL, SESSION_LABEL, session_id
 
-    return {LABEL: "1", SESSION_LABEL: session_id()}
+    return {LABEL: "1", SESSION_LABEL: session_id(), OWNER_LABEL: owner_id()}
 
 
 # -- the build -----------------------------------------------------------------------------------
@@ -188,7 +190,9 @@ def _build(client, spec: ProjectSpec, base: str, tag: str, setup: tuple[str, ...
             labels = {IMAGE_LABEL: "project", "debug-agent.python": python,
                       "debug-agent.base": base, DIGEST_LABEL: tag.split(":")[1],
                       OPTIONS_LABEL: " ".join(sorted(parse_help_options(probe["help"]))),
-                      DISTS_LABEL: " ".join(probe["dists"]), "debug-agent.session": "none"}
+                      DISTS_LABEL: " ".join(probe["dists"]),
+                      # not the build container's: an image has no session and no owner
+                      "debug-agent.session": "none", "debug-agent.owner": "none"}
             container.commit(repository=REPOSITORY, tag=tag.split(":")[1],
                              conf={"Labels": labels, "WorkingDir": "/work"})
         finally:

@@ -133,7 +133,7 @@ def test_killed_eval_process_loses_no_result_and_resumes(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
-    for pid in workers:  # an orphaned worker finishes its task, finds the pipe gone, and exits
+    for pid in workers:  # an orphaned worker gets SIGTERM (PR_SET_PDEATHSIG), stops, and exits
         for _ in range(300):
             if not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]:
                 break

@@ -147,7 +147,9 @@ def eval_group(ctx, tasks_dir, policy, model, adapter, load_4bit, base_url, poli
     agent eval report runs/x
 
     Writes OUT/results.jsonl (a line per task as it finishes), then summary.json, report.md and
-    report.html. Exit status 0 when the run finished (whatever the resolve rate), 2 on bad input.
+    report.html. Exit status 0 when the run finished (whatever the resolve rate), 2 on bad input,
+    130 / 143 when interrupted (SIGINT / SIGTERM): the tasks in flight are stopped and leave no
+    line, so that --resume runs them.
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -170,9 +172,19 @@ def eval_group(ctx, tasks_dir, policy, model, adapter, load_4bit, base_url, poli
                         samples=samples, max_steps=max_steps, resume=resume, retries=retries,
                         task_timeout_s=task_timeout_s, ray_address=ray_address,
                         env_options=env_options, only=tuple(only))
+    from sandboxes import prune_orphans
+    from sandboxes.deadline import Cancelled
+
+    prune_orphans()  # what killed runs left (never a live run's)
     display = RunProgress(console)
     try:
         summary = run_eval(config, on_event=display)
+    except Cancelled:
+        display.stop()
+        console.print(f"[yellow]interrupted[/]: the finished tasks are in "
+                      f"{Path(out) / 'results.jsonl'}; `agent eval --tasks {tasks_dir} --out "
+                      f"{out} --resume` runs the rest")
+        raise
     finally:
         display.stop()
     _print_summary(console, summary, Path(out))
