@@ -193,15 +193,11 @@ def _fix(repo: str | os.PathLike, config: FixConfig, progress: FixProgress | Non
     out = config.out or default_out_dir(repo)
     progress.status(f"setting up the environment of {repo.name}")
     image = prepare_environment(repo, backend=config.sandbox.backend, image=config.sandbox.image,
-<<<<<<< HEAD
                                 setup=config.setup, progress=progress.status,
                                 time_limit=config.timeout_s)
-=======
-                                setup=config.setup, progress=progress.status)
     # The episode stops early enough for its final scoring run to fit in the deadline; a test
     # that hangs is stopped early enough for the rest of the suite to run.
     per_test = settings.test_timeout or min(30.0, max(5.0, config.timeout_s / 6))
->>>>>>> main
     env_config = EnvConfig(sandbox=dataclasses.replace(config.sandbox, image=image),
                            max_steps=config.max_steps, time_budget_s=config.timeout_s * 0.85,
                            per_test_timeout_s=per_test)
