@@ -204,7 +204,8 @@ def _fix(repo: str | os.PathLike, config: FixConfig, progress: FixProgress | Non
     out = config.out or default_out_dir(repo)
     progress.status(f"setting up the environment of {repo.name}")
     image = prepare_environment(repo, backend=config.sandbox.backend, image=config.sandbox.image,
-                                setup=config.setup, progress=progress.status)
+                                setup=config.setup, progress=progress.status,
+                                time_limit=config.timeout_s)
     # The episode stops early enough for its final scoring run to fit in the deadline; a test
     # that hangs is stopped early enough for the rest of the suite to run.
     per_test = settings.test_timeout or min(30.0, max(5.0, config.timeout_s / 6))
@@ -289,7 +290,7 @@ def _policy_options(config: FixConfig) -> dict[str, Any]:
 
 
 def prepare_environment(repo: Path, *, backend: str, image: str | None, setup: tuple[str, ...],
-                        progress=log.info) -> str | None:
+                        progress=log.info, time_limit: float | None = None) -> str | None:
     """The image the repo's tests run in: its project environment, built once and cached
     (sandboxes/project_image.py), so every sandbox of this fix starts from it; ``image``
     unchanged where Docker is not used. SetupFailed when the environment cannot be built."""
@@ -303,7 +304,8 @@ def prepare_environment(repo: Path, *, backend: str, image: str | None, setup: t
             raise UsageError("--setup runs in the Docker sandbox's image build; it cannot run "
                              f"with the {backend} backend here ({problem})")
         return image
-    return ensure_project_image(repo, base=image or DEFAULT_IMAGE, setup=setup, progress=progress)
+    return ensure_project_image(repo, base=image or DEFAULT_IMAGE, setup=setup, progress=progress,
+                                time_limit=time_limit)
 
 
 def check_repo(path: str | os.PathLike) -> Path:

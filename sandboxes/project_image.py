@@ -83,10 +83,11 @@ def project_tag(spec: ProjectSpec, base_id: str, setup: Sequence[str] = ()) -> s
 
 def ensure_project_image(repo: str | os.PathLike, spec: ProjectSpec | None = None,
                          base: str = DEFAULT_IMAGE, *, setup: Sequence[str] = (),
-                         progress: Progress = log.info) -> str:
+                         progress: Progress = log.info, time_limit: float | None = None) -> str:
     """The image tag to run ``repo``'s tests in: ``base`` when the repo declares nothing to
     install, else its cached environment image, built first when missing (module docstring).
-    Raises SetupFailed (which step, its output, the fix) when a step fails."""
+    Raises SetupFailed (which step, its output, the fix) when a step fails, or when the build
+    is still running after ``time_limit`` s (each step also stops at ``setup-timeout``)."""
     spec = spec or detect_project(repo)
     setup = tuple(setup)
     if not spec.needs_image and not setup:
@@ -99,8 +100,9 @@ def ensure_project_image(repo: str | os.PathLike, spec: ProjectSpec | None = Non
         tag = project_tag(spec, base_image.id, setup)
         if image_exists(client, tag):
             return tag
+        deadline = time.monotonic() + (time_limit or float("inf"))
         _build(client, spec, base, tag, setup, base_image.labels.get("debug-agent.python", ""),
-               progress)
+               progress, deadline)
         return tag
     finally:
         client.close()
@@ -111,14 +113,14 @@ def project_environment(repo: str | os.PathLike, base: str = DEFAULT_IMAGE, *,
                         spec: ProjectSpec | None = None) -> ProjectEnvironment:
     """`ensure_project_image` plus the pytest args the repo's settings need in that image."""
     spec = spec or detect_project(repo)
-    client = docker_client()
-    try:
-        before = image_exists(client, project_tag(spec, client.images.get(base).id, setup))
-    finally:
-        client.close()
-    image = ensure_project_image(repo, spec, base, setup=setup, progress=progress)
-    args, notes = spec.pytest.run_args(*image_probe(image))
-    return ProjectEnvironment(image, args, notes, cached=before or image == base)
+    built: list[str] = []
+    image = ensure_project_image(repo, spec, base, setup=setup,
+                                 progress=lambda m: (built.append(m), progress(m)))
+    args: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    if spec.pytest.addopts or spec.pytest.required_plugins:  # else nothing to adapt: no probe
+        args, notes = spec.pytest.run_args(*image_probe(image))
+    return ProjectEnvironment(image, args, notes, cached=not built)
 
 
 def image_probe(image: str) -> tuple[frozenset[str], frozenset[str]]:
@@ -148,17 +150,21 @@ def image_probe(image: str) -> tuple[frozenset[str], frozenset[str]]:
 
 
 def _labels() -> dict[str, str]:
-    from sandboxes.docker import LABEL, SESSION_LABEL, session_id
+    """Our containers' labels: prune finds them, and removes them once their owner is dead."""
+    from sandboxes._common import owner_id
+    from sandboxes.docker import LABEL, OWNER_LABEL, SESSION_LABEL, session_id
 
-    return {LABEL: "1", SESSION_LABEL: session_id()}
+    return {LABEL: "1", SESSION_LABEL: session_id(), OWNER_LABEL: owner_id()}
 
 
 # -- the build -----------------------------------------------------------------------------------
 
 def _build(client, spec: ProjectSpec, base: str, tag: str, setup: tuple[str, ...], python: str,
-           progress: Progress) -> None:
+           progress: Progress, deadline: float) -> None:
     started = time.monotonic()
-    timeout = spec.settings.setup_timeout
+
+    def timeout() -> float:  # what a step may take: setup-timeout, within the whole deadline
+        return max(1.0, min(spec.settings.setup_timeout, deadline - time.monotonic()))
     with tempfile.TemporaryDirectory(prefix="debug-agent-env-") as ctx:
         wheels = Path(ctx, "wheels")
         wheels.mkdir()
@@ -166,7 +172,7 @@ def _build(client, spec: ProjectSpec, base: str, tag: str, setup: tuple[str, ...
         Path(ctx, "requirements.txt").write_text("".join(r + "\n" for r in reqs))
         if reqs or (spec.installable and spec.settings.install):
             progress(f"downloading {len(reqs)} requirements and the build requirements")
-            _download(ctx, [*reqs, *spec.build_requires], python, timeout)
+            _download(ctx, [*reqs, *spec.build_requires], python, timeout())
         _files.copy_repo(spec.root, Path(ctx, "repo"), max_mb=500)
         container = client.containers.run(
             base, ["sleep", "infinity"], detach=True, init=True, user="0:0", network_mode="none",
@@ -177,14 +183,16 @@ def _build(client, spec: ProjectSpec, base: str, tag: str, setup: tuple[str, ...
             container.put_archive("/", _context_tar(ctx))
             for step, command, env in _steps(spec, setup):
                 progress(step)
-                _run_step(container, ctx, step, command, env, spec, python, progress)
-            out = _exec(container, "probe", f"python3 -c '{PROBE}'", {}, 300, spec)
+                _run_step(container, ctx, step, command, env, spec, python, progress, timeout)
+            out = _exec(container, "probe", f"python3 -c '{PROBE}'", {}, timeout(), spec)
             probe = json.loads(out.strip().splitlines()[-1])
-            _exec(container, "clean up", f"rm -rf {REPO} {OPT} /root/.cache", {}, 300, spec)
+            _exec(container, "clean up", f"rm -rf {REPO} {OPT} /root/.cache", {}, timeout(), spec)
             labels = {IMAGE_LABEL: "project", "debug-agent.python": python,
                       "debug-agent.base": base, DIGEST_LABEL: tag.split(":")[1],
                       OPTIONS_LABEL: " ".join(sorted(parse_help_options(probe["help"]))),
-                      DISTS_LABEL: " ".join(probe["dists"]), "debug-agent.session": "none"}
+                      DISTS_LABEL: " ".join(probe["dists"]),
+                      # not the build container's: an image has no session and no owner
+                      "debug-agent.session": "none", "debug-agent.owner": "none"}
             container.commit(repository=REPOSITORY, tag=tag.split(":")[1],
                              conf={"Labels": labels, "WorkingDir": "/work"})
         finally:
@@ -231,14 +239,14 @@ _ROUNDS = 8
 
 
 def _run_step(container, ctx: str, step: str, command: str, env: dict, spec: ProjectSpec,
-              python: str, progress: Progress) -> None:
+              python: str, progress: Progress, timeout: Callable[[], float]) -> None:
     """One install step; what it asks for beyond the declared requirements (a build backend's
     own needs such as hatchling's ``editables``, a setup.py's computed dependencies) is
     downloaded on the host and the step tried again."""
     asked: set[str] = set()
     for round_ in range(_ROUNDS):
         try:
-            _exec(container, step, command, env, spec.settings.setup_timeout, spec)
+            _exec(container, step, command, env, timeout(), spec)
             return
         except SetupFailed as exc:
             missing = set(_MISSING.findall(exc.output)) - asked
@@ -248,7 +256,7 @@ def _run_step(container, ctx: str, step: str, command: str, env: dict, spec: Pro
             progress(f"{step}: downloading what it asked for: {', '.join(sorted(missing))}")
             more = Path(ctx, f"more-{round_}")
             more.mkdir()
-            _download(ctx, sorted(missing), python, spec.settings.setup_timeout, more)
+            _download(ctx, sorted(missing), python, timeout(), more)
             buf = io.BytesIO()
             with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
                 for wheel in sorted(more.iterdir()):
@@ -262,9 +270,9 @@ def _exec(container, step: str, command: str, env: dict, timeout: float, spec) -
 
     # The output goes to a file and only its tail comes back: a step that prints without end
     # must not fill this process's memory. The command is $0 of the outer shell: no quoting.
-    wrapped = ["sh", "-c", f'timeout -s KILL {int(timeout)} sh -c "$0" > /tmp/.step.log 2>&1; '
-               f"c=$?; tail -c {_OUTPUT_TAIL} /tmp/.step.log; rm -f /tmp/.step.log; exit $c",
-               command]
+    script = (f'timeout -s KILL {int(timeout)} sh -c "$0" > /tmp/.step.log 2>&1; c=$?; '
+              f"tail -c {_OUTPUT_TAIL} /tmp/.step.log; rm -f /tmp/.step.log; exit $c")
+    wrapped = ["sh", "-c", script, command]
     try:
         code, out = container.exec_run(wrapped, environment=env, user="0", workdir="/")
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
@@ -278,7 +286,12 @@ def _exec(container, step: str, command: str, env: dict, timeout: float, spec) -
                    "[tool.debug-agent] requirements)")
         else:
             fix = _FIXES.get(step, "see the output above")
-        detail = f"timed out after {timeout:g} s" if code == 137 else f"exit status {code}"
+        if code == 137:
+            detail = f"timed out after {timeout:.0f} s"
+            fix = ("raise setup-timeout in [tool.debug-agent] (or --timeout, which bounds the "
+                   "whole set-up too), or make the step faster; " + fix)
+        else:
+            detail = f"exit status {code}"
         raise SetupFailed(step, text, fix, detail)
     return text
 

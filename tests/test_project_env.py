@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
+import time
 import zipfile
 
 import pytest
@@ -301,6 +303,7 @@ def test_conftest_that_does_not_import_names_its_folder(make_sandbox, tmp_path):
 
 def test_settings_table_gives_the_test_command(tmp_path):
     from agent.fix import FixConfig, fix
+    from sandboxes.config import SandboxConfig
 
     repo = broken_repo(tmp_path / "r", BROKEN_SOURCES["syntax error"])
     (repo / ".debug-agent.toml").write_text('test-command = "pytest tests/test_ops.py"\n'
@@ -334,3 +337,24 @@ def test_setup_step_past_its_timeout_fails_on_time(docker_ready, tmp_path, capsy
     err = capsys.readouterr().err
     assert "(from .debug-agent.toml)" in err and "timed out after 3 s" in err
     assert len(err) < 10_000  # the tail of 30 MB of output
+    (repo / ".debug-agent.toml").unlink()
+    started = time.monotonic()  # --timeout bounds the set-up too
+    assert main(["fix", str(repo), "--sandbox", "docker", "--timeout", "5",
+                 "--setup", f"sleep 60  # {request.node.nodeid}"]) == 3
+    assert time.monotonic() - started < 30
+    assert re.search(r"timed out after [1-5] s", capsys.readouterr().err)
+
+
+@pytest.mark.docker
+def test_eval_records_a_setup_failure_as_such_and_does_not_retry_it(docker_ready, tmp_path,
+                                                                     request):
+    from agent.eval.records import ErrorKind
+    from agent.eval.worker import WorkerConfig, evaluate_task
+    from sandboxes.config import SandboxConfig
+
+    repo = broken_repo(tmp_path / "r", BROKEN_SOURCES["misspelled import"])
+    (repo / ".debug-agent.toml").write_text(f"setup = 'exit 5  # {request.node.nodeid}'\n")
+    task = Task(id="t", repo=repo, fail_to_pass=("tests/test_util.py",))
+    record = evaluate_task(task, WorkerConfig(sandbox=SandboxConfig(backend="docker"), max_steps=2))
+    assert record.error_kind == ErrorKind.SETUP and record.status == "setup_failed"
+    assert not record.retried and "exit status 5" in record.result.error

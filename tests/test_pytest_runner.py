@@ -86,7 +86,10 @@ def test_statuses_failure_text_and_collection_errors(make_sandbox, suite):
         T + "test_param[1]": "passed", T + "test_param[2]": "passed",
         T + "test_xfail": "skipped", T + "TestGroup::test_method": "passed",
         "tests/test_other.py::test_ok": "passed",
+        # modules that do not import are failing entries named by their path
+        "tests/test_import.py": "error", "tests/test_syntax.py": "error",
     }
+    assert sorted(report.uncollected) == ["tests/test_import.py", "tests/test_syntax.py"]
     assert "two and two" in report.tests[T + "test_fail"].message
     assert "fixture boom" in report.tests[T + "test_setup_error"].message
     assert "timed out after 2 s" in report.tests[T + "test_hang"].message
@@ -96,7 +99,8 @@ def test_statuses_failure_text_and_collection_errors(make_sandbox, suite):
     assert len(report.collection_errors) == 2
     assert "SyntaxError" in errors and "no_such_module_xyz" in errors
     assert sorted(report.failing) == sorted([T + "test_fail", T + "test_setup_error",
-                                             T + "test_hang"])
+                                             T + "test_hang", "tests/test_import.py",
+                                             "tests/test_syntax.py"])
     assert report.passed(T + "test_pass") and not report.passed(T + "test_fail")
     assert report.exit_code == 1 and not report.timed_out
     assert sb.changed_files() == {}, "the run left files in the repo"

@@ -49,7 +49,7 @@ class CollectConfig:
     policy: str = "search"
     """Policy that demonstrates: search (model-free), reference (replays reference.patch), ..."""
     policy_options: dict[str, Any] = field(default_factory=dict)
-    """Extra options for make_policy (the search policy validates in the episode's sandbox)."""
+    """Extra options for make_policy."""
     workers: int = 1
     """Episodes run at once, each in its own sandbox and worker process."""
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
