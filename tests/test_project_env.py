@@ -21,7 +21,7 @@ from test_project import write
 from agent.cli import main
 from envs.reward import score
 from envs.task import Task
-from sandboxes import SandboxConfig, open_sandbox, run_pytest
+from sandboxes import open_sandbox, run_pytest
 from sandboxes.errors import UsageError
 from sandboxes.image import DEFAULT_IMAGE, docker_client, image_exists
 from sandboxes.project import detect_project
