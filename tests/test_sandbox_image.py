@@ -43,7 +43,11 @@ def test_doctor_and_prune(docker_ready, tmp_path, capsys):
 
     (tmp_path / "test_x.py").write_text("def test_x():\n    pass\n")
     sb = open_sandbox(tmp_path, backend="docker")  # left open on purpose: prune finds it
-    assert main(["sandbox", "prune", "--session", os.environ["DEBUG_AGENT_SESSION"]]) == 0
+    session = os.environ["DEBUG_AGENT_SESSION"]
+    assert main(["sandbox", "prune", "--session", session]) == 0
+    assert sb.name not in capsys.readouterr().out  # its owner (this process) is alive
+    assert sb.run("true").ok
+    assert main(["sandbox", "prune", "--session", session, "--all"]) == 0
     assert f"removed {sb.name}" in capsys.readouterr().out
     sb.close()  # already gone: close still succeeds
 
