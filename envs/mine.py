@@ -269,6 +269,13 @@ def _first(ids: list[str], statuses: dict[str, str]) -> str:
     return f"{ids[0]} ({statuses.get(ids[0], 'not collected')}){more}"
 
 
+def _gist(message: str) -> str:
+    """The first line of a long error, and the last line that names an error, if another."""
+    lines = [ln.strip() for ln in message.strip().splitlines() if ln.strip()] or ["?"]
+    named = [ln for ln in lines[1:] if "error" in ln.lower()]
+    return lines[0][:200] + (f" ... {named[-1][:200]}" if named else "")
+
+
 def _why(report: TestReport) -> str:
     """The likeliest reason a run ran nothing: its first import error, or pytest's own error."""
     if report.collection_errors:
@@ -337,8 +344,7 @@ def try_commit(repo: Path, commit: Commit, out: Path, config: MineConfig, source
         except SandboxUnavailable:
             raise  # the machine's problem, not the commit's: stop, and decide it next time
         except SandboxError as exc:
-            first = str(exc).strip().splitlines()[0][:200]
-            return done(False, f"environment set-up failed: {first}")
+            return done(False, f"environment set-up failed: {_gist(str(exc))}")
         reason, f2p, p2p, facts = judge(commit, before, after)
         if reason:
             return done(False, reason)
