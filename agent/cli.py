@@ -94,7 +94,8 @@ def cli(verbose: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: our errors become one red line and exit status 2, never a traceback."""
+    """Entry point: our errors become one red line and their exit status (2 for bad input),
+    never a traceback."""
     try:
         # Not standalone: click hands back ctx.exit(code) as a return value instead of exiting.
         code = cli.main(args=argv, prog_name="agent", standalone_mode=False)
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except DebugAgentError as exc:
         click.secho(f"error: {exc}", fg="red", err=True)
-        return 2
+        return exc.exit_status  # 2 for bad input, 3 for a set-up failure (sandboxes/errors.py)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130

@@ -12,7 +12,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.patches import patch_files
@@ -62,7 +62,42 @@ class Detected:
 
     report: TestReport
     failing: list[str]
+    """Failing tests, and test modules that do not import because of the code they import."""
     passing: list[str]
+    broken_tests: dict[str, str] = field(default_factory=dict)
+    """Test modules that do not import because of an error in a test file itself: node id ->
+    the error's last line. Source edits cannot fix them, so they are not in ``failing``."""
+
+
+def prepare_environment(repo: Path, *, backend: str, image: str | None, setup: tuple[str, ...],
+                        progress=log.info) -> str | None:
+    """The image the repo's tests run in: its project environment, built once and cached
+    (sandboxes/project_image.py); ``image`` unchanged where Docker is not used."""
+    from sandboxes.docker import docker_problem
+    from sandboxes.image import DEFAULT_IMAGE
+    from sandboxes.project_image import ensure_project_image
+
+    problem = docker_problem(image or DEFAULT_IMAGE) if backend != "local" else "local backend"
+    if problem is not None:
+        if setup:
+            raise UsageError("--setup runs in the Docker sandbox's image build; it cannot run "
+                             f"with the {backend} backend here ({problem})")
+        return image
+    return ensure_project_image(repo, base=image or DEFAULT_IMAGE, setup=setup, progress=progress)
+
+
+def _broken_test_files(report: TestReport, workdir: str) -> dict[str, str]:
+    from envs.reward import is_test_path
+    from sandboxes.pytest_runner import error_origin
+
+    broken = {}
+    for nodeid in report.uncollected:
+        message = report.tests[nodeid].message
+        origin = error_origin(message, workdir)
+        if origin is not None and is_test_path(origin[0]):
+            last = next((ln.strip() for ln in reversed(message.splitlines()) if ln.strip()), "")
+            broken[nodeid] = f"{origin[0]}:{origin[1]}: {last.removeprefix('E').strip()}"
+    return broken
 
 
 def detect(repo: Path, *, backend: str, image: str | None, test_command: str | None,
@@ -78,14 +113,16 @@ def detect(repo: Path, *, backend: str, image: str | None, test_command: str | N
     kwargs = {"image": image} if image else {}
     with open_sandbox(repo, backend=backend, **kwargs) as sandbox:
         report = run_pytest(sandbox, timeout=timeout, extra_args=extra)
-    failing = report.failing
+        workdir = sandbox.workdir
+    broken = _broken_test_files(report, workdir)
+    failing = [n for n in report.failing if n not in broken]
     passing = [n for n, r in report.tests.items() if r.status == "passed"]
     if not report.tests and report.collection_errors:
         raise UsageError(f"the tests of {repo} cannot be collected:\n"
                          + "\n".join(report.collection_errors)[:2000])
     if not report.tests:
         raise UsageError(f"pytest found no tests in {repo}; pass --test-command")
-    return Detected(report, failing, passing)
+    return Detected(report, failing, passing, broken)
 
 
 def make_task(repo: Path, detected: Detected, test_command: str | None) -> Task:

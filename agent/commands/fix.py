@@ -24,18 +24,22 @@ from agent.commands.common import policy_options, sandbox_option
               help="Episodes to draw; the one passing the most tests (then the smallest patch) wins.")
 @click.option("--test-command", default=None,
               help="How to run the tests, if not plain pytest from the repo root (e.g. 'pytest tests/unit').")
+@click.option("--setup", "setup", multiple=True, metavar="CMD",
+              help="A shell command run once in the project's environment image build (as root, "
+                   "no network; repeatable), for what detection cannot guess.")
 @click.option("--apply", "apply_", is_flag=True,
               help="Write the patch into REPO (needs a clean git tree, or keeps a backup copy).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON result object instead.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Where trajectories go [default: ~/.cache/debug-agent/runs/REPO-TIME].")
 def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, image, max_steps, timeout_s,
-        samples, test_command, apply_, as_json, out):
+        samples, test_command, setup, apply_, as_json, out):
     """Find and fix the fault that makes REPO's tests fail.
 
     Runs the tests in a sandbox, localizes the fault, tries fixes until the tests pass and prints
     the patch. REPO is never changed unless --apply is given. Exit status: 0 resolved (or nothing
-    to fix), 1 not resolved, 2 bad input.
+    to fix), 1 not resolved (also: the test files themselves do not import), 2 bad input,
+    3 the project's environment could not be set up.
     """
     from rich.console import Console
 
@@ -48,17 +52,29 @@ def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, image, max_s
     console = Console(stderr=True, quiet=as_json)
     started = time.monotonic()
     repo = fixing.check_repo(repo)
+    with console.status(f"setting up the environment of {repo.name}") as status:
+        image = fixing.prepare_environment(repo, backend=sandbox, image=image, setup=setup,
+                                           progress=status.update)
     with console.status(f"running the tests of {repo.name} in a {sandbox} sandbox"):
         detected = fixing.detect(repo, backend=sandbox, image=image, test_command=test_command,
                                  timeout=min(timeout_s, 300))
+    broken = [f"{node}: {why}" for node, why in detected.broken_tests.items()]
     if not detected.failing:
-        message = f"all {len(detected.passing)} tests pass: nothing to fix"
-        if as_json:
-            click.echo(json.dumps({"resolved": True, "nothing_to_fix": True, "message": message,
-                                   "tests": detected.report.statuses}))
+        if broken:
+            message = ("the test files themselves do not import, and debug-agent fixes the code "
+                       "under test, not its tests:\n  " + "\n  ".join(broken))
         else:
-            console.print(f"[green]{message}")
-        click.get_current_context().exit(0)
+            message = f"all {len(detected.passing)} tests pass: nothing to fix"
+        if as_json:
+            click.echo(json.dumps({"resolved": not broken, "nothing_to_fix": not broken,
+                                   "broken_test_files": detected.broken_tests,
+                                   "message": message, "tests": detected.report.statuses}))
+        else:
+            console.print(f"[red]{message}" if broken else f"[green]{message}")
+        click.get_current_context().exit(1 if broken else 0)
+    if broken:
+        console.print("[yellow]left alone, the test files themselves do not import:[/]\n  "
+                      + "\n  ".join(broken))
     task = fixing.make_task(repo, detected, test_command)
     console.print(f"{len(detected.failing)} failing, {len(detected.passing)} passing tests; "
                   f"fixing with the [bold]{policy}[/] policy")
