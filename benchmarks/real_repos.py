@@ -38,6 +38,7 @@ from envs.mine import default_source, export_tree  # noqa: E402
 from envs.task import Task, TaskError, load_suite  # noqa: E402
 from envs.validate import apply_patch, copy_repo, run_tests  # noqa: E402
 from sandboxes import SandboxError, UsageError, open_sandbox, run_pytest  # noqa: E402
+from sandboxes.project import detect_project  # noqa: E402
 
 #: Pinned releases whose sdists carry their tests: src/ and flat layouts, with and without
 #: third-party dependencies. None of the projects reserved for independent evaluation.
@@ -118,8 +119,8 @@ def sandbox_counts(project: Path, backend: str, timeout: float) -> dict:
 
 
 def project_row(name: str, project: Path, work: Path, args) -> dict:
-    layout = "src" if (project / "src").is_dir() else "flat"
-    row = {"project": name, "layout": layout, "deps": third_party(project)}
+    layout, deps = declared(project)
+    row = {"project": name, "layout": layout, "deps": deps}
     row["sandbox"] = sandbox_counts(project, args.sandbox, args.suite_timeout)
     if not args.no_host:
         row["host"] = host_counts(project, work, args.suite_timeout)
@@ -130,16 +131,14 @@ def project_row(name: str, project: Path, work: Path, args) -> dict:
     return row
 
 
-def third_party(project: Path) -> bool:
-    """Whether the project declares dependencies beyond the standard library (runtime or test)."""
-    from sandboxes.image import requirement_files
-
+def declared(project: Path) -> tuple[str, bool]:
+    """(layout, whether it declares third-party requirements), as set-up detects them."""
     try:
-        return any(line.split("#")[0].strip() for text in requirement_files(project).values()
-                   for line in text.splitlines())
-    except UsageError as exc:  # a declaration we cannot read counts as none, and says so
+        spec = detect_project(project)
+    except UsageError as exc:  # a declaration set-up cannot read: reported, counted as none
         print(f"{project.name}: cannot read its declarations: {exc}", file=sys.stderr)
-        return False
+        return ("src" if (project / "src").is_dir() else "flat"), False
+    return spec.layout, bool(spec.requirements)
 
 
 def fix_task(task: Task, args, out: Path) -> dict:
