@@ -207,7 +207,8 @@ def print_report(rows: list[dict], fixes: list[dict], args) -> None:
     print("test runs per candidate: " + (f"median {distribution(per_cand)['median']:.2f}"
                                          if per_cand else "not reported by agent fix"))
     over = [f for f in fixes if f["overrun_s"] > 0]
-    print(f"past --timeout: {len(over)} tasks, worst by {max((f['overrun_s'] for f in fixes), default=0)} s")
+    worst = max((f["overrun_s"] for f in fixes), default=0)
+    print(f"past --timeout: {len(over)} tasks, worst by {worst} s")
     for f in fixes:
         print(f"  {'ok' if f['resolved'] else '--'} {f['wall_s']:7.1f}s exit {f['exit']} "
               f"suites {f['full_test_runs']} {f['task']}" + (f"  {f['error'][:80]}"
