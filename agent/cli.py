@@ -1,7 +1,8 @@
 """The ``agent`` command: the one place that wires sandboxes, envs, policies and trainers.
 
-Subcommands live in ``agent/commands/<name>.py`` and are imported only when invoked, so that
-``agent --help`` and ``agent fix`` with the model-free policy start without torch.
+Subcommands live in ``agent/commands/<name>.py`` (the training ones in ``trainers/cli.py``) and
+are imported only when invoked, so that ``agent --help`` and ``agent fix`` with the model-free
+policy start without torch.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import click
 
 from sandboxes.errors import DebugAgentError
 
+#: The one arrow from agent to trainers: the training commands live together in trainers/cli.py.
+TRAINER_COMMANDS = "trainers.cli"
+
 #: subcommand -> "module:attribute" of its click command.
 COMMANDS = {
     "fix": "agent.commands.fix:fix",
@@ -21,9 +25,9 @@ COMMANDS = {
     "tasks": "agent.commands.tasks:tasks",
     "bugs": "agent.commands.bugs:bugs",
     "sandbox": "agent.commands.sandbox:sandbox",
-    "data": "agent.commands.data:data",
-    "model": "agent.commands.model:model",
-    "train": "agent.commands.train:train",
+    "data": f"{TRAINER_COMMANDS}:data",
+    "model": f"{TRAINER_COMMANDS}:model",
+    "train": f"{TRAINER_COMMANDS}:train",
 }
 
 HELP = {

@@ -1,6 +1,11 @@
-"""`agent fix`: turn a repository into a task, run a policy on it, hand back (or apply) the patch.
+"""`agent fix`: one pass from a repository to a patch, as a library function.
 
-The user's repository is only ever read, except by ``apply_patch`` when they asked for it.
+``fix(repo, FixConfig)`` opens one DebugEnv on the repository: its reset runs the tests once in
+the episode's sandbox and builds the task from that run (the failing tests become fail_to_pass),
+the policy works in that same sandbox (the search validates its candidates there and reuses the
+env's localization), and the best of ``samples`` episodes comes back as a FixResult that holds
+everything the CLI prints. The user's repository is only ever read, except by ``apply_patch``
+when they asked for it.
 """
 
 from __future__ import annotations
@@ -12,15 +17,240 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 from agent.patches import patch_files
-from envs.task import Task
-from sandboxes.base import IGNORED_NAMES, TestReport
+from agent.trajectory import EpisodeResult
+from envs.task import Task, broken_test_files, pytest_args
+from sandboxes import counts
+from sandboxes.base import IGNORED_NAMES
 from sandboxes.errors import UsageError
+from sandboxes.project import detect_project
 
 log = logging.getLogger("debug_agent.fix")
+
+
+@dataclass(frozen=True)
+class FixConfig:
+    """What ``fix`` does; the fields of `agent fix`'s options."""
+
+    policy: str = "search"
+    """search (model-free), hf (a local model) or openai (an endpoint)."""
+    policy_options: dict[str, Any] = field(default_factory=dict)
+    """Options for make_policy (model=, adapter=, load_4bit=, base_url=, ...); None values are
+    dropped."""
+    backend: str = "auto"
+    """Sandbox backend: docker, local or auto."""
+    image: str | None = None
+    """Docker sandbox image; None for the built one."""
+    max_steps: int = 30
+    """Actions per episode."""
+    timeout_s: float = 900.0
+    """Wall-clock seconds per episode."""
+    samples: int = 1
+    """Episodes to draw at most; the first resolved one ends the drawing."""
+    test_command: str | None = None
+    """How to run the tests when not plain pytest from the repo root ('pytest tests/unit')."""
+    apply: bool = False
+    """Write a resolving patch into the repository."""
+    out: Path | None = None
+    """Where trajectories go; None for a new directory under the user's cache."""
+    setup: tuple[str, ...] = ()
+    """Shell commands run once in the build of the project's environment image (Docker only)."""
+
+    def __post_init__(self) -> None:
+        if self.max_steps < 2:
+            raise UsageError(f"FixConfig.max_steps must be at least 2, got {self.max_steps}")
+        if self.timeout_s <= 0:
+            raise UsageError(f"FixConfig.timeout_s must be positive, got {self.timeout_s}")
+        if self.samples < 1:
+            raise UsageError(f"FixConfig.samples must be at least 1, got {self.samples}")
+        pytest_args(self.test_command)  # UsageError for a command that does not run pytest
+
+
+@dataclass
+class FixResult:
+    """What one `agent fix` found: the CLI prints it, ``to_json`` is its ``--json`` object."""
+
+    repo: Path
+    task: Task
+    """The task the first test run made of the repo."""
+    initial_tests: dict[str, str]
+    """Node id -> status of that run."""
+    best: EpisodeResult | None = None
+    """The kept episode; None when nothing failed."""
+    samples: int = 0
+    applied: Applied | None = None
+    elapsed_s: float = 0.0
+    runs: dict[str, int] = field(default_factory=dict)
+    """Sandboxes opened and test runs made by this fix (see ``sandboxes.counts``)."""
+    broken_test_files: dict[str, str] = field(default_factory=dict)
+    """Test modules that do not import because a test file itself is broken (node id -> where
+    and why); left alone, since the fix is to the code under test (envs.task.broken_test_files)."""
+
+    @property
+    def nothing_to_fix(self) -> bool:
+        return not self.task.fail_to_pass and not self.broken_test_files
+
+    @property
+    def resolved(self) -> bool:
+        return self.nothing_to_fix or (self.best is not None and self.best.resolved)
+
+    @property
+    def fixed_tests(self) -> list[str]:
+        tests = self.best.tests if self.best else {}
+        return [t for t in self.task.fail_to_pass if tests.get(t) == "passed"]
+
+    @property
+    def broken_tests(self) -> list[str]:
+        tests = self.best.tests if self.best else {}
+        return [t for t in self.task.pass_to_pass if tests.get(t) not in (None, "passed")]
+
+    @property
+    def message(self) -> str:
+        if self.nothing_to_fix:
+            return f"all {len(self.task.pass_to_pass)} tests pass: nothing to fix"
+        if not self.task.fail_to_pass:
+            return ("the test files themselves do not import, and debug-agent fixes the code "
+                    "under test, not its tests:\n  " + "\n  ".join(
+                        f"{node}: {why}" for node, why in self.broken_test_files.items()))
+        return (f"{len(self.fixed_tests)}/{len(self.task.fail_to_pass)} failing tests fixed, "
+                f"{len(self.broken_tests)} broken")
+
+    def to_json(self) -> dict[str, Any]:
+        common = {"repo": str(self.repo), "total_elapsed_s": self.elapsed_s, "runs": self.runs}
+        common["broken_test_files"] = self.broken_test_files
+        if self.best is None:
+            return {"resolved": self.resolved, "nothing_to_fix": self.nothing_to_fix,
+                    "message": self.message, "tests": self.initial_tests} | common
+        return self.best.to_json() | common | {
+            "fixed_tests": self.fixed_tests, "broken_tests": self.broken_tests,
+            "samples": self.samples,
+            "applied": self.applied.how if self.applied else None,
+            "undo": self.applied.undo if self.applied else None,
+        }
+
+
+class FixProgress(Protocol):
+    """Where ``fix`` says what it is doing (the CLI shows a spinner and keeps the notes)."""
+
+    def status(self, text: str) -> None:
+        """What runs now (replaces the previous status)."""
+
+    def note(self, text: str) -> None:
+        """A line worth keeping."""
+
+
+class _Quiet:
+    def status(self, text: str) -> None:
+        log.debug("%s", text)
+
+    def note(self, text: str) -> None:
+        log.info("%s", text)
+
+
+def fix(repo: str | os.PathLike, config: FixConfig = FixConfig(),
+        progress: FixProgress | None = None) -> FixResult:
+    """Find and fix the fault that makes ``repo``'s tests fail (see the module docstring).
+
+    UsageError for bad input (no such directory, no tests, a test command that is not pytest);
+    the repository is changed only with ``config.apply`` and a resolving patch.
+    """
+    from agent.loop import play_episode, run_episode
+    from agent.policies import make_policy
+    from agent.selection import best_result
+    from envs.env import DebugEnv, EnvConfig
+
+    progress = progress or _Quiet()
+    started, before = time.monotonic(), counts.snapshot()
+    repo = check_repo(repo)
+    settings = detect_project(repo).settings  # [tool.debug-agent]: what options leave out
+    test_command = config.test_command or settings.test_command
+    pytest_args(test_command)  # UsageError for a setting that does not run pytest
+    if not test_command and not find_test_files(repo):
+        raise UsageError(f"no tests found in {repo} (looked for test_*.py and *_test.py); "
+                         "pass --test-command")
+    out = config.out or default_out_dir(repo)
+    progress.status(f"setting up the environment of {repo.name}")
+    image = prepare_environment(repo, backend=config.backend, image=config.image,
+                                setup=config.setup, progress=progress.status)
+    env_config = EnvConfig(backend=config.backend, image=image,
+                           max_steps=config.max_steps, time_budget_s=config.timeout_s,
+                           **({"per_test_timeout_s": settings.test_timeout}
+                              if settings.test_timeout else {}))
+    results: list[EpisodeResult] = []
+    with DebugEnv(env_config) as env:
+        progress.status(f"running the tests of {repo.name} in a {config.backend} sandbox")
+        start = env.reset(options={"repo": repo, "test_command": test_command,
+                                   "source": "agent fix"})
+        task = env.task
+        result = FixResult(repo, task, env.initial_report.statuses,
+                           broken_test_files=broken_test_files(env.initial_report))
+        if not task.fail_to_pass:
+            return _finish(result, started, before)
+        if result.broken_test_files:
+            progress.note("left alone, test files that do not import themselves: "
+                          + ", ".join(result.broken_test_files))
+        progress.note(f"{len(task.fail_to_pass)} failing, {len(task.pass_to_pass)} passing "
+                      f"tests; fixing with the [bold]{config.policy}[/] policy")
+        for k in range(config.samples):
+            policy = make_policy(config.policy, task=task, **_policy_options(config))
+            label = f"sample {k + 1}/{config.samples}: " if config.samples > 1 else ""
+            trajectory = out / (f"trajectory-{k}.json" if config.samples > 1 else "trajectory.json")
+            progress.status(f"{label}localizing and trying fixes")
+            steps = iter(range(1, config.max_steps + 1))
+
+            def on_step(step, label=label, steps=steps) -> None:
+                progress.status(f"{label}step {next(steps)} done: {step.info.get('action') or '?'}")
+
+            if k == 0:  # the env is already reset to the task its first run built
+                episode = play_episode(policy, env, *start, trajectory_path=trajectory,
+                                       on_step=on_step)
+            else:
+                episode = run_episode(policy, env, task, trajectory_path=trajectory,
+                                      on_step=on_step)
+            results.append(episode)
+            if episode.resolved:
+                break
+    result.best, result.samples = best_result(results), len(results)
+    if config.apply and result.best.resolved:
+        result.applied = apply_patch(repo, result.best.patch)
+    return _finish(result, started, before)
+
+
+def _finish(result: FixResult, started: float, before: dict[str, int]) -> FixResult:
+    after = counts.snapshot()
+    result.runs = {key: after[key] - before[key] for key in after}
+    result.elapsed_s = round(time.monotonic() - started, 2)
+    return result
+
+
+def _policy_options(config: FixConfig) -> dict[str, Any]:
+    options = dict(config.policy_options)
+    if config.policy == "search":
+        options.setdefault("time_budget_s", config.timeout_s * 0.8)
+    return options
+
+
+def prepare_environment(repo: Path, *, backend: str, image: str | None, setup: tuple[str, ...],
+                        progress=log.info) -> str | None:
+    """The image the repo's tests run in: its project environment, built once and cached
+    (sandboxes/project_image.py), so every sandbox of this fix starts from it; ``image``
+    unchanged where Docker is not used. SetupFailed when the environment cannot be built."""
+    from sandboxes.docker import docker_problem
+    from sandboxes.image import DEFAULT_IMAGE
+    from sandboxes.project_image import ensure_project_image
+
+    problem = docker_problem(image or DEFAULT_IMAGE) if backend != "local" else "local backend"
+    if problem is not None:
+        if setup:
+            raise UsageError("--setup runs in the Docker sandbox's image build; it cannot run "
+                             f"with the {backend} backend here ({problem})")
+        return image
+    return ensure_project_image(repo, base=image or DEFAULT_IMAGE, setup=setup, progress=progress)
 
 
 def check_repo(path: str | os.PathLike) -> Path:
@@ -43,97 +273,6 @@ def find_test_files(repo: Path, limit: int = 1) -> list[Path]:
                 if len(found) >= limit:
                     return found
     return found
-
-
-def pytest_args(test_command: str | None) -> tuple[str, ...]:
-    """The pytest arguments in a ``--test-command`` (which must run pytest)."""
-    if not test_command:
-        return ()
-    words = shlex.split(test_command)
-    for prefix in (["pytest"], ["py.test"], ["python", "-m", "pytest"], ["python3", "-m", "pytest"]):
-        if words[: len(prefix)] == prefix:
-            return tuple(words[len(prefix):])
-    raise UsageError(f"--test-command must run pytest (e.g. 'pytest tests/unit'), got {test_command!r}")
-
-
-@dataclass
-class Detected:
-    """The repo's test run before any change: the failing and the passing tests."""
-
-    report: TestReport
-    failing: list[str]
-    """Failing tests, and test modules that do not import because of the code they import."""
-    passing: list[str]
-    broken_tests: dict[str, str] = field(default_factory=dict)
-    """Test modules that do not import because of an error in a test file itself: node id ->
-    the error's last line. Source edits cannot fix them, so they are not in ``failing``."""
-
-
-def prepare_environment(repo: Path, *, backend: str, image: str | None, setup: tuple[str, ...],
-                        progress=log.info) -> str | None:
-    """The image the repo's tests run in: its project environment, built once and cached
-    (sandboxes/project_image.py); ``image`` unchanged where Docker is not used."""
-    from sandboxes.docker import docker_problem
-    from sandboxes.image import DEFAULT_IMAGE
-    from sandboxes.project_image import ensure_project_image
-
-    problem = docker_problem(image or DEFAULT_IMAGE) if backend != "local" else "local backend"
-    if problem is not None:
-        if setup:
-            raise UsageError("--setup runs in the Docker sandbox's image build; it cannot run "
-                             f"with the {backend} backend here ({problem})")
-        return image
-    return ensure_project_image(repo, base=image or DEFAULT_IMAGE, setup=setup, progress=progress)
-
-
-def _broken_test_files(report: TestReport, workdir: str) -> dict[str, str]:
-    from envs.reward import is_test_path
-    from sandboxes.pytest_runner import error_origin
-
-    broken = {}
-    for nodeid in report.uncollected:
-        message = report.tests[nodeid].message
-        origin = error_origin(message, workdir)
-        if origin is not None and is_test_path(origin[0]):
-            last = next((ln.strip() for ln in reversed(message.splitlines()) if ln.strip()), "")
-            broken[nodeid] = f"{origin[0]}:{origin[1]}: {last.removeprefix('E').strip()}"
-    return broken
-
-
-def detect(repo: Path, *, backend: str, image: str | None, test_command: str | None,
-           timeout: float) -> Detected:
-    """Run the repo's tests once in a sandbox and sort them into failing and passing."""
-    from sandboxes import open_sandbox
-    from sandboxes.pytest_runner import run_pytest
-
-    extra = pytest_args(test_command)
-    if not test_command and not find_test_files(repo):
-        raise UsageError(f"no tests found in {repo} (looked for test_*.py and *_test.py); "
-                         "pass --test-command")
-    kwargs = {"image": image} if image else {}
-    with open_sandbox(repo, backend=backend, **kwargs) as sandbox:
-        report = run_pytest(sandbox, timeout=timeout, extra_args=extra)
-        workdir = sandbox.workdir
-    broken = _broken_test_files(report, workdir)
-    failing = [n for n in report.failing if n not in broken]
-    passing = [n for n, r in report.tests.items() if r.status == "passed"]
-    if not report.tests and report.collection_errors:
-        raise UsageError(f"the tests of {repo} cannot be collected:\n"
-                         + "\n".join(report.collection_errors)[:2000])
-    if not report.tests:
-        raise UsageError(f"pytest found no tests in {repo}; pass --test-command")
-    return Detected(report, failing, passing, broken)
-
-
-def make_task(repo: Path, detected: Detected, test_command: str | None) -> Task:
-    return Task(
-        id=repo.name or "repo",
-        repo=repo,
-        fail_to_pass=tuple(detected.failing),
-        pass_to_pass=tuple(detected.passing),
-        test_command=test_command,
-        source="agent fix",
-    )
 
 
 def default_out_dir(repo: Path) -> Path:

@@ -1,26 +1,34 @@
 """run_episode: the one loop behind `agent fix`, evaluation, data collection and PPO rollouts.
 
-Policy and environment never see each other: the loop turns observations into chat messages with
-the one formatter (agent/prompts.py), asks the policy for the next message, hands that text to the
-environment, and records every step in a trajectory that is saved after each step.
+Policy and environment never see each other's internals: the loop turns observations into chat
+messages with the one formatter (agent/prompts.py), asks the policy for the next message, hands
+that text to the environment, and records every step in a trajectory that is saved after each
+step. How the episode ends (submitted, a budget spent, too many format errors, the policy failed)
+travels as an ``EpisodeOver`` exception raised where it is noticed and caught in one place, which
+builds the EpisodeResult once.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from agent.patches import edited_lines
 from agent.policies.base import Policy
 from agent.prompts import add_turn, initial_messages
-from agent.trajectory import EpisodeResult, Step, Trajectory
+from agent.trajectory import EpisodeResult, ExitStatus, Step, Trajectory
+
+if TYPE_CHECKING:
+    from envs.env import DebugEnv
+    from envs.task import Task
 
 log = logging.getLogger("debug_agent.loop")
 
 SUBMIT = "```\nsubmit\n```"
+_TRUNCATED = {"steps": ExitStatus.STEP_LIMIT, "time": ExitStatus.TIME_LIMIT}
 
 
 @dataclass
@@ -33,98 +41,142 @@ class LoopConfig:
             raise ValueError(f"max_format_errors must be at least 1, got {self.max_format_errors}")
 
 
-class PolicyError(RuntimeError):
-    """The policy itself failed (model server down, generation error); the episode cannot go on."""
+class EpisodeOver(Exception):
+    """Ends the episode: raised by the step that noticed, caught once by ``play_episode``."""
+
+    def __init__(self, status: ExitStatus, final_info: dict[str, Any] | None = None,
+                 error: str = "") -> None:
+        super().__init__(status.value)
+        self.status = status
+        self.final_info = final_info or {}
+        """The env's info of the step that ended the episode (scores, tests, patch); empty when
+        the env did not end it."""
+        self.error = error
+
+
+@dataclass
+class _Episode:
+    """The loop's running state."""
+
+    trajectory: Trajectory
+    format_errors: int = 0
+    localization: list[str] = field(default_factory=list)
 
 
 def run_episode(
     policy: Policy,
-    env: Any,
+    env: DebugEnv,
+    task: Task | None = None,
     *,
-    task: Any = None,
     seed: int | None = None,
     config: LoopConfig | None = None,
     trajectory_path: str | Path | None = None,
     on_step: Callable[[Step], None] | None = None,
 ) -> EpisodeResult:
-    """Run one episode of ``policy`` in ``env`` (a DebugEnv, or anything with its interface).
+    """Reset ``env`` to ``task`` (or one the env draws) and run one episode of ``policy`` in it.
 
     The environment owns the step and time budgets (it truncates); the loop owns the limit on
-    consecutive format errors. A failure of the policy ends the episode with exit status
-    "error: ..."; environment errors propagate, since the caller knows whether to retry.
+    consecutive format errors. A failure of the policy ends the episode with ExitStatus.ERROR;
+    environment errors propagate, since the caller knows whether to retry.
+    """
+    observation, info = env.reset(seed=seed, options={"task": task} if task is not None else None)
+    return play_episode(policy, env, observation, info, config=config,
+                        trajectory_path=trajectory_path, on_step=on_step)
+
+
+def play_episode(
+    policy: Policy,
+    env: DebugEnv,
+    observation: str,
+    info: dict[str, Any],
+    *,
+    config: LoopConfig | None = None,
+    trajectory_path: str | Path | None = None,
+    on_step: Callable[[Step], None] | None = None,
+) -> EpisodeResult:
+    """Run ``policy`` in ``env``, which was just reset to ``(observation, info)``.
+
+    For callers that look at the starting state before they spend a policy on it (`agent fix`
+    stops when no test fails); ``run_episode`` is reset + this.
     """
     config = config or LoopConfig()
-    options = {"task": task} if task is not None else None
     started = time.monotonic()
-    observation, info = env.reset(seed=seed, options=options)
-    task_id = str(info.get("task_id", getattr(task, "id", task)))
-    start_episode = getattr(policy, "start_episode", None)
-    if start_episode is not None:  # policies that validate against the repo (search) need the task
-        start_episode(getattr(getattr(env, "unwrapped", env), "task", task))
-    trajectory = Trajectory(task_id=task_id, policy=policy.name)
-    trajectory.messages = initial_messages(observation)
-    result = EpisodeResult(task_id=task_id, policy=policy.name)
-    format_errors = 0
-    localization: list[str] = []
-    exit_status = ""
+    base = env.unwrapped
+    policy.start_episode(base.task, base)
+    episode = _Episode(Trajectory(task_id=str(info["task_id"]), policy=policy.name,
+                                  messages=initial_messages(observation)))
 
     def save() -> None:
         if trajectory_path is not None:
-            trajectory.save(trajectory_path)
+            episode.trajectory.save(trajectory_path)
 
     save()
-    while True:
-        step_started = time.monotonic()
-        forced = format_errors >= config.max_format_errors
-        if forced:
-            action_text = SUBMIT
-        else:
-            try:
-                action_text = policy.act([dict(m) for m in trajectory.messages])
-            except Exception as exc:  # the policy boundary: any failure ends this episode
-                log.warning("policy %s failed: %s", policy.name, exc)
-                exit_status = f"error: {type(exc).__name__}: {exc}"
-                break
-        observation, reward, terminated, truncated, info = env.step(action_text)
-        format_errors = format_errors + 1 if info.get("format_error") else 0
-        localization = info.get("localization") or localization
-        step = Step(
-            action=action_text,
-            observation=observation,
-            reward=float(reward),
-            elapsed_s=round(time.monotonic() - step_started, 3),
-            info={k: info[k] for k in ("action", "format_error") if k in info},
-        )
-        trajectory.steps.append(step)
-        add_turn(trajectory.messages, action_text, observation)
-        result.tokens += int(info.get("tokens", 0))
-        save()
-        if on_step is not None:
-            on_step(step)
-        if terminated or truncated:
-            if forced:
-                exit_status = "format_errors"
-            elif terminated:
-                exit_status = "submitted"
-            else:
-                exit_status = {"steps": "step_limit", "time": "time_limit"}.get(
-                    info.get("truncated_reason", ""), "truncated")
-            result.truncated = bool(truncated)
-            result.resolved = bool(info.get("resolved", False))
-            result.reward = float(info.get("reward", reward))
-            result.tests = dict(info.get("tests", {}))
-            result.patch = info.get("patch", "")
-            break
-
-    result.steps = len(trajectory.steps)
-    result.elapsed_s = round(time.monotonic() - started, 3)
-    result.exit_status = exit_status
-    result.localization = list(localization)
-    result.edited_lines = edited_lines(result.patch)
-    result.trajectory_path = str(trajectory_path) if trajectory_path is not None else None
-    tokens = getattr(policy, "tokens_used", None)
-    if isinstance(tokens, int):
-        result.tokens = tokens
-    trajectory.result = result
+    try:
+        while True:
+            step = _step(policy, env, episode, config)
+            save()
+            if on_step is not None:
+                on_step(step)
+    except EpisodeOver as over:
+        result = _result(policy, episode, over, started, trajectory_path)
+    episode.trajectory.result = result
     save()
     return result
+
+
+def _step(policy: Policy, env: DebugEnv, episode: _Episode, config: LoopConfig) -> Step:
+    """One action and its observation; raises EpisodeOver when the episode ends with it."""
+    step_started = time.monotonic()
+    forced = episode.format_errors >= config.max_format_errors
+    if forced:
+        action_text = SUBMIT
+    else:
+        try:
+            action_text = policy.act([dict(m) for m in episode.trajectory.messages])
+        except Exception as exc:  # the policy boundary: any failure of the policy ends the episode
+            log.warning("policy %s failed: %s", policy.name, exc)
+            raise EpisodeOver(ExitStatus.ERROR, error=f"{type(exc).__name__}: {exc}") from exc
+    observation, reward, terminated, truncated, info = env.step(action_text)
+    episode.format_errors = episode.format_errors + 1 if info.get("format_error") else 0
+    if info.get("localization"):
+        episode.localization = [s.location for s in info["localization"]]
+    step = Step(
+        action=action_text,
+        observation=observation,
+        reward=float(reward),
+        elapsed_s=round(time.monotonic() - step_started, 3),
+        info={k: info[k] for k in ("action", "format_error") if k in info},
+    )
+    episode.trajectory.steps.append(step)
+    add_turn(episode.trajectory.messages, action_text, observation)
+    if forced:
+        raise EpisodeOver(ExitStatus.FORMAT_ERRORS, info)
+    if terminated:
+        raise EpisodeOver(ExitStatus.SUBMITTED, info)
+    if truncated:
+        raise EpisodeOver(_TRUNCATED[info["truncated_reason"]], info)
+    return step
+
+
+def _result(policy: Policy, episode: _Episode, over: EpisodeOver, started: float,
+            trajectory_path: str | Path | None) -> EpisodeResult:
+    """The EpisodeResult, built once from how the episode ended."""
+    final = over.final_info
+    patch = final.get("patch", "")
+    return EpisodeResult(
+        task_id=episode.trajectory.task_id,
+        policy=policy.name,
+        resolved=bool(final.get("resolved", False)),
+        reward=float(final.get("reward", 0.0)),
+        patch=patch,
+        tests=dict(final.get("tests", {})),
+        steps=len(episode.trajectory.steps),
+        elapsed_s=round(time.monotonic() - started, 3),
+        exit_status=over.status,
+        error=over.error,
+        truncated=over.status in (ExitStatus.STEP_LIMIT, ExitStatus.TIME_LIMIT),
+        localization=episode.localization,
+        edited_lines=edited_lines(patch),
+        trajectory_path=str(trajectory_path) if trajectory_path is not None else None,
+        tokens=policy.tokens_used,
+    )

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from envs.actions import USAGE
 
-from agent.policies.base import Message
+Message = dict[str, str]
+"""{"role": "system" | "user" | "assistant", "content": str}: the chat format at the boundary."""
 
 SYSTEM_PROMPT = f"""\
 You are an autonomous debugging agent working in a Python repository whose tests fail.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agent.trajectory import EpisodeResult
+from agent.trajectory import EpisodeResult, ExitStatus
 
 
 def tests_passing(result: EpisodeResult) -> int:
@@ -31,7 +31,7 @@ def selection_key(result: EpisodeResult) -> tuple:
         result.resolved,
         tests_passing(result),
         -patch_size(result.patch),
-        not result.exit_status.startswith("error"),
+        result.exit_status != ExitStatus.ERROR,
     )
 
 

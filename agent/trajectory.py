@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import os
 import tempfile
@@ -9,9 +10,24 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.policies.base import Message
+from agent.prompts import Message
 
 FORMAT = "debug-agent.trajectory/1"
+
+
+class ExitStatus(enum.StrEnum):
+    """How an episode ended: what ``run_episode`` produces (a str, so it is JSON as it stands)."""
+
+    SUBMITTED = "submitted"
+    """The policy submitted (the env terminated the episode)."""
+    STEP_LIMIT = "step_limit"
+    """The env truncated the episode: its step budget ran out."""
+    TIME_LIMIT = "time_limit"
+    """The env truncated the episode: its time budget ran out."""
+    FORMAT_ERRORS = "format_errors"
+    """Too many malformed actions in a row; the loop submitted on the policy's behalf."""
+    ERROR = "error"
+    """The policy failed (model server down, generation error); ``EpisodeResult.error`` says how."""
 
 
 @dataclass
@@ -34,8 +50,10 @@ class EpisodeResult:
     tests: dict[str, str] = field(default_factory=dict)
     steps: int = 0
     elapsed_s: float = 0.0
-    exit_status: str = ""
-    """submitted | step_limit | time_limit | format_errors | error: MESSAGE"""
+    exit_status: ExitStatus | str = ""
+    """An ExitStatus once run_episode has finished the episode."""
+    error: str = ""
+    """With ExitStatus.ERROR: what failed ("ConnectionError: ...")."""
     truncated: bool = False
     localization: list[str] = field(default_factory=list)
     edited_lines: dict[str, list[int]] = field(default_factory=dict)

@@ -1,10 +1,13 @@
 """How well `agent fix` (search policy) does on the bundled suite.
 
 Runs the real command, `agent fix TASK/repo --json`, once per task, and prints resolved / total,
-median and p90 wall time per task, a per-bug-class table, and how many resolved patches are the
-reference fix itself (the same files after the patch, not just the same test outcomes).
+median and p90 wall time per task, a per-bug-class table, how many resolved patches are the
+reference fix itself (the same files after the patch, not just the same test outcomes), and what
+one fix cost in sandboxes opened, full-suite runs, coverage runs and test runs (mean per fix).
 
     python benchmarks/fix_suite.py [--sandbox docker|local] [--tasks DIR] [--limit N] [--json]
+
+Run it with the package installed (or ``PYTHONPATH`` at the checkout).
 
 On the 2-core development machine the whole bundled suite takes several minutes with Docker.
 """
@@ -20,12 +23,10 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from agent.eval.metrics import distribution  # noqa: E402
-from envs.task import TaskError, bundled_suite_path, load_suite  # noqa: E402
-from envs.validate import apply_patch, copy_repo  # noqa: E402
+from agent.eval.metrics import distribution
+from envs.task import TaskError, bundled_suite_path, load_suite
+from envs.validate import apply_patch, copy_repo
+from sandboxes.counts import KEYS as RUN_KEYS
 
 
 def patched_tree(repo: Path, patch: str) -> dict[str, str] | None:
@@ -55,7 +56,7 @@ def main() -> int:
             done = subprocess.run(
                 [sys.executable, "-m", "agent", "fix", str(task.repo), "--json",
                  "--sandbox", args.sandbox, "--out", f"{out}/{task.id}"],
-                capture_output=True, text=True, cwd=ROOT)
+                capture_output=True, text=True)
             wall = time.monotonic() - started
             try:
                 result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -67,7 +68,8 @@ def main() -> int:
                 same = ours is not None and ours == patched_tree(task.repo, task.reference_patch)
             rows.append({"task": task.id, "bug_class": task.bug_class or "?",
                          "resolved": bool(result.get("resolved")), "same_as_reference": same,
-                         "wall_s": round(wall, 2), "error": result.get("error")})
+                         "wall_s": round(wall, 2), "error": result.get("error"),
+                         "runs": result.get("runs", {})})
             if not args.json:
                 mark = "ok " if rows[-1]["resolved"] else "-- "
                 print(f"[{i:3}/{len(tasks)}] {mark} {wall:6.1f}s  {task.id}", flush=True)
@@ -88,6 +90,8 @@ def main() -> int:
         "by_class": {c: {"resolved": sum(r["resolved"] for r in rs), "total": len(rs)}
                      for c, rs in sorted(by_class.items())},
         "unresolved": [r["task"] for r in rows if not r["resolved"]],
+        "runs_per_fix": {key: round(sum(r["runs"].get(key, 0) for r in rows) / len(rows), 2)
+                         for key in RUN_KEYS} if rows else {},
     }
     if args.json:
         print(json.dumps(summary | {"rows": rows}, indent=1))
@@ -98,6 +102,8 @@ def main() -> int:
           "per task")
     print(f"resolved patches identical in effect to the reference fix: "
           f"{summary['same_as_reference']}/{resolved}")
+    print("per fix (mean): " + ", ".join(f"{v} {k.replace('_', ' ')}"
+                                         for k, v in summary["runs_per_fix"].items()))
     print(f"\n{'bug class':28} resolved")
     for name, counts in summary["by_class"].items():
         print(f"{name:28} {counts['resolved']}/{counts['total']}")

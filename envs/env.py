@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shlex
 import string
 import time
 from dataclasses import dataclass
@@ -18,8 +17,8 @@ from envs import tools
 from envs.actions import (
     Action, ActionError, Edit, Localize, Open, RunTests, Search, Submit, parse_action,
 )
-from envs.localize import format_ranking, localize
-from envs.task import Task, load_suite
+from envs.localize import Suspicious, format_ranking, localize
+from envs.task import Task, load_suite, pytest_args
 from sandboxes.base import Sandbox, TestReport
 from sandboxes.errors import UsageError
 
@@ -64,6 +63,9 @@ class EnvConfig:
     """Matches ``search`` lists before it only counts."""
     localize_top_n: int = 10
     """Ranked lines ``localize`` shows."""
+    localization_depth: int = 50
+    """Ranked lines kept in ``info["localization"]``, for policies that search below what the
+    observation shows."""
     intro_max_files: int = 200
     """Files listed in the reset observation."""
 
@@ -71,7 +73,8 @@ class EnvConfig:
         if self.backend not in BACKENDS:
             raise ValueError(f"EnvConfig.backend must be one of {BACKENDS}, got {self.backend!r}")
         for name in ("max_steps", "max_observation_chars", "max_action_chars", "open_window",
-                     "search_max_matches", "localize_top_n", "intro_max_files"):
+                     "search_max_matches", "localize_top_n", "localization_depth",
+                     "intro_max_files"):
             if getattr(self, name) < 1:
                 raise ValueError(f"EnvConfig.{name} must be at least 1, got {getattr(self, name)}")
         for name in ("time_budget_s", "test_timeout_s", "per_test_timeout_s"):
@@ -117,7 +120,9 @@ class DebugEnv(gym.Env[str, str]):
     A new sandbox (docker or local) holding a fresh copy of the task's repository, chosen by
     ``options["task"]`` (a Task, a task id among ``tasks``, or a task directory) or drawn from
     ``tasks`` with the seeded ``np_random``. The tests have run once to write the first
-    observation.
+    observation. With ``options["repo"]`` (and optionally ``"test_command"``, ``"source"``) the
+    task is that repository as it is: ``Task.from_report`` of this very run (its failing tests
+    become fail_to_pass; none may fail, which the caller checks in ``env.task``).
 
     ## Episode End
 
@@ -128,8 +133,9 @@ class DebugEnv(gym.Env[str, str]):
     "reward" (the score).
 
     Every step's info holds "action" (the verb, or None when unparsable), "format_error",
-    "patch" (the diff of the repo against its start) and "steps"; "localization" (the
-    "path:line" list of the latest ``localize``) once localize has run.
+    "patch" (the diff of the repo against its start) and "steps"; "localization" (the ranking of
+    the latest ``localize`` as ``envs.localize.Suspicious``, ``localization_depth`` lines) once
+    localize has run.
 
     ## Version History
 
@@ -156,7 +162,7 @@ class DebugEnv(gym.Env[str, str]):
         self._steps = 0
         self._done = True
         self._patch = ""
-        self._localization: list[str] | None = None
+        self._localization: list[Suspicious] | None = None
 
     # -- Gymnasium API -------------------------------------------------------------------------
 
@@ -165,15 +171,39 @@ class DebugEnv(gym.Env[str, str]):
     ) -> tuple[str, dict[str, Any]]:
         super().reset(seed=seed)
         self._close_sandbox()
-        self.task = self._choose_task((options or {}).get("task"))
-        self.sandbox = self._open_sandbox(self.task)
-        self._started = time.monotonic()
+        options = options or {}
         self._steps, self._done, self._patch, self._localization = 0, False, "", None
-        self.initial_report = self._run_tests(None)
+        if "repo" in options:
+            self.task, self.initial_report = self._start_from_repo(options)
+        else:
+            self.task = self._choose_task(options.get("task"))
+            self.sandbox = self._open_sandbox(self.task.repo)
+            self._started = time.monotonic()
+            self.initial_report = self._run_tests(None, self.task.test_command)
         observation = self._intro(self.task, self.initial_report)
         info = {"task_id": self.task.id, "action": None, "format_error": False, "patch": "",
                 "steps": 0, "initial_tests": self.initial_report.statuses}
         return self._observe(observation), info
+
+    def _start_from_repo(self, options: dict[str, Any]) -> tuple[Task, TestReport]:
+        """A task built from one run of a repository's tests, in the episode's own sandbox."""
+        test_command = options.get("test_command")
+        pytest_args(test_command)  # a bad command fails here, before a sandbox opens
+        self.sandbox = self._open_sandbox(Path(options["repo"]))
+        self._started = time.monotonic()
+        try:
+            report = self._run_tests(None, test_command)
+            task = Task.from_report(options["repo"], report, test_command=test_command,
+                                    source=options.get("source"))
+        except BaseException:
+            self._close_sandbox()
+            raise
+        return task, report
+
+    @property
+    def localization(self) -> list[Suspicious] | None:
+        """The ranking of the latest ``localize`` (``localization_depth`` lines, best first)."""
+        return None if self._localization is None else list(self._localization)
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         if self.sandbox is None or self.task is None:
@@ -210,7 +240,7 @@ class DebugEnv(gym.Env[str, str]):
         info: dict[str, Any] = {"action": verb, "format_error": format_error,
                                 "patch": self._patch, "steps": self._steps}
         if self._localization is not None:
-            info["localization"] = list(self._localization)
+            info["localization"] = self.localization
         if terminated or truncated_reason:
             result = self._score()
             reward += result.reward
@@ -244,21 +274,22 @@ class DebugEnv(gym.Env[str, str]):
                              "dropped when the episode is scored")
                 return text
             case RunTests():
-                report = self._run_tests(list(action.node_ids) or None)
+                report = self._run_tests(list(action.node_ids) or None, self.task.test_command)
                 return tools.format_report(report, max_chars=config.max_observation_chars - 500)
             case Localize():
-                ranking = localize(sandbox, self.task, top_n=config.localize_top_n,
+                ranking = localize(sandbox, self.task,
+                                   top_n=max(config.localize_top_n, config.localization_depth),
                                    timeout=self._timeout(),
                                    per_test_timeout=config.per_test_timeout_s)
-                self._localization = [s.location for s in ranking]
-                return format_ranking(ranking)
+                self._localization = ranking
+                return format_ranking(ranking[: config.localize_top_n])
         raise TypeError(f"not an action: {action!r}")
 
-    def _run_tests(self, node_ids: list[str] | None) -> TestReport:
+    def _run_tests(self, node_ids: list[str] | None, test_command: str | None) -> TestReport:
         from sandboxes.pytest_runner import run_pytest
 
         # The task's test command narrows a whole-suite run; node ids name their tests exactly.
-        extra = () if node_ids else _pytest_args(self.task.test_command)
+        extra = () if node_ids else pytest_args(test_command)
         return run_pytest(self.sandbox, node_ids, timeout=self._timeout(),
                           per_test_timeout=self.config.per_test_timeout_s, extra_args=extra)
 
@@ -290,11 +321,11 @@ class DebugEnv(gym.Env[str, str]):
         raise UsageError(f"no task {str(choice)!r}: not an id among this env's tasks ({known or 'none'})"
                          " nor a task directory")
 
-    def _open_sandbox(self, task: Task) -> Sandbox:
+    def _open_sandbox(self, repo: Path) -> Sandbox:
         from sandboxes import open_sandbox
 
         kwargs = {"image": self.config.image} if self.config.image else {}
-        return open_sandbox(task.repo, backend=self.config.backend, **kwargs)
+        return open_sandbox(repo, backend=self.config.backend, **kwargs)
 
     def _close_sandbox(self) -> None:
         sandbox, self.sandbox = self.sandbox, None
@@ -321,18 +352,6 @@ class DebugEnv(gym.Env[str, str]):
         text = _ANSI.sub("", text)
         text = "".join(c if c in CHARSET else "?" for c in text)
         return tools.trim(text, self.config.max_observation_chars, "observation")
-
-
-def _pytest_args(test_command: str | None) -> tuple[str, ...]:
-    """The arguments of a task's ``test_command`` that runs pytest."""
-    if not test_command:
-        return ()
-    words = shlex.split(test_command)
-    for prefix in (["pytest"], ["py.test"], ["python", "-m", "pytest"], ["python3", "-m", "pytest"]):
-        if words[: len(prefix)] == prefix:
-            return tuple(words[len(prefix):])
-    raise UsageError(f"task test_command must run pytest (e.g. 'pytest tests/unit'), "
-                     f"got {test_command!r}")
 
 
 def _score_summary(result: scoring.Score) -> str:

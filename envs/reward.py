@@ -142,13 +142,13 @@ def score(
             before = "" if is_new else sandbox.read_file(path)
             if (is_new and shadows_tooling(path)) or tampers_with_tests(before, _text(content)):
                 del kept[path]
-        _apply(sandbox, kept)
+        apply_changes(sandbox, kept)
         report = run_pytest(
             sandbox, list(task.tests), timeout=timeout, per_test_timeout=per_test_timeout
         )
     finally:
         sandbox.reset()
-        _apply(sandbox, changes)
+        apply_changes(sandbox, changes)
     f2p = {t: report.passed(t) for t in task.fail_to_pass}
     p2p = {t: report.passed(t) for t in task.pass_to_pass}
     reward, resolved = compute_reward(f2p, p2p)
@@ -166,7 +166,8 @@ def _text(content: bytes) -> str:
     return content.decode("utf-8", errors="replace")
 
 
-def _apply(sandbox: Sandbox, changes: dict[str, bytes | None]) -> None:
+def apply_changes(sandbox: Sandbox, changes: dict[str, bytes | None]) -> None:
+    """Write a change set (``sandbox.changed_files()``) back into a sandbox."""
     for path, content in changes.items():
         if content is None:
             sandbox.delete_file(path)

@@ -2,6 +2,7 @@
 
 import logging
 
+from sandboxes import counts
 from sandboxes.base import ExecResult, Sandbox, SandboxLimits, TestReport, TestResult
 from sandboxes.errors import (
     DebugAgentError,
@@ -33,6 +34,7 @@ def open_sandbox(repo_dir, backend: str = "auto", *, limits: SandboxLimits | Non
     """
     if backend not in BACKENDS:
         raise UsageError(f"unknown sandbox backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    counts.count("sandboxes")
     if backend in ("auto", "docker"):
         from sandboxes.docker import DockerSandbox, docker_problem
         from sandboxes.image import DEFAULT_IMAGE

@@ -160,9 +160,10 @@ class TestReport:
     tests: dict[str, TestResult] = field(default_factory=dict)
     collection_errors: list[str] = field(default_factory=list)
     """One text per module that failed to import or parse."""
-    uncollected: list[str] = field(default_factory=list)
+    uncollected: dict[str, str] = field(default_factory=dict)
     """Node ids in ``tests`` that stand for a module (or a conftest's folder) that failed to
-    import: status "error", pytest's error text as the message."""
+    import (status "error", pytest's error text as the message) -> where the error is, as
+    "path:line" of the innermost repo frame ("" when the text names none)."""
     exit_code: int | None = None
     duration_s: float = 0.0
     timed_out: bool = False

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import configparser
+import functools
 import hashlib
 import re
 import shlex
@@ -32,8 +33,12 @@ from pathlib import Path
 from sandboxes.errors import UsageError
 from sandboxes.pytest_config import PytestSettings, read_pytest_settings
 
+#: Extras and dependency groups that hold test needs (dev only when none of the others exists).
 TEST_EXTRAS = ("test", "tests", "testing", "dev")
 CONFIG_FILE = ".debug-agent.toml"
+#: What a build backend asks for besides its declared requirements, for an editable build (the
+#: image build also fetches whatever else pip reports missing, one round at a time).
+BACKEND_EXTRAS = {"hatchling": ("editables",)}
 #: Bumped when what an environment image holds changes, so old images are not reused.
 SPEC_FORMAT = "1"
 
@@ -247,15 +252,22 @@ def _from_pyproject(col: _Collected, data: dict, extras_wanted) -> tuple[str | N
             optional[extra] = list(optional[extra]) + list(sub.reqs)
     used = _expand_extras(col, optional, extras_wanted, name, "pyproject.toml")
     groups = data.get("dependency-groups", {})
-    for group in TEST_EXTRAS:
-        if group in groups:
+    for group in _default_names(groups):
             col.add(_group(groups, group, set()), f"pyproject.toml dependency-groups.{group}")
     return name, used
 
 
+def _default_names(available) -> tuple[str, ...]:
+    """The test extras / groups to use: test / tests / testing, or dev when there is none
+    (dev ones tend to add linters, docs and release tools the tests do not need)."""
+    tests = tuple(n for n in TEST_EXTRAS if n != "dev" and n in available)
+    return tests or tuple(n for n in ("dev",) if n in available)
+
+
 def _expand_extras(col: _Collected, optional: dict, wanted, name, where: str) -> list[str]:
     used: list[str] = []
-    todo = [e for e in (wanted if wanted is not None else TEST_EXTRAS) if e in optional]
+    todo = [e for e in (wanted if wanted is not None else _default_names(optional))
+            if e in optional]
     while todo:
         extra = todo.pop(0)
         if extra in used:
@@ -265,6 +277,62 @@ def _expand_extras(col: _Collected, optional: dict, wanted, name, where: str) ->
         col.add(reqs, f"{where} extra [{extra}]")
         todo += [e for e in nested if e in optional]
     return used
+
+
+def _from_poetry(col: _Collected, poetry: dict, extras_wanted) -> list[str]:
+    """[tool.poetry] dependencies, its test / dev groups and extras; returns the extras used."""
+    optional: set[str] = set()
+    for name, spec in poetry.get("dependencies", {}).items():
+        if isinstance(spec, dict) and spec.get("optional"):
+            optional.add(canonical(name))
+        elif name != "python":
+            col.add(_poetry_requirement(col, name, spec), "pyproject.toml [tool.poetry]")
+    groups = {g: t.get("dependencies", {}) for g, t in poetry.get("group", {}).items()}
+    if "dev-dependencies" in poetry:
+        groups.setdefault("dev", poetry["dev-dependencies"])
+    for group in _default_names(groups):
+        for name, spec in groups[group].items():
+            col.add(_poetry_requirement(col, name, spec), f"pyproject.toml poetry group {group}")
+    extras = poetry.get("extras", {})
+    used = [e for e in (extras_wanted if extras_wanted is not None else _default_names(extras))
+            if e in extras]
+    specs = poetry.get("dependencies", {})
+    for extra in used:
+        for name in extras[extra]:
+            if canonical(name) in optional:
+                col.add(_poetry_requirement(col, name, next(
+                    (v for k, v in specs.items() if canonical(k) == canonical(name)), "*")),
+                    f"pyproject.toml poetry extra [{extra}]")
+    return used
+
+
+def _poetry_requirement(col: _Collected, name: str, spec) -> list[str]:
+    """PEP 508 for one Poetry dependency (``^1.2`` is ``>=1.2,<2.0``); [] for git / path ones."""
+    version = spec.get("version", "*") if isinstance(spec, dict) else str(spec)
+    if isinstance(spec, dict) and {"git", "path", "url"} & set(spec):
+        col.notes.append(f"poetry dependency {name} comes from git / a path / a URL; not read")
+        return []
+    if "||" in version:
+        col.notes.append(f"poetry dependency {name} = {version!r}: alternatives not converted, "
+                         "left unpinned")
+        return [name]
+    parts = []
+    for part in (p.strip() for p in version.split(",") if p.strip() and p.strip() != "*"):
+        bare = part.lstrip("^~=")
+        nums = [int(n) if n.isdigit() else 0 for n in bare.split(".")]
+        if part.startswith("^"):
+            k = next((i for i, n in enumerate(nums) if n), len(nums) - 1)
+            upper = nums[:k] + [nums[k] + 1]
+            parts.append(f">={bare},<{'.'.join(map(str, upper))}")
+        elif part.startswith("~") and not part.startswith("~="):
+            upper = nums[:2] if len(nums) > 1 else nums[:1]
+            upper = upper[:-1] + [upper[-1] + 1]
+            parts.append(f">={bare},<{'.'.join(map(str, upper))}")
+        elif part[0].isdigit():
+            parts.append(f"=={part}")
+        else:
+            parts.append(part.replace(" ", ""))
+    return [name + ",".join(parts)]
 
 
 def _group(groups: dict, name: str, stack: set[str]) -> list[str]:
@@ -336,8 +404,9 @@ def _from_setup_py(col: _Collected, extras_wanted) -> tuple[str | None, list[str
         try:
             return _literal(kwargs[key], names)
         except ValueError:
-            col.notes.append(f"setup.py computes {key}; set [tool.debug-agent] requirements if "
-                             "the install misses some")
+            if key != "name":
+                col.notes.append(f"setup.py computes {key}; set [tool.debug-agent] requirements "
+                                 "if the install misses some")
             return None
 
     name = value("name")
@@ -435,6 +504,10 @@ def detect_project(repo: str | Path) -> ProjectSpec:
     if pyproject:
         name, extras = _from_pyproject(col, pyproject, wanted)
         installable = "project" in pyproject or "build-system" in pyproject
+        poetry = pyproject.get("tool", {}).get("poetry")
+        if isinstance(poetry, dict) and "project" not in pyproject:
+            name = poetry.get("name")
+            extras += [e for e in _from_poetry(col, poetry, wanted) if e not in extras]
     if (root / "setup.cfg").is_file():
         cfg_name, cfg_extras, cfg_pkg = _from_setup_cfg(col, wanted)
         name, installable = name or cfg_name, installable or cfg_pkg
@@ -449,12 +522,16 @@ def detect_project(repo: str | Path) -> ProjectSpec:
                             if (root / folder).is_dir())
     for rel in req_files:
         read_requirements_file(col, rel)
-    if not any(o for o in col.reqs.values() if "extra" in o or "group" in o or "test" in o):
+    if not any(re.search(r"extra|group|test|dev", o) for o in col.reqs.values()):
         _hints(col)
     col.add(settings.requirements, "[tool.debug-agent] requirements")
     build = pyproject.get("build-system", {}).get("requires")
     if build is None and installable:
         build = ["setuptools>=40.8.0", "wheel"]  # pip's default for a project without one
+    backend = pyproject.get("build-system", {}).get("build-backend", "")
+    build = [*(build or ()), *BACKEND_EXTRAS.get(backend.split(".")[0], ())]
+    if (root / "PKG-INFO").is_file():  # an sdist: the version scm tools read when there is no .git
+        col.inputs.append("PKG-INFO")
     layout, packages = _layout(root)
     pytest_settings, pytest_file = read_pytest_settings(root)
     if pytest_file and pytest_file not in col.inputs:
@@ -472,11 +549,28 @@ def detect_project(repo: str | Path) -> ProjectSpec:
 def local_pytest_args(spec: ProjectSpec) -> tuple[str, ...]:
     """pytest args for the local backend, which runs the host's Python and installs nothing:
     the repo's addopts without options of plugins the host lacks, and src/ on the path."""
-    import importlib.metadata
-
-    installed = frozenset(canonical(d.metadata["Name"]) for d in importlib.metadata.distributions()
-                          if d.metadata["Name"])
-    args, _ = spec.pytest.run_args(None, installed)
+    args: tuple[str, ...] = ()
+    if spec.pytest.addopts or spec.pytest.required_plugins:
+        args, _ = spec.pytest.run_args(*_host_probe())
     if spec.layout == "src":
         args += ("-o", "pythonpath=" + " ".join((*spec.pytest.pythonpath, "src")))
     return args
+
+
+@functools.cache
+def _host_probe() -> tuple[frozenset[str], frozenset[str]]:
+    """(options the host's pytest knows, distributions installed on the host)."""
+    import importlib.metadata
+    import subprocess
+    import sys
+    import tempfile
+
+    from sandboxes.pytest_config import parse_help_options
+
+    with tempfile.TemporaryDirectory() as empty:  # no conftest, no config
+        proc = subprocess.run([sys.executable, "-m", "pytest", "--help", "-p", "no:cacheprovider",
+                               "--noconftest", "-o", "addopts="], capture_output=True, text=True,
+                              cwd=empty, timeout=120, check=False)
+    installed = frozenset(canonical(d.metadata["Name"]) for d in importlib.metadata.distributions()
+                          if d.metadata["Name"])
+    return parse_help_options(proc.stdout), installed

@@ -24,6 +24,7 @@ import io
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -176,7 +177,7 @@ def _build(client, spec: ProjectSpec, base: str, tag: str, setup: tuple[str, ...
             container.put_archive("/", _context_tar(ctx))
             for step, command, env in _steps(spec, setup):
                 progress(step)
-                _exec(container, step, command, env, timeout, spec)
+                _run_step(container, ctx, step, command, env, spec, python, progress)
             out = _exec(container, "probe", f"python3 -c '{PROBE}'", {}, 300, spec)
             probe = json.loads(out.strip().splitlines()[-1])
             _exec(container, "clean up", f"rm -rf {REPO} {OPT} /root/.cache", {}, 300, spec)
@@ -221,11 +222,49 @@ _FIXES = {
 }
 
 
+#: pip's words for a requirement that the downloaded files do not satisfy.
+_MISSING = re.compile(r"No matching distribution found for (\S+)")
+#: Bytes of a step's output kept (its tail).
+_OUTPUT_TAIL = 200_000
+#: Rounds of "download what pip asked for, try again" per step.
+_ROUNDS = 8
+
+
+def _run_step(container, ctx: str, step: str, command: str, env: dict, spec: ProjectSpec,
+              python: str, progress: Progress) -> None:
+    """One install step; what it asks for beyond the declared requirements (a build backend's
+    own needs such as hatchling's ``editables``, a setup.py's computed dependencies) is
+    downloaded on the host and the step tried again."""
+    asked: set[str] = set()
+    for round_ in range(_ROUNDS):
+        try:
+            _exec(container, step, command, env, spec.settings.setup_timeout, spec)
+            return
+        except SetupFailed as exc:
+            missing = set(_MISSING.findall(exc.output)) - asked
+            if not step.startswith("install") or not missing or round_ == _ROUNDS - 1:
+                raise
+            asked |= missing
+            progress(f"{step}: downloading what it asked for: {', '.join(sorted(missing))}")
+            more = Path(ctx, f"more-{round_}")
+            more.mkdir()
+            _download(ctx, sorted(missing), python, spec.settings.setup_timeout, more)
+            buf = io.BytesIO()
+            with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
+                for wheel in sorted(more.iterdir()):
+                    tar.add(wheel, arcname=f"{OPT[1:]}/wheels/{wheel.name}")
+            container.put_archive("/", buf.getvalue())
+
+
 def _exec(container, step: str, command: str, env: dict, timeout: float, spec) -> str:
     import docker
     import requests
 
-    wrapped = ["timeout", "-s", "KILL", str(int(timeout)), "sh", "-c", command]
+    # The output goes to a file and only its tail comes back: a step that prints without end
+    # must not fill this process's memory. The command is $0 of the outer shell: no quoting.
+    wrapped = ["sh", "-c", f'timeout -s KILL {int(timeout)} sh -c "$0" > /tmp/.step.log 2>&1; '
+               f"c=$?; tail -c {_OUTPUT_TAIL} /tmp/.step.log; rm -f /tmp/.step.log; exit $c",
+               command]
     try:
         code, out = container.exec_run(wrapped, environment=env, user="0", workdir="/")
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
@@ -244,16 +283,18 @@ def _exec(container, step: str, command: str, env: dict, timeout: float, spec) -
     return text
 
 
-def _download(ctx: str, requirements: list[str], python: str, timeout: float) -> None:
+def _download(ctx: str, requirements: list[str], python: str, timeout: float,
+              dest: Path | None = None) -> None:
     here = f"{sys.version_info.major}.{sys.version_info.minor}"
-    req = Path(ctx, "download.txt")
+    dest = dest or Path(ctx, "wheels")
+    req = dest.with_name(dest.name + "-requirements.txt")
     req.write_text("".join(r + "\n" for r in requirements))
     if not python or python == here:
         cmd = [sys.executable, "-m", "pip", "wheel", "--disable-pip-version-check", "-q",
-               "--wheel-dir", str(Path(ctx, "wheels")), "-r", str(req)]
+               "--wheel-dir", str(dest), "-r", str(req)]
     else:  # wheels for the image's Python, not ours
         cmd = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "-q",
-               "--dest", str(Path(ctx, "wheels")), "--only-binary=:all:", "--python-version",
+               "--dest", str(dest), "--only-binary=:all:", "--python-version",
                python, "--implementation", "cp", "--platform", "manylinux2014_x86_64",
                "--platform", "linux_x86_64", "-r", str(req)]
     try:

@@ -102,6 +102,8 @@ class PytestSettings:
         if not self.addopts and not self.required_plugins:
             return (), ()
         known = (known or frozenset()) | frozenset(self.conftest_options)
+        # A probe that read no help (pytest would not start) knows nothing: trust the table then
+        # rather than drop every option.
         kept, notes = _filter_addopts(list(self.addopts), known if len(known) > 20 else None,
                                       installed)
         args: list[str] = []

@@ -15,6 +15,7 @@ import secrets
 import xml.etree.ElementTree as ET
 from typing import Mapping, Sequence
 
+from sandboxes import counts
 from sandboxes._common import PLUGIN_MODULE
 from sandboxes._pytest_plugin import NODEID, TIMED_OUT
 from sandboxes.base import Sandbox, TestReport, TestResult
@@ -54,6 +55,11 @@ def run_pytest(
     ``report.uncollected``; a module or folder asked for by its path gets a result in
     ``report.groups`` ("passed" when every test in it passed), so such an entry can be scored.
     """
+    counts.count("test_runs")
+    if not node_ids:
+        counts.count("full_test_runs")
+    if coverage:
+        counts.count("coverage_runs")
     token = secrets.token_hex(6)
     scratch = sandbox.scratch_dir
     names = {"junit": f"junit-{token}.xml", "progress": f"progress-{token}.jsonl",
@@ -187,14 +193,19 @@ def _add_uncollected(report: TestReport, events: list[dict], workdir: str) -> No
             nodeid = event.get("nodeid") or "."
             if nodeid not in report.tests:
                 report.tests[nodeid] = TestResult(nodeid, "error", message=event["text"])
-                report.uncollected.append(nodeid)
+                report.uncollected[nodeid] = _where(event["text"], workdir)
     match = _CONFTEST.search(report.output)
     if match and not report.tests:
         path = posixpath.relpath(match[1], workdir) if match[1].startswith("/") else match[1]
         nodeid = posixpath.dirname(path) or "."
         report.tests[nodeid] = TestResult(nodeid, "error", message=report.output[-4000:])
-        report.uncollected.append(nodeid)
+        report.uncollected[nodeid] = _where(report.output, workdir)
         report.collection_errors.append(report.output[-4000:])
+
+
+def _where(text: str, workdir: str) -> str:
+    origin = error_origin(text, workdir)
+    return f"{origin[0]}:{origin[1]}" if origin else ""
 
 
 def error_origin(text: str, workdir: str) -> tuple[str, int] | None:

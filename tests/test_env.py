@@ -217,9 +217,11 @@ def test_observations_only_hold_charset_characters(calc_env):
 def test_localize_ranks_lines_and_keeps_them_in_info(calc_env):
     obs, reward, *_, info = calc_env.step("localize")
     assert "calc/ops.py:5  1.000  result = a - b" in obs
-    assert info["localization"] == ["calc/ops.py:6", "calc/ops.py:5"]
+    assert [s.location for s in info["localization"]] == ["calc/ops.py:6", "calc/ops.py:5"]
+    assert info["localization"][1].text == "result = a - b"
     *_, info = calc_env.step("open calc/ops.py")
-    assert info["localization"] == ["calc/ops.py:6", "calc/ops.py:5"]
+    assert [s.location for s in info["localization"]] == ["calc/ops.py:6", "calc/ops.py:5"]
+    assert calc_env.localization == info["localization"]
 
 
 # -- episode end -------------------------------------------------------------------------------

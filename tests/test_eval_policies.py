@@ -49,7 +49,8 @@ def test_openai_policy_in_workers(tmp_path):
     assert got["calc_add"]["resolved"] and got["calc_add"]["tokens"] == 11 * 3
     assert got["calc_add"]["policy"] == "openai:scripted"
     failed = got["no_reference"]
-    assert failed["error_kind"] == "policy" and failed["exit_status"].startswith("error:")
+    assert failed["error_kind"] == "policy" and failed["exit_status"] == "error"
+    assert failed["error"].startswith("EndpointError:")
     assert summary["resolved"] == 2 and summary["policy_errors"] == 1
     assert summary["infra_errors"] == 0  # a policy failure is the policy's, not the sandbox's
 

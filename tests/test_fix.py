@@ -1,4 +1,8 @@
-"""`agent fix` end to end: a real repo, a real sandbox, real pytest, real git."""
+"""`agent fix` end to end: a real repo, a real sandbox, real pytest, real git.
+
+Most tests call the library function ``agent.fix.fix``; a few run the command itself for what
+only it does (exit statuses, one-line errors, the printed JSON).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.fix import apply_patch, pytest_args
+from agent.fix import FixConfig, apply_patch, fix
 from agent.patches import patch_files
+from envs.task import pytest_args
 from sandboxes.errors import UsageError
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "shop"
@@ -43,22 +48,27 @@ def git_init(repo: Path) -> None:
 
 # -- bad input: one line, exit status 2, nothing changed ---------------------------------------
 
-@pytest.mark.parametrize("make", ["missing", "file", "no_tests"])
-def test_bad_repo_gets_one_line_and_status_2(tmp_path: Path, make: str) -> None:
+BAD = {"missing": "no such directory", "file": "is a file", "no_tests": "no tests found"}
+
+
+def bad_repo(tmp_path: Path, make: str) -> Path:
     target = tmp_path / "x"
     if make == "file":
         target.write_text("not a dir")
     elif make == "no_tests":
         target.mkdir()
         (target / "mod.py").write_text("def f():\n    return 1\n")
-    result = agent("fix", str(target), "--sandbox", "local")
+    return target
+
+
+@pytest.mark.parametrize("make", ["missing", "no_tests"])
+def test_bad_repo_gets_one_line_and_status_2(tmp_path: Path, make: str) -> None:
+    result = agent("fix", str(bad_repo(tmp_path, make)), "--sandbox", "local")
     assert result.returncode == 2, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert "Traceback" not in result.stderr
-    expected = {"missing": "no such directory", "file": "is a file",
-                "no_tests": "no tests found"}[make]
-    assert expected in lines[0]
+    assert BAD[make] in lines[0]
 
 
 def test_docker_engine_down_is_one_line(shop: Path) -> None:
@@ -71,29 +81,51 @@ def test_docker_engine_down_is_one_line(shop: Path) -> None:
     assert tree(shop) == before
 
 
-def test_nothing_to_fix_exits_0(tmp_path: Path) -> None:
+@pytest.mark.parametrize("make", ["missing", "file", "no_tests"])
+def test_fix_refuses_bad_input(tmp_path: Path, make: str) -> None:
+    with pytest.raises(UsageError, match=BAD[make]):
+        fix(bad_repo(tmp_path, make), FixConfig(backend="local"))
+
+
+def test_nothing_to_fix_runs_the_tests_once(tmp_path: Path) -> None:
     repo = tmp_path / "ok"
     (repo / "tests").mkdir(parents=True)
     (repo / "m.py").write_text("def f():\n    return 1\n")
     (repo / "tests" / "test_m.py").write_text("from m import f\n\n\ndef test_f():\n    assert f() == 1\n")
-    result = agent("fix", str(repo), "--sandbox", "local", "--json")
-    assert result.returncode == 0, result.stderr
-    payload = json.loads(result.stdout)
-    assert payload["nothing_to_fix"] is True
-    assert payload["tests"] == {"tests/test_m.py::test_f": "passed"}
+    result = fix(repo, FixConfig(backend="local", out=tmp_path / "run"))
+    assert result.nothing_to_fix and result.resolved and result.best is None
+    assert result.initial_tests == {"tests/test_m.py::test_f": "passed"}
+    assert result.runs == {"sandboxes": 1, "test_runs": 1, "full_test_runs": 1, "coverage_runs": 0}
+    payload = result.to_json()
+    assert payload["nothing_to_fix"] is True and payload["tests"] == result.initial_tests
+    assert json.loads(json.dumps(payload)) == payload
 
 
-def test_unfixable_repo_exits_1_and_changes_nothing(tmp_path: Path) -> None:
+@pytest.fixture
+def hard(tmp_path: Path) -> Path:
+    """A repo whose failing test no candidate fix can pass."""
     repo = tmp_path / "hard"
     (repo / "tests").mkdir(parents=True)
     (repo / "m.py").write_text("def f():\n    return 1\n")
     (repo / "tests" / "test_m.py").write_text(
         "from m import f\n\n\ndef test_f():\n    assert f() == 'a string no operator makes'\n")
+    return repo
+
+
+def test_unfixable_repo_is_not_resolved_and_changes_nothing(hard: Path, tmp_path: Path) -> None:
+    repo = hard
     before = tree(repo)
-    result = agent("fix", str(repo), "--sandbox", "local", "--apply")
-    assert result.returncode == 1, result.stderr
-    assert "not resolved" in result.stderr
+    result = fix(repo, FixConfig(backend="local", apply=True, out=tmp_path / "run"))
+    assert not result.resolved and result.applied is None
+    assert result.fixed_tests == [] and result.best.exit_status == "submitted"
+    assert result.message == "0/1 failing tests fixed, 0 broken"
     assert tree(repo) == before
+
+
+def test_cli_exits_1_when_not_resolved(hard: Path) -> None:
+    result = agent("fix", str(hard), "--sandbox", "local", "--apply")
+    assert result.returncode == 1, result.stderr
+    assert "not resolved" in result.stderr and "not applied" in result.stderr
 
 
 def test_test_command_must_be_pytest() -> None:
@@ -101,6 +133,8 @@ def test_test_command_must_be_pytest() -> None:
     assert pytest_args("python -m pytest") == ()
     with pytest.raises(UsageError, match="must run pytest"):
         pytest_args("make test")
+    with pytest.raises(UsageError, match="must run pytest"):
+        FixConfig(test_command="make test")
 
 
 # -- the real thing ----------------------------------------------------------------------------
@@ -131,11 +165,15 @@ def test_fix_example_without_apply_leaves_repo_alone(shop: Path, tmp_path: Path,
 
 
 @pytest.mark.slow
-def test_fix_apply_in_clean_git_repo(shop: Path) -> None:
+def test_fix_is_one_pass_and_applies_in_a_clean_git_repo(shop: Path, tmp_path: Path) -> None:
     git_init(shop)
-    result = agent("fix", str(shop), "--sandbox", "local", "--apply")
-    assert result.returncode == 0, result.stderr
-    assert "to undo: git" in result.stderr
+    result = fix(shop, FixConfig(backend="local", apply=True, out=tmp_path / "run"))
+    assert result.resolved and result.applied.how == "git"
+    assert result.applied.undo.startswith("git ")
+    # One sandbox, one whole-suite run (the env's reset builds the task from it), one coverage
+    # run (the env's localize, which the search reuses); the search validates in that sandbox.
+    assert result.runs["sandboxes"] == 1
+    assert result.runs["full_test_runs"] == 1 and result.runs["coverage_runs"] == 1
     diff = subprocess.run(["git", "-C", str(shop), "diff", "--name-only"], capture_output=True,
                           text=True).stdout.split()
     assert diff == ["shop/pricing.py"]

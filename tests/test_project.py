@@ -43,7 +43,7 @@ dev = ["pytest-mock", {include-group = "lint"}]
     })
     spec = detect_project(tmp_path)
     assert (spec.name, spec.layout, spec.packages) == ("Demo_Pkg", "src", ("demo_pkg",))
-    assert spec.installable and spec.build_requires == ("hatchling",)
+    assert spec.installable and spec.build_requires == ("hatchling", "editables")
     # the self-reference demo-pkg[speed] pulls in the speed extra; docs is not a test extra
     assert spec.extras == ("test", "speed")
     assert spec.requirements == ("attrs>=22", "packaging", "hypothesis", "ujson", "pytest-mock",
@@ -207,3 +207,43 @@ def test_conftest_options_and_missing_required_plugins(tmp_path):
     args, notes = settings.run_args(KNOWN, frozenset({"pytest-mock"}))
     assert args == ("-o", "addopts=--run-slow", "-o", "required_plugins=")
     assert any("pytest-cov>=4 not installed" in n for n in notes)
+
+
+def test_dev_extras_only_when_there_are_no_test_ones(tmp_path):
+    write(tmp_path, {"pyproject.toml": "[project]\nname = 'p'\n[project.optional-dependencies]\n"
+                                       "dev = ['p[tests]', 'tox', 'pre-commit']\ntests = ['pytz']\n"
+                                       "[dependency-groups]\ndev = ['sphinx']\n"})
+    spec = detect_project(tmp_path)
+    assert spec.extras == ("tests",) and spec.requirements == ("pytz", "sphinx")
+    assert detect_project(write(tmp_path, {".debug-agent.toml": "extras = ['dev']\n"})).extras \
+        == ("dev", "tests")
+
+
+def test_poetry_dependencies_groups_and_extras(tmp_path):
+    write(tmp_path, {"pyproject.toml": """
+[build-system]
+requires = ["poetry-core>=1.0"]
+build-backend = "poetry.core.masonry.api"
+[tool.poetry]
+name = "poet"
+[tool.poetry.dependencies]
+python = "^3.9"
+requests = "^2.28"
+attrs = "~21.4"
+tiny = "0.0.3"
+fast = {version = "^0.2.1", optional = true}
+local = {path = "../local"}
+either = "^1.0 || ^2.0"
+[tool.poetry.extras]
+test = ["fast"]
+[tool.poetry.group.test.dependencies]
+pytest-mock = "*"
+[tool.poetry.group.docs.dependencies]
+sphinx = "*"
+""", "src/poet/__init__.py": ""})
+    spec = detect_project(tmp_path)
+    assert spec.name == "poet" and spec.installable and spec.layout == "src"
+    assert spec.requirements == ("requests>=2.28,<3", "attrs>=21.4,<21.5", "tiny==0.0.3",
+                                 "either", "pytest-mock", "fast>=0.2.1,<0.3")
+    assert spec.extras == ("test",)
+    assert any("local comes from git / a path" in n for n in spec.notes)

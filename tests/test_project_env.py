@@ -14,11 +14,13 @@ import json
 import zipfile
 
 import pytest
+from test_project import write
 
 from agent.cli import main
 from envs.reward import score
 from envs.task import Task
 from sandboxes import open_sandbox, run_pytest
+from sandboxes.errors import UsageError
 from sandboxes.image import DEFAULT_IMAGE, docker_client, image_exists
 from sandboxes.project import detect_project
 from sandboxes.project_image import project_environment, project_tag
@@ -67,7 +69,7 @@ def get_requires_for_build_wheel(config_settings=None):
     return []
 
 def get_requires_for_build_editable(config_settings=None):
-    return []
+    return ["tinyhelper"]  # asked for at build time only, as hatchling asks for editables
 '''
 
 
@@ -90,20 +92,13 @@ def make_wheel(dest, name: str, version: str, files: dict[str, str], entry_point
             z.writestr(path, text)
 
 
-def write(root, files: dict[str, str]):
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
-
-
 @pytest.fixture
 def local_index(tmp_path, monkeypatch):
     """A folder of wheels that the host's pip uses instead of an index."""
     index = tmp_path / "index"
     index.mkdir()
     make_wheel(index, "tinydep", "1.2", {"tinydep.py": "def double(x):\n    return 2 * x\n"})
+    make_wheel(index, "tinyhelper", "0.1", {"tinyhelper.py": ""})
     make_wheel(index, "pytest-tinyplug", "0.1", {"pytest_tinyplug.py": (
         "import pytest\n\ndef pytest_addoption(parser):\n"
         "    parser.addoption('--tiny-flag', action='store_true')\n\n"
@@ -180,6 +175,7 @@ def test_src_layout_project_with_dependencies_and_test_extras(docker_ready, tmp_
         env = project_environment(repo, progress=steps.append)
         assert env.image == tag and not env.cached
         assert "install dependencies" in steps and "install the project" in steps
+        assert "install the project: downloading what it asked for: tinyhelper" in steps
         # --tiny-flag's plugin is installed (the test extra): kept; pytest-cov, xdist are not
         assert env.pytest_args == ("-o", "addopts=-ra --tiny-flag")
         assert any("pytest-cov is not installed" in n for n in env.notes)
@@ -253,7 +249,9 @@ def test_module_that_does_not_import_is_a_failing_test(make_sandbox, tmp_path, k
     sb = make_sandbox(repo)
     report = run_pytest(sb)
     assert report.statuses == {"tests/test_util.py": "error", "tests/test_ops.py::test_add": "passed"}
-    assert report.uncollected == ["tests/test_util.py"]
+    line = {"misspelled import": 1, "syntax error": 3, "indentation error": 4,
+            "name error at import": 3}[kind]
+    assert report.uncollected == {"tests/test_util.py": f"calc/util.py:{line}"}
     message = report.tests["tests/test_util.py"].message
     assert "calc/util.py" in message  # the frame that localization reads points at the source
     task = Task(id="t", repo=repo, fail_to_pass=("tests/test_util.py",),
@@ -296,5 +294,43 @@ def test_conftest_that_does_not_import_names_its_folder(make_sandbox, tmp_path):
     repo = broken_repo(tmp_path / "r", BROKEN_SOURCES["misspelled import"])
     (repo / "tests/conftest.py").write_text("from calc.util import table\n")
     report = run_pytest(make_sandbox(repo))
-    assert report.uncollected == ["tests"] and report.tests["tests"].status == "error"
+    assert report.uncollected == {"tests": "calc/util.py:1"}
+    assert report.tests["tests"].status == "error"
     assert "Ordereddict" in report.tests["tests"].message
+
+
+def test_settings_table_gives_the_test_command(tmp_path):
+    from agent.fix import FixConfig, fix
+
+    repo = broken_repo(tmp_path / "r", BROKEN_SOURCES["syntax error"])
+    (repo / ".debug-agent.toml").write_text('test-command = "pytest tests/test_ops.py"\n'
+                                            "test-timeout = 5\n")
+    result = fix(repo, FixConfig(backend="local"))
+    assert result.nothing_to_fix and result.initial_tests == {"tests/test_ops.py::test_add":
+                                                               "passed"}
+    (repo / ".debug-agent.toml").write_text('test-command = "tox"\n')
+    with pytest.raises(UsageError, match="must run pytest"):
+        fix(repo, FixConfig(backend="local"))
+
+
+def test_local_backend_puts_src_on_the_path_and_drops_missing_plugin_options(tmp_path):
+    repo = write(tmp_path / "r", {
+        "pyproject.toml": "[tool.pytest.ini_options]\naddopts = '-q --no-such-plugin-opt -x'\n",
+        "src/lib/__init__.py": "VALUE = 3\n",
+        "tests/test_lib.py": "from lib import VALUE\n\ndef test_value():\n    assert VALUE == 3\n",
+    })
+    with open_sandbox(repo, backend="local") as sb:
+        assert "pythonpath=src" in sb.pytest_args
+        assert run_pytest(sb).statuses == {"tests/test_lib.py::test_value": "passed"}
+
+
+@pytest.mark.docker
+def test_setup_step_past_its_timeout_fails_on_time(docker_ready, tmp_path, capsys, request):
+    repo = write(tmp_path / "r", {"test_a.py": "def test_a():\n    pass\n",
+                                  ".debug-agent.toml": f"setup = 'yes | head -c 30000000; "
+                                                       f"sleep 60'  # {request.node.nodeid}\n"
+                                                       "setup-timeout = 3\n"})
+    assert main(["fix", str(repo), "--sandbox", "docker"]) == 3
+    err = capsys.readouterr().err
+    assert "(from .debug-agent.toml)" in err and "timed out after 3 s" in err
+    assert len(err) < 10_000  # the tail of 30 MB of output

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.policies.search import WORKER_SOURCE, _span, parse_locations
+from agent.policies.search import WORKER_SOURCE, _span
 from agent.policies.templates import guard_candidates, mutable_default_candidates
 from envs.actions import format_action, make_edit, parse_action
 
@@ -83,12 +83,6 @@ def test_make_edit_round_trips_and_applies() -> None:
         text = text.replace(block.search, block.replace)
     assert text == new
     assert make_edit("m.py", old, old) is None
-
-
-def test_parse_locations_reads_rankings_and_tracebacks() -> None:
-    text = ("1. shop/pricing.py:9  0.71  if x:\n2. shop/cart.py:30  0.5\n"
-            'File "shop/pricing.py", line 9, in discount\nshop/pricing.py:9: AssertionError')
-    assert parse_locations(text) == [("shop/pricing.py", 9), ("shop/cart.py", 30)]
 
 
 def test_templates_propose_guards_and_fresh_defaults() -> None:

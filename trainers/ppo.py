@@ -195,12 +195,6 @@ def masked_mean(x, mask):
     return (x * mask).sum() / mask.sum().clamp(min=1)
 
 
-def masked_whiten(x, mask, eps: float = 1e-8):
-    mean = masked_mean(x, mask)
-    var = masked_mean((x - mean) ** 2, mask)
-    return (x - mean) * (var + eps).rsqrt() * mask
-
-
 def policy_loss(logprobs, old_logprobs, advantages, mask, clip_coef: float):
     """The clipped surrogate objective, negated to a loss (Schulman et al. 2017, eq. 7).
 

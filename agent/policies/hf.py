@@ -13,10 +13,13 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agent.policies.base import Message
-from agent.prompts import fit_messages
+from agent.prompts import Message, fit_messages
+
+if TYPE_CHECKING:
+    from agent.policies.base import Workspace
+    from envs.task import Task
 
 log = logging.getLogger("debug_agent.policies.hf")
 
@@ -183,6 +186,9 @@ class HFPolicy:
             return self.settings.max_prompt_tokens
         positions = getattr(self.model.config, "max_position_embeddings", None) or 4096
         return max(16, positions - self.settings.max_new_tokens)
+
+    def start_episode(self, task: Task, workspace: Workspace) -> None:
+        self.tokens_used = 0
 
     def prompt_ids(self, messages: list[Message]) -> list[int]:
         fitted = fit_messages(messages, self.settings.max_context_chars)

@@ -16,11 +16,15 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sandboxes.errors import DebugAgentError
 
-from agent.policies.base import Message
-from agent.prompts import fit_messages
+from agent.prompts import Message, fit_messages
+
+if TYPE_CHECKING:
+    from agent.policies.base import Workspace
+    from envs.task import Task
 
 log = logging.getLogger("debug_agent.policies.openai")
 
@@ -64,6 +68,9 @@ class OpenAIPolicy:
         self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
         self.settings = settings or OpenAISettings()
         self.name = f"openai:{model}"
+        self.tokens_used = 0
+
+    def start_episode(self, task: Task, workspace: Workspace) -> None:
         self.tokens_used = 0
 
     def act(self, messages: list[Message]) -> str:

@@ -1,49 +1,61 @@
 """The model-free repair engine: generate-and-validate, acting through the ordinary actions.
 
 1. ``localize``: the environment ranks suspicious lines (Ochiai over per-test coverage, boosted by
-   traceback frames); frames named in the task's failure output are added after them.
+   traceback frames); the search reads that typed ranking from the episode's workspace, and adds
+   the frames of the first test run's failures after it.
 2. At each suspicious line, in rank order, candidate fixes come from the mutation operators
    (``envs.mutations``: the inverse of a bug is usually another mutation) and from the repair
-   templates (``agent.policies.templates``: inserted guards, fresh mutable defaults).
-3. Candidates are validated in the policy's own sandbox by ``validate_worker``, which imports
+   templates (``agent.policies.templates``: inserted guards, fresh mutable defaults):
+   ``candidates_at``, the one place that proposes.
+3. Candidates are validated in the episode's own sandbox by ``validate_worker``, which imports
    pytest once and forks per candidate: the failing tests first, then every test that passed.
    The first candidate that passes everything wins. When none does, the best candidate that fixes
-   some failing tests without breaking others becomes the base of another round, so faults that
-   span two lines or two files are found one half at a time.
+   some failing tests without breaking others becomes the base of another round (localized
+   afresh, so only the tests that still fail point at lines): faults that span two lines or two
+   files are found one half at a time. The sandbox's files are put back as the episode left them.
 4. The policy then plays the path to the fix, not the search: ``open`` the region, ``edit`` it,
-   ``run_tests``, ``submit``. A resolved episode is therefore a clean demonstration for SFT.
+   ``run_tests`` on the failing tests, ``submit``. A resolved episode is therefore a clean
+   demonstration for SFT.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
 
 from envs.actions import Localize, Open, RunTests, Submit, format_action, make_edit
+from envs.localize import localize, traceback_frames
+from envs.mutations import MutationError, enumerate_mutations
 from envs.mutations import apply as apply_mutation
-from envs.mutations import enumerate_mutations
-from envs.reward import is_test_path, task_test_files
+from envs.reward import apply_changes, is_test_path, task_test_files
+from sandboxes.errors import SandboxError, UsageError
 
 from agent.policies import templates
-from agent.policies.base import Message
+from agent.prompts import Message
+
+if TYPE_CHECKING:
+    from envs.task import Task
+    from sandboxes.base import Sandbox
+
+    from agent.policies.base import Workspace
 
 log = logging.getLogger("debug_agent.search")
 
 WORKER_SOURCE = (Path(__file__).parent / "validate_worker.py").read_text()
 RESULT_MARK = "@@RESULT "
-_LOCATION = re.compile(r"(?P<path>[\w./-]+\.py):(?P<line>\d+)")
 MAX_REQUEST_CHARS = 90_000  # one command-line argument may not exceed 128 KiB
+
+Location = tuple[str, int]
 
 
 @dataclass
 class SearchConfig:
-    backend: str = "auto"
-    """Sandbox backend for validating candidates: docker | local | auto."""
     max_candidates: int = 1500
     """Most candidates validated in one episode."""
     time_budget_s: float = 300.0
@@ -56,15 +68,14 @@ class SearchConfig:
     """Candidates per validation command."""
     test_timeout_s: float = 20.0
     """Limit for one candidate's test run."""
-    image: str | None = None
-    """Sandbox image (docker backend); None for the default."""
 
     def __post_init__(self) -> None:
-        if self.backend not in ("docker", "local", "auto"):
-            raise ValueError(f"backend must be docker, local or auto, got {self.backend!r}")
         for name in ("max_candidates", "top_locations", "rounds", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"SearchConfig.{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("time_budget_s", "test_timeout_s"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"SearchConfig.{name} must be positive, got {getattr(self, name)}")
 
 
 @dataclass
@@ -95,20 +106,22 @@ class SearchPolicy:
     """Model-free generate-and-validate repair (see the module docstring)."""
 
     def __init__(self, config: SearchConfig | None = None, **options) -> None:
-        """Takes a SearchConfig, or its fields as keywords (``SearchPolicy(backend="local")``)."""
+        """Takes a SearchConfig, or its fields as keywords (``SearchPolicy(rounds=1)``)."""
         if config is not None and options:
             raise TypeError("pass either a SearchConfig or its fields, not both")
         self.config = config or SearchConfig(**options)
         self.name = "search"
-        self.task = None
+        self.tokens_used = 0
+        self.task: Task | None = None
+        self.workspace: Workspace | None = None
         self.stats = SearchStats()
         self._plan: list[str] = []
         self._phase = "start"
         self._candidate_timeout = self.config.test_timeout_s
 
-    def start_episode(self, task) -> None:
-        """Called by run_episode with the task, whose repo the search validates against."""
-        self.task = task
+    def start_episode(self, task: Task, workspace: Workspace) -> None:
+        """The task to repair, and the episode's workspace whose sandbox validates candidates."""
+        self.task, self.workspace = task, workspace
         self.stats = SearchStats()
         self._plan = []
         self._phase = "start"
@@ -121,95 +134,110 @@ class SearchPolicy:
             return format_action(Localize())
         if self._phase == "localized":
             self._phase = "done"
-            if self.task is None:
-                raise RuntimeError("the search policy needs the task: run it through run_episode")
-            ranking = parse_locations(messages[-1]["content"])
-            for location in parse_locations(messages[1]["content"]):
-                if location not in ranking:
-                    ranking.append(location)
-            fix = self.repair(ranking)
+            if self.task is None or self.workspace is None:
+                raise RuntimeError("the search policy needs its episode: run it through "
+                                   "run_episode, which calls start_episode")
+            fix = self.repair(self.ranking())
             self._plan = self.plan_for(fix)
             return self._plan.pop(0)
         return format_action(Submit())
 
+    def ranking(self) -> list[Location]:
+        """The env's ranking, then the lines named in the first run's failure tracebacks."""
+        ranked = [(s.path, s.line) for s in self.workspace.localization or []]
+        report, workdir = self.workspace.initial_report, self.workspace.sandbox.workdir
+        for test in self.task.fail_to_pass:
+            result = report.tests.get(test) if report is not None else None
+            if result is not None:
+                ranked += traceback_frames(result.message, workdir)
+        return list(dict.fromkeys(ranked))
+
     # -- the search -------------------------------------------------------------------------------
 
-    def repair(self, ranking: list[tuple[str, int]]) -> dict[str, tuple[str, str]]:
+    def repair(self, ranking: list[Location]) -> dict[str, tuple[str, str]]:
         """{path: (original text, fixed text)} for the best fix found; empty when none helps."""
-        from sandboxes import open_sandbox
-
-        cfg = self.config
+        sandbox = self.workspace.sandbox
         started = time.monotonic()
-        f2p, p2p = list(self.task.fail_to_pass), list(self.task.pass_to_pass)
-        test_files = task_test_files(self.task)  # never "fix" the tests: the reward drops such edits
-        kwargs = {"image": cfg.image} if cfg.image else {}
-        with open_sandbox(self.task.repo, backend=cfg.backend, **kwargs) as sandbox:
-            originals: dict[str, str] = {}
-            current: dict[str, str] = {}
-            base_passing = 0
-            best: Outcome | None = None
-            seen: set[tuple] = set()
-            for round_ in range(cfg.rounds):
-                self.stats.rounds = round_ + 1
-                # The env showed only its top lines; a deeper ranking of our own follows them,
-                # and after a partial fix only the tests that still fail point at lines.
-                deeper = self._localize(sandbox)
-                if round_ > 0:
-                    ranking = []
-                ranking = [loc for loc in dict.fromkeys(ranking + deeper)
-                           if not is_test_path(loc[0], test_files)][: cfg.top_locations]
-                candidates = []
-                for rank, (path, line) in enumerate(ranking):
-                    if path not in current:
-                        try:
-                            originals[path] = current[path] = sandbox.read_file(path)
-                        except Exception as exc:  # a frame in a file that is not in the repo
-                            log.debug("skipping %s: %s", path, exc)
-                            continue
-                    found = self._candidates_at(path, line, current[path], current, seen)
-                    candidates += [(rank, c) for c in found]
-                candidates = [c for _, c in sorted(candidates, key=lambda rc: _priority(*rc))]
-                budget = cfg.max_candidates - self.stats.candidates
-                candidates = candidates[:budget]
-                outcomes = self._validate(sandbox, candidates, current, f2p, p2p, base_passing,
-                                          started)
-                solved = [o for o in outcomes if o.solved(len(f2p))]
-                if solved:
-                    best = solved[0]
-                    break
-                partial = [o for o in outcomes if o.f2p_passed > base_passing and o.p2p_failed == 0]
-                if not partial:
-                    break
-                step = max(partial, key=lambda o: o.f2p_passed)
-                best = step
-                base_passing = step.f2p_passed
-                for path, text in step.files.items():
-                    current[path] = text
-                    sandbox.write_file(path, text)
-                self.stats.history.append(step.description)
-                if time.monotonic() - started > cfg.time_budget_s:
-                    break
+        self._candidate_timeout = self._timeout_from(self.workspace.initial_report)
+        with _files_kept(sandbox):
+            best, originals = self._search(sandbox, ranking, started)
         self.stats.elapsed_s = round(time.monotonic() - started, 2)
         if best is None:
             return {}
-        self.stats.fix = "; ".join(self.stats.history + ([best.description] if best.solved(len(f2p)) else []))
+        solved = best.solved(len(self.task.fail_to_pass))
+        self.stats.fix = "; ".join(self.stats.history + ([best.description] if solved else []))
         return {path: (originals[path], text) for path, text in best.files.items()
                 if text != originals[path]}
 
-    def _localize(self, sandbox) -> list[tuple[str, int]]:
-        from envs.localize import localize
+    def _search(self, sandbox: Sandbox, ranking: list[Location], started: float
+                ) -> tuple[Outcome | None, dict[str, str]]:
+        """Rounds of propose-and-validate; (the best outcome, the original texts it edits)."""
+        cfg = self.config
+        f2p, p2p = list(self.task.fail_to_pass), list(self.task.pass_to_pass)
+        test_files = task_test_files(self.task)  # never "fix" the tests: the reward drops such edits
+        originals: dict[str, str] = {}
+        current: dict[str, str] = {}
+        base_passing = 0
+        best: Outcome | None = None
+        seen: set[tuple] = set()
+        for round_ in range(cfg.rounds):
+            self.stats.rounds = round_ + 1
+            if round_ > 0:  # after a partial fix only the tests that still fail point at lines
+                ranking = self._localize(sandbox)
+            ranking = [loc for loc in ranking if not is_test_path(loc[0], test_files)]
+            candidates = self.candidates(sandbox, ranking[: cfg.top_locations], originals,
+                                         current, seen)
+            candidates = candidates[: cfg.max_candidates - self.stats.candidates]
+            outcomes = self._validate(sandbox, candidates, current, f2p, p2p, base_passing,
+                                      started)
+            solved = [o for o in outcomes if o.solved(len(f2p))]
+            if solved:
+                return solved[0], originals
+            partial = [o for o in outcomes if o.f2p_passed > base_passing and o.p2p_failed == 0]
+            if not partial:
+                break
+            best = max(partial, key=lambda o: o.f2p_passed)
+            base_passing = best.f2p_passed
+            for path, text in best.files.items():
+                current[path] = text
+                sandbox.write_file(path, text)
+            self.stats.history.append(best.description)
+            if time.monotonic() - started > cfg.time_budget_s:
+                break
+        return best, originals
 
-        started = time.monotonic()
+    def candidates(self, sandbox: Sandbox, ranking: list[Location], originals: dict[str, str],
+                   current: dict[str, str], seen: set[tuple]) -> list[Outcome]:
+        """Every candidate fix at the ranked lines, in the order to validate them.
+
+        ``current`` holds the files as the search has them now (after a partial fix) and gains
+        each file read; ``seen`` keeps a candidate from being proposed twice.
+        """
+        found = []
+        for rank, (path, line) in enumerate(ranking):
+            if path not in current:
+                try:
+                    originals[path] = current[path] = sandbox.read_file(path)
+                except UsageError as exc:  # a frame in a file that is not in the repo
+                    log.debug("skipping %s: %s", path, exc)
+                    continue
+            found += [(rank, c) for c in self._candidates_at(path, line, current[path], current,
+                                                             seen)]
+        return [c for _, c in sorted(found, key=lambda rc: _priority(*rc))]
+
+    def _timeout_from(self, report) -> float:
+        # Mutants often loop forever; waiting the full limit on each would eat the budget. A
+        # candidate runs a part of the suite whose whole run took `took`: it gets a few times that.
+        took = report.duration_s if report is not None else self.config.test_timeout_s
+        return min(self.config.test_timeout_s, max(3.0, 4 * took + 2))
+
+    def _localize(self, sandbox: Sandbox) -> list[Location]:
         try:
             ranked = localize(sandbox, self.task, top_n=self.config.top_locations,
                               timeout=self.config.test_timeout_s * 4)
-        except Exception as exc:  # localization is a hint: search the given ranking without it
-            log.warning("search: own localization failed: %s", exc)
+        except (SandboxError, UsageError) as exc:  # a hint: the round goes on without it
+            log.warning("search: localization after the partial fix failed: %s", exc)
             return []
-        # Mutants often loop forever; waiting the full limit on each would eat the budget. The
-        # whole suite under coverage took `took`: a candidate's tests get a few times that.
-        took = time.monotonic() - started
-        self._candidate_timeout = min(self.config.test_timeout_s, max(3.0, 3 * took + 2))
         return [(s.path, s.line) for s in ranked]
 
     def _candidates_at(self, path, line, source, current, seen) -> list[Outcome]:
@@ -217,7 +245,7 @@ class SearchPolicy:
         out = []
         try:
             mutations = enumerate_mutations(source, path, lines=[line])
-        except Exception as exc:  # the file does not parse: no mutation applies
+        except MutationError as exc:  # the file does not parse: no mutation applies
             log.debug("no mutations for %s: %s", path, exc)
             mutations = []
         texts = [(apply_mutation(source, m), m.family,
@@ -295,8 +323,8 @@ class SearchPolicy:
             first = _span(old, new)["start"] + 1
             plan.append(format_action(Open(path, max(first - 5, 1), first + 15)))
             plan.append(format_action(edit))
-        if plan:
-            plan.append(format_action(RunTests()))
+        if plan:  # the failing tests, as the prompt asks; scoring then runs every test
+            plan.append(format_action(RunTests(tuple(self.task.fail_to_pass))))
         plan.append(format_action(Submit()))
         return plan
 
@@ -335,11 +363,13 @@ def _span(old: str, new: str) -> dict:
     return {"start": start, "end": end_a, "text": "".join(b[start:end_b])}
 
 
-def parse_locations(text: str) -> list[tuple[str, int]]:
-    """``path:line`` locations named in a localize ranking or a traceback, in order, once each."""
-    seen: list[tuple[str, int]] = []
-    for match in _LOCATION.finditer(text):
-        location = (match["path"].removeprefix("./"), int(match["line"]))
-        if location not in seen:
-            seen.append(location)
-    return seen
+@contextlib.contextmanager
+def _files_kept(sandbox: Sandbox) -> Iterator[None]:
+    """Put the sandbox's files back as they were (the search writes partial fixes, and candidates'
+    tests may write anything), killing what candidates left running."""
+    before = sandbox.changed_files()
+    try:
+        yield
+    finally:
+        sandbox.reset()
+        apply_changes(sandbox, before)
