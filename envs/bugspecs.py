@@ -170,8 +170,12 @@ def materialize(suite: str | Path, cache: str | Path | None = None) -> Path:
     target = cache / f"{suite.name}-{digest(suite)[:16]}"
     if target.is_dir():
         return target  # complete: only whole directories are ever renamed into place
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=cache))
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=cache))
+    except OSError as exc:
+        raise SpecError(f"cannot write the tasks of {suite} under {cache} ({exc.strerror}); set "
+                        "DEBUG_AGENT_SUITE_CACHE to a writable directory") from None
     try:
         for spec in specs:
             build_task(suite, spec, tmp / spec.id)

@@ -75,6 +75,14 @@ def test_a_changed_spec_materializes_afresh_and_racing_loads_agree(tmp_path):
         materialize(suite, cache=cache)
 
 
+def test_an_unwritable_cache_is_a_one_line_error(tmp_path, monkeypatch):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    monkeypatch.setenv("DEBUG_AGENT_SUITE_CACHE", str(blocked / "cache"))
+    with pytest.raises(SpecError, match="set DEBUG_AGENT_SUITE_CACHE to a writable directory"):
+        materialize(bundled_suite_path())
+
+
 def test_the_bundled_suite_has_names_that_work_anywhere(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert [t.id for t in load_suite("envs/suite")] == [t.id for t in SUITE]

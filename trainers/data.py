@@ -49,7 +49,7 @@ class CollectConfig:
     policy: str = "search"
     """Policy that demonstrates: search (model-free), reference (replays reference.patch), ..."""
     policy_options: dict[str, Any] = field(default_factory=dict)
-    """Extra options for make_policy (the search policy gets the sandbox backend by default)."""
+    """Extra options for make_policy (the search policy validates in the episode's sandbox)."""
     workers: int = 1
     """Episodes run at once, each in its own sandbox and worker process."""
     sandbox: str = "auto"
@@ -75,11 +75,7 @@ class CollectConfig:
 
     def eval_config(self) -> EvalConfig:
         """The evaluation run that collects: one episode per task, always resuming."""
-        options = dict(self.policy_options)
-        if self.policy == "search":
-            options.setdefault("backend", self.sandbox)
-            options.setdefault("image", self.image)
-        options = {k: v for k, v in options.items() if v is not None}
+        options = {k: v for k, v in self.policy_options.items() if v is not None}
         return EvalConfig(
             tasks=self.tasks, out=self.out, policy=PolicySpec(self.policy, options),
             workers=self.workers, backend=self.sandbox, max_steps=self.max_steps, resume=True,

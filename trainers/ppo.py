@@ -531,6 +531,7 @@ def run_ppo(config: PPOConfig, log_fn: Callable[[int, dict[str, float]], None] |
     from torch.utils.tensorboard import SummaryWriter
 
     from agent.policies.hf import GenerationSettings, HFPolicy
+    from agent.trajectory import ExitStatus
     from envs.env import EnvConfig
     from envs.task import load_suite
 
@@ -584,7 +585,7 @@ def run_ppo(config: PPOConfig, log_fn: Callable[[int, dict[str, float]], None] |
                 episodes = [f.result() for f in futures]
             rollout_s = time.monotonic() - started
             usable = [e for e in episodes
-                      if e.turns and not e.result.exit_status.startswith("error")]
+                      if e.turns and e.result.exit_status != ExitStatus.ERROR]
             metrics: dict[str, float] = {
                 "charts/mean_reward": sum(e.result.reward for e in episodes) / len(episodes),
                 "charts/mean_return": sum(t.reward for e in usable for t in e.turns)
