@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tarfile
@@ -46,6 +47,8 @@ SDISTS = ("arrow==1.3.0", "attrs==23.2.0", "cachetools==5.3.3", "humanize==4.9.0
           "isodate==0.6.1", "marshmallow==3.21.1", "mistune==3.0.2", "parse==1.20.1",
           "semver==3.0.2", "validators==0.28.0")
 TEST_EXTRAS = ("test", "tests", "testing")
+#: Requirements that do not make a project one "with third-party dependencies".
+TEST_TOOLING = ("pytest", "coverage", "tox", "setuptools", "wheel")
 
 
 def from_sdist(spec: str, work: Path) -> Path:
@@ -132,13 +135,15 @@ def project_row(name: str, project: Path, work: Path, args) -> dict:
 
 
 def declared(project: Path) -> tuple[str, bool]:
-    """(layout, whether it declares third-party requirements), as set-up detects them."""
+    """(layout, whether it needs third-party packages besides the test tooling), as set-up
+    detects them."""
     try:
         spec = detect_project(project)
     except UsageError as exc:  # a declaration set-up cannot read: reported, counted as none
         print(f"{project.name}: cannot read its declarations: {exc}", file=sys.stderr)
         return ("src" if (project / "src").is_dir() else "flat"), False
-    return spec.layout, bool(spec.requirements)
+    names = (re.match(r"[A-Za-z0-9._-]*", r).group(0).lower() for r in spec.requirements)
+    return spec.layout, any(n and not n.startswith(TEST_TOOLING) for n in names)
 
 
 def fix_task(task: Task, args, out: Path) -> dict:
