@@ -163,7 +163,11 @@ def default_source(repo: Path) -> str:
 
 
 def is_test_file(path: str) -> bool:
-    """A file of the test suite: under tests/ or test/, or a test_*.py / *_test.py / conftest."""
+    """A file of the test suite: under tests/ or test/, or a test_*.py / *_test.py / conftest.
+
+    Narrower than envs.reward.is_test_path, which also counts pyproject.toml and setup.cfg as
+    test configuration: laid over the parent, they would bring the commit's packaging along.
+    """
     parts = path.split("/")
     name = parts[-1]
     return (any(p in TEST_DIR_NAMES for p in parts[:-1]) or name in TEST_SUPPORT
