@@ -31,15 +31,16 @@ import venv
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from agent.eval.metrics import distribution
+from envs.mine import default_source, export_tree
+from envs.task import Task, TaskError, load_suite
+from envs.validate import run_tests
+from sandboxes import (PatchError, SandboxError, UsageError, apply_patch, copy_repo, open_sandbox,
+                       run_pytest)
+from sandboxes.config import SandboxConfig
+from sandboxes.project import detect_project
 
-from agent.eval.metrics import distribution  # noqa: E402
-from envs.mine import default_source, export_tree  # noqa: E402
-from envs.task import Task, TaskError, load_suite  # noqa: E402
-from envs.validate import apply_patch, copy_repo, run_tests  # noqa: E402
-from sandboxes import SandboxError, UsageError, open_sandbox, run_pytest  # noqa: E402
-from sandboxes.project import detect_project  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 #: Pinned releases whose sdists carry their tests: src/ and flat layouts, with and without
 #: third-party dependencies. None of the projects reserved for independent evaluation.
@@ -172,9 +173,9 @@ def task_resolved(task: Task, patch: str, backend: str) -> bool:
         repo = copy_repo(task.repo, Path(tmp) / "repo")
         try:
             apply_patch(repo, patch)
-        except TaskError:
+        except PatchError:
             return False
-        statuses = run_tests(repo, task.tests, backend=backend).statuses
+        statuses = run_tests(repo, task.tests, sandbox=SandboxConfig(backend)).statuses
     return all(statuses.get(t) == "passed" for t in task.tests)
 
 

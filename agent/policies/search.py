@@ -267,7 +267,7 @@ class SearchPolicy:
         outcomes: list[Outcome] = []
         i = 0
         while i < len(candidates):
-            if time.monotonic() - started > cfg.time_budget_s:
+            if time.monotonic() - started > cfg.time_budget_s or sandbox.deadline.expired:
                 log.info("search: time budget of %.0f s spent", cfg.time_budget_s)
                 break
             batch, payload = [], []
