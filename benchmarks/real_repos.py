@@ -193,8 +193,9 @@ def print_report(rows: list[dict], fixes: list[dict], args) -> None:
               f"{s.get('first_setup_s', '-'):>8} {s.get('cached_setup_s', '-'):>8}  "
               f"{'ok' if r['setup_ok'] else 'FAILED'}")
     ok = sum(r["setup_ok"] for r in rows)
-    print(f"\nset-up success: {ok}/{len(rows)} projects ({sum(r['deps'] for r in rows)} with "
-          f"third-party deps, {sum(r['layout'] == 'src' for r in rows)} src/ layouts)")
+    if rows:
+        print(f"\nset-up success: {ok}/{len(rows)} projects ({sum(r['deps'] for r in rows)} "
+              f"with third-party deps, {sum(r['layout'] == 'src' for r in rows)} src/ layouts)")
     for r in rows:
         for side in ("sandbox", "host"):
             if "problem" in r.get(side, {}):
@@ -233,12 +234,16 @@ def main() -> int:
     parser.add_argument("--suite-timeout", type=float, default=300.0)
     parser.add_argument("--sandbox", default="docker", choices=["docker", "local", "auto"])
     parser.add_argument("--no-host", action="store_true", help="Skip the host comparison.")
+    parser.add_argument("--only-tasks", action="store_true",
+                        help="Only the --tasks part (no project set-up figures).")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     rows, fixes = [], []
     with tempfile.TemporaryDirectory(prefix="real-repos-") as tmp:
         sources = [(s.split("==")[0], s) for s in (args.sdist or SDISTS)]
         sources += [(default_source(m), m) for m in args.mirror]
+        if args.only_tasks:
+            sources = []
         for i, (name, origin) in enumerate(sources):
             work = Path(tmp) / f"{i}-{name}"
             try:
