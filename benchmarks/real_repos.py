@@ -180,8 +180,9 @@ def task_resolved(task: Task, patch: str, backend: str) -> bool:
 
 
 def print_report(rows: list[dict], fixes: list[dict], args) -> None:
-    print(f"{'project':14} {'layout':6} {'deps':5} {'sandbox p/f/s/e':18} {'host p/f/s/e':18} "
-          f"{'first s':>8} {'cached s':>8}  set-up")
+    if rows:
+        print(f"{'project':14} {'layout':6} {'deps':5} {'sandbox p/f/s/e':18} {'host p/f/s/e':18} "
+              f"{'first s':>8} {'cached s':>8}  set-up")
     for r in rows:
         s, h = r["sandbox"], r.get("host", {})
 
