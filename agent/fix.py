@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from agent.explain import Explanation
 from agent.patches import patch_files
-from agent.trajectory import EpisodeResult
+from agent.trajectory import EpisodeResult, write_json_atomic
 from envs.task import Task, broken_test_files, is_test_module, pytest_args
 from sandboxes import apply_patch, counts
 from sandboxes.base import IGNORED_NAMES
@@ -32,6 +33,9 @@ from sandboxes.errors import UsageError
 from sandboxes.project import detect_project
 
 log = logging.getLogger("debug_agent.fix")
+
+FIX_RESULT = "result.json"
+"""What a fix leaves beside its trajectories: ``FixResult.to_json()`` (read by `agent view`)."""
 
 
 @dataclass(frozen=True)
@@ -87,9 +91,14 @@ class FixResult:
     elapsed_s: float = 0.0
     runs: dict[str, int] = field(default_factory=dict)
     """Sandboxes opened and test runs made by this fix (see ``sandboxes.counts``)."""
+    policy_stats: dict[str, Any] | None = None
+    """The kept episode's policy's own account, when it keeps one (the search: the family of
+    the winning edit, candidates tried, the rank of its line, the tests covering it)."""
     broken_test_files: dict[str, str] = field(default_factory=dict)
     """Test modules that do not import because a test file itself is broken (node id -> where
     and why); left alone, since the fix is to the code under test (envs.task.broken_test_files)."""
+    explanation: Explanation | None = None
+    """Why the kept patch is believed (agent.explain); None without a patch."""
 
     @property
     def nothing_to_fix(self) -> bool:
@@ -131,6 +140,8 @@ class FixResult:
             "samples": self.samples,
             "applied": self.applied.how if self.applied else None,
             "undo": self.applied.undo if self.applied else None,
+            "policy_stats": self.policy_stats,
+            "explanation": self.explanation.to_json() if self.explanation else None,
         }
 
 
@@ -201,6 +212,7 @@ def _fix(repo: str | os.PathLike, config: FixConfig, progress: FixProgress | Non
                            max_steps=config.max_steps, time_budget_s=config.timeout_s * 0.85,
                            per_test_timeout_s=per_test)
     results: list[EpisodeResult] = []
+    policies = []
     with DebugEnv(env_config) as env:
         progress.status(f"running the tests of {repo.name} in a {config.sandbox.backend} sandbox")
         start = env.reset(options={"repo": repo, "test_command": test_command,
@@ -232,12 +244,29 @@ def _fix(repo: str | os.PathLike, config: FixConfig, progress: FixProgress | Non
                 episode = run_episode(policy, env, task, trajectory_path=trajectory,
                                       on_step=on_step)
             results.append(episode)
+            policies.append(policy)
             if episode.resolved:
                 break
     result.best, result.samples = best_result(results), len(results)
+    result.policy_stats = _stats(policies[results.index(result.best)])
+    result.explanation = _explain(result)  # before --apply changes the sources it reads
     if config.apply and result.best.resolved:
         result.applied = apply_to_repo(repo, result.best.patch)
-    return _finish(result, started, before)
+    _finish(result, started, before)
+    # Beside the trajectories, for `agent view` (the repo, for the diff after each step; the
+    # explanation, for the page).
+    write_json_atomic(out / FIX_RESULT, result.to_json())
+    return result
+
+
+def _explain(result: FixResult) -> Explanation | None:
+    from agent.explain import explain
+
+    best = result.best
+    if best is None or not best.patch or not best.trajectory_path:
+        return None
+    return explain(Path(best.trajectory_path), repo=result.repo, fixed=result.fixed_tests,
+                   broken=result.broken_tests, stats=result.policy_stats)
 
 
 def _finish(result: FixResult, started: float, before: dict[str, int]) -> FixResult:
@@ -245,6 +274,11 @@ def _finish(result: FixResult, started: float, before: dict[str, int]) -> FixRes
     result.runs = {key: after[key] - before[key] for key in after}
     result.elapsed_s = round(time.monotonic() - started, 2)
     return result
+
+
+def _stats(policy) -> dict[str, Any] | None:
+    stats = getattr(policy, "stats", None)
+    return dataclasses.asdict(stats) if dataclasses.is_dataclass(stats) else None
 
 
 def _policy_options(config: FixConfig) -> dict[str, Any]:

@@ -1,11 +1,15 @@
-"""How well `agent fix` (search policy) does on the bundled suite.
+"""How well `agent fix` (search policy) does on the bundled suite, or on any suite given.
 
-Runs the real command, `agent fix TASK/repo --json`, once per task, and prints resolved / total,
-median and p90 wall time per task, a per-bug-class table, how many resolved patches are the
-reference fix itself (the same files after the patch, not just the same test outcomes), and what
-one fix cost in sandboxes opened, full-suite runs, coverage runs and test runs (mean per fix).
+Runs the real command, `agent fix TASK/repo --json`, once per task, and prints resolved / total
+(plausible: every test passes), median and p90 wall time per task, a per-bug-class table, how
+many resolved patches are the reference fix itself (the same files after the patch) or the same
+program (the same AST: formatting and comments aside), what one fix cost in sandboxes opened,
+full-suite runs, coverage runs and test runs (mean per fix), per repair family the candidates
+tried and the fixes found, candidates validated per second, and episodes that ran past
+--timeout by more than 10 s.
 
     python benchmarks/fix_suite.py [--sandbox docker|local] [--tasks DIR] [--limit N] [--json]
+        [--timeout S]
 
 Run it with the package installed (or ``PYTHONPATH`` at the checkout).
 
@@ -15,6 +19,7 @@ On the 2-core development machine the whole bundled suite takes several minutes 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import subprocess
 import sys
@@ -40,12 +45,29 @@ def patched_tree(repo: Path, patch: str) -> dict[str, str] | None:
         return {str(p.relative_to(copy)): p.read_text() for p in copy.rglob("*.py")}
 
 
+def same_program(a: dict[str, str] | None, b: dict[str, str] | None) -> bool:
+    """Whether two trees hold the same Python programs (ASTs equal, comments and layout aside)."""
+    if a is None or b is None or a.keys() != b.keys():
+        return False
+    for path in a:
+        if a[path] == b[path]:
+            continue
+        try:
+            if ast.dump(ast.parse(a[path])) != ast.dump(ast.parse(b[path])):
+                return False
+        except SyntaxError:
+            return False
+    return True
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=Path, default=bundled_suite_path())
     parser.add_argument("--sandbox", default="docker", choices=["docker", "local", "auto"])
     parser.add_argument("--limit", type=int, default=None, help="Only the first N tasks.")
     parser.add_argument("--json", action="store_true", help="One JSON object instead of tables.")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="agent fix --timeout for each task (default: agent fix's own).")
     args = parser.parse_args()
 
     tasks = load_suite(args.tasks)[: args.limit]
@@ -55,20 +77,28 @@ def main() -> int:
             started = time.monotonic()
             done = subprocess.run(
                 [sys.executable, "-m", "agent", "fix", str(task.repo), "--json",
-                 "--sandbox", args.sandbox, "--out", f"{out}/{task.id}"],
+                 "--sandbox", args.sandbox, "--out", f"{out}/{task.id}",
+                 *(["--timeout", str(args.timeout)] if args.timeout else [])],
                 capture_output=True, text=True)
             wall = time.monotonic() - started
             try:
                 result = json.loads(done.stdout.strip().splitlines()[-1])
             except (json.JSONDecodeError, IndexError):
                 result = {"resolved": False, "patch": "", "error": done.stderr.strip()[-300:]}
-            same = False
+            same = same_ast = False
             if result.get("resolved") and task.reference_patch:
                 ours = patched_tree(task.repo, result["patch"])
-                same = ours is not None and ours == patched_tree(task.repo, task.reference_patch)
+                reference = patched_tree(task.repo, task.reference_patch)
+                same = ours is not None and ours == reference
+                same_ast = same_program(ours, reference)
+            stats = result.get("policy_stats") or {}
             rows.append({"task": task.id, "bug_class": task.bug_class or "?",
                          "resolved": bool(result.get("resolved")), "same_as_reference": same,
+                         "same_program_as_reference": same_ast,
                          "wall_s": round(wall, 2), "error": result.get("error"),
+                         "family": stats.get("family", ""), "candidates": stats.get("candidates", 0),
+                         "search_s": stats.get("elapsed_s", 0.0), "line_rank": stats.get("line_rank"),
+                         "families": stats.get("families", {}),
                          "runs": result.get("runs", {})})
             if not args.json:
                 mark = "ok " if rows[-1]["resolved"] else "-- "
@@ -79,6 +109,16 @@ def main() -> int:
     by_class: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         by_class[row["bug_class"]].append(row)
+    families: dict[str, dict[str, int]] = defaultdict(lambda: {"tried": 0, "plausible": 0,
+                                                                "fixes": 0})
+    for row in rows:
+        for name, counts in row["families"].items():
+            families[name]["tried"] += counts.get("tried", 0)
+            families[name]["plausible"] += counts.get("plausible", 0)
+        if row["resolved"] and row["family"]:
+            families[row["family"]]["fixes"] += 1
+    searched = sum(r["search_s"] for r in rows)
+    late = [r["task"] for r in rows if args.timeout and r["wall_s"] > args.timeout + 10]
     summary = {
         "sandbox": args.sandbox,
         "tasks": len(rows),
@@ -87,6 +127,12 @@ def main() -> int:
         "median_s": round(times["median"], 2),
         "p90_s": round(times["p90"], 2),
         "same_as_reference": sum(r["same_as_reference"] for r in rows),
+        "same_program_as_reference": sum(r["same_program_as_reference"] for r in rows),
+        "candidates": sum(r["candidates"] for r in rows),
+        "candidates_per_s": round(sum(r["candidates"] for r in rows) / searched, 2)
+        if searched else 0.0,
+        "past_timeout_by_10s": late,
+        "by_family": dict(sorted(families.items(), key=lambda kv: -kv[1]["tried"])),
         "by_class": {c: {"resolved": sum(r["resolved"] for r in rs), "total": len(rs)}
                      for c, rs in sorted(by_class.items())},
         "unresolved": [r["task"] for r in rows if not r["resolved"]],
@@ -101,9 +147,18 @@ def main() -> int:
           f"{args.sandbox} sandbox; median {summary['median_s']} s, p90 {summary['p90_s']} s "
           "per task")
     print(f"resolved patches identical in effect to the reference fix: "
-          f"{summary['same_as_reference']}/{resolved}")
+          f"{summary['same_as_reference']}/{resolved}; the same program (AST): "
+          f"{summary['same_program_as_reference']}/{resolved}")
     print("per fix (mean): " + ", ".join(f"{v} {k.replace('_', ' ')}"
                                          for k, v in summary["runs_per_fix"].items()))
+    print(f"{summary['candidates']} candidates validated, {summary['candidates_per_s']} per "
+          "second of search")
+    if args.timeout:
+        print(f"episodes past --timeout {args.timeout:g} by more than 10 s: "
+              f"{len(late)}" + (f" ({', '.join(late)})" if late else ""))
+    print(f"\n{'repair family':24} {'tried':>7} {'plausible':>9} {'fixes':>6}")
+    for name, counts in summary["by_family"].items():
+        print(f"{name:24} {counts['tried']:7} {counts['plausible']:9} {counts['fixes']:6}")
     print(f"\n{'bug class':28} resolved")
     for name, counts in summary["by_class"].items():
         print(f"{name:28} {counts['resolved']}/{counts['total']}")

@@ -26,7 +26,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandboxes._files import apply_patch, copy_repo, ignored
+from sandboxes import apply_patch, copy_repo
+from sandboxes._files import ignored
 from sandboxes.errors import UsageError
 
 FORMAT = "debug-agent.bug-specs/1"

@@ -17,7 +17,7 @@ from envs import tools
 from envs.actions import (
     Action, ActionError, Edit, Localize, Open, RunTests, Search, Submit, parse_action,
 )
-from envs.localize import Suspicious, format_ranking, localize
+from envs.localize import Suspicious, format_ranking, localize_report
 from envs.task import Task, load_suite, pytest_args
 from sandboxes.base import Sandbox, TestReport
 from sandboxes.config import SandboxConfig
@@ -158,6 +158,8 @@ class DebugEnv(gym.Env[str, str]):
         self._done = True
         self._patch = ""
         self._localization: list[Suspicious] | None = None
+        self.localization_report: TestReport | None = None
+        """The run of the latest ``localize``, with per-test coverage and durations."""
 
     # -- Gymnasium API -------------------------------------------------------------------------
 
@@ -168,6 +170,7 @@ class DebugEnv(gym.Env[str, str]):
         self._close_sandbox()
         options = options or {}
         self._steps, self._done, self._patch, self._localization = 0, False, "", None
+        self.localization_report = None
         if "repo" in options:
             self.task, self.initial_report = self._start_from_repo(options)
         else:
@@ -274,10 +277,9 @@ class DebugEnv(gym.Env[str, str]):
                 report = self._run_tests(list(action.node_ids) or None, self.task.test_command)
                 return tools.format_report(report, max_chars=config.max_observation_chars - 500)
             case Localize():
-                ranking = localize(sandbox, self.task,
-                                   top_n=max(config.localize_top_n, config.localization_depth),
-                                   timeout=self._timeout(),
-                                   per_test_timeout=config.per_test_timeout_s)
+                ranking, self.localization_report = localize_report(
+                    sandbox, self.task, top_n=max(config.localize_top_n, config.localization_depth),
+                    timeout=self._timeout(), per_test_timeout=config.per_test_timeout_s)
                 self._localization = ranking
                 return format_ranking(ranking[: config.localize_top_n])
         raise TypeError(f"not an action: {action!r}")

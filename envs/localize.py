@@ -135,6 +135,14 @@ def localize(
     The test outcomes are the ones of this run (so after a partial fix only the tests that still
     fail point at lines), not the task's labels.
     """
+    return localize_report(sandbox, task, top_n=top_n, timeout=timeout,
+                           per_test_timeout=per_test_timeout, frame_boost=frame_boost)[0]
+
+
+def localize_report(sandbox, task, *, top_n: int = 10, timeout: float = 300.0,
+                    per_test_timeout: float = 30.0, frame_boost: float = 0.3):
+    """``localize``'s ranking and the run it came from (a ``TestReport`` whose coverage paths
+    are repo-relative), for callers that also need the durations and per-test coverage."""
     from envs.reward import is_test_path, task_test_files
     from sandboxes.pytest_runner import run_pytest
 
@@ -161,7 +169,8 @@ def localize(
         lines = texts[path]
         text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
         result.append(Suspicious(path, line, score, text))
-    return result
+    report.coverage = coverage
+    return result, report
 
 
 def _relative(path: str, workdir: str) -> str:

@@ -516,7 +516,9 @@ class _Collector:
                     if i == 0 and _is_docstring(stmt, parent):
                         continue
                     a, b = self.text.span(stmt)
-                    first, last = self.text.position(a)[0], self.text.position(b)[0]
+                    # b - 1: a statement that ends the file without a newline ends on its own
+                    # line, not on the (absent) line after it
+                    first, last = self.text.position(a)[0], self.text.position(max(b - 1, a))[0]
                     line_start = self.text.starts[first - 1]
                     line_end = self.text.starts[last]
                     before = src[line_start:a]

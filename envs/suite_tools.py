@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from envs.bugspecs import BugSpec, build_task, load_specs
-from envs.task import Task, TaskError, bundled_suite_path, load_suite
+from envs.task import Task, TaskError, bundled_suite_path, is_test_file, load_suite
 from envs.validate import run_tests
 from sandboxes import apply_patch, copy_repo, diff_texts
 from sandboxes.base import FAILING
@@ -43,7 +43,7 @@ def bug_diff(base: Path, buggy: Path) -> str:
             changed[rel] = path.read_text()
     if not changed:
         raise TaskError(f"{buggy} does not differ from base {base.name}; write the bug in first")
-    if any(rel.startswith("tests/") for rel in changed):
+    if any(is_test_file(rel) for rel in changed):
         raise TaskError(f"the bug changes test files {sorted(changed)}; a bug changes source only")
     return diff_texts({rel: (base / rel).read_text() for rel in changed}, changed)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -32,11 +33,20 @@ def test_docker_run(tmp_path):
     assert summary["run"]["sandbox"] == "docker"
 
 
-def _kill_our_containers() -> int:
+def _kill_our_containers(wait_s: float = 120.0, after_s: float = 2.0) -> int:
+    """Wait for a container of this session to run (the task's sandbox opens only after its
+    environment image is ready, which takes longer on a loaded machine), let it work ``after_s``,
+    then kill every one; how many were killed."""
     import docker
 
     client = docker.from_env()
     session = os.environ["DEBUG_AGENT_SESSION"]
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        if client.containers.list(filters={"label": f"debug-agent.session={session}"}):
+            time.sleep(after_s)
+            break
+        time.sleep(0.2)
     containers = client.containers.list(filters={"label": f"debug-agent.session={session}"})
     for container in containers:
         container.kill()
@@ -50,8 +60,7 @@ def test_killed_container_is_an_infra_error_and_is_retried(tmp_path):
 
     def on_event(kind: str, data: dict) -> None:
         if kind == "dispatch" and data["task_id"] == "slow_add" and not killed:
-            timer = threading.Timer(3.0, lambda: killed.append(_kill_our_containers()))
-            timer.start()
+            threading.Thread(target=lambda: killed.append(_kill_our_containers())).start()
 
     summary = run_eval(EvalConfig(tasks=suite, out=out, policy=PolicySpec("reference"),
                                   sandbox=SandboxConfig("docker"), retries=1, only=("slow_add",)),

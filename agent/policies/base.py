@@ -35,6 +35,10 @@ class Workspace(Protocol):
     def localization(self) -> list[Suspicious] | None:
         """The ranking of the latest ``localize`` action, best first; None before one ran."""
 
+    @property
+    def localization_report(self) -> TestReport | None:
+        """The test run of that ``localize``: per-test coverage and durations; None before."""
+
 
 @runtime_checkable
 class Policy(Protocol):

@@ -1,21 +1,28 @@
 """The model-free repair engine: generate-and-validate, acting through the ordinary actions.
 
 1. ``localize``: the environment ranks suspicious lines (Ochiai over per-test coverage, boosted by
-   traceback frames); the search reads that typed ranking from the episode's workspace, and adds
-   the frames of the first test run's failures after it.
-2. At each suspicious line, in rank order, candidate fixes come from the mutation operators
-   (``envs.mutations``: the inverse of a bug is usually another mutation) and from the repair
-   templates (``agent.policies.templates``: inserted guards, fresh mutable defaults):
-   ``candidates_at``, the one place that proposes.
+   traceback frames); the search reads that typed ranking and its run (coverage, durations) from
+   the episode's workspace, adds the frames of the first test run's failures after it, and puts
+   first the lines where code cannot run at all (a SyntaxError, a name nothing binds, the frames
+   of a module that fails to import).
+2. At each ranked line every family of ``agent.repair`` proposes fixes (mutation operators,
+   repair templates, expressions over names in scope, conditions, ingredients from the program
+   itself, misspelled names, token-level syntax fixes); ``agent.repair.rank`` orders them by the
+   line's rank and the family's measured prior and drops AST duplicates and code that does not
+   compile: ``candidates``, the one place that proposes.
 3. Candidates are validated in the episode's own sandbox by ``validate_worker``, which imports
-   pytest once and forks per candidate: the failing tests first, then every test that passed.
-   The first candidate that passes everything wins. When none does, the best candidate that fixes
-   some failing tests without breaking others becomes the base of another round (localized
-   afresh, so only the tests that still fail point at lines): faults that span two lines or two
-   files are found one half at a time. The sandbox's files are put back as the episode left them.
+   pytest once and forks per candidate: the failing tests first, then the passing tests whose
+   coverage touches the edited file (stopping at the first failure), then, for a candidate that
+   fixes everything, the rest of the suite once. Each test's limit comes from the first run's
+   durations. After the first plausible fix a small extra budget looks for a smaller, more local
+   one (``rank.choose``). When none passes, the best candidate that fixes some failing tests
+   without breaking others becomes the base of another round (localized afresh, so only the
+   tests that still fail point at lines): faults that span two lines or two files are found one
+   half at a time. The sandbox's files are put back as the episode left them.
 4. The policy then plays the path to the fix, not the search: ``open`` the region, ``edit`` it,
    ``run_tests`` on the failing tests, ``submit``. A resolved episode is therefore a clean
-   demonstration for SFT.
+   demonstration for SFT. ``SearchPolicy.stats`` says which family won, after how many
+   candidates, the rank of its line and the tests that cover it.
 """
 
 from __future__ import annotations
@@ -25,19 +32,19 @@ import contextlib
 import json
 import logging
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from envs.actions import Localize, Open, RunTests, Submit, format_action, make_edit
-from envs.localize import localize, traceback_frames
-from envs.mutations import MutationError, enumerate_mutations
-from envs.mutations import apply as apply_mutation
+from envs.localize import localize_report, traceback_frames
 from envs.reward import apply_changes, is_test_path, task_test_files
 from sandboxes.errors import SandboxError, UsageError
 
-from agent.policies import templates
 from agent.prompts import Message
+from agent.repair import Candidate, candidates_at, evidence, problem_locations, rank
+from agent.repair.syntax import syntax_error
 
 if TYPE_CHECKING:
     from envs.task import Task
@@ -50,6 +57,8 @@ log = logging.getLogger("debug_agent.search")
 WORKER_SOURCE = (Path(__file__).parent / "validate_worker.py").read_text()
 RESULT_MARK = "@@RESULT "
 MAX_REQUEST_CHARS = 90_000  # one command-line argument may not exceed 128 KiB
+MAX_PACKAGE_CHARS = 4_000_000
+"""Sources read for candidates and ingredients, at most (a huge repo is searched in part)."""
 
 Location = tuple[str, int]
 
@@ -67,9 +76,14 @@ class SearchConfig:
     batch_size: int = 60
     """Candidates per validation command."""
     test_timeout_s: float = 20.0
-    """Limit for one candidate's test run."""
+    """Most seconds one test may run; the first run's durations set a lower limit per test."""
+    extra_candidates: int = 30
+    """After the first plausible fix, how many more candidates (that could beat it) are tried,
+    so that the smallest, most local plausible edit wins rather than the first."""
 
     def __post_init__(self) -> None:
+        if self.extra_candidates < 0:
+            raise ValueError(f"SearchConfig.extra_candidates must be >= 0, got {self.extra_candidates}")
         for name in ("max_candidates", "top_locations", "rounds", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"SearchConfig.{name} must be at least 1, got {getattr(self, name)}")
@@ -88,6 +102,9 @@ class Outcome:
     f2p_passed: int = 0
     p2p_failed: int | None = None
     """None when the pass-to-pass tests were not run."""
+    candidate: Candidate | None = None
+    rank: int = 0
+    """Rank (0-based) of the candidate's line in the search's ranking."""
 
     def solved(self, n_f2p: int) -> bool:
         return self.f2p_passed == n_f2p and self.p2p_failed == 0
@@ -95,11 +112,26 @@ class Outcome:
 
 @dataclass
 class SearchStats:
+    """What the search did, and how the winning edit relates to the evidence."""
+
     candidates: int = 0
+    """Candidates validated."""
     rounds: int = 0
     elapsed_s: float = 0.0
     fix: str = ""
     history: list[str] = field(default_factory=list)
+    family: str = ""
+    """The family that produced the winning edit ("" when none)."""
+    line: str = ""
+    """path:line the winning edit was made for."""
+    line_rank: int = 0
+    """1-based rank of that line in the search's ranking (0 when none won)."""
+    covering_tests: list[str] = field(default_factory=list)
+    """Tests of the first run that ran that line."""
+    plausible: int = 0
+    """Plausible fixes found (the first one and those of the extra budget)."""
+    families: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Per family: candidates validated ("tried") and plausible ones."""
 
 
 class SearchPolicy:
@@ -117,7 +149,14 @@ class SearchPolicy:
         self.stats = SearchStats()
         self._plan: list[str] = []
         self._phase = "start"
-        self._candidate_timeout = self.config.test_timeout_s
+        self._reset_evidence()
+
+    def _reset_evidence(self) -> None:
+        self._coverage: dict = {}
+        self._suite: dict = {}
+        self._failure_text = ""
+        self._collection_text = ""
+        self._state: tuple = ()
 
     def start_episode(self, task: Task, workspace: Workspace) -> None:
         """The task to repair, and the episode's workspace whose sandbox validates candidates."""
@@ -125,6 +164,7 @@ class SearchPolicy:
         self.stats = SearchStats()
         self._plan = []
         self._phase = "start"
+        self._reset_evidence()
 
     def act(self, messages: list[Message]) -> str:
         if self._plan:
@@ -158,13 +198,16 @@ class SearchPolicy:
         """{path: (original text, fixed text)} for the best fix found; empty when none helps."""
         sandbox = self.workspace.sandbox
         started = time.monotonic()
-        self._candidate_timeout = self._timeout_from(self.workspace.initial_report)
+        self._evidence(self.workspace.initial_report,
+                       getattr(self.workspace, "localization_report", None))
         with _files_kept(sandbox):
             best, originals = self._search(sandbox, ranking, started)
         self.stats.elapsed_s = round(time.monotonic() - started, 2)
         if best is None:
             return {}
         solved = best.solved(len(self.task.fail_to_pass))
+        if solved:
+            self._record_winner(best)
         self.stats.fix = "; ".join(self.stats.history + ([best.description] if solved else []))
         return {path: (originals[path], text) for path, text in best.files.items()
                 if text != originals[path]}
@@ -175,141 +218,221 @@ class SearchPolicy:
         cfg = self.config
         f2p, p2p = list(self.task.fail_to_pass), list(self.task.pass_to_pass)
         test_files = task_test_files(self.task)  # never "fix" the tests: the reward drops such edits
-        originals: dict[str, str] = {}
-        current: dict[str, str] = {}
+        originals = self._package(sandbox, test_files)
+        current = dict(originals)
         base_passing = 0
         best: Outcome | None = None
         seen: set[tuple] = set()
         for round_ in range(cfg.rounds):
             self.stats.rounds = round_ + 1
             if round_ > 0:  # after a partial fix only the tests that still fail point at lines
-                ranking = self._localize(sandbox)
-            ranking = [loc for loc in ranking if not is_test_path(loc[0], test_files)]
-            candidates = self.candidates(sandbox, ranking[: cfg.top_locations], originals,
-                                         current, seen)
-            candidates = candidates[: cfg.max_candidates - self.stats.candidates]
-            outcomes = self._validate(sandbox, candidates, current, f2p, p2p, base_passing,
-                                      started)
+                ranking = self._localize(sandbox, started)
+            ranking = [loc for loc in dict.fromkeys(self._problem_lines(current) + ranking)
+                       if loc[0] in current and not is_test_path(loc[0], test_files)]
+            self._state = tuple(sorted(p for p in current if current[p] != originals[p]))
+            ordered = _Stream(self.candidates(ranking[: cfg.top_locations], current))
+            outcomes = self._validate(sandbox, ordered, current, f2p, p2p, base_passing,
+                                      started, seen)
             solved = [o for o in outcomes if o.solved(len(f2p))]
             if solved:
-                return solved[0], originals
+                return self._choose(sandbox, solved, ordered, current, f2p, p2p, base_passing,
+                                    started, seen), originals
             partial = [o for o in outcomes if o.f2p_passed > base_passing and o.p2p_failed == 0]
             if not partial:
                 break
             best = max(partial, key=lambda o: o.f2p_passed)
             base_passing = best.f2p_passed
             for path, text in best.files.items():
-                current[path] = text
-                sandbox.write_file(path, text)
+                if text != current[path]:
+                    current[path] = text
+                    sandbox.write_file(path, text)
             self.stats.history.append(best.description)
             if time.monotonic() - started > cfg.time_budget_s:
                 break
         return best, originals
 
-    def candidates(self, sandbox: Sandbox, ranking: list[Location], originals: dict[str, str],
-                   current: dict[str, str], seen: set[tuple]) -> list[Outcome]:
-        """Every candidate fix at the ranked lines, in the order to validate them.
+    def candidates(self, ranking: list[Location], current: dict[str, str]
+                   ) -> Iterator[tuple[int, Candidate]]:
+        """Every family's candidate fixes at the ranked lines as (rank of the line, candidate),
+        most promising first, without AST duplicates or code that does not compile (lazily:
+        only what is validated is parsed). ``current`` maps each source file to its text now."""
+        groups = []
+        for index, (path, line) in enumerate(ranking):
+            source = current[path]
+            groups.append((index, rank.context_of(source, line),
+                           candidates_at(path, source, line, current)))
+        return rank.unique(rank.order(groups), current)
 
-        ``current`` holds the files as the search has them now (after a partial fix) and gains
-        each file read; ``seen`` keeps a candidate from being proposed twice.
-        """
-        found = []
-        for rank, (path, line) in enumerate(ranking):
-            if path not in current:
-                try:
-                    originals[path] = current[path] = sandbox.read_file(path)
-                except UsageError as exc:  # a frame in a file that is not in the repo
-                    log.debug("skipping %s: %s", path, exc)
-                    continue
-            found += [(rank, c) for c in self._candidates_at(path, line, current[path], current,
-                                                             seen)]
-        return [c for _, c in sorted(found, key=lambda rc: _priority(*rc))]
+    def _package(self, sandbox: Sandbox, test_files) -> dict[str, str]:
+        """The repo's Python sources that are not tests: where candidates are made, and where
+        ingredients and imported names come from."""
+        out, size = {}, 0
+        for path in sandbox.list_files():
+            if not path.endswith(".py") or is_test_path(path, test_files):
+                continue
+            try:
+                text = sandbox.read_file(path)
+            except (UsageError, UnicodeDecodeError) as exc:  # not text: not a candidate file
+                log.debug("skipping %s: %s", path, exc)
+                continue
+            size += len(text)
+            if size > MAX_PACKAGE_CHARS:
+                log.info("search: sources past %d characters are not read", MAX_PACKAGE_CHARS)
+                break
+            out[path] = text
+        return out
 
-    def _timeout_from(self, report) -> float:
-        # Mutants often loop forever; waiting the full limit on each would eat the budget. A
-        # candidate runs a part of the suite whose whole run took `took`: it gets a few times that.
-        took = report.duration_s if report is not None else self.config.test_timeout_s
-        return min(self.config.test_timeout_s, max(3.0, 4 * took + 2))
+    def _problem_lines(self, current: dict[str, str]) -> list[Location]:
+        """Lines where code cannot run at all (a SyntaxError; a name nothing binds when the
+        failures mention a NameError; the frames of a module that fails to import): nothing
+        else in the file is testable before them."""
+        name_errors = "NameError" in self._failure_text
+        out = []
+        for path, text in current.items():
+            if name_errors or syntax_error(text, path) is not None:
+                out += [(path, line) for line in problem_locations(path, text)]
+        workdir = self.workspace.sandbox.workdir
+        out += [loc for loc in traceback_frames(self._collection_text, workdir) if loc[0] in current]
+        return out
 
-    def _localize(self, sandbox: Sandbox) -> list[Location]:
+    def _evidence(self, initial, localized) -> None:
+        """Per-test limits from the first run's durations, per-test coverage from the run of
+        ``localize`` (either may be missing)."""
+        cfg = self.config
+        f2p, p2p = list(self.task.fail_to_pass), list(self.task.pass_to_pass)
+        report = initial or localized
+        if report is not None:
+            durations = {t: r.duration_s for t, r in report.tests.items()}
+            limits = evidence.test_limits(durations, report.statuses, ceiling=cfg.test_timeout_s)
+            self._suite["limits"] = {t: limits[t] for t in f2p + p2p if t in limits}
+            texts = [r.message for t, r in report.tests.items() if t in f2p]
+            self._failure_text = "\n".join(texts + list(report.collection_errors))
+            self._collection_text = "\n".join(report.collection_errors)
+        if localized is not None and localized.coverage:
+            self._coverage = localized.coverage
+            self._suite["p2p_by_file"] = evidence.tests_by_file(self._coverage, p2p)
+
+    def _localize(self, sandbox: Sandbox, started: float) -> list[Location]:
+        left = self.config.time_budget_s - (time.monotonic() - started)
         try:
-            ranked = localize(sandbox, self.task, top_n=self.config.top_locations,
-                              timeout=self.config.test_timeout_s * 4)
+            ranked, report = localize_report(
+                sandbox, self.task, top_n=self.config.top_locations,
+                timeout=max(min(self.config.test_timeout_s * 4, left / 2), 5.0))
         except (SandboxError, UsageError) as exc:  # a hint: the round goes on without it
             log.warning("search: localization after the partial fix failed: %s", exc)
             return []
+        if report.coverage:
+            self._coverage = report.coverage
+            self._suite["p2p_by_file"] = evidence.tests_by_file(
+                self._coverage, list(self.task.pass_to_pass))
         return [(s.path, s.line) for s in ranked]
 
-    def _candidates_at(self, path, line, source, current, seen) -> list[Outcome]:
-        """Candidate fixes at one line; ``Outcome.family`` says which operator made each."""
-        out = []
-        try:
-            mutations = enumerate_mutations(source, path, lines=[line])
-        except MutationError as exc:  # the file does not parse: no mutation applies
-            log.debug("no mutations for %s: %s", path, exc)
-            mutations = []
-        texts = [(apply_mutation(source, m), m.family,
-                  f"{m.family} at {path}:{m.line}: {m.description}") for m in mutations]
-        texts += [(c.text, c.family, f"{c.family} at {path}:{line}: {c.description}")
-                  for c in templates.template_candidates(source, path, line)]
-        for text, family, description in texts:
-            key = (path, text) + tuple(sorted((p, t) for p, t in current.items() if p != path))
-            if text == source or key in seen:
-                continue
-            seen.add(key)
-            files = dict(current)
-            files[path] = text
-            out.append(Outcome(files=files, description=description, family=family))
-        return out
+    def _outcome(self, cand: Candidate, index: int, current) -> Outcome:
+        files = dict(current)
+        files[cand.path] = cand.text
+        return Outcome(files=files, description=f"{cand.family} at {cand.path}:{cand.line}: "
+                       f"{cand.description}", family=cand.family, candidate=cand, rank=index)
 
-    def _validate(self, sandbox, candidates, current, f2p, p2p, base_passing, started) -> list[Outcome]:
+    def _validate(self, sandbox, ordered, current, f2p, p2p, base_passing, started, seen,
+                  limit: int | None = None, stop_on_success: bool = True,
+                  wanted=None) -> list[Outcome]:
         cfg = self.config
         outcomes: list[Outcome] = []
-        i = 0
-        while i < len(candidates):
-            if time.monotonic() - started > cfg.time_budget_s or sandbox.deadline.expired:
+        budget = cfg.max_candidates - self.stats.candidates if limit is None else limit
+        exhausted = False
+        while budget > 0 and not exhausted:
+            left = cfg.time_budget_s - (time.monotonic() - started)
+            if left <= 0 or sandbox.deadline.expired:
                 log.info("search: time budget of %.0f s spent", cfg.time_budget_s)
                 break
-            batch, payload = [], []
-            size = 0
-            while i < len(candidates) and len(batch) < cfg.batch_size:
-                cand = candidates[i]
-                spans = {p: _span(current[p], t) for p, t in cand.files.items() if t != current[p]}
-                entry = {"id": str(i), "files": spans}
-                entry_size = len(json.dumps(entry))
-                if batch and size + entry_size > MAX_REQUEST_CHARS * 3 // 4:
+            batch, payload, size = [], [], 0
+            while len(batch) < min(cfg.batch_size, budget):
+                item = ordered.next()
+                if item is None:
+                    exhausted = True
                     break
-                batch.append(cand)
+                index, cand = item
+                if wanted is not None and not wanted(index, cand):
+                    continue
+                key = (cand.path, cand.text, self._state)
+                if key in seen:
+                    continue
+                entry = {"id": str(len(batch)),
+                         "files": {cand.path: _span(current[cand.path], cand.text)}}
+                entry_size = len(json.dumps(entry))
+                if batch and size + entry_size > MAX_REQUEST_CHARS // 2:
+                    ordered.push(item)
+                    break
+                seen.add(key)
+                batch.append(self._outcome(cand, index, current))
                 payload.append(entry)
                 size += entry_size
-                i += 1
-            request = {"candidates": payload, "f2p": f2p, "p2p": p2p,
-                       "timeout": self._candidate_timeout, "stop_on_success": True,
-                       "p2p_from": base_passing + 1}
-            encoded = base64.b64encode(json.dumps(request).encode()).decode()
-            result = sandbox.run([sandbox.python, "-c", WORKER_SOURCE, encoded],
-                                 timeout=self._candidate_timeout * 2 * len(batch) + 30)
-            by_id = {}
-            for line in result.output.splitlines():
-                if line.startswith(RESULT_MARK):
-                    data = json.loads(line[len(RESULT_MARK):])
-                    by_id[data["id"]] = data
-            if not by_id:
-                log.warning("candidate validation produced no results (exit %s): %s",
-                            result.exit_code, result.output[-500:])
-            for entry, cand in zip(payload, batch):
-                data = by_id.get(entry["id"])
-                if data is None:
-                    continue
-                self.stats.candidates += 1
-                cand.f2p_passed = sum(s == "passed" for s in data["f2p"].values())
-                if data["p2p"] or not p2p:
-                    if cand.f2p_passed > base_passing:
-                        cand.p2p_failed = sum(s != "passed" for s in data["p2p"].values())
-                outcomes.append(cand)
-                if cand.solved(len(f2p)):
-                    return outcomes
+            if not batch:
+                break
+            budget -= len(batch)
+            outcomes += self._run_batch(sandbox, batch, payload, f2p, p2p, base_passing, left,
+                                        stop_on_success)
+            if stop_on_success and any(o.solved(len(f2p)) for o in outcomes):
+                break
         return outcomes
+
+    def _run_batch(self, sandbox, batch, payload, f2p, p2p, base_passing, left,
+                   stop_on_success) -> list[Outcome]:
+        request = {"candidates": payload, "f2p": f2p, "p2p": p2p,
+                   "timeout": self.config.test_timeout_s, "stop_on_success": stop_on_success,
+                   "p2p_from": base_passing + 1, "deadline_s": max(left, 1.0)}
+        argv = [sandbox.python, "-c", WORKER_SOURCE, _encode(request)]
+        if self._suite:
+            argv.append(_encode(self._suite))
+        result = sandbox.run(argv, timeout=left + 10)
+        by_id = {}
+        for line in result.output.splitlines():
+            if line.startswith(RESULT_MARK):
+                data = json.loads(line[len(RESULT_MARK):])
+                by_id[data["id"]] = data
+        if not by_id:
+            log.warning("candidate validation produced no results (exit %s): %s",
+                        result.exit_code, result.output[-500:])
+        outcomes = []
+        for entry, cand in zip(payload, batch):
+            data = by_id.get(entry["id"])
+            if data is None:
+                continue
+            self.stats.candidates += 1
+            family = self.stats.families.setdefault(cand.family, {"tried": 0, "plausible": 0})
+            family["tried"] += 1
+            cand.f2p_passed = sum(s == "passed" for s in data["f2p"].values())
+            if data["p2p"] or not p2p:
+                if cand.f2p_passed > base_passing:
+                    cand.p2p_failed = sum(s != "passed" for s in data["p2p"].values())
+            if cand.solved(len(f2p)):
+                family["plausible"] += 1
+            outcomes.append(cand)
+        return outcomes
+
+    def _choose(self, sandbox, solved, ordered, current, f2p, p2p, base_passing, started, seen):
+        """Among the first plausible fix and those found within a small extra budget at lines
+        ranked as high or higher, the most local and smallest edit (``rank.choose``)."""
+        first = solved[0]
+        bar = rank.preference(first.rank, first.candidate)
+        more = []
+        if bar > rank.preference(0, None):  # something could still beat it
+            more = self._validate(sandbox, ordered, current, f2p, p2p, base_passing, started,
+                                  seen, limit=self.config.extra_candidates, stop_on_success=False,
+                                  wanted=lambda index, cand: rank.preference(index, cand) < bar)
+        plausible = [first] + [o for o in more if o.solved(len(f2p))]
+        self.stats.plausible = len(plausible)
+        _, chosen = rank.choose([(o.rank, o.candidate) for o in plausible])
+        return next(o for o in plausible if o.candidate is chosen)
+
+    def _record_winner(self, best: Outcome) -> None:
+        cand = best.candidate
+        if cand is None:
+            return
+        self.stats.family = cand.family
+        self.stats.line = f"{cand.path}:{cand.line}"
+        self.stats.line_rank = best.rank + 1
+        self.stats.covering_tests = evidence.tests_covering(self._coverage, cand.path, cand.line)
 
     # -- playing the fix through actions ----------------------------------------------------------
 
@@ -329,25 +452,22 @@ class SearchPolicy:
         return plan
 
 
-#: Which operators to try first. Small, local changes (a flipped comparison, an off-by-one)
-#: are the most common faults and the cheapest to confirm; substitutions among names come next;
-#: deleting or inserting code is the last resort since it also "fixes" tests by accident.
-TIERS = {
-    **dict.fromkeys(("compare_boundary", "compare_direction", "compare_negate", "is_eq",
-                     "int_constant", "off_by_one_bound", "arith_op", "aug_assign", "bool_op",
-                     "remove_not", "bool_constant", "api_swap", "exception_type",
-                     "mutable_default", "format_spec", "return_literal", "insert_not"), 0),
-    **dict.fromkeys(("wrong_variable", "wrong_key", "wrong_attribute", "swap_operands",
-                     "swap_arguments", "negate_condition", "remove_condition", "insert_guard",
-                     "argument_literal", "return_name"), 1),
-    **dict.fromkeys(("remove_statement", "return_value"), 2),
-}
-LOCATION_GROUP = 5
-"""Lines are taken five at a time: within a group, all cheap operators before any costly one."""
+class _Stream:
+    """An iterator that takes an item back (one that did not fit in a batch)."""
+
+    def __init__(self, items) -> None:
+        self.items, self.back = items, []
+
+    def next(self):
+        return self.back.pop() if self.back else next(self.items, None)
+
+    def push(self, item) -> None:
+        self.back.append(item)
 
 
-def _priority(rank: int, candidate: Outcome) -> tuple[int, int, int]:
-    return (rank // LOCATION_GROUP, TIERS.get(candidate.family, 1), rank)
+def _encode(data: dict) -> str:
+    """One worker argument: zlib-compressed JSON in base64 (node ids compress ~10x)."""
+    return base64.b64encode(zlib.compress(json.dumps(data).encode(), 6)).decode()
 
 
 def _span(old: str, new: str) -> dict:

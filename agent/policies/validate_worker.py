@@ -1,16 +1,23 @@
 """Runs inside a sandbox: validates many repair candidates with one pytest import.
 
-Started as ``python3 validate_worker.py REQUEST`` (REQUEST is base64 JSON), it imports pytest
+Started as ``python3 validate_worker.py REQUEST [SUITE]`` (base64 of zlib-compressed JSON; SUITE,
+the part shared by every batch of one search, may come as a second argument), it imports pytest
 once, then for each candidate writes the candidate's files, forks a child that runs pytest on the
-failing tests (and, when those pass, another child on every test), restores the files, and prints
-one JSON line per candidate. Forking after the import is what makes a candidate cost ~0.1 s instead
+failing tests (and, when those pass, a child on the passing tests whose coverage touches an edited
+file, stopping at the first failure, and, when the candidate fixes everything, one on the rest),
+restores the files, and prints one JSON line per candidate. Forking after the import is what makes a candidate cost ~0.1 s instead
 of a fresh interpreter's second. The parent never imports code from the repo, so every child
 imports the candidate's code fresh.
 
 Request: {"candidates": [{"id": str, "files": {path: SPAN}}], "f2p": [nodeid], "p2p": [nodeid],
-          "timeout": seconds per child, "stop_on_success": bool, "p2p_from": int}
+          "timeout": seconds per child, "stop_on_success": bool, "p2p_from": int,
+          "limits": {nodeid: seconds}, "p2p_by_file": {path: [index into p2p]},
+          "deadline_s": seconds}
 The pass-to-pass tests run only for a candidate with at least p2p_from failing tests fixed
-(default: all of them).
+(default: all of them). ``limits`` bounds each test (a test past its limit is "timeout"; the child
+is killed when the sum of its tests' limits has passed), ``timeout`` is the limit of a test that
+has none. ``p2p_by_file`` names the pass-to-pass tests that cover each file (all of them when
+absent). No candidate starts after ``deadline_s`` seconds.
 Output lines: "@@RESULT " + {"id", "f2p": {nodeid: status}, "p2p": {nodeid: status}, "error"}
 
 A SPAN is {"start": a, "end": b, "text": t}: lines a..b-1 (0-based) of the file as it is now are
@@ -26,19 +33,43 @@ import select
 import signal
 import sys
 import time
+import zlib
 
 MARK = "@@RESULT "
+
+
+class TestTimeout(Exception):
+    """Raised in a test that runs past its limit."""
 
 
 class Collector:
     """A pytest plugin object that records each test's outcome by node id."""
 
-    def __init__(self):
+    def __init__(self, limits=None, default=30.0):
         self.status = {}
+        self.limits = limits or {}
+        self.default = default
+        self.current = None
+        self.timed_out = set()
+
+    # A per-test alarm: a hanging test costs its own limit, not the whole child's.
+    def pytest_runtest_logstart(self, nodeid, location):
+        self.current = nodeid
+        signal.setitimer(signal.ITIMER_REAL, float(self.limits.get(nodeid, self.default)))
+
+    def pytest_runtest_logfinish(self, nodeid, location):
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        self.current = None
+
+    def alarm(self, signum, frame):
+        self.timed_out.add(self.current)
+        raise TestTimeout("debug-agent: test ran past its limit")
 
     def pytest_runtest_logreport(self, report):
         nodeid = report.nodeid
-        if report.when == "call":
+        if nodeid in self.timed_out and report.failed:
+            self.status[nodeid] = "timeout"
+        elif report.when == "call":
             self.status[nodeid] = "passed" if report.passed else (
                 "skipped" if report.skipped else "failed")
         elif report.failed:
@@ -47,10 +78,13 @@ class Collector:
             self.status[nodeid] = "skipped"
 
 
-def run_child(node_ids, timeout):
+def run_child(node_ids, limits, default, stop_at_failure=False, deadline=None):
     """Fork; the child runs pytest on node_ids and sends back {nodeid: status} through a pipe."""
     if not node_ids:
         return {}
+    timeout = sum(float(limits.get(n, default)) for n in node_ids) + 2.0
+    if deadline is not None:
+        timeout = max(min(timeout, deadline - time.monotonic()), 1.0)
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # child
@@ -63,9 +97,10 @@ def run_child(node_ids, timeout):
             os.dup2(devnull, 2)
             import pytest
 
-            collector = Collector()
-            pytest.main(["-q", "-p", "no:cacheprovider", *node_ids],
-                        plugins=[collector])
+            collector = Collector(limits, default)
+            signal.signal(signal.SIGALRM, collector.alarm)
+            args = ["-q", "-p", "no:cacheprovider"] + (["-x"] if stop_at_failure else [])
+            pytest.main(args + list(node_ids), plugins=[collector])
             os.write(write_fd, json.dumps(collector.status).encode())
         finally:
             os._exit(0)
@@ -99,16 +134,49 @@ def run_child(node_ids, timeout):
     return {n: status.get(n, missing) for n in node_ids}
 
 
+def run_pass_to_pass(p2p, by_file, files, limits, default, complete, deadline):
+    """The passing tests that cover an edited file, stopping at the first failure; then, for a
+    candidate that fixes every failing test, the rest of them once."""
+    if by_file is None:
+        return run_child(p2p, limits, default, stop_at_failure=True, deadline=deadline)
+    near = sorted({i for path in files for i in by_file.get(path, ())})
+    status = run_child([p2p[i] for i in near], limits, default, stop_at_failure=True,
+                       deadline=deadline)
+    if complete and all(s == "passed" for s in status.values()):
+        chosen = set(near)
+        rest = [t for i, t in enumerate(p2p) if i not in chosen]
+        status.update(run_child(rest, limits, default, stop_at_failure=True, deadline=deadline))
+    return status
+
+
+def decode(arg):
+    raw = base64.b64decode(arg)
+    try:
+        raw = zlib.decompress(raw)
+    except zlib.error:  # plain base64 JSON, as older callers send
+        pass
+    return json.loads(raw.decode())
+
+
 def main():
-    request = json.loads(base64.b64decode(sys.argv[1]).decode())
+    started = time.monotonic()
+    request = decode(sys.argv[1])
+    if len(sys.argv) > 2:
+        request.update(decode(sys.argv[2]))
     sys.dont_write_bytecode = True
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
     sys.path.insert(0, os.getcwd())  # as `python -m pytest` does, so tests import the repo
     import pytest  # noqa: F401  (imported once here, inherited by every child)
 
-    timeout = float(request.get("timeout", 30))
+    default = float(request.get("timeout", 30))
+    limits = request.get("limits") or {}
+    deadline = started + float(request["deadline_s"]) if request.get("deadline_s") else None
+    p2p = request["p2p"]
+    by_file = request.get("p2p_by_file")
     for candidate in request["candidates"]:
+        if deadline is not None and time.monotonic() > deadline:
+            break
         originals = {}
         result = {"id": candidate["id"], "f2p": {}, "p2p": {}, "error": None}
         try:
@@ -119,10 +187,12 @@ def main():
                 lines[span["start"]:span["end"]] = [span["text"]]
                 with open(path, "w", encoding="utf-8") as f:
                     f.write("".join(lines))
-            result["f2p"] = run_child(request["f2p"], timeout)
+            result["f2p"] = run_child(request["f2p"], limits, default, deadline=deadline)
             passing = sum(s == "passed" for s in result["f2p"].values())
             if passing >= request.get("p2p_from", len(request["f2p"])):
-                result["p2p"] = run_child(request["p2p"], timeout)
+                result["p2p"] = run_pass_to_pass(p2p, by_file, candidate["files"], limits,
+                                                 default, passing == len(request["f2p"]),
+                                                 deadline)
         except OSError as exc:
             result["error"] = str(exc)
         finally:

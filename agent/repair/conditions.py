@@ -1,0 +1,149 @@
+"""Condition synthesis in the manner of Nopol and ACS: widen or tighten a condition on the line.
+
+- ``widen_condition``: ``C`` -> ``C or X is None``, ``C or X``, ``C or not X``;
+- ``tighten_condition``: ``C`` -> ``C and X``, ``C and X is not None``, ``C and not X``;
+  for X among the names in scope, names of the line first;
+- ``compare_zero_none``: an operand ``X`` used as a truth value -> ``X is None``, ``X is not
+  None``, ``X == 0``, ``X != 0``, ``X > 0``; ``X == 0`` <-> ``X is None``;
+- ``condition_ingredient``: another condition of the same function or module (one whose names
+  are all bound here) in place of, in conjunction with, or in disjunction with ``C``.
+
+Widening makes a branch run more often, tightening less; both are how a missing case is added.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Iterator
+
+from agent.repair.site import Candidate, Site
+
+_TRUTH = (ast.Name, ast.Attribute, ast.Call, ast.Subscript)
+MAX_NAMES = 8
+
+
+def conditions(site: Site) -> list[ast.expr]:
+    """Conditions on the site's line: tests of if / while / assert / ternaries / comprehension
+    filters, and a returned comparison or boolean combination."""
+    out = []
+    stmt = site.stmt
+    if isinstance(stmt, (ast.If, ast.While)):
+        out.append(stmt.test)
+    elif isinstance(stmt, ast.Assert):
+        out.append(stmt.test)
+    elif isinstance(stmt, ast.Return) and isinstance(stmt.value, (ast.Compare, ast.BoolOp)):
+        out.append(stmt.value)
+    for node in site.line_nodes():
+        if isinstance(node, ast.IfExp):
+            out.append(node.test)
+        elif isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            for generator in node.generators:
+                out += generator.ifs
+    return [c for c in {id(c): c for c in out}.values() if "\n" not in site.segment(c)]
+
+
+def _names(site: Site, cond: ast.AST) -> list[str]:
+    """Names to combine with: those read on the line, then the rest in scope."""
+    on_line = [site.segment(n) for n in site.line_nodes()
+               if isinstance(n, ast.Name) and n.id in site.locals
+               or (isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
+                   and n.value.id == "self")]
+    return list(dict.fromkeys(on_line + site.value_names()))[:MAX_NAMES]
+
+
+def _wrapped(site: Site, cond: ast.AST) -> str:
+    text = site.segment(cond)
+    return f"({text})" if isinstance(cond, (ast.BoolOp, ast.IfExp, ast.Lambda)) else text
+
+
+def widen_condition(site: Site) -> Iterator[Candidate]:
+    for cond in conditions(site):
+        base = _wrapped(site, cond)
+        for name in _names(site, cond):
+            for extra in (f"{name} is None", name, f"not {name}"):
+                new = f"{base} or {extra}"
+                yield site.candidate(site.replace(cond, new), "widen_condition",
+                                     f"{site.segment(cond)} -> {new}", size=len(extra) + 4)
+
+
+def tighten_condition(site: Site) -> Iterator[Candidate]:
+    for cond in conditions(site):
+        base = _wrapped(site, cond)
+        for name in _names(site, cond):
+            for extra in (name, f"{name} is not None", f"not {name}"):
+                new = f"{base} and {extra}"
+                yield site.candidate(site.replace(cond, new), "tighten_condition",
+                                     f"{site.segment(cond)} -> {new}", size=len(extra) + 5,
+                                     disables=True)
+
+
+def compare_zero_none(site: Site) -> Iterator[Candidate]:
+    seen = set()
+    for cond in conditions(site):
+        atoms = [cond] if isinstance(cond, _TRUTH) else []
+        atoms += [v for v in getattr(cond, "values", []) if isinstance(v, _TRUTH)]
+        if isinstance(cond, ast.UnaryOp) and isinstance(cond.op, ast.Not) \
+                and isinstance(cond.operand, _TRUTH):
+            atoms.append(cond)
+        for atom in atoms:
+            inner = atom.operand if isinstance(atom, ast.UnaryOp) else atom
+            old, x = site.segment(atom), site.segment(inner)
+            for new in (f"{x} is None", f"{x} is not None", f"{x} == 0", f"{x} != 0",
+                        f"{x} > 0"):
+                if (id(atom), new) not in seen:
+                    seen.add((id(atom), new))
+                    yield site.candidate(site.replace(atom, new), "compare_zero_none",
+                                         f"{old} -> {new}", size=len(new) - len(old))
+    for node in site.line_nodes():
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(
+                node.comparators[0], ast.Constant):
+            value, op = node.comparators[0].value, node.ops[0]
+            swap = {(0, ast.Eq): "is None", (0, ast.NotEq): "is not None",
+                    (None, ast.Is): "== 0", (None, ast.IsNot): "!= 0"}
+            key = (value if value in (0, None) and value is not False else "x", type(op))
+            if key in swap:
+                new = f"{site.segment(node.left)} {swap[key]}"
+                yield site.candidate(site.replace(node, new), "compare_zero_none",
+                                     f"{site.segment(node)} -> {new}", size=4)
+
+
+def _free_names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def condition_ingredient(site: Site) -> Iterator[Candidate]:
+    conds = conditions(site)
+    if not conds:
+        return
+    pool = []
+    for scope in ([site.func] if site.func is not None else []) + [site.tree]:
+        for node in ast.walk(scope):
+            if isinstance(node, (ast.If, ast.While, ast.IfExp, ast.Assert)):
+                pool.append(node.test)
+    here = {id(c) for c in conds}
+    texts = []
+    for test in pool:
+        if id(test) in here or not _free_names(test) <= site.bound:
+            continue
+        text = site.segment(test)
+        if "\n" not in text and text not in texts:
+            texts.append(text)
+    for cond in conds:
+        old = site.segment(cond)
+        base = _wrapped(site, cond)
+        for text in texts[:12]:
+            if text == old:
+                continue
+            part = f"({text})" if " or " in text or " and " in text else text
+            for new, disables in ((text, False), (f"{base} and {part}", True),
+                                  (f"{base} or {part}", False)):
+                yield site.candidate(site.replace(cond, new), "condition_ingredient",
+                                     f"{old} -> {new}", size=len(text), disables=disables)
+
+
+FAMILIES = {
+    "widen_condition": widen_condition,
+    "tighten_condition": tighten_condition,
+    "compare_zero_none": compare_zero_none,
+    "condition_ingredient": condition_ingredient,
+}

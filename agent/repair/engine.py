@@ -1,0 +1,87 @@
+"""All candidate fixes at one suspicious line, from every family, as pure functions of source text.
+
+Families, by group:
+
+- ``envs.mutations``: one-span operator changes (the inverse of a bug is usually another mutation);
+- ``agent.policies.templates``: inserted guards, fresh mutable defaults, literals, format specs;
+- ``agent.repair.expressions``: names in scope, +-1, swaps, wrapping calls, returns, powers, slices;
+- ``agent.repair.conditions``: widened / tightened conditions, comparisons to 0 / None;
+- ``agent.repair.ingredients``: statements of the same function / module / package;
+- ``agent.repair.names``: misspelled names, attributes, imports;
+- ``agent.repair.syntax``: token-level fixes when the file does not compile.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from agent.policies import templates
+from agent.repair import conditions, expressions, ingredients, names
+from agent.repair.site import Candidate, Site
+from agent.repair.syntax import syntax_error, syntax_fixes
+from envs.mutations import MutationError, enumerate_mutations
+from envs.mutations import apply as apply_mutation
+
+log = logging.getLogger("debug_agent.repair")
+
+#: Families whose edits switch behaviour off: a negated or removed guard, a deleted statement,
+#: an early exit. They make failing tests pass by accident, so away from the fault they come last.
+DISABLING = frozenset({"negate_condition", "remove_statement", "remove_condition",
+                       "return_value", "insert_guard", "insert_not"})
+
+FAMILIES = {**expressions.FAMILIES, **conditions.FAMILIES, **ingredients.FAMILIES,
+            **names.FAMILIES}
+
+
+def mutation_candidates(path: str, source: str, line: int) -> list[Candidate]:
+    try:
+        mutations = enumerate_mutations(source, path, lines=[line])
+    except MutationError:
+        return []
+    return [Candidate(path, line, apply_mutation(source, m), m.family,
+                      f"{m.description} at line {m.line}",
+                      size=max(len(m.old_text), len(m.new_text), 1) if m.family in (
+                          "remove_statement", "return_value") else 1,
+                      disables=m.family in DISABLING)
+            for m in mutations]
+
+
+def template_candidates(path: str, source: str, line: int) -> list[Candidate]:
+    return [Candidate(path, line, c.text, c.family, c.description,
+                      size=3 if c.family in ("insert_guard", "mutable_default") else 1,
+                      disables=c.family in DISABLING)
+            for c in templates.template_candidates(source, path, line)]
+
+
+def candidates_at(path: str, source: str, line: int, package: dict[str, str] | None = None,
+                  families: set[str] | None = None) -> list[Candidate]:
+    """Every candidate at ``path:line`` (unranked, possibly with duplicates).
+
+    ``package`` maps the project's other source files to their text (ingredients and imported
+    names come from there); ``families`` limits the output to those families.
+    """
+    if syntax_error(source, path) is not None:
+        found = syntax_fixes(path, source)
+        return [c for c in found if families is None or c.family in families]
+    if not 1 <= line <= source.count("\n") + 1:
+        return []  # a stale location (the file is shorter now)
+    out = mutation_candidates(path, source, line) + template_candidates(path, source, line)
+    site = Site.parse(path, source, line, package)
+    if site is not None and site.stmt is not None:
+        for name, family in FAMILIES.items():
+            if families is not None and name not in families:
+                continue
+            out += list(family(site))
+    if families is not None:
+        out = [c for c in out if c.family in families]
+    return out
+
+
+def problem_locations(path: str, source: str) -> list[int]:
+    """Lines of a file where code cannot run at all: its SyntaxError, or names nothing binds.
+    These go to the top of the ranking: nothing else in the file can be tested until they are
+    fixed."""
+    error = syntax_error(source, path)
+    if error is not None:
+        return [error.lineno] if error.lineno else [1]
+    return names.problem_lines(source)

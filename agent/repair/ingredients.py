@@ -1,0 +1,196 @@
+"""Fix ingredients from the program itself (GenProg; "plastic surgery" repair).
+
+Most fixes reuse code that already exists: ``self._count += 1`` in one method suggests the same
+statement where another method lacks it. Ingredients are the simple statements (and short
+guards) of the same function, class, module and package, adapted by renaming a name that is not
+bound at the insertion point to the closest one that is (difflib), and inserted
+
+- before the suspicious statement, after it (or at the start of its block),
+- at the end of the enclosing loop body,
+- before the function's next ``return``;
+
+or put in place of a statement of the same kind (``ingredient_replace``).
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import textwrap
+from typing import Iterator
+
+from agent.repair.site import Candidate, Site, indent_of
+
+_SIMPLE = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Return, ast.Raise,
+           ast.Delete, ast.Continue, ast.Break)
+_EXITS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
+MAX_INGREDIENTS = 40
+MAX_LINES = 4
+
+
+def _pool(site: Site) -> list[tuple[int, ast.stmt, str]]:
+    """(origin, statement, its source) for the ingredient statements: origin 0 for the same
+    function, 1 the same class, 2 the module, 3 another file of the package."""
+    scopes = []
+    if site.func is not None:
+        scopes.append((0, site.func, site.source))
+    if site.cls is not None:
+        scopes.append((1, site.cls, site.source))
+    scopes.append((2, site.tree, site.source))
+    for path, text in sorted(site.package.items()):
+        if path == site.path:
+            continue
+        try:
+            scopes.append((3, ast.parse(text), text))
+        except (SyntaxError, ValueError):
+            continue
+    out, seen = [], set()
+    for origin, scope, source in scopes:
+        for node in ast.walk(scope):
+            if not (isinstance(node, _SIMPLE) or (isinstance(node, ast.If) and all(
+                    isinstance(s, _SIMPLE) for s in node.body) and not node.orelse)):
+                continue
+            if isinstance(node, ast.Expr) and not isinstance(node.value, ast.Call):
+                continue  # a docstring or a bare name
+            if node.end_lineno - node.lineno >= MAX_LINES:
+                continue
+            if node.lineno == node.end_lineno:
+                text = ast.get_source_segment(source, node)
+            else:
+                text = _dedent_block(source, node)
+            if text is None:
+                continue
+            if text in seen:
+                continue
+            seen.add(text)
+            out.append((origin, node, text))
+    return out
+
+
+def _dedent_block(source: str, node: ast.stmt) -> str:
+    lines = source.split("\n")[node.lineno - 1: node.end_lineno]
+    return textwrap.dedent("\n".join(lines))
+
+
+def _unbound(site: Site, node: ast.stmt) -> list[str]:
+    stored = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+              and isinstance(n.ctx, ast.Store)}
+    return list(dict.fromkeys(n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+                              and isinstance(n.ctx, ast.Load) and n.id not in site.bound
+                              and n.id not in stored))
+
+
+def _adapted(site: Site, node: ast.stmt, text: str) -> list[tuple[str, str]]:
+    """(text, note) for the ingredient as it is, or renamed so that its names are bound here."""
+    if "self" in {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} \
+            and "self" not in site.bound:
+        return []
+    if site.func is None and isinstance(node, ast.Return):
+        return []
+    missing = _unbound(site, node)
+    if not missing:
+        return [(text, "")]
+    if len(missing) > 1 or not site.locals:
+        return []
+    name = missing[0]
+    out = []
+    for other in difflib.get_close_matches(name, site.locals, n=3, cutoff=0.0):
+        renamed = _rename(text, name, other)
+        if renamed is not None:
+            out.append((renamed, f" ({name} -> {other})"))
+    return out
+
+
+def _rename(text: str, old: str, new: str) -> str | None:
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return None
+    pieces = text.split("\n")
+    spans = sorted(((n.lineno, n.col_offset) for n in ast.walk(tree)
+                    if isinstance(n, ast.Name) and n.id == old), reverse=True)
+    for row, col in spans:
+        line = pieces[row - 1]
+        b = len(line.encode()[:col].decode())
+        pieces[row - 1] = line[:b] + new + line[b + len(old):]
+    return "\n".join(pieces)
+
+
+def _points(site: Site) -> list[tuple[int, str, str]]:
+    """(0-based row to insert before, indent, where) for the insertion points."""
+    stmt, lines = site.stmt, site.lines
+    if stmt is None:
+        return []
+    points = [(stmt.lineno - 1, indent_of(lines[stmt.lineno - 1]), "before")]
+    body = getattr(stmt, "body", None)
+    if body and isinstance(body, list):
+        points.append((body[0].lineno - 1, indent_of(lines[body[0].lineno - 1]), "at block start"))
+    else:
+        points.append((stmt.end_lineno, indent_of(lines[stmt.lineno - 1]), "after"))
+    siblings = getattr(site.parents.get(stmt), "body", None) or []
+    if stmt in siblings and siblings.index(stmt) > 0:
+        before = siblings[siblings.index(stmt) - 1]
+        if isinstance(before, (ast.For, ast.While)):  # a loop just ended: its body's end
+            last = before.body[-1]
+            points.append((last.end_lineno, indent_of(lines[last.lineno - 1]), "at loop end"))
+    node = stmt
+    while node is not None and node is not site.func:
+        node = site.parents.get(node)
+        if isinstance(node, (ast.For, ast.While)):
+            last = node.body[-1]
+            points.append((last.end_lineno, indent_of(lines[last.lineno - 1]), "at loop end"))
+            break
+    if site.func is None:
+        return list({p[0]: p for p in points}.values())
+    returns = sorted((n for n in ast.walk(site.func) if isinstance(n, ast.Return)
+                      and n.lineno >= stmt.lineno and n is not stmt), key=lambda n: n.lineno)
+    if returns:
+        row = returns[0].lineno - 1
+        points.append((row, indent_of(lines[row]), "before return"))
+    return list({p[0]: p for p in points}.values())
+
+
+def _near(site: Site, row: int, text: str) -> bool:
+    """Whether the statement already sits right there (inserting it twice is rarely a fix)."""
+    around = {line.strip() for line in site.lines[max(row - 1, 0): row + 1]}
+    return text.split("\n")[0].strip() in around
+
+
+def ingredient_insert(site: Site) -> Iterator[Candidate]:
+    pool = sorted(_pool(site), key=lambda item: item[0])[:MAX_INGREDIENTS * 2]
+    points = _points(site)
+    made = 0
+    for origin, node, text in pool:
+        for adapted, note in _adapted(site, node, text):
+            made += 1
+            for row, indent, where in points:
+                if _near(site, row, adapted):
+                    continue
+                new = site.insert(row, adapted.split("\n"), indent)
+                yield site.candidate(new, "ingredient_insert",
+                                     f"insert `{adapted.splitlines()[0]}` {where} line {row + 1}"
+                                     f"{note}", size=len(adapted) + 10 * origin,
+                                     disables=isinstance(node, _EXITS) or isinstance(node, ast.If))
+        if made >= MAX_INGREDIENTS:
+            return
+
+
+def ingredient_replace(site: Site) -> Iterator[Candidate]:
+    stmt = site.stmt
+    if not isinstance(stmt, _SIMPLE) or stmt.lineno != stmt.end_lineno:
+        return
+    old = site.segment(stmt)
+    for origin, node, text in _pool(site):
+        if type(node) is not type(stmt) or "\n" in text or text == old:
+            continue
+        for adapted, note in _adapted(site, node, text):
+            if adapted != old:
+                yield site.candidate(site.replace(stmt, adapted), "ingredient_replace",
+                                     f"`{old}` -> `{adapted}`{note}",
+                                     size=len(adapted) + 10 * origin)
+
+
+FAMILIES = {
+    "ingredient_insert": ingredient_insert,
+    "ingredient_replace": ingredient_replace,
+}

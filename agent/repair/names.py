@@ -1,0 +1,257 @@
+"""Names that do not exist: a misspelled name, attribute or import, replaced by the nearest real one.
+
+What a module "really defines" is read without running the code under repair: a module of the
+project is parsed (its top-level bindings), a standard-library module is imported on the host
+(it is not the code under repair). Third-party modules that the host lacks are left alone.
+Nearness is difflib's ratio.
+
+- ``misspelled_name``: a name read on the line that nothing binds -> the nearest bound name;
+- ``misspelled_attribute``: ``module.attr`` / ``self.attr`` that the module or class does not
+  define -> the nearest one it does;
+- ``misspelled_import``: ``from m import X`` where m lacks X, ``import m`` where m is no module.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import importlib
+import posixpath
+import sys
+from functools import lru_cache
+from typing import Iterator
+
+from agent.repair.site import BUILTIN_NAMES, Candidate, Site
+
+CUTOFF = 0.6
+#: Standard-library modules whose import does something (opens a browser, prints, needs a display).
+_NO_IMPORT = {"antigravity", "this", "turtle", "tkinter", "idlelib", "turtledemo"}
+
+
+def module_bindings(tree: ast.Module) -> set[str]:
+    """Every name a module binds anywhere (a superset of its top level, on purpose: a name bound
+    in any scope is not reported as undefined)."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            names |= set(node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        elif isinstance(node, ast.MatchAs) and node.name:
+            names.add(node.name)
+    return names
+
+
+def undefined_names(tree: ast.Module) -> list[ast.Name]:
+    """Names read that nothing in the module binds and that are not builtins (none at all when
+    the module star-imports, since then anything may be bound)."""
+    if any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)
+           for n in ast.walk(tree)):
+        return []
+    bound = module_bindings(tree) | BUILTIN_NAMES | {"__file__", "__name__", "__doc__",
+                                                       "__spec__", "__path__", "__builtins__"}
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Load) and n.id not in bound]
+
+
+def _top_level(tree: ast.Module) -> set[str]:
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        else:
+            names |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+                      and isinstance(n.ctx, ast.Store)}
+    return names
+
+
+@lru_cache(maxsize=256)
+def _stdlib_names(module: str) -> frozenset[str] | None:
+    top = module.split(".")[0]
+    if top not in getattr(sys, "stdlib_module_names", ()) or top in _NO_IMPORT:
+        return None
+    try:
+        return frozenset(dir(importlib.import_module(module)))
+    except ImportError:
+        return None
+
+
+def _module_file(site: Site, module: str, level: int = 0) -> str | None:
+    """The project file of a module named in an import of the site's file."""
+    parts = module.split(".") if module else []
+    if level:
+        base = posixpath.dirname(site.path)
+        for _ in range(level - 1):
+            base = posixpath.dirname(base)
+        roots = [base]
+    else:
+        roots = ["", "src"]
+    for root in roots:
+        stem = posixpath.join(root, *parts) if parts else root
+        for path in (stem + ".py", posixpath.join(stem, "__init__.py")):
+            path = path.lstrip("/")
+            if path in site.package or path == site.path:
+                return path
+    return None
+
+
+def defined_by(site: Site, module: str, level: int = 0) -> set[str] | None:
+    """The names a module defines (and, for a package, its submodules), or None if unknown."""
+    path = _module_file(site, module, level)
+    if path is not None:
+        text = site.source if path == site.path else site.package[path]
+        try:
+            names = _top_level(ast.parse(text))
+        except (SyntaxError, ValueError):
+            return None
+        if path.endswith("__init__.py"):
+            folder = posixpath.dirname(path)
+            names |= {posixpath.splitext(posixpath.relpath(p, folder))[0].split("/")[0]
+                      for p in site.package if p.startswith(folder + "/")}
+        return names
+    if level == 0:
+        names = _stdlib_names(module)
+        return set(names) if names is not None else None
+    return None
+
+
+def _nearest(name: str, options) -> list[str]:
+    options = [o for o in set(options) if o != name and not (o.startswith("__") and o.endswith("__"))]
+    return difflib.get_close_matches(name, sorted(options), n=3, cutoff=CUTOFF)
+
+
+def misspelled_name(site: Site) -> Iterator[Candidate]:
+    undefined = {id(n) for n in undefined_names(site.tree)}
+    for node in site.line_nodes():
+        if isinstance(node, ast.Name) and id(node) in undefined:
+            for other in _nearest(node.id, site.bound):
+                yield site.candidate(site.replace(node, other), "misspelled_name",
+                                     f"{node.id} -> {other}", size=1)
+
+
+def _imported_modules(site: Site) -> dict[str, tuple[str, int]]:
+    """Local name -> (module, level) for ``import m`` / ``import m as n`` / ``from . import m``."""
+    out = {}
+    for node in ast.walk(site.tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                out[alias.asname or alias.name.split(".")[0]] = (
+                    alias.name if alias.asname else alias.name.split(".")[0], 0)
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}" if node.module else alias.name
+                if _module_file(site, sub, node.level) is not None:
+                    out[alias.asname or alias.name] = (sub, node.level)
+    return out
+
+
+def misspelled_attribute(site: Site) -> Iterator[Candidate]:
+    modules = _imported_modules(site)
+    for node in site.line_nodes():
+        if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)):
+            continue
+        owner = node.value.id
+        if owner == "self" and site.cls is not None:
+            cls = site.cls
+            if any(not (isinstance(b, ast.Name) and b.id == "object") for b in cls.bases):
+                continue  # a base class may define it
+            defined = {n.attr for n in ast.walk(cls) if isinstance(n, ast.Attribute)
+                       and isinstance(n.ctx, ast.Store)}
+            defined |= {s.name for s in cls.body if isinstance(s, (ast.FunctionDef,
+                                                                  ast.AsyncFunctionDef))}
+            defined |= {n.id for s in cls.body if isinstance(s, ast.Assign)
+                        for t in s.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+            if node.attr in defined:
+                continue
+            known = defined
+        elif owner in modules:
+            known = defined_by(site, *modules[owner])
+            if known is None or node.attr in known:
+                continue
+        else:
+            continue
+        for other in _nearest(node.attr, known):
+            text = site.replace(node, f"{owner}.{other}")
+            yield site.candidate(text, "misspelled_attribute", f"{owner}.{node.attr} -> "
+                                 f"{owner}.{other}", size=1)
+
+
+def _module_universe(site: Site) -> set[str]:
+    names = set(getattr(sys, "stdlib_module_names", ()))
+    for path in list(site.package) + [site.path]:
+        for root in ("", "src/"):
+            if path.startswith(root):
+                rel = path[len(root):]
+                names.add(rel.split("/")[0].removesuffix(".py"))
+    return names
+
+
+def misspelled_import(site: Site) -> Iterator[Candidate]:
+    stmt = site.stmt
+    if isinstance(stmt, ast.ImportFrom):
+        known = defined_by(site, stmt.module or "", stmt.level)
+        if known is None and stmt.level == 0 and stmt.module:
+            for other in _nearest(stmt.module.split(".")[0], _module_universe(site)):
+                new = site.source.split("\n")[stmt.lineno - 1].replace(
+                    stmt.module.split(".")[0], other, 1)
+                yield site.candidate(_line_replaced(site, stmt.lineno, new), "misspelled_import",
+                                     f"from {stmt.module} -> from {other}", size=1)
+            return
+        for alias in stmt.names:
+            if known is None or alias.name == "*" or alias.name in known:
+                continue
+            for other in _nearest(alias.name, known):
+                line = site.source.split("\n")[stmt.lineno - 1]
+                new = _replace_word(line, alias.name, other)
+                if new != line:
+                    yield site.candidate(_line_replaced(site, stmt.lineno, new),
+                                         "misspelled_import", f"import {alias.name} -> {other}")
+    elif isinstance(stmt, ast.Import):
+        universe = _module_universe(site)
+        for alias in stmt.names:
+            top = alias.name.split(".")[0]
+            if top in universe or _stdlib_names(alias.name) is not None:
+                continue
+            for other in _nearest(top, universe):
+                line = site.source.split("\n")[stmt.lineno - 1]
+                new = _replace_word(line, top, other)
+                yield site.candidate(_line_replaced(site, stmt.lineno, new), "misspelled_import",
+                                     f"import {top} -> {other}")
+
+
+def _replace_word(line: str, old: str, new: str) -> str:
+    import re
+
+    return re.sub(rf"\b{re.escape(old)}\b", new, line, count=1)
+
+
+def _line_replaced(site: Site, lineno: int, new: str) -> str:
+    lines = site.source.split("\n")
+    return "\n".join(lines[: lineno - 1] + [new] + lines[lineno:])
+
+
+def problem_lines(source: str) -> list[int]:
+    """Lines with a name that nothing binds: where a NameError waits (best first: module level,
+    since it breaks the import)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    return sorted({n.lineno for n in undefined_names(tree)})
+
+
+FAMILIES = {
+    "misspelled_name": misspelled_name,
+    "misspelled_attribute": misspelled_attribute,
+    "misspelled_import": misspelled_import,
+}

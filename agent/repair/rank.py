@@ -1,0 +1,165 @@
+"""Which candidates to validate first, which duplicates to skip, and which plausible fix to keep.
+
+Order: a candidate's priority is the chance that its line is the fault (decaying with the
+line's rank in the localization), times its family's prior (the share of bugs where the family
+proposed something that it fixed, measured on our own suites for the kind of statement at the
+line: ``benchmarks/repair_prior.py`` writes ``prior.json``), times a decay with its place among
+its family's candidates there (each family yields its likelier edits first). Our suites' bugs
+are mostly inverse mutations, so the measured prior alone would starve the families that fix
+other bugs: every family keeps a floor (``OPEN_SHARE``) of the average rate. Edits that switch
+behaviour off (``Candidate.disables``) below the top lines are a last resort.
+
+Duplicates: two candidates that parse to the same AST are one; a candidate whose AST is the
+original's (a change in a comment or in spacing) is none; one that does not compile never runs.
+
+Choice: among plausible candidates (every test passes), the most local and smallest edit wins:
+the best-ranked line first, behaviour-disabling edits last, then the smallest change.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from agent.repair.site import Candidate
+
+PRIOR_PATH = Path(__file__).with_name("prior.json")
+TOP_LINES = 3
+"""Lines at ranks below this count as "away from the fault" for disabling edits."""
+LAST_RESORT = 1e-3
+OPEN_SHARE = 0.5
+"""Weight of the flat prior in the mixture with the measured one."""
+
+
+@dataclass(frozen=True)
+class Prior:
+    """Per-family, per-context fix rates (bugs fixed / bugs where the family proposed an edit),
+    mixed with a flat prior."""
+
+    rates: dict[str, float]
+    """"family" and "family|context" -> smoothed rate."""
+    default: float
+
+    def rate(self, family: str, context: str) -> float:
+        measured = self.rates.get(f"{family}|{context}", self.rates.get(family, self.default))
+        return (1 - OPEN_SHARE) * measured + OPEN_SHARE * self.default
+
+
+@lru_cache(maxsize=4)
+def load_prior(path: Path = PRIOR_PATH) -> Prior:
+    """The stored prior; a flat one (every family alike) when none was measured."""
+    if not path.is_file():
+        return Prior({}, 0.1)
+    data = json.loads(path.read_text())
+    return prior_from_counts(data["counts"])
+
+
+def prior_from_counts(counts: dict[str, dict[str, int]], strength: float = 20.0) -> Prior:
+    """Smoothed rates from {"family" or "family|context": {"tried", "fixed"}} counts: a
+    context's rate shrinks toward its family's, a family's toward the overall rate, with
+    ``strength`` pseudo-candidates (so one lucky fix does not make a family first)."""
+    families = {k: v for k, v in counts.items() if "|" not in k}
+    tried = sum(v["tried"] for v in families.values())
+    fixed = sum(v["fixed"] for v in families.values())
+    overall = (fixed + 1) / (tried + 10) if tried else 0.1
+    rates = {}
+    for name, c in families.items():
+        rates[name] = (c["fixed"] + strength * overall) / (c["tried"] + strength)
+    for key, c in counts.items():
+        if "|" in key:
+            base = rates.get(key.split("|")[0], overall)
+            rates[key] = (c["fixed"] + strength * base) / (c["tried"] + strength)
+    return Prior(rates, overall)
+
+
+def context_of(source: str, line: int) -> str:
+    """The kind of statement at a line ("If", "Return", "Assign", ...), the prior's context."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return "SyntaxError"
+    best = None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.stmt) and node.lineno <= line <= (node.end_lineno or node.lineno):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
+                    or node.lineno == line:
+                best = node if best is None or node.lineno >= best.lineno else best
+    return type(best).__name__ if best is not None else "Module"
+
+
+def location_weight(rank: int) -> float:
+    """How likely the line at this localization rank is the fault (top-1 about a third of the
+    time on the bundled suite, top-5 four fifths): a slow decay, so the second line's likely
+    fixes still come before the first line's unlikely ones."""
+    return 1.0 / (1.0 + rank)
+
+
+def priority(candidate: Candidate, rank: int, context: str, prior: Prior) -> float:
+    score = location_weight(rank) * prior.rate(candidate.family, context)
+    if candidate.disables and rank >= TOP_LINES:
+        score *= LAST_RESORT
+    return score
+
+
+def order(ranked: Iterable[tuple[int, str, list[Candidate]]], prior: Prior | None = None
+          ) -> list[tuple[int, Candidate]]:
+    """(rank, candidate) pairs, most promising first, from (rank, context, candidates) groups.
+    Ties keep generation order (each family yields its likelier edits first)."""
+    prior = prior or load_prior()
+    scored = []
+    for rank, context, candidates in ranked:
+        place: dict[str, int] = {}
+        for i, cand in enumerate(candidates):
+            k = place[cand.family] = place.get(cand.family, -1) + 1
+            score = priority(cand, rank, context, prior) / (1.0 + k)
+            scored.append((-score, rank, i, cand))
+    scored.sort(key=lambda item: item[:3])
+    return [(rank, cand) for _, rank, _, cand in scored]
+
+
+def ast_key(path: str, text: str) -> str | None:
+    """The normalized AST of a candidate file, or None when it does not compile."""
+    try:
+        with warnings.catch_warnings():  # a mutant's `x is 1` warns; it is still a candidate
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text, path)
+            compile(tree, path, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return None
+    return ast.dump(tree, annotate_fields=False)
+
+
+def unique(candidates: Iterable[tuple[int, Candidate]], originals: dict[str, str]
+           ) -> Iterator[tuple[int, Candidate]]:
+    """The candidates that compile and differ in AST from the original and from each other,
+    lazily (only as many as are validated are parsed)."""
+    seen: set[tuple[str, str]] = set()
+    for rank, cand in candidates:
+        if (cand.path, None) not in seen:  # the original's AST, once per file
+            seen.add((cand.path, None))
+            if cand.path in originals:
+                seen.add((cand.path, ast_key(cand.path, originals[cand.path])))
+        key = ast_key(cand.path, cand.text)
+        if key is None or (cand.path, key) in seen:
+            continue
+        seen.add((cand.path, key))
+        yield rank, cand
+
+
+def preference(rank: int, cand: Candidate | None) -> tuple[bool, int, int]:
+    """How a plausible fix ranks against others (smaller is better): behaviour switched off
+    away from the fault last, then the best-ranked line, then the smallest edit. ``cand=None``
+    stands for the best possible one."""
+    if cand is None:
+        return (False, 0, 1)
+    return (cand.disables and rank >= TOP_LINES, rank, cand.size)
+
+
+def choose(plausible: list[tuple[int, Candidate]]) -> tuple[int, Candidate]:
+    """The fix to keep among plausible ones: the best ``preference``, the earliest found."""
+    return min(enumerate(plausible), key=lambda item: (preference(*item[1]), item[0]))[1]

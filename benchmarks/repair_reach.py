@@ -1,0 +1,135 @@
+"""How often the repair engine's candidate space holds the real fix, on bugs written elsewhere.
+
+Input: a mirror of a public collection of faulty / corrected program pairs (for example
+ConDefects' ``Code/<problem>/Python/<id>/{faultyVersion,correctVersion}.py``, given with
+``--mirror``; nothing of it is committed). For each pair whose fix changes at most
+``--max-lines`` lines, the engine's candidates at the changed lines (perfect localization) are
+generated, ordered as the search orders them, and compared with the corrected program by AST.
+Printed: how many pairs each engine reaches (the corrected program among its candidates), the
+median position of the fix in the engine's order, and which families reach them. The naive
+engine is the mutation operators alone. No tests run: this measures the search space and the
+ranking, not localization or validation.
+
+    python benchmarks/repair_reach.py --mirror DIR [--n 300] [--seed 0] [--max-lines 2] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import random
+import statistics
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from agent.repair import candidates_at  # noqa: E402
+from agent.repair import rank  # noqa: E402
+from agent.repair.engine import mutation_candidates  # noqa: E402
+
+
+def pairs(mirror: Path) -> list[tuple[str, str, str]]:
+    """(id, faulty, correct) texts from a bare or working git mirror's newest commit."""
+    git = ["git", "-C", str(mirror)]
+    names = subprocess.run(git + ["ls-tree", "-r", "--name-only", "HEAD"], capture_output=True,
+                           text=True, check=True).stdout.split("\n")
+    faulty = sorted(n for n in names if n.endswith("/faultyVersion.py"))
+    out = []
+    for path in faulty:
+        fixed = path.replace("faultyVersion.py", "correctVersion.py")
+        out.append((path.rsplit("/", 1)[0], path, fixed))
+    return out
+
+
+def show(mirror: Path, path: str) -> str | None:
+    done = subprocess.run(["git", "-C", str(mirror), "show", f"HEAD:{path}"], capture_output=True)
+    try:
+        return done.stdout.decode("utf-8") if done.returncode == 0 else None
+    except UnicodeDecodeError:
+        return None
+
+
+def changed_lines(a: str, b: str) -> list[int]:
+    rows = []
+    matcher = difflib.SequenceMatcher(None, a.split("\n"), b.split("\n"), autojunk=False)
+    for tag, i1, i2, _, _ in matcher.get_opcodes():
+        if tag == "replace" or tag == "delete":
+            rows += range(i1 + 1, i2 + 1)
+        elif tag == "insert":
+            rows += [max(i1, 1), i1 + 1]
+    return sorted(set(rows))
+
+
+def position(groups, target: str) -> tuple[int | None, str]:
+    """Where the fix comes in the engine's order (0-based), and its family."""
+    originals = {"m.py": groups[1]}
+    for i, (_, cand) in enumerate(rank.unique(iter(rank.order(groups[0])), originals)):
+        if rank.ast_key("m.py", cand.text) == target:
+            return i, cand.family
+    return None, ""
+
+
+def measure(faulty: str, correct: str, rows: list[int]) -> dict:
+    target = rank.ast_key("m.py", correct)
+    full, naive = [], []
+    for r, line in enumerate(rows):
+        context = rank.context_of(faulty, line)
+        full.append((r, context, candidates_at("m.py", faulty, line)))
+        naive.append((r, context, mutation_candidates("m.py", faulty, line)))
+    at, family = position((full, faulty), target)
+    naive_at, _ = position((naive, faulty), target)
+    return {"engine": at, "family": family, "naive": naive_at}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mirror", type=Path, required=True)
+    parser.add_argument("--n", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-lines", type=int, default=2)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    candidates = pairs(args.mirror)
+    random.Random(args.seed).shuffle(candidates)
+    rows = []
+    for pid, faulty_path, correct_path in candidates:
+        if len(rows) >= args.n:
+            break
+        faulty, correct = show(args.mirror, faulty_path), show(args.mirror, correct_path)
+        if faulty is None or correct is None or rank.ast_key("m.py", faulty) is None \
+                or rank.ast_key("m.py", correct) is None:
+            continue
+        lines = changed_lines(faulty, correct)
+        if not lines or len(lines) > args.max_lines:
+            continue
+        rows.append({"id": pid, **measure(faulty, correct, lines)})
+    reached = [r for r in rows if r["engine"] is not None]
+    naive = [r for r in rows if r["naive"] is not None]
+    summary = {
+        "pairs": len(rows),
+        "engine_reached": len(reached),
+        "naive_reached": len(naive),
+        "engine_median_position": statistics.median([r["engine"] for r in reached]) if reached else None,
+        "naive_median_position": statistics.median([r["naive"] for r in naive]) if naive else None,
+        "by_family": dict(Counter(r["family"] for r in reached).most_common()),
+    }
+    if args.json:
+        print(json.dumps(summary | {"rows": rows}, indent=1))
+        return 0
+    print(f"{summary['pairs']} faulty/corrected pairs with fixes of at most {args.max_lines} lines")
+    print(f"engine reaches {summary['engine_reached']} (median position "
+          f"{summary['engine_median_position']}), mutation operators alone "
+          f"{summary['naive_reached']} (median position {summary['naive_median_position']})")
+    for family, n in summary["by_family"].items():
+        print(f"  {family:24} {n}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,397 @@
+"""The repair engine's families and ranking, as pure functions of hand-written source strings.
+
+Each family must propose the fix for a small bug of the kind it is meant for, and stay silent
+where it has nothing to do.
+"""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+import pytest
+
+from agent.repair import candidates_at, problem_locations
+from agent.repair import rank
+from agent.repair import evidence
+from agent.repair.site import Candidate
+from agent.repair.syntax import syntax_fixes
+
+
+def src(text: str) -> str:
+    return textwrap.dedent(text).lstrip("\n")
+
+
+def same(a: str, b: str) -> bool:
+    return ast.dump(ast.parse(a)) == ast.dump(ast.parse(b))
+
+
+def line_of(source: str, needle: str) -> int:
+    return next(i for i, line in enumerate(source.split("\n"), 1) if needle in line)
+
+
+def proposes(family: str, buggy: str, fixed: str, needle: str, package=None) -> bool:
+    found = candidates_at("m.py", buggy, line_of(buggy, needle), package, families={family})
+    return any(same(c.text, fixed) for c in found)
+
+
+def silent(family: str, source: str, needle: str) -> bool:
+    return not candidates_at("m.py", source, line_of(source, needle), families={family})
+
+
+# -- ingredients -----------------------------------------------------------------------------
+
+COUNTER = src("""
+    class Counter:
+        def __init__(self):
+            self.items = []
+            self._count = 0
+
+        def add(self, x):
+            self.items.append(x)
+            self._count += 1
+
+        def add_many(self, xs):
+            for x in xs:
+                self.items.append(x)
+            return self
+""")
+
+
+def test_ingredient_insert_reuses_a_statement_of_another_method() -> None:
+    fixed = COUNTER.replace("            self.items.append(x)\n        return self",
+                            "            self.items.append(x)\n            self._count += 1\n"
+                            "        return self")
+    assert fixed != COUNTER
+    assert proposes("ingredient_insert", COUNTER, fixed, "return self")
+
+
+def test_ingredient_insert_renames_to_a_name_bound_here() -> None:
+    buggy = src("""
+        def total(prices):
+            result = 0
+            for p in prices:
+                result += p
+            return result
+
+        def total_weight(items):
+            result = 0
+            for item in items:
+                pass
+            return result
+    """)
+    fixed = buggy.replace("        pass", "        result += item\n        pass")
+    assert proposes("ingredient_insert", buggy, fixed, "pass")
+
+
+def test_ingredient_insert_is_silent_without_other_statements() -> None:
+    assert silent("ingredient_insert", "def f(x):\n    return x\n", "return")
+
+
+def test_ingredient_replace_takes_a_statement_of_the_same_kind() -> None:
+    buggy = src("""
+        class Bag:
+            def __init__(self):
+                self.items = []
+
+            def clear(self):
+                self.items = {}
+    """)
+    assert proposes("ingredient_replace", buggy, buggy.replace("{}", "[]"), "= {}")
+    assert silent("ingredient_replace", "def f(x):\n    return x\n", "return")
+
+
+# -- expressions -----------------------------------------------------------------------------
+
+def test_replace_name_uses_another_local() -> None:
+    buggy = src("""
+        def count(values, counts):
+            for i, v in enumerate(values):
+                counts[v] += 1
+            return values
+    """)
+    assert proposes("replace_name", buggy, buggy.replace("return values", "return counts"),
+                    "return values")
+    assert silent("replace_name", "def f():\n    return 1\n", "return 1")
+
+
+def test_plus_minus_one_on_an_index() -> None:
+    buggy = src("""
+        def lcs(dp, i, j):
+            return dp[i - 1][j] + 1
+    """)
+    assert proposes("plus_minus_one", buggy, buggy.replace("dp[i - 1][j]", "dp[i - 1][j - 1]"),
+                    "return")
+    assert silent("plus_minus_one", "def f(s):\n    return s.upper()\n", "return")
+
+
+def test_swap_pair_of_indices() -> None:
+    buggy = src("""
+        def via(d, i, j, k):
+            return d[i, k] + d[j, k]
+    """)
+    assert proposes("swap_pair", buggy, buggy.replace("d[j, k]", "d[k, j]"), "return")
+    assert silent("swap_pair", "def f(a):\n    return a[0]\n", "return")
+
+
+def test_wrap_call_max_with_zero() -> None:
+    buggy = src("""
+        def best(xs):
+            here = so_far = 0
+            for x in xs:
+                here = here + x
+                so_far = max(so_far, here)
+            return so_far
+    """)
+    assert proposes("wrap_call", buggy, buggy.replace("here = here + x", "here = max(here + x, 0)"),
+                    "here = here + x")
+    assert silent("wrap_call", "def f():\n    pass\n", "pass")
+
+
+def test_extend_return_adds_a_value() -> None:
+    buggy = src("""
+        def split(xs):
+            low = [x for x in xs if x < 0]
+            high = [x for x in xs if x >= 0]
+            return low
+    """)
+    assert proposes("extend_return", buggy, buggy.replace("return low", "return low, high"),
+                    "return low")
+    assert silent("extend_return", "def f(x):\n    x.sort()\n", "sort")
+
+
+def test_aug_assign_form() -> None:
+    buggy = src("""
+        def total(xs):
+            t = 0
+            for x in xs:
+                t = x
+            return t
+    """)
+    assert proposes("aug_assign_form", buggy, buggy.replace("t = x", "t += x"), "t = x")
+    assert silent("aug_assign_form", "def f(x):\n    return x\n", "return")
+
+
+def test_power_replaces_a_product() -> None:
+    buggy = src("""
+        def close(x, approx, eps):
+            return abs(x - approx * 2) < eps
+    """)
+    assert proposes("power", buggy, buggy.replace("approx * 2", "approx ** 2"), "return")
+    fixed_sq = buggy.replace("approx * 2", "approx ** 2 * 2")
+    assert proposes("power", buggy, fixed_sq, "return")
+    assert silent("power", "def f(a, b):\n    return a.join(b)\n", "return")
+
+
+def test_slice_iteration_skips_the_first() -> None:
+    buggy = src("""
+        def gaps(xs):
+            out = []
+            for x in xs:
+                out.append(x)
+            return out
+    """)
+    assert proposes("slice_iteration", buggy, buggy.replace("in xs:", "in xs[1:]:"), "for x")
+    assert silent("slice_iteration", "def f(xs):\n    return xs\n", "return")
+
+
+def test_mutation_families_still_come_through() -> None:
+    buggy = "def ge(a, b):\n    return a > b\n"
+    assert proposes("compare_boundary", buggy, "def ge(a, b):\n    return a >= b\n", "return")
+
+
+# -- conditions ------------------------------------------------------------------------------
+
+LIST_WALK = src("""
+    def has_cycle(node):
+        hare = node
+        while True:
+            if hare.next is None:
+                return False
+            hare = hare.next.next
+""")
+
+
+def test_widen_condition_with_is_none() -> None:
+    fixed = LIST_WALK.replace("if hare.next is None:", "if hare.next is None or hare is None:")
+    assert proposes("widen_condition", LIST_WALK, fixed, "if hare.next")
+    assert silent("widen_condition", LIST_WALK, "hare = hare.next.next")
+
+
+def test_tighten_condition_is_marked_as_disabling() -> None:
+    buggy = src("""
+        def pay(amount, coins):
+            if amount > 0:
+                return 1
+            return 0
+    """)
+    found = candidates_at("m.py", buggy, 2, families={"tighten_condition"})
+    assert any(same(c.text, buggy.replace("amount > 0", "amount > 0 and coins")) for c in found)
+    assert all(c.disables for c in found)
+
+
+def test_compare_zero_none() -> None:
+    buggy = src("""
+        def label(count):
+            if count:
+                return "some"
+            return "none"
+    """)
+    assert proposes("compare_zero_none", buggy, buggy.replace("if count:", "if count is not None:"),
+                    "if count")
+    assert silent("compare_zero_none", "def f(a):\n    a.sort()\n", "sort")
+
+
+def test_condition_ingredient_from_the_module() -> None:
+    buggy = src("""
+        def first(xs):
+            if not xs:
+                return None
+            return xs[0]
+
+        def last(xs):
+            if len(xs) > 100:
+                return None
+            return xs[-1]
+    """)
+    fixed = buggy.replace("if len(xs) > 100:", "if len(xs) > 100 or not xs:")
+    assert proposes("condition_ingredient", buggy, fixed, "if len(xs)")
+
+
+# -- names, imports, syntax ------------------------------------------------------------------
+
+def test_misspelled_name_is_replaced_by_the_nearest_bound_one() -> None:
+    buggy = src("""
+        def area(width, height):
+            return widht * height
+    """)
+    assert proposes("misspelled_name", buggy, buggy.replace("widht", "width"), "return")
+    assert problem_locations("m.py", buggy) == [2]
+    assert silent("misspelled_name", "def f(a):\n    return a\n", "return")
+
+
+def test_misspelled_import_from_the_standard_library() -> None:
+    buggy = "from collections import Ordereddict\n\nX = Ordereddict()\n"
+    fixed = "from collections import OrderedDict\n\nX = Ordereddict()\n"
+    assert proposes("misspelled_import", buggy, fixed, "import")
+    assert silent("misspelled_import", "from collections import OrderedDict\n", "import")
+
+
+def test_misspelled_attribute_of_a_project_module() -> None:
+    buggy = "import util\n\ndef f(x):\n    return util.normalise(x)\n"
+    package = {"util.py": "def normalize(x):\n    return x.strip()\n"}
+    assert proposes("misspelled_attribute", buggy, buggy.replace("normalise", "normalize"),
+                    "return", package)
+    assert not candidates_at("m.py", buggy.replace("normalise", "normalize"), 4, package,
+                             families={"misspelled_attribute"})
+
+
+@pytest.mark.parametrize("buggy,fixed", [
+    ("def f(x)\n    return x\n", "def f(x):\n    return x\n"),
+    ("def f(x):\n    return g(x\n\ndef g(y):\n    return y\n",
+     "def f(x):\n    return g(x)\n\ndef g(y):\n    return y\n"),
+    ("def f():\n    return 'abc\n", "def f():\n    return 'abc'\n"),
+    ("def f(x):\n    y = x\n      return y\n", "def f(x):\n    y = x\n    return y\n"),
+    ("def f(x):\n    if x = 1:\n        return x\n", "def f(x):\n    if x == 1:\n        return x\n"),
+])
+def test_syntax_fixes(buggy: str, fixed: str) -> None:
+    found = syntax_fixes("m.py", buggy)
+    assert any(same(c.text, fixed) for c in found), [c.description for c in found]
+    assert all(c.family == "syntax_fix" for c in found)
+
+
+def test_syntax_fixes_are_silent_on_valid_code() -> None:
+    assert syntax_fixes("m.py", "def f():\n    return 1\n") == []
+    assert problem_locations("m.py", "def f():\n    return 1\n") == []
+
+
+# -- ranking ---------------------------------------------------------------------------------
+
+def cand(text: str, family: str = "f", size: int = 1, disables: bool = False) -> Candidate:
+    return Candidate("m.py", 1, text, family, "", size, disables)
+
+
+def test_unique_drops_duplicates_the_original_and_code_that_does_not_compile() -> None:
+    original = "x = 1\n"
+    items = [(0, cand("x = 1  # same\n")), (0, cand("x = 2\n")), (0, cand("x = (2)\n")),
+             (0, cand("x = = 2\n")), (0, cand("return 3\n")), (1, cand("x = 3\n"))]
+    kept = [c.text for _, c in rank.unique(iter(items), {"m.py": original})]
+    assert kept == ["x = 2\n", "x = 3\n"]
+
+
+def test_order_puts_the_top_line_and_likely_families_first() -> None:
+    prior = rank.prior_from_counts({"good": {"tried": 10, "fixed": 9},
+                                    "bad": {"tried": 10, "fixed": 0}})
+    groups = [(0, "Return", [cand("a", "bad"), cand("b", "good")]),
+              (5, "Return", [cand("c", "good")])]
+    order = [c.text for _, c in rank.order(groups, prior)]
+    assert order[0] == "b"
+    disabled = rank.order([(5, "If", [cand("d", "good", disables=True), cand("e", "bad")])], prior)
+    assert [c.text for _, c in disabled] == ["e", "d"]  # disabling away from the fault: last
+
+
+def test_choose_prefers_the_local_small_edit_that_keeps_behaviour() -> None:
+    far_off = (6, cand("x", "remove_statement", size=1, disables=True))
+    local_big = (0, cand("y", "ingredient_insert", size=20))
+    local_small = (0, cand("z", "compare_boundary", size=1))
+    assert rank.choose([far_off, local_big, local_small])[1].text == "z"
+    assert rank.choose([far_off, local_big])[1].text == "y"
+
+
+def test_context_of_a_line() -> None:
+    source = "def f(x):\n    if x:\n        return 1\n    return 2\n"
+    assert [rank.context_of(source, n) for n in (2, 3)] == ["If", "Return"]
+
+
+# -- evidence --------------------------------------------------------------------------------
+
+def test_limits_from_durations() -> None:
+    limits = evidence.test_limits({"a": 0.05, "b": 0.4, "c": 20.0},
+                         {"a": "passed", "b": "passed", "c": "timeout"}, ceiling=20.0)
+    assert limits["a"] == limits["b"] == 4.0  # 10x the slowest passing test
+    assert limits["c"] == 1.0  # hung before the edit: a short cap
+    assert evidence.test_limits({"a": 0.001}, {"a": "passed"}, ceiling=20.0)["a"] == 1.0  # floor
+
+
+def test_tests_by_file_and_covering() -> None:
+    coverage = {"t1": {"m.py": {1, 2}}, "t2": {"n.py": {3}}, "t3": {"m.py": {2}}}
+    assert evidence.tests_by_file(coverage, ["t1", "t2", "t3"]) == {"m.py": [0, 2], "n.py": [1]}
+    assert evidence.tests_covering(coverage, "m.py", 2) == ["t1", "t3"]
+
+
+def test_drop_operand_and_branch() -> None:
+    buggy = "def f(p, q, d):\n    return p - q + d\n"
+    assert proposes("drop_operand", buggy, "def f(p, q, d):\n    return q + d\n", "return")
+    buggy = "def f(s, g, k):\n    return g if s & 1 else k\n"
+    assert proposes("drop_operand", buggy, "def f(s, g, k):\n    return k\n", "return")
+    assert silent("drop_operand", "def f(a):\n    return a\n", "return")
+
+
+def test_regroup_changes_precedence() -> None:
+    buggy = "def f(p, k):\n    return p * abs(k) // 2\n"
+    assert proposes("regroup", buggy, "def f(p, k):\n    return p * (abs(k) // 2)\n", "return")
+    assert silent("regroup", "def f(a, b):\n    return a + b\n", "return")
+
+
+def test_flow_swap_and_string_literal() -> None:
+    buggy = "def f(xs):\n    for x in xs:\n        if x:\n            break\n    return x\n"
+    assert proposes("flow_swap", buggy, buggy.replace("break", "continue"), "break")
+    assert silent("flow_swap", buggy, "return")
+    buggy = "def f(xs):\n    return ' '.join(xs)\n"
+    assert proposes("string_literal", buggy, "def f(xs):\n    return ''.join(xs)\n", "return")
+    assert proposes("string_literal", "def f(s):\n    return s == 'GBD '\n",
+                    "def f(s):\n    return s == 'GBD'\n", "return")
+    assert silent("string_literal", "def f(s):\n    return s == 'x'\n", "return")
+
+
+def test_plus_minus_one_on_a_sum_and_a_compared_name() -> None:
+    buggy = "def f(v, i, j, n):\n    return v[0] + v[1], i + j == n\n"
+    assert proposes("plus_minus_one", buggy, "def f(v, i, j, n):\n    return v[0] + v[1] + 1, i + j == n\n",
+                    "return")
+    assert proposes("plus_minus_one", buggy, "def f(v, i, j, n):\n    return v[0] + v[1], i + j == n - 1\n",
+                    "return")
+
+
+def test_range_from_one() -> None:
+    buggy = "def f(n):\n    for j in range(n):\n        print(j)\n"
+    assert proposes("slice_iteration", buggy, buggy.replace("range(n)", "range(1, n)"), "for j")
