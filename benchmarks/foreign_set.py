@@ -1,4 +1,4 @@
-"""The foreign development set: real bug fixes from public projects' histories, rebuilt from mirrors.
+"""The foreign development set: real bug fixes from public projects, rebuilt from mirrors.
 
 Code and bugs written elsewhere, for developing the repair engine on something it was not built
 from. Nothing fetched is committed: ``benchmarks/foreign_set.json`` names the chosen commits (ids
@@ -7,7 +7,7 @@ projects' histories given on the command line (``fetch github:lepture/mistune`` 
 bring one; a plain ``git clone`` is as good).
 
     # choose: from histories mined with `agent bugs mine`, the small single fixes
-    python benchmarks/foreign_set.py select MINED_DIR... --mirror DIR... > benchmarks/foreign_set.json
+    python benchmarks/foreign_set.py select MINED... --mirror DIR... > benchmarks/foreign_set.json
     # rebuild: one task per manifest entry, into a flat suite
     python benchmarks/foreign_set.py build --mirror DIR [--mirror DIR ...] --out SUITE
 
@@ -24,19 +24,13 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from envs.mine import MineConfig, check_history, default_source, load_commit, try_commit
+from envs.mine import (MineConfig, check_history, default_source, has_commit, load_commit,
+                       try_commit)
 from envs.task import Task, TaskError, load_suite
 from sandboxes.config import SandboxConfig
 
 MANIFEST = Path(__file__).with_name("foreign_set.json")
 FORMAT = "debug-agent.foreign-set/1"
-
-
-def has_commit(mirror: Path, sha: str) -> bool:
-    import subprocess
-
-    return subprocess.run(["git", "-C", str(mirror), "cat-file", "-e", sha + "^{commit}"],
-                          capture_output=True).returncode == 0
 
 
 def repository_name(mirror: Path) -> str:

@@ -12,7 +12,9 @@ whole suite in a sandbox of the same kind that validation and evaluation use, fi
   whose module cannot even be imported in the buggy state counts as failing), and
 - no test that passed in the buggy state fails in the fixed one.
 
-pass_to_pass is every test that passes in both; tests that fail in both (the environment's, not
+pass_to_pass is every test that passes in both. A second run of the buggy state leaves out the
+tests whose status changes (flaky: timing-sensitive tests on a loaded machine), listed as
+``flaky`` in task.json; tests that fail in both (the environment's, not
 the commit's) are counted in task.json but left out. Every decision is appended to
 ``OUT/mined.jsonl`` as it is made, with the reason for a reject, so a second run skips the
 commits already decided.
@@ -67,6 +69,8 @@ class MineConfig:
     """Name recorded as each task's ``source`` (default: the repository directory's name)."""
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     """Where the commits' tests run (backend, image, limits)."""
+    confirm: bool = True
+    """Run the buggy state a second time and leave out the tests whose status changes."""
     timeout: float = 300.0
     """Seconds one whole-suite run may take."""
     per_test_timeout: float = 30.0
@@ -104,7 +108,6 @@ class Decision:
     reason: str
     task: Task | None = None
     duration_s: float = 0.0
-    extra: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         c = self.commit
@@ -112,7 +115,7 @@ class Decision:
                 "kept": self.kept, "reason": self.reason,
                 "task": self.task.id if self.task else None, "source_lines": c.source_lines,
                 "source_files": list(c.source_files), "test_files": list(c.test_files),
-                "duration_s": self.duration_s, **self.extra}
+                "duration_s": self.duration_s}
 
 
 # -- the history ---------------------------------------------------------------------------------
@@ -126,19 +129,24 @@ def git(repo: Path, *args: str, binary: bool = False) -> str | bytes:
     return proc.stdout if binary else proc.stdout.decode("utf-8", errors="replace")
 
 
+def _git_fails(repo: Path, *args: str) -> bool:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False,
+                          env={**os.environ, **GIT_ENV}).returncode != 0
+
+
+def has_commit(repo: Path, sha: str) -> bool:
+    return not _git_fails(repo, "cat-file", "-e", sha + "^{commit}")
+
+
 def check_history(repo: str | Path, rev: str = "HEAD") -> Path:
-    """``repo`` resolved, once it is known to be a git repository (work tree or bare) with ``rev``."""
+    """``repo`` resolved, once it is a git repository (work tree or bare mirror) with ``rev``."""
     repo = Path(repo).resolve()
     if not repo.is_dir():
         raise TaskError(f"{repo} is not a directory; give the path of a git repository")
-    proc = subprocess.run(["git", "-C", str(repo), "rev-parse", "--git-dir"], capture_output=True,
-                          env={**os.environ, **GIT_ENV})
-    if proc.returncode != 0:
-        raise TaskError(f"{repo} is not a git repository (git rev-parse found no .git); "
-                        "mining needs the project's history: clone it, or run `git init` and commit")
-    proc = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", "-q", rev + "^{commit}"],
-                          capture_output=True, env={**os.environ, **GIT_ENV})
-    if proc.returncode != 0:
+    if _git_fails(repo, "rev-parse", "--git-dir"):
+        raise TaskError(f"{repo} is not a git repository (git rev-parse found no .git); mining "
+                        "needs the project's history: clone it, or run `git init` and commit")
+    if _git_fails(repo, "rev-parse", "--verify", "-q", rev + "^{commit}"):
         raise TaskError(f"{repo} has no commit {rev!r}; pass --rev with a branch, tag or sha "
                         "that exists (see `git log`)")
     return repo
@@ -264,6 +272,13 @@ def _first(ids: list[str], statuses: dict[str, str]) -> str:
     return f"{ids[0]} ({statuses.get(ids[0], 'not collected')}){more}"
 
 
+def _gist(message: str) -> str:
+    """The first line of a long error, and the last line that names an error, if another."""
+    lines = [ln.strip() for ln in message.strip().splitlines() if ln.strip()] or ["?"]
+    named = [ln for ln in lines[1:] if "error" in ln.lower()]
+    return lines[0][:200] + (f" ... {named[-1][:200]}" if named else "")
+
+
 def _why(report: TestReport) -> str:
     """The likeliest reason a run ran nothing: its first import error, or pytest's own error."""
     if report.collection_errors:
@@ -272,6 +287,23 @@ def _why(report: TestReport) -> str:
     lines = [ln.strip() for ln in report.output.splitlines() if ln.strip()]
     said = [ln for ln in lines if ln.lower().startswith(("error", "e ")) or "Error" in ln]
     return ((said or lines or ["no output"])[0])[:200] + f" (pytest exit {report.exit_code})"
+
+
+def buggy_statuses(before: TestReport, ran: dict[str, str]) -> dict[str, str]:
+    """The buggy run's statuses, with "error" for the tests of the fixed run whose module did
+    not import on the buggy source (they have no result of their own)."""
+    was = dict(before.statuses)
+    for nodeid in ran:
+        if nodeid not in was and any(_module(nodeid) in text for text in before.collection_errors):
+            was[nodeid] = "error"
+    return was
+
+
+def flaky(f2p: list[str], p2p: list[str], again: TestReport, ran: dict[str, str]) -> list[str]:
+    """The tests whose status on the buggy source changed in a second run."""
+    was = buggy_statuses(again, ran)
+    return ([n for n in f2p if was.get(n) not in FAILING]
+            + [n for n in p2p if was.get(n) != "passed"])
 
 
 def judge(commit: Commit, before: TestReport | None, after: TestReport
@@ -288,10 +320,7 @@ def judge(commit: Commit, before: TestReport | None, after: TestReport
         return f"the commit's tests fail after the fix too: {_first(bad, ran)}", [], [], {}
     if before is None:
         return None, [], [], {}
-    was = dict(before.statuses)
-    for nodeid in ran:
-        if nodeid not in was and any(_module(nodeid) in text for text in before.collection_errors):
-            was[nodeid] = "error"  # its module did not import on the buggy source
+    was = buggy_statuses(before, ran)
     f2p = sorted(n for n, s in ran.items() if s == "passed" and was.get(n) in FAILING)
     p2p = sorted(n for n, s in ran.items() if s == "passed" and was.get(n) == "passed")
     if not f2p:
@@ -306,51 +335,68 @@ def judge(commit: Commit, before: TestReport | None, after: TestReport
     return None, f2p, p2p, facts
 
 
+class _Rejected(Exception):
+    """A commit that is not a task, with the reason (control flow inside try_commit only)."""
+
+
+def _runs(buggy: Path, fixed: Path, commit: Commit, config: MineConfig
+          ) -> tuple[list[str], list[str], dict]:
+    """fail_to_pass, pass_to_pass and facts from the runs of both states, or _Rejected."""
+    try:
+        after = _run_suite(fixed, config)
+        reason, *_ = judge(commit, None, after)
+        if reason:
+            raise _Rejected(reason)
+        reason, f2p, p2p, facts = judge(commit, _run_suite(buggy, config), after)
+        if reason:
+            raise _Rejected(reason)
+        if config.confirm:  # timing-sensitive tests flip on a loaded machine: leave them out
+            changed = set(flaky(f2p, p2p, _run_suite(buggy, config), after.statuses))
+            f2p = [n for n in f2p if n not in changed]
+            p2p = [n for n in p2p if n not in changed]
+            facts["flaky"] = sorted(changed)
+            if not f2p:
+                raise _Rejected(f"the failing tests are flaky: {sorted(changed)[0]} passed on "
+                                "the buggy source in a second run")
+    except SandboxUnavailable:
+        raise  # the machine's problem, not the commit's: stop, and decide it next time
+    except SandboxError as exc:
+        raise _Rejected(f"environment set-up failed: {_gist(str(exc))}") from None
+    return f2p, p2p, facts
+
+
 def try_commit(repo: Path, commit: Commit, out: Path, config: MineConfig, source: str
                ) -> Decision:
     """Build both states of one candidate, run them, and write the task when it is kept."""
     start = time.monotonic()
-
-    def done(kept: bool, reason: str, task: Task | None = None, **extra) -> Decision:
-        return Decision(commit, kept, reason, task, round(time.monotonic() - start, 1), extra)
-
     with tempfile.TemporaryDirectory(prefix="debug-agent-mine-") as tmp:
         buggy, fixed = Path(tmp) / "buggy", Path(tmp) / "fixed"
         try:
-            export_tree(repo, commit.parent, buggy)
-            overlay(repo, commit, buggy, commit.test_files)
-            shutil.copytree(buggy, fixed, symlinks=True)
-            overlay(repo, commit, fixed, commit.source_files)
-        except TaskError as exc:  # a mirror without some large blobs, typically
-            return done(False, f"cannot build the two states: {exc}")
-        try:
-            after = _run_suite(fixed, config)
-            reason, *_ = judge(commit, None, after)
-            if reason:
-                return done(False, reason)
-            before = _run_suite(buggy, config)
-        except SandboxUnavailable:
-            raise  # the machine's problem, not the commit's: stop, and decide it next time
-        except SandboxError as exc:
-            first = str(exc).strip().splitlines()[0][:200]
-            return done(False, f"environment set-up failed: {first}")
-        reason, f2p, p2p, facts = judge(commit, before, after)
-        if reason:
-            return done(False, reason)
-        task_id = f"{source}-{commit.sha[:10]}"
-        target = out / task_id
+            try:
+                export_tree(repo, commit.parent, buggy)
+                overlay(repo, commit, buggy, commit.test_files)
+                shutil.copytree(buggy, fixed, symlinks=True)
+                overlay(repo, commit, fixed, commit.source_files)
+            except TaskError as exc:  # a mirror without some large blobs, typically
+                raise _Rejected(f"cannot build the two states: {exc}") from None
+            f2p, p2p, facts = _runs(buggy, fixed, commit, config)
+        except _Rejected as rejected:
+            return Decision(commit, False, str(rejected), None,
+                            round(time.monotonic() - start, 1))
+        target = out / f"{source}-{commit.sha[:10]}"
         if target.exists():
             shutil.rmtree(target)
         target.mkdir(parents=True)
         shutil.move(str(buggy), target / "repo")
-    task = Task(id=task_id, repo=target / "repo", fail_to_pass=tuple(f2p),
+    task = Task(id=target.name, repo=target / "repo", fail_to_pass=tuple(f2p),
                 pass_to_pass=tuple(p2p), bug_class="mined", source=source,
                 reference_patch=source_patch(repo, commit), path=target,
                 extra={"commit": commit.sha, "parent": commit.parent, "date": commit.date,
                        "subject": commit.subject, "source_files": list(commit.source_files),
                        "source_lines": commit.source_lines, **facts})
     task.save(target)
-    return done(True, f"{len(f2p)} fail_to_pass, {len(p2p)} pass_to_pass", task)
+    return Decision(commit, True, f"{len(f2p)} fail_to_pass, {len(p2p)} pass_to_pass", task,
+                    round(time.monotonic() - start, 1))
 
 
 # -- the whole history ---------------------------------------------------------------------------

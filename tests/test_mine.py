@@ -161,3 +161,28 @@ def test_unknown_rev_and_source_names(history, tmp_path):
     assert default_source(tmp_path / "parse.git") == "parse"
     with pytest.raises(TaskError, match="max_tasks must be at least 1"):
         MineConfig(max_tasks=0)
+
+
+def test_foreign_set_select_and_rebuild(history, tmp_path, capsys):
+    """The manifest names commits only; build makes the same task again from the history."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import foreign_set
+
+    repo, shas = history
+    mined = tmp_path / "mined"
+    mine(repo, mined, MineConfig(sandbox=SandboxConfig("local"), max_tasks=1, source="calc"))
+    assert foreign_set.main(["select", str(mined), "--mirror", str(repo)]) == 0
+    manifest = json.loads(capsys.readouterr().out)
+    [entry] = manifest["tasks"]
+    assert entry["commit"] == shas["fix"] and entry["repository"] == "calc"
+    assert "2 changed source lines in calc/ops.py" in entry["reason"]
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    rebuilt = tmp_path / "rebuilt"
+    assert foreign_set.main(["build", "--mirror", str(repo), "--out", str(rebuilt),
+                             "--manifest", str(tmp_path / "manifest.json"),
+                             "--sandbox", "local"]) == 0
+    again, first = Task.load(rebuilt / entry["id"]), Task.load(mined / entry["id"])
+    assert (again.fail_to_pass, again.pass_to_pass) == (first.fail_to_pass, first.pass_to_pass)
+    assert again.reference_patch == first.reference_patch
