@@ -157,6 +157,7 @@ class SearchPolicy:
         self._failure_text = ""
         self._collection_text = ""
         self._state: tuple = ()
+        self._budget_s = self.config.time_budget_s
 
     def start_episode(self, task: Task, workspace: Workspace) -> None:
         """The task to repair, and the episode's workspace whose sandbox validates candidates."""
@@ -198,6 +199,7 @@ class SearchPolicy:
         """{path: (original text, fixed text)} for the best fix found; empty when none helps."""
         sandbox = self.workspace.sandbox
         started = time.monotonic()
+        self._budget_s = self._budget(self.workspace.initial_report)
         self._evidence(self.workspace.initial_report,
                        getattr(self.workspace, "localization_report", None))
         with _files_kept(sandbox):
@@ -211,6 +213,16 @@ class SearchPolicy:
         self.stats.fix = "; ".join(self.stats.history + ([best.description] if solved else []))
         return {path: (originals[path], text) for path, text in best.files.items()
                 if text != originals[path]}
+
+    def _budget(self, initial) -> float:
+        """The search's seconds: its own budget, within what the episode has left once the
+        final test run (as long as the first one, twice over) is set aside, so that
+        ``--timeout`` holds."""
+        left = getattr(self.workspace, "time_left_s", None)
+        if left is None:
+            return self.config.time_budget_s
+        reserve = 2 * (initial.duration_s if initial is not None else 0.0) + 5.0
+        return max(min(self.config.time_budget_s, left - reserve), 1.0)
 
     def _search(self, sandbox: Sandbox, ranking: list[Location], started: float
                 ) -> tuple[Outcome | None, dict[str, str]]:
@@ -247,7 +259,7 @@ class SearchPolicy:
                     current[path] = text
                     sandbox.write_file(path, text)
             self.stats.history.append(best.description)
-            if time.monotonic() - started > cfg.time_budget_s:
+            if time.monotonic() - started > self._budget_s:
                 break
         return best, originals
 
@@ -313,7 +325,7 @@ class SearchPolicy:
             self._suite["p2p_by_file"] = evidence.tests_by_file(self._coverage, p2p)
 
     def _localize(self, sandbox: Sandbox, started: float) -> list[Location]:
-        left = self.config.time_budget_s - (time.monotonic() - started)
+        left = self._budget_s - (time.monotonic() - started)
         try:
             ranked, report = localize_report(
                 sandbox, self.task, top_n=self.config.top_locations,
@@ -341,9 +353,9 @@ class SearchPolicy:
         budget = cfg.max_candidates - self.stats.candidates if limit is None else limit
         exhausted = False
         while budget > 0 and not exhausted:
-            left = cfg.time_budget_s - (time.monotonic() - started)
+            left = self._budget_s - (time.monotonic() - started)
             if left <= 0:
-                log.info("search: time budget of %.0f s spent", cfg.time_budget_s)
+                log.info("search: time budget of %.0f s spent", self._budget_s)
                 break
             batch, payload, size = [], [], 0
             while len(batch) < min(cfg.batch_size, budget):
@@ -384,7 +396,7 @@ class SearchPolicy:
         argv = [sandbox.python, "-c", WORKER_SOURCE, _encode(request)]
         if self._suite:
             argv.append(_encode(self._suite))
-        result = sandbox.run(argv, timeout=left + 10)
+        result = sandbox.run(argv, timeout=left + 5)
         by_id = {}
         for line in result.output.splitlines():
             if line.startswith(RESULT_MARK):
