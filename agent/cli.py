@@ -1,7 +1,8 @@
 """The ``agent`` command: the one place that wires sandboxes, envs, policies and trainers.
 
-Subcommands live in ``agent/commands/<name>.py`` and are imported only when invoked, so that
-``agent --help`` and ``agent fix`` with the model-free policy start without torch.
+Subcommands live in ``agent/commands/<name>.py`` (the training ones in ``trainers/cli.py``) and
+are imported only when invoked, so that ``agent --help`` and ``agent fix`` with the model-free
+policy start without torch.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import click
 
 from sandboxes.errors import DebugAgentError
 
+#: The one arrow from agent to trainers: the training commands live together in trainers/cli.py.
+TRAINER_COMMANDS = "trainers.cli"
+
 #: subcommand -> "module:attribute" of its click command.
 COMMANDS = {
     "fix": "agent.commands.fix:fix",
@@ -21,9 +25,9 @@ COMMANDS = {
     "tasks": "agent.commands.tasks:tasks",
     "bugs": "agent.commands.bugs:bugs",
     "sandbox": "agent.commands.sandbox:sandbox",
-    "data": "agent.commands.data:data",
-    "model": "agent.commands.model:model",
-    "train": "agent.commands.train:train",
+    "data": f"{TRAINER_COMMANDS}:data",
+    "model": f"{TRAINER_COMMANDS}:model",
+    "train": f"{TRAINER_COMMANDS}:train",
 }
 
 HELP = {
@@ -94,7 +98,8 @@ def cli(verbose: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: our errors become one red line and exit status 2, never a traceback."""
+    """Entry point: our errors become one red line and their exit status (2 for bad input),
+    never a traceback."""
     try:
         # Not standalone: click hands back ctx.exit(code) as a return value instead of exiting.
         code = cli.main(args=argv, prog_name="agent", standalone_mode=False)
@@ -108,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except DebugAgentError as exc:
         click.secho(f"error: {exc}", fg="red", err=True)
-        return 2
+        return exc.exit_status  # 2 for bad input, 3 for a set-up failure (sandboxes/errors.py)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130

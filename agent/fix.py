@@ -26,10 +26,11 @@ from typing import Any, Protocol
 
 from agent.patches import patch_files
 from agent.trajectory import EpisodeResult
-from envs.task import Task, pytest_args
+from envs.task import Task, broken_test_files, pytest_args
 from sandboxes import counts
 from sandboxes.base import IGNORED_NAMES
 from sandboxes.errors import UsageError
+from sandboxes.project import detect_project
 
 log = logging.getLogger("debug_agent.fix")
 
@@ -59,6 +60,8 @@ class FixConfig:
     """Write a resolving patch into the repository."""
     out: Path | None = None
     """Where trajectories go; None for a new directory under the user's cache."""
+    setup: tuple[str, ...] = ()
+    """Shell commands run once in the build of the project's environment image (Docker only)."""
 
     def __post_init__(self) -> None:
         if self.max_steps < 2:
@@ -86,13 +89,16 @@ class FixResult:
     elapsed_s: float = 0.0
     runs: dict[str, int] = field(default_factory=dict)
     """Sandboxes opened and test runs made by this fix (see ``sandboxes.counts``)."""
+    broken_test_files: dict[str, str] = field(default_factory=dict)
+    """Test modules that do not import because a test file itself is broken (node id -> where
+    and why); left alone, since the fix is to the code under test (envs.task.broken_test_files)."""
     policy_stats: dict[str, Any] | None = None
     """The kept episode's policy's own account, when it keeps one (the search: the family of
     the winning edit, candidates tried, the rank of its line, the tests covering it)."""
 
     @property
     def nothing_to_fix(self) -> bool:
-        return not self.task.fail_to_pass
+        return not self.task.fail_to_pass and not self.broken_test_files
 
     @property
     def resolved(self) -> bool:
@@ -112,14 +118,19 @@ class FixResult:
     def message(self) -> str:
         if self.nothing_to_fix:
             return f"all {len(self.task.pass_to_pass)} tests pass: nothing to fix"
+        if not self.task.fail_to_pass:
+            return ("the test files themselves do not import, and debug-agent fixes the code "
+                    "under test, not its tests:\n  " + "\n  ".join(
+                        f"{node}: {why}" for node, why in self.broken_test_files.items()))
         return (f"{len(self.fixed_tests)}/{len(self.task.fail_to_pass)} failing tests fixed, "
                 f"{len(self.broken_tests)} broken")
 
     def to_json(self) -> dict[str, Any]:
         common = {"repo": str(self.repo), "total_elapsed_s": self.elapsed_s, "runs": self.runs}
+        common["broken_test_files"] = self.broken_test_files
         if self.best is None:
-            return {"resolved": True, "nothing_to_fix": True, "message": self.message,
-                    "tests": self.initial_tests} | common
+            return {"resolved": self.resolved, "nothing_to_fix": self.nothing_to_fix,
+                    "message": self.message, "tests": self.initial_tests} | common
         return self.best.to_json() | common | {
             "fixed_tests": self.fixed_tests, "broken_tests": self.broken_tests,
             "samples": self.samples,
@@ -162,22 +173,34 @@ def fix(repo: str | os.PathLike, config: FixConfig = FixConfig(),
     progress = progress or _Quiet()
     started, before = time.monotonic(), counts.snapshot()
     repo = check_repo(repo)
-    if not config.test_command and not find_test_files(repo):
+    settings = detect_project(repo).settings  # [tool.debug-agent]: what options leave out
+    test_command = config.test_command or settings.test_command
+    pytest_args(test_command)  # UsageError for a setting that does not run pytest
+    if not test_command and not find_test_files(repo):
         raise UsageError(f"no tests found in {repo} (looked for test_*.py and *_test.py); "
                          "pass --test-command")
     out = config.out or default_out_dir(repo)
-    env_config = EnvConfig(backend=config.backend, image=config.image,
-                           max_steps=config.max_steps, time_budget_s=config.timeout_s)
+    progress.status(f"setting up the environment of {repo.name}")
+    image = prepare_environment(repo, backend=config.backend, image=config.image,
+                                setup=config.setup, progress=progress.status)
+    env_config = EnvConfig(backend=config.backend, image=image,
+                           max_steps=config.max_steps, time_budget_s=config.timeout_s,
+                           **({"per_test_timeout_s": settings.test_timeout}
+                              if settings.test_timeout else {}))
     results: list[EpisodeResult] = []
     policies = []
     with DebugEnv(env_config) as env:
         progress.status(f"running the tests of {repo.name} in a {config.backend} sandbox")
-        start = env.reset(options={"repo": repo, "test_command": config.test_command,
+        start = env.reset(options={"repo": repo, "test_command": test_command,
                                    "source": "agent fix"})
         task = env.task
-        result = FixResult(repo, task, env.initial_report.statuses)
-        if result.nothing_to_fix:
+        result = FixResult(repo, task, env.initial_report.statuses,
+                           broken_test_files=broken_test_files(env.initial_report))
+        if not task.fail_to_pass:
             return _finish(result, started, before)
+        if result.broken_test_files:
+            progress.note("left alone, test files that do not import themselves: "
+                          + ", ".join(result.broken_test_files))
         progress.note(f"{len(task.fail_to_pass)} failing, {len(task.pass_to_pass)} passing "
                       f"tests; fixing with the [bold]{config.policy}[/] policy")
         for k in range(config.samples):
@@ -224,6 +247,24 @@ def _policy_options(config: FixConfig) -> dict[str, Any]:
     if config.policy == "search":
         options.setdefault("time_budget_s", config.timeout_s * 0.8)
     return options
+
+
+def prepare_environment(repo: Path, *, backend: str, image: str | None, setup: tuple[str, ...],
+                        progress=log.info) -> str | None:
+    """The image the repo's tests run in: its project environment, built once and cached
+    (sandboxes/project_image.py), so every sandbox of this fix starts from it; ``image``
+    unchanged where Docker is not used. SetupFailed when the environment cannot be built."""
+    from sandboxes.docker import docker_problem
+    from sandboxes.image import DEFAULT_IMAGE
+    from sandboxes.project_image import ensure_project_image
+
+    problem = docker_problem(image or DEFAULT_IMAGE) if backend != "local" else "local backend"
+    if problem is not None:
+        if setup:
+            raise UsageError("--setup runs in the Docker sandbox's image build; it cannot run "
+                             f"with the {backend} backend here ({problem})")
+        return image
+    return ensure_project_image(repo, base=image or DEFAULT_IMAGE, setup=setup, progress=progress)
 
 
 def check_repo(path: str | os.PathLike) -> Path:

@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import random
 import shutil
+import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -114,11 +117,29 @@ def mutation_id(source: str, m: Mutation) -> str:
     return f"{source}-{m.family}-{digest}"
 
 
+def git_diff(fixed_repo: Path, buggy: dict[str, str]) -> str:
+    """A `git diff` patch that turns the buggy files back into those of ``fixed_repo``."""
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    with tempfile.TemporaryDirectory(prefix="debug-agent-diff-") as tmp:
+        work = copy_repo(fixed_repo, Path(tmp) / "repo")
+
+        def git(*args: str) -> str:
+            return subprocess.run(["git", *args], cwd=work, env=env, check=True, text=True,
+                                  capture_output=True).stdout
+
+        git("init", "-q")
+        for rel, text in buggy.items():
+            (work / rel).write_text(text)
+        git("add", "-A")
+        for rel in buggy:
+            shutil.copyfile(fixed_repo / rel, work / rel)
+        # index = buggy, worktree = correct: the diff is the fix, with a/ and b/ prefixes.
+        return git("-c", "core.quotepath=off", "diff", "--no-color", "--no-ext-diff")
+
+
 def generate(repo: str | Path, out: str | Path, config: BugConfig = BugConfig(),
              on_attempt: Callable[[Attempt], None] | None = None) -> list[Task]:
     """Make up to ``config.n`` buggy tasks from ``repo`` into ``out``; returns them in order."""
-    from envs.suite_tools import git_diff
-
     repo, out = Path(repo).resolve(), Path(out)
     if not repo.is_dir():
         raise TaskError(f"repo {repo} is not a directory; give the path of a repository")

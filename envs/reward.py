@@ -152,7 +152,7 @@ def score(
     f2p = {t: report.passed(t) for t in task.fail_to_pass}
     p2p = {t: report.passed(t) for t in task.pass_to_pass}
     reward, resolved = compute_reward(f2p, p2p)
-    statuses = {t: report.tests[t].status if t in report.tests else "missing" for t in task.tests}
+    statuses = {t: r.status if (r := report.result(t)) else "missing" for t in task.tests}
     return Score(
         reward=reward, resolved=resolved, tests=statuses,
         fail_to_pass_passed=sum(f2p.values()),

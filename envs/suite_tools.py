@@ -1,120 +1,78 @@
-"""Building the bundled suite (envs/suite/) from correct base repos and bug specs.
+"""Maintaining the bundled suite (envs/suite/): adding bugs and recording their tests.
 
-The source of truth is ``envs/suite_src/``: one correct repository per base and ``tasks.toml``,
-where each task names a base, a bug class and the edits that put the bug in. Building a task
-copies the base with the edits applied into ``envs/suite/<id>/repo``, writes the reference patch
-with real git (the diff from the buggy files back to the correct ones), and runs the tests in a
-sandbox to find which fail (fail_to_pass) and which pass (pass_to_pass)::
+The suite is data (see envs/bugspecs.py): one correct repository per base under ``bases/`` and,
+per bug, a ``.diff`` that introduces it and a ``.json`` with its class and the tests it breaks.
+A maintainer writes the bug into a copy of a base (any editor), then::
 
-    python -m envs.suite_tools build [--only ID ...] [--sandbox local]
+    python -m envs.suite_tools add ID --base BASE --bug-class CLASS --buggy DIR
+    python -m envs.suite_tools record [ID ...] [--sandbox local]   # after a base changed
     python -m envs.suite_tools fixable      # which tasks one mutation at the bug can repair
+
+``add`` takes the diff from the base to DIR and ``record`` runs the tests of the buggy repo in a
+sandbox: the failing ones become fail_to_pass, the passing ones pass_to_pass. No library module
+imports this script; ``load_suite`` only reads what it wrote.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import subprocess
+import json
 import sys
 import tempfile
-import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
-from envs.task import Task, TaskError, load_suite
-from envs.validate import copy_repo, run_tests
+from envs.bugs import git_diff
+from envs.bugspecs import BugSpec, build_task, load_specs, reverse_diff
+from envs.task import Task, TaskError, bundled_suite_path, load_suite
+from envs.validate import FAILING, apply_patch, copy_repo, run_tests
 
-SRC = Path(__file__).parent / "suite_src"
-SUITE = Path(__file__).parent / "suite"
-
-
-@dataclass(frozen=True)
-class BugSpec:
-    id: str
-    base: str
-    bug_class: str
-    edits: tuple[tuple[str, str, str], ...]
-    """(file, old text, new text), each old text occurring exactly once in its file."""
+SUITE = bundled_suite_path()
 
 
-def load_specs(path: Path = SRC / "tasks.toml") -> list[BugSpec]:
-    data = tomllib.loads(path.read_text())
-    specs = []
-    for entry in data["task"]:
-        edits = tuple((e["file"], e["old"], e["new"]) for e in entry["edits"])
-        specs.append(BugSpec(entry["id"], entry["base"], entry["bug_class"], edits))
-    ids = [s.id for s in specs]
-    if len(set(ids)) != len(ids):
-        dups = sorted({i for i in ids if ids.count(i) > 1})
-        raise TaskError(f"{path}: duplicate task ids {dups}; give each task its own id")
-    return specs
+def bug_diff(base: Path, buggy: Path) -> str:
+    """The git diff from ``base`` to the repository ``buggy`` (source files only, tests never)."""
+    changed = {}
+    for path in sorted(p for p in buggy.rglob("*.py") if "__pycache__" not in p.parts):
+        rel = path.relative_to(buggy).as_posix()
+        original = base / rel
+        if not original.is_file():
+            raise TaskError(f"{rel} is not in base {base.name}; a bug changes existing files")
+        if path.read_text() != original.read_text():
+            changed[rel] = path.read_text()
+    if not changed:
+        raise TaskError(f"{buggy} does not differ from base {base.name}; write the bug in first")
+    if any(rel.startswith("tests/") for rel in changed):
+        raise TaskError(f"the bug changes test files {sorted(changed)}; a bug changes source only")
+    return reverse_diff(git_diff(base, changed))
 
 
-def buggy_files(base: Path, spec: BugSpec) -> dict[str, str]:
-    """{relative path: buggy text} for every file the spec edits."""
-    files: dict[str, str] = {}
-    for rel, old, new in spec.edits:
-        text = files.get(rel) or (base / rel).read_text()
-        count = text.count(old)
-        if count != 1:
-            raise TaskError(f"task {spec.id}: {old!r} occurs {count} times in {base.name}/{rel}; "
-                            "make the edit's old text unique")
-        files[rel] = text.replace(old, new)
-    return files
-
-
-def git_diff(fixed_repo: Path, buggy: dict[str, str]) -> str:
-    """A `git diff` patch that turns the buggy files back into those of ``fixed_repo``."""
-    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
-    with tempfile.TemporaryDirectory(prefix="debug-agent-diff-") as tmp:
-        work = copy_repo(fixed_repo, Path(tmp) / "repo")
-
-        def git(*args: str) -> str:
-            return subprocess.run(["git", *args], cwd=work, env=env, check=True, text=True,
-                                  capture_output=True).stdout
-
-        git("init", "-q")
-        for rel, text in buggy.items():
-            (work / rel).write_text(text)
-        git("add", "-A")
-        for rel in buggy:
-            shutil.copyfile(fixed_repo / rel, work / rel)
-        # index = buggy, worktree = correct: the diff is the fix, with a/ and b/ prefixes.
-        return git("-c", "core.quotepath=off", "diff", "--no-color", "--no-ext-diff")
-
-
-def build_task(spec: BugSpec, out: Path, src: Path = SRC, backend: str = "local") -> Task:
-    base = src / spec.base
-    files = buggy_files(base, spec)
-    target = out / spec.id
-    if target.exists():
-        shutil.rmtree(target)
-    repo = copy_repo(base, target / "repo")
-    for rel, text in files.items():
-        (repo / rel).write_text(text)
-    report = run_tests(repo, backend=backend)
+def record(spec: BugSpec, suite: Path, backend: str) -> BugSpec:
+    """``spec`` with fail_to_pass / pass_to_pass from a run of the buggy repo's tests."""
+    with tempfile.TemporaryDirectory(prefix="debug-agent-record-") as tmp:
+        build_task(suite, spec, Path(tmp) / spec.id)
+        report = run_tests(Path(tmp) / spec.id / "repo", backend=backend)
     if report.collection_errors:
         raise TaskError(f"task {spec.id}: the buggy repo has collection errors: "
                         f"{report.collection_errors[0].strip().splitlines()[-1]}")
-    statuses = report.statuses
-    fail = sorted(n for n, s in statuses.items() if s in ("failed", "error", "timeout"))
-    passing = sorted(n for n, s in statuses.items() if s == "passed")
+    fail = sorted(n for n, s in report.statuses.items() if s in FAILING)
+    passing = sorted(n for n, s in report.statuses.items() if s == "passed")
     if not fail or not passing:
         raise TaskError(f"task {spec.id}: needs failing and passing tests, got {len(fail)} "
                         f"failing and {len(passing)} passing")
-    task = Task(id=spec.id, repo=repo, fail_to_pass=tuple(fail), pass_to_pass=tuple(passing),
-                bug_class=spec.bug_class, source="bundled", reference_patch=git_diff(base, files),
-                extra={"base": spec.base, "files": sorted(files)})
-    task.save(target)
-    return task
+    return BugSpec(**{**spec.__dict__, "fail_to_pass": tuple(fail), "pass_to_pass": tuple(passing)})
+
+
+def write_spec(spec: BugSpec, suite: Path) -> None:
+    bugs = suite / "bugs"
+    bugs.mkdir(parents=True, exist_ok=True)
+    (bugs / f"{spec.id}.diff").write_text(spec.diff)
+    (bugs / f"{spec.id}.json").write_text(json.dumps(spec.to_json(), indent=2) + "\n")
 
 
 def fixable_by_one_mutation(task: Task) -> bool:
     """Whether one mutation on a line the reference patch touches turns the buggy file into the
     fixed one (a rough measure of what a model-free repair engine can do)."""
     from envs.mutations import apply, enumerate_mutations
-    from envs.validate import apply_patch
 
     with tempfile.TemporaryDirectory() as tmp:
         fixed = copy_repo(task.repo, Path(tmp) / "repo")
@@ -132,35 +90,47 @@ def fixable_by_one_mutation(task: Task) -> bool:
                for m in enumerate_mutations(buggy_text, changed[0], lines=lines or None))
 
 
+def _print(spec: BugSpec) -> None:
+    print(f"{spec.id:<36} {spec.bug_class:<20} f2p={len(spec.fail_to_pass)} "
+          f"p2p={len(spec.pass_to_pass)}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m envs.suite_tools", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--suite", type=Path, default=SUITE, help="suite of bug specs")
+    parser.add_argument("--sandbox", default="local", choices=["auto", "docker", "local"])
     sub = parser.add_subparsers(dest="command", required=True)
-    build = sub.add_parser("build", help="(re)build envs/suite from envs/suite_src")
-    build.add_argument("--only", nargs="*", help="task ids to build (default: all)")
-    build.add_argument("--out", type=Path, default=SUITE)
-    build.add_argument("--sandbox", default="local", choices=["auto", "docker", "local"])
-    fix = sub.add_parser("fixable", help="report which tasks one mutation can repair")
-    fix.add_argument("suite", nargs="?", type=Path, default=SUITE)
+    add = sub.add_parser("add", help="add (or replace) a bug from a buggy copy of a base")
+    add.add_argument("id")
+    add.add_argument("--base", required=True)
+    add.add_argument("--bug-class", required=True)
+    add.add_argument("--buggy", type=Path, required=True, help="the base with the bug written in")
+    rec = sub.add_parser("record", help="re-run the tests and record fail_to_pass / pass_to_pass")
+    rec.add_argument("ids", nargs="*", help="bug ids (default: all)")
+    sub.add_parser("fixable", help="report which tasks one mutation can repair")
     args = parser.parse_args(argv)
-    if args.command == "build":
-        specs = [s for s in load_specs() if not args.only or s.id in args.only]
-        if not args.only and args.out.exists():
-            stale = {p.name for p in args.out.iterdir() if p.is_dir()} - {s.id for s in specs}
-            for name in sorted(stale):
-                shutil.rmtree(args.out / name)
-        for spec in specs:
-            task = build_task(spec, args.out, backend=args.sandbox)
-            print(f"{task.id:<36} {task.bug_class:<20} f2p={len(task.fail_to_pass)} "
-                  f"p2p={len(task.pass_to_pass)}", flush=True)
-        return 0
-    tasks = load_suite(args.suite)
-    hits = 0
-    for task in tasks:
-        ok = fixable_by_one_mutation(task)
-        hits += ok
-        print(f"{task.id:<36} {task.bug_class:<20} {'yes' if ok else 'no'}")
-    print(f"{hits}/{len(tasks)} fixable by one mutation ({hits / len(tasks):.0%})")
+    suite: Path = args.suite
+    if args.command == "add":
+        diff = bug_diff(suite / "bases" / args.base, args.buggy)
+        spec = record(BugSpec(args.id, args.base, args.bug_class, "bundled", (), (), diff),
+                      suite, args.sandbox)
+        write_spec(spec, suite)
+        _print(spec)
+    elif args.command == "record":
+        for spec in load_specs(suite):
+            if not args.ids or spec.id in args.ids:
+                spec = record(spec, suite, args.sandbox)
+                write_spec(spec, suite)
+                _print(spec)
+    else:
+        tasks = load_suite(suite)
+        hits = 0
+        for task in tasks:
+            ok = fixable_by_one_mutation(task)
+            hits += ok
+            print(f"{task.id:<36} {task.bug_class:<20} {'yes' if ok else 'no'}")
+        print(f"{hits}/{len(tasks)} fixable by one mutation ({hits / len(tasks):.0%})")
     return 0
 
 

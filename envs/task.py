@@ -15,6 +15,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from envs.bugspecs import is_spec_suite, materialize
 from sandboxes.base import TestReport
 from sandboxes.errors import UsageError
 
@@ -90,6 +91,8 @@ class Task:
         fail_to_pass, the passing ones pass_to_pass (`agent fix` builds its task so).
 
         UsageError when the run found no test at all; fail_to_pass is empty when nothing fails.
+        A test module that does not import because of the code under test is a failing entry;
+        one whose own file is broken (`broken_test_files`) is not: no source edit fixes it.
         """
         repo = Path(repo)
         if not report.tests and report.collection_errors:
@@ -97,10 +100,11 @@ class Task:
                              + "\n".join(report.collection_errors)[:2000])
         if not report.tests:
             raise UsageError(f"pytest found no tests in {repo}; pass --test-command")
+        broken = broken_test_files(report)
         return cls(
             id=repo.name or "repo",
             repo=repo,
-            fail_to_pass=tuple(report.failing),
+            fail_to_pass=tuple(n for n in report.failing if n not in broken),
             pass_to_pass=tuple(n for n, r in report.tests.items() if r.status == "passed"),
             test_command=test_command,
             source=source,
@@ -138,10 +142,15 @@ def pytest_args(test_command: str | None) -> tuple[str, ...]:
 
 
 def load_suite(path: str | Path) -> list[Task]:
-    """Every task below ``path`` (a task directory itself, or a directory of them), sorted by id."""
-    path = Path(path)
-    if not path.exists():
-        raise TaskError(f"no such task directory: {path}")
+    """Every task below ``path`` (a task directory itself, or a directory of them), sorted by id.
+
+    A suite stored as bug specs (envs/bugspecs.py; the bundled one is) is materialized first, into
+    a cache directory; ``bundled`` (or ``envs/suite`` where there is no such directory) names the
+    bundled suite.
+    """
+    path = resolve_suite_path(path)
+    if is_spec_suite(path):
+        path = materialize(path)
     if (path / "task.json").is_file():
         return [Task.load(path)]
     task_dirs = sorted(p.parent for p in path.glob("*/task.json"))
@@ -156,6 +165,34 @@ def load_suite(path: str | Path) -> list[Task]:
     return sorted(tasks, key=lambda t: t.id)
 
 
+BUNDLED_NAMES = ("bundled", "envs/suite")
+"""How a user names the bundled suite: ``envs/suite`` is where it lives in a checkout, so the
+README's commands also work from anywhere else (an installed wheel)."""
+
+
 def bundled_suite_path() -> Path:
-    """The suite of hand-written buggy tasks that ships with the package."""
+    """The suite of hand-written buggy tasks that ships with the package (as bug specs)."""
     return Path(__file__).parent / "suite"
+
+
+def resolve_suite_path(path: str | Path) -> Path:
+    """``path`` itself when it exists; the bundled suite for one of BUNDLED_NAMES; else an error."""
+    path = Path(path)
+    if path.exists():
+        return path
+    if path.as_posix().rstrip("/") in BUNDLED_NAMES:
+        return bundled_suite_path()
+    raise TaskError(f"no such task directory: {path} (the bundled suite is called 'bundled')")
+
+
+def broken_test_files(report: TestReport) -> dict[str, str]:
+    """Test modules of ``report`` that do not import because of an error in a test file itself
+    (not in the code under test): node id -> "path:line: the error's last line"."""
+    from envs.reward import is_test_path
+
+    broken = {}
+    for nodeid, where in report.uncollected.items():
+        if where and is_test_path(where.rsplit(":", 1)[0]):
+            lines = [ln.strip() for ln in report.tests[nodeid].message.splitlines() if ln.strip()]
+            broken[nodeid] = f"{where}: {lines[-1].removeprefix('E').strip() if lines else ''}"
+    return broken

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import subprocess
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -18,7 +17,9 @@ from typing import Callable, Iterable
 
 from envs.task import Task, TaskError
 from sandboxes import TestReport, open_sandbox, run_pytest
+from sandboxes._files import apply_patch as apply_files
 from sandboxes.base import IGNORED_NAMES, IGNORED_SUFFIXES
+from sandboxes.errors import UsageError
 
 log = logging.getLogger("debug_agent.envs")
 
@@ -67,13 +68,10 @@ def copy_repo(src: str | Path, dst: str | Path) -> Path:
 
 def apply_patch(repo: str | Path, patch: str) -> None:
     """``git apply`` a patch inside ``repo``; TaskError with git's message when it does not fit."""
-    for args in (["--check"], []):
-        proc = subprocess.run(["git", "apply", "--whitespace=nowarn", *args, "-"], cwd=repo,
-                              input=patch, text=True, capture_output=True)
-        if proc.returncode != 0:
-            why = proc.stderr.strip().splitlines()[0] if proc.stderr.strip() else proc.returncode
-            raise TaskError(f"reference patch does not apply to {repo}: {why}; "
-                            "regenerate it against the task's repo/")
+    try:
+        apply_files(repo, patch)
+    except UsageError as exc:
+        raise TaskError(f"reference {exc}; regenerate it against the task's repo/") from None
 
 
 def _describe(statuses: dict[str, str], ids: Iterable[str], limit: int = 3) -> str:

@@ -12,6 +12,7 @@ import io
 import logging
 import os
 import stat
+import subprocess
 import tarfile
 from pathlib import Path, PurePosixPath
 
@@ -224,3 +225,17 @@ def git_diff(snapshot: str | os.PathLike, changed: dict[str, bytes | None],
             else:
                 out.append(line + "\n\\ No newline at end of file\n")
     return "".join(out)
+
+
+def apply_patch(root: str | os.PathLike, patch: str) -> None:
+    """``git apply`` a patch inside the directory ``root``; UsageError with git's message when it
+    does not fit (checked first, so nothing is half applied)."""
+    # git apply run inside someone else's work tree resolves paths against that tree and
+    # silently skips the files outside the cwd: stop git looking above root.
+    env = {**os.environ, "GIT_CEILING_DIRECTORIES": os.path.dirname(os.path.abspath(root))}
+    for args in (["--check"], []):
+        proc = subprocess.run(["git", "apply", "--whitespace=nowarn", *args, "-"], cwd=root,
+                              input=patch, text=True, capture_output=True, env=env)
+        if proc.returncode != 0:
+            why = proc.stderr.strip().splitlines()[0] if proc.stderr.strip() else proc.returncode
+            raise UsageError(f"patch does not apply to {os.fspath(root)}: {why}")

@@ -160,6 +160,10 @@ class TestReport:
     tests: dict[str, TestResult] = field(default_factory=dict)
     collection_errors: list[str] = field(default_factory=list)
     """One text per module that failed to import or parse."""
+    uncollected: dict[str, str] = field(default_factory=dict)
+    """Node ids in ``tests`` that stand for a module (or a conftest's folder) that failed to
+    import (status "error", pytest's error text as the message) -> where the error is, as
+    "path:line" of the innermost repo frame ("" when the text names none)."""
     exit_code: int | None = None
     duration_s: float = 0.0
     timed_out: bool = False
@@ -168,12 +172,21 @@ class TestReport:
     """With ``run_pytest(coverage=True)``: per test, the lines it ran per repo file
     ({nodeid: {relpath: {line, ...}}}); the input of spectrum-based fault localization."""
 
+    groups: dict[str, TestResult] = field(default_factory=dict)
+    """One result per module or folder that the run was asked for by its path (``tests/t.py``):
+    "passed" when every test in it passed. How a task's entry for a module that did not import
+    is scored once it does."""
+
     @property
     def statuses(self) -> dict[str, str]:
         return {nodeid: result.status for nodeid, result in self.tests.items()}
 
+    def result(self, nodeid: str) -> TestResult | None:
+        """The result of a test, or of a module / folder asked for by its path."""
+        return self.tests.get(nodeid) or self.groups.get(nodeid)
+
     def passed(self, nodeid: str) -> bool:
-        result = self.tests.get(nodeid)
+        result = self.result(nodeid)
         return result is not None and result.status == "passed"
 
     @property

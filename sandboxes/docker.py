@@ -114,6 +114,8 @@ class DockerSandbox(SnapshotMixin):
     tools_dir = TOOLS
     scratch_dir = SCRATCH
     python = "python3"
+    pytest_args: tuple[str, ...] = ()
+    """Arguments the repo's pytest settings need here (see sandboxes/pytest_config.py)."""
 
     def __init__(self, repo_dir: str | os.PathLike, image: str = DEFAULT_IMAGE,
                  limits: SandboxLimits | None = None) -> None:

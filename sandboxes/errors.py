@@ -8,6 +8,9 @@ catch it (``except TimeoutError``). Messages say what failed, the value, and wha
 class DebugAgentError(Exception):
     """Base of every error this project raises on purpose."""
 
+    exit_status = 2
+    """What `agent` exits with when this error ends a command (2: bad input / usage)."""
+
 
 class UsageError(DebugAgentError, ValueError):
     """Bad input from a user: a path that is not a repo, an unknown option value, ..."""
@@ -31,3 +34,18 @@ class RepoTooLarge(UsageError):
 
 class PathNotFound(UsageError, FileNotFoundError):
     """A file operation named a path that is not in the sandbox's repo."""
+
+
+class SetupFailed(SandboxError):
+    """The project's environment could not be built: which step, its output, the option that fixes it.
+
+    Not bad input (the repository may be fine) and not a test outcome: its own exit status.
+    """
+
+    exit_status = 3
+
+    def __init__(self, step: str, output: str, fix: str, detail: str = "") -> None:
+        self.step, self.output, self.fix = step, output, fix
+        tail = "\n".join(output.rstrip().splitlines()[-25:])[-3000:]
+        super().__init__(f"set-up failed at step {step!r}{': ' + detail if detail else ''}\n"
+                         + (f"{tail}\n" if tail else "") + f"fix: {fix}")

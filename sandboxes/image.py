@@ -7,9 +7,8 @@
 3. A small ``docker build`` (no network) that adds the unprivileged user ``sandbox`` (uid 1000)
    and /work, and labels the image.
 
-Repos with dependencies get a derived image: requirements are downloaded on the host
-(``pip download``) and installed offline (``pip install --no-index``) on top of the base image,
-tagged by a hash of the requirement files, so each set is built once.
+Repos that declare dependencies or a package get an environment image derived from this one
+(sandboxes/project_image.py).
 """
 
 from __future__ import annotations
@@ -22,9 +21,7 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
-import tomllib
 from pathlib import Path
 from typing import Callable
 
@@ -220,82 +217,3 @@ def _build(client, ctx: str, tag: str, labels: dict[str, str], progress: Progres
         if chunk.get("stream", "").startswith("Step "):
             progress(chunk["stream"].strip())
     return image
-
-
-# -- repos with dependencies ---------------------------------------------------------------------
-
-def requirement_files(repo_dir: str | os.PathLike) -> dict[str, str]:
-    """{name: text} of what declares the repo's dependencies: requirements*.txt at the top
-    level, and ``[project] dependencies`` of pyproject.toml (as ``pyproject-deps.txt``)."""
-    repo = Path(repo_dir)
-    out = {p.name: p.read_text() for p in sorted(repo.glob("requirements*.txt")) if p.is_file()}
-    pyproject = repo / "pyproject.toml"
-    if pyproject.is_file():
-        try:
-            deps = tomllib.loads(pyproject.read_text()).get("project", {}).get("dependencies", [])
-        except tomllib.TOMLDecodeError as exc:
-            raise UsageError(f"cannot read {pyproject}: {exc}") from None
-        if deps:
-            out["pyproject-deps.txt"] = "\n".join(deps) + "\n"
-    return out
-
-
-def deps_tag(files: dict[str, str], base_id: str) -> str:
-    digest = hashlib.sha256(base_id.encode())
-    for name in sorted(files):
-        digest.update(f"\0{name}\0{files[name]}".encode())
-    return f"debug-agent-deps:{digest.hexdigest()[:16]}"
-
-
-def ensure_deps_image(repo_dir: str | os.PathLike, base: str = DEFAULT_IMAGE, *,
-                      progress: Progress = log.info) -> str:
-    """The image to run ``repo_dir`` in: ``base``, or a cached derived image with its
-    dependencies installed (downloaded on the host; no network in the build or at run time)."""
-    files = requirement_files(repo_dir)
-    if not files or not any(_real_lines(text) for text in files.values()):
-        return base
-    client = docker_client()
-    base_image = client.images.get(base)
-    tag = deps_tag(files, base_image.id)
-    if image_exists(client, tag):
-        return tag
-    python = base_image.labels.get("debug-agent.python", "")
-    with tempfile.TemporaryDirectory() as ctx:
-        req_dir, wheels = Path(ctx, "req"), Path(ctx, "wheels")
-        req_dir.mkdir()
-        wheels.mkdir()
-        for name, text in files.items():
-            (req_dir / name).write_text(text)
-        progress(f"pip download for {', '.join(sorted(files))}")
-        _pip_download(req_dir, sorted(files), wheels, python)
-        dockerfile = [f"FROM {base}", "COPY wheels /opt/debug-agent/wheels",
-                      "COPY req /opt/debug-agent/req",
-                      "RUN python3 -m pip install --no-index --find-links /opt/debug-agent/wheels "
-                      "--no-build-isolation --break-system-packages --no-cache-dir --no-warn-"
-                      "script-location "
-                      + " ".join(f"-r /opt/debug-agent/req/{n}" for n in sorted(files))
-                      + " && rm -rf /opt/debug-agent"]
-        Path(ctx, "Dockerfile").write_text("\n".join(dockerfile) + "\n")
-        progress(f"docker build {tag}")
-        _build(client, ctx, tag, {IMAGE_LABEL: "deps", "debug-agent.python": python}, progress)
-    return tag
-
-
-def _real_lines(text: str) -> list[str]:
-    return [ln for ln in (line.split("#", 1)[0].strip() for line in text.splitlines()) if ln]
-
-
-def _pip_download(req_dir: Path, names: list[str], dest: Path, python: str) -> None:
-    cmd = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check",
-           "--dest", str(dest)]
-    here = f"{sys.version_info.major}.{sys.version_info.minor}"
-    if python and python != here:  # wheels for the image's Python, not ours
-        cmd += ["--only-binary=:all:", "--python-version", python, "--implementation", "cp",
-                "--platform", "manylinux2014_x86_64", "--platform", "linux_x86_64"]
-    for name in names:
-        cmd += ["-r", str(req_dir / name)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=req_dir)
-    if proc.returncode != 0:
-        raise SandboxError(f"pip download of the repo's dependencies failed "
-                           f"(exit {proc.returncode}); the sandbox has no network, so they must "
-                           f"be downloadable here:\n{(proc.stdout + proc.stderr)[-3000:]}")

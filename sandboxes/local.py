@@ -117,6 +117,8 @@ class LocalSandbox(SnapshotMixin):
     """A sandbox in a host temp directory; see the module docstring for what it isolates."""
 
     backend = "local"
+    pytest_args: tuple[str, ...] = ()
+    """Arguments the repo's pytest settings need here (see sandboxes/pytest_config.py)."""
 
     def __init__(self, repo_dir: str | os.PathLike, limits: SandboxLimits | None = None) -> None:
         global _warned

@@ -9,6 +9,8 @@ per-run timeout still says what ran) and, when asked, records per-test coverage.
 from __future__ import annotations
 
 import json
+import posixpath
+import re
 import secrets
 import xml.etree.ElementTree as ET
 from typing import Mapping, Sequence
@@ -24,7 +26,7 @@ def pytest_command(sandbox: Sandbox, junit: str, node_ids: Sequence[str] | None 
     """The argv of one pytest run with our plugin (exposed for callers that time it)."""
     argv = [sandbox.python, "-m", "pytest", "-p", PLUGIN_MODULE, "-p", "no:cacheprovider",
             f"--junitxml={junit}", "-o", "junit_family=xunit1", "-q",
-            "--continue-on-collection-errors", *extra_args]
+            "--continue-on-collection-errors", *getattr(sandbox, "pytest_args", ()), *extra_args]
     if node_ids:
         argv += ["--", *node_ids]
     return argv
@@ -47,6 +49,11 @@ def run_pytest(
     whole is killed after ``timeout`` s, and the tests that had not finished are reported as
     "timeout" (or as "error" when the run ended for another reason without them). With
     ``coverage=True`` the report's ``coverage`` maps each test to the repo lines it ran.
+
+    A test module that fails to import (a SyntaxError or a bad import in it or in the code it
+    imports) is an "error" entry named by its path, with pytest's error text, also listed in
+    ``report.uncollected``; a module or folder asked for by its path gets a result in
+    ``report.groups`` ("passed" when every test in it passed), so such an entry can be scored.
     """
     counts.count("test_runs")
     if not node_ids:
@@ -82,6 +89,7 @@ def run_pytest(
         _from_progress(events, report)
     if not report.collection_errors:
         report.collection_errors = [e["text"] for e in events if e["event"] == "collect_error"]
+    _add_uncollected(report, events, sandbox.workdir)
     _add_missing(report, node_ids, events, result.output)
     if coverage:
         raw = files[names["coverage"]]
@@ -159,8 +167,57 @@ def _from_progress(events: list[dict], report: TestReport) -> None:
                                           "pytest was killed before it wrote its report)")
 
 
+def _children(nodeid: str, results: dict) -> list[str]:
+    """The results under a file or folder node id (``tests/test_a.py``, ``tests``, ``.``)."""
+    if nodeid in (".", ""):
+        return list(results)
+    return [r for r in results if r.startswith((nodeid + "::", nodeid + "[", nodeid + "/"))]
+
+
 def _covered(nodeid: str, results: dict) -> bool:
-    return nodeid in results or any(r.startswith((nodeid + "::", nodeid + "[")) for r in results)
+    return nodeid in results or bool(_children(nodeid, results))
+
+
+#: Where pytest names a conftest.py that it could not import (the run ends before collecting).
+_CONFTEST = re.compile(r"(?:ImportError while loading conftest|while loading conftest) '([^']+)'")
+#: The innermost location of a traceback: a pytest frame or a Python / SyntaxError one.
+_FRAME = re.compile(r'^(?:E\s+)?(?:File "(?P<a>[^"]+\.py)", line (?P<al>\d+)'
+                    r'|(?P<b>[^\s:"\']+\.py):(?P<bl>\d+):)', re.MULTILINE)
+
+
+def _add_uncollected(report: TestReport, events: list[dict], workdir: str) -> None:
+    """A module (or conftest) that failed to import is a failing entry named by its node id (the
+    module path, or the conftest's folder), with pytest's error text: its tests cannot pass."""
+    for event in events:
+        if event["event"] == "collect_error":
+            nodeid = event.get("nodeid") or "."
+            if nodeid not in report.tests:
+                report.tests[nodeid] = TestResult(nodeid, "error", message=event["text"])
+                report.uncollected[nodeid] = _where(event["text"], workdir)
+    match = _CONFTEST.search(report.output)
+    if match and not report.tests:
+        path = posixpath.relpath(match[1], workdir) if match[1].startswith("/") else match[1]
+        nodeid = posixpath.dirname(path) or "."
+        report.tests[nodeid] = TestResult(nodeid, "error", message=report.output[-4000:])
+        report.uncollected[nodeid] = _where(report.output, workdir)
+        report.collection_errors.append(report.output[-4000:])
+
+
+def _where(text: str, workdir: str) -> str:
+    origin = error_origin(text, workdir)
+    return f"{origin[0]}:{origin[1]}" if origin else ""
+
+
+def error_origin(text: str, workdir: str) -> tuple[str, int] | None:
+    """The innermost repo file and line that a collection error's text names, or None."""
+    found = None
+    for match in _FRAME.finditer(text):
+        path, line = (match["a"], match["al"]) if match["a"] else (match["b"], match["bl"])
+        if path.startswith(workdir.rstrip("/") + "/"):
+            path = path[len(workdir.rstrip("/")) + 1:]
+        if not path.startswith(("/", "..")):
+            found = (posixpath.normpath(path), int(line))
+    return found
 
 
 def _add_missing(report: TestReport, node_ids: Sequence[str] | None, events: list[dict],
@@ -174,7 +231,18 @@ def _add_missing(report: TestReport, node_ids: Sequence[str] | None, events: lis
     hard = {e.get("nodeid") for e in events if e["event"] == "hard_timeout"}
     tail = output[-2000:]
     for nodeid in dict.fromkeys(expected):
-        if _covered(nodeid, report.tests):
+        if nodeid in report.tests:
+            continue
+        children = _children(nodeid, report.tests)
+        if children and "::" not in nodeid:  # a module or folder asked for by its path
+            report.groups[nodeid] = _aggregate(nodeid, [report.tests[c] for c in children])
+            continue
+        if children:
+            continue
+        uncollected = [u for u in report.uncollected if nodeid.startswith(u.rstrip("/") + "::")]
+        if uncollected:
+            report.tests[nodeid] = TestResult(nodeid, "error",
+                                              message=report.tests[uncollected[0]].message)
             continue
         if nodeid in hard:
             report.tests[nodeid] = TestResult(nodeid, "timeout", message="the test kept running "
@@ -185,3 +253,15 @@ def _add_missing(report: TestReport, node_ids: Sequence[str] | None, events: lis
         else:
             report.tests[nodeid] = TestResult(nodeid, "error", message="no result from pytest "
                                               f"(not collected, or pytest crashed):\n{tail}")
+
+
+def _aggregate(nodeid: str, results: list[TestResult]) -> TestResult:
+    """One result for a module or folder: passed only when every test in it passed."""
+    bad = [r for r in results if r.status not in ("passed", "skipped")]
+    if bad:
+        return TestResult(nodeid, "failed" if bad[0].status != "timeout" else "timeout",
+                          sum(r.duration_s for r in results),
+                          f"{len(bad)} of {len(results)} tests in it do not pass; first, "
+                          f"{bad[0].nodeid}:\n{bad[0].message}")
+    status = "passed" if any(r.status == "passed" for r in results) else "skipped"
+    return TestResult(nodeid, status, sum(r.duration_s for r in results))

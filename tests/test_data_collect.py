@@ -45,8 +45,15 @@ def test_collect_keeps_resolved_builds_dataset_and_resumes(tmp_path):
     assert manifest["counts"]["by_bug_class"] == {"wrong_operator": 1, "off_by_one": 1}
     assert {t["id"] for t in manifest["tasks"]} == {"calc_add", "no_reference", "text_last"}
 
+    # Collection is an eval run: its results log is there, and a rerun resumes from it.
+    results = (out / "results.jsonl").read_text().splitlines()
+    assert sorted(json.loads(line)["task_id"] for line in results) == [
+        "calc_add", "no_reference", "text_last"]
     again = collect(config)  # resumable: nothing is run twice
     assert (again.attempted, again.skipped, again.resolved) == (0, 3, 2)
+    assert (out / "results.jsonl").read_text().splitlines() == results
+    assert sorted(p.name for p in (out / "trajectories").glob("*.json")) == [
+        "calc_add.json", "text_last.json"]
 
 
 def test_examples_are_fitted_like_inference():

@@ -59,7 +59,7 @@ def test_ray_task_timeout_is_an_infra_error_and_resume_retries(local_ray, tmp_pa
                   ray_address="local", only=("calc_add",))
     summary = run_eval(EvalConfig(**config, task_timeout_s=0.5))
     record = json.loads((out / "results.jsonl").read_text())
-    assert record["exit_status"].startswith("infra_error: task timed out after 0.5 s")
+    assert record["error_kind"] == "infra" and record["error"].startswith("timed out after 0.5 s")
     assert summary["infra_errors"] == 1
     summary = run_eval(EvalConfig(**config, resume=True))
     assert summary["resolved"] == 1 and summary["infra_errors"] == 0

@@ -96,8 +96,9 @@ def test_cli_compare_export_and_report(reference_run, tmp_path, capsys):
     other = tmp_path / "other"
     shutil.copytree(out, other)
     with ResultsLog(other / "results.jsonl") as log:  # a later record for a task wins
-        first = json.loads((out / "results.jsonl").read_text().splitlines()[0])
-        log.append({**first, "task_id": "calc_add", "resolved": False, "patch": ""})
+        first = log.latest()["calc_add"]
+        first.result.resolved, first.result.patch = False, ""
+        log.append(first)
     assert main(["eval", "compare", str(out), str(other), "--json"]) == 0
     cmp = json.loads(capsys.readouterr().out)
     assert cmp["broken"] == ["calc_add"] and cmp["resolve_rate_diff"] == pytest.approx(-1 / 3, abs=1e-3)

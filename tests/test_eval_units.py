@@ -11,13 +11,14 @@ import pytest
 
 from agent.eval.compare import compare_runs, predictions, write_predictions
 from agent.eval.metrics import localization_hits, parse_location, summarize
-from agent.eval.records import ResultsLog, error_record, task_record
+from agent.eval.records import ErrorKind, EvalRecord, ResultsLog
+from agent.eval.worker import error_record, task_record
 from agent.eval.report import histogram_bins, render_html, render_markdown, svg_bars
 from agent.policies import make_policy
 from agent.patches import parse_patch
 from agent.policies.reference import reference_actions
 from agent.selection import best_result, patch_size
-from agent.trajectory import EpisodeResult
+from agent.trajectory import EpisodeResult, ExitStatus
 from envs.actions import Edit, Localize, parse_action
 from envs.task import load_suite
 from sandboxes.errors import UsageError
@@ -140,28 +141,54 @@ def test_task_record_splits_outcomes_and_judges_localization(tasks):
     task = tasks["calc_add"]
     res = EpisodeResult(task_id=task.id, policy="p", resolved=True, reward=1.0,
                         tests={"test_calc.py::test_add": "passed"}, localization=["calc.py:2"],
-                        edited_lines={"calc.py": [2]}, steps=3, exit_status="submitted")
+                        edited_lines={"calc.py": [2]}, steps=3, exit_status=ExitStatus.SUBMITTED)
     record = task_record(task, res, wall_s=1.5)
-    assert record["fail_to_pass"] == {"test_calc.py::test_add": "passed"}
-    assert record["pass_to_pass"] == {"test_calc.py::test_mul": "missing"}
-    assert (record["f2p_passed"], record["p2p_passed"], record["bug_class"]) == (1, 0, "wrong_operator")
-    assert record["localization_eval"]["top1_line"] is True
-    assert record["error_kind"] is None
-    infra = error_record(task, "p", "infra", "SandboxError: daemon gone")
-    assert infra["exit_status"] == "infra_error: SandboxError: daemon gone"
-    assert infra["error_kind"] == "infra" and infra["resolved"] is False
+    assert record.fail_to_pass == {"test_calc.py::test_add": "passed"}
+    assert record.pass_to_pass == {"test_calc.py::test_mul": "missing"}
+    line = record.to_json()
+    assert (line["f2p_passed"], line["p2p_passed"], line["bug_class"]) == (1, 0, "wrong_operator")
+    assert line["exit_status"] == "submitted" and line["task_id"] == "calc_add"
+    assert record.localization_eval["top1_line"] is True
+    assert record.error_kind is None and record.status_text == "submitted"
+    infra = error_record(task, "p", ErrorKind.INFRA, "SandboxError: daemon gone")
+    assert infra.result.exit_status == ExitStatus.ERROR and infra.retried and not infra.resolved
+    assert infra.status_text == "infra_error: SandboxError: daemon gone"
+    failed = task_record(task, EpisodeResult(task_id=task.id, policy="p", error="boom",
+                                             exit_status=ExitStatus.ERROR), wall_s=1)
+    assert failed.error_kind == ErrorKind.POLICY and not failed.retried
+
+
+def test_record_json_round_trips_keeps_unknown_keys_and_reads_old_lines(tasks):
+    task = tasks["calc_add"]
+    record = error_record(task, "p", ErrorKind.CRASH, "KeyError: 'x'", wall_s=2.0, attempt=2)
+    line = json.loads(json.dumps(record.to_json()))
+    back = EvalRecord.from_json(line)
+    assert back == record and back.result.exit_status is ExitStatus.ERROR
+    newer = EvalRecord.from_json({**line, "harness_resolved": True})  # a field from a newer writer
+    assert newer.extra == {"harness_resolved": True}
+    assert newer.to_json()["harness_resolved"] is True
+    old = EvalRecord.from_json({"task_id": "a", "policy": "p", "resolved": False,
+                                "exit_status": "infra_error: worker died", "error_kind": "infra"})
+    assert (old.result.exit_status, old.result.error, old.error_kind) == (
+        ExitStatus.ERROR, "worker died", ErrorKind.INFRA)
+
+
+def _line(task_id: str, resolved: bool, kind: str | None = None, **episode) -> EvalRecord:
+    return EvalRecord(result=EpisodeResult(task_id=task_id, policy="search", resolved=resolved,
+                                           **episode),
+                      error_kind=ErrorKind(kind) if kind else None)
 
 
 def test_results_log_skips_and_cuts_a_torn_last_line(tmp_path):
     log = ResultsLog(tmp_path / "results.jsonl")
     with log:
-        log.append({"task_id": "a", "resolved": True})
-        log.append({"task_id": "b", "resolved": False})
+        log.append(_line("a", True))
+        log.append(_line("b", False))
     with open(log.path, "ab") as f:
         f.write(b'{"task_id": "c", "reso')  # a crash in the middle of a write
-    assert [r["task_id"] for r in log.read()] == ["a", "b"]
+    assert [r.task_id for r in log.read()] == ["a", "b"]
     with log:
-        log.append({"task_id": "c", "resolved": True})
+        log.append(_line("c", True))
     lines = log.path.read_text().splitlines()
     assert [json.loads(x)["task_id"] for x in lines] == ["a", "b", "c"]
     log.path.write_text('{"task_id": "a"}\nnot json\n{"task_id": "b"}\n')
@@ -172,16 +199,16 @@ def test_results_log_skips_and_cuts_a_torn_last_line(tmp_path):
 def test_latest_record_wins(tmp_path):
     log = ResultsLog(tmp_path / "r.jsonl")
     with log:
-        log.append({"task_id": "a", "resolved": False, "error_kind": "infra"})
-        log.append({"task_id": "a", "resolved": True, "error_kind": None})
-    assert log.latest()["a"]["resolved"] is True
+        log.append(_line("a", False, "infra"))
+        log.append(_line("a", True))
+    assert log.latest()["a"].resolved is True
 
 
 def _records(tasks):
     out = []
     for i, (task_id, task) in enumerate(sorted(tasks.items())):
         res = EpisodeResult(task_id=task_id, policy="p", resolved=i != 2, reward=1.0 if i != 2 else 0,
-                            steps=i + 2, exit_status="submitted", patch=f"patch-{task_id}",
+                            steps=i + 2, exit_status=ExitStatus.SUBMITTED, patch=f"patch-{task_id}",
                             localization=["calc.py:2"] if task_id == "calc_add" else [])
         out.append(task_record(task, res, wall_s=float(i + 1)))
     return out
@@ -189,8 +216,8 @@ def _records(tasks):
 
 def test_summary_rates_classes_errors_and_distributions(tasks):
     records = _records(tasks)
-    records.append(error_record(tasks["calc_add"], "p", "infra", "docker gone"))
-    records[-1]["task_id"] = "extra"
+    records.append(error_record(tasks["calc_add"], "p", ErrorKind.INFRA, "docker gone"))
+    records[-1].result.task_id = "extra"
     summary = summarize(records)
     assert (summary["tasks"], summary["resolved"], summary["infra_errors"]) == (4, 2, 1)
     assert summary["resolve_rate"] == 0.5 and summary["resolve_rate_completed"] == pytest.approx(2 / 3, abs=1e-3)
@@ -198,6 +225,7 @@ def test_summary_rates_classes_errors_and_distributions(tasks):
     assert summary["wall_s"]["median"] == 2.0 and summary["wall_s"]["p90"] == 3.0
     assert summary["localization"]["tasks"] == 2 and summary["localization"]["top1_line"] == 0.5
     assert summary["infra_error_tasks"] == ["extra"]
+    assert summary["exit_status"] == {"submitted": 3, "infra_error": 1}
 
 
 def test_reports_are_self_contained_with_three_plots(tasks):
@@ -223,9 +251,8 @@ def test_reports_are_self_contained_with_three_plots(tasks):
 def _write_run(path: Path, outcomes: dict[str, bool | str]) -> None:
     with ResultsLog(path / "results.jsonl") as log:
         for task_id, outcome in outcomes.items():
-            log.append({"task_id": task_id, "policy": "search", "resolved": outcome is True,
-                        "error_kind": "infra" if outcome == "infra" else None,
-                        "patch": f"diff-{task_id}" if outcome is True else ""})
+            log.append(_line(task_id, outcome is True, "infra" if outcome == "infra" else None,
+                             patch=f"diff-{task_id}" if outcome is True else ""))
 
 
 def test_compare_runs(tmp_path):

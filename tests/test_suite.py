@@ -10,11 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 from agent.cli import cli
-from envs.suite_tools import fixable_by_one_mutation, load_specs
-from envs.task import bundled_suite_path, load_suite
-from envs.validate import validate_task
+from envs.bugspecs import SpecError, load_specs, materialize
+from envs.suite_tools import fixable_by_one_mutation
+from envs.task import TaskError, bundled_suite_path, load_suite
+from envs.validate import apply_patch, validate_task
 
 SUITE = load_suite(bundled_suite_path())
+SPECS = load_specs(bundled_suite_path())
 
 
 def test_suite_size_and_classes():
@@ -24,8 +26,69 @@ def test_suite_size_and_classes():
     assert all(n >= 3 for n in classes.values()), classes
 
 
-def test_suite_matches_its_spec():
-    assert sorted(s.id for s in load_specs()) == [t.id for t in SUITE]
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts}
+
+
+def test_materialized_suite_matches_its_specs(tmp_path):
+    """A fresh materialization: each task is its base with the bug's diff applied, the listed
+    tests of its spec, and a reference patch that turns the repo back into the base exactly."""
+    root = materialize(bundled_suite_path(), cache=tmp_path / "cache")
+    tasks = load_suite(root)
+    assert [t.id for t in tasks] == [s.id for s in SPECS] == [t.id for t in SUITE]
+    for spec, task in zip(SPECS, tasks):
+        base = _tree(bundled_suite_path() / "bases" / spec.base)
+        repo = _tree(task.repo)
+        assert sorted(repo) == sorted(base), spec.id
+        changed = sorted(rel for rel in repo if repo[rel] != base[rel])
+        assert changed == sorted(spec.files) == sorted(task.extra["files"]), spec.id
+        assert (task.fail_to_pass, task.pass_to_pass) == (spec.fail_to_pass, spec.pass_to_pass)
+        assert (task.bug_class, task.source, task.extra["base"]) == (
+            spec.bug_class, spec.source, spec.base)
+        fixed = tmp_path / "fixed" / spec.id
+        shutil.copytree(task.repo, fixed)
+        apply_patch(fixed, task.reference_patch)
+        assert _tree(fixed) == base, spec.id
+
+
+def test_a_changed_spec_materializes_afresh_and_racing_loads_agree(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    suite = tmp_path / "suite"
+    shutil.copytree(bundled_suite_path(), suite, ignore=shutil.ignore_patterns("__pycache__"))
+    cache = tmp_path / "cache"
+    with ThreadPoolExecutor(4) as pool:
+        roots = set(pool.map(lambda _: materialize(suite, cache=cache), range(4)))
+    assert len(roots) == 1 and [p.name for p in cache.iterdir()] == [roots.pop().name]
+    spec = suite / "bugs" / "ledger-withdraw-boundary.json"
+    meta = json.loads(spec.read_text())
+    meta["pass_to_pass"] = meta["pass_to_pass"][1:]
+    spec.write_text(json.dumps(meta))
+    task = next(t for t in load_suite(materialize(suite, cache=cache))
+                if t.id == "ledger-withdraw-boundary")
+    assert list(task.pass_to_pass) == meta["pass_to_pass"] and len(list(cache.iterdir())) == 2
+    (suite / "bugs" / "ledger-withdraw-boundary.diff").write_text(
+        "diff --git a/ledger/account.py b/ledger/account.py\n--- a/ledger/account.py\n"
+        "+++ b/ledger/account.py\n@@ -1,1 +1,1 @@\n-not there\n+x\n")
+    with pytest.raises(SpecError, match="ledger-withdraw-boundary: its diff does not"):
+        materialize(suite, cache=cache)
+
+
+def test_an_unwritable_cache_is_a_one_line_error(tmp_path, monkeypatch):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    monkeypatch.setenv("DEBUG_AGENT_SUITE_CACHE", str(blocked / "cache"))
+    with pytest.raises(SpecError, match="set DEBUG_AGENT_SUITE_CACHE to a writable directory"):
+        materialize(bundled_suite_path())
+
+
+def test_the_bundled_suite_has_names_that_work_anywhere(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert [t.id for t in load_suite("envs/suite")] == [t.id for t in SUITE]
+    assert [t.id for t in load_suite("bundled")] == [t.id for t in SUITE]
+    with pytest.raises(TaskError, match="no such task directory: nowhere"):
+        load_suite("nowhere")
 
 
 @pytest.mark.parametrize("task", SUITE, ids=lambda t: t.id)

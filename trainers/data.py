@@ -1,32 +1,35 @@
 """Verified demonstrations: run a policy over tasks, keep resolved episodes, build a chat dataset.
 
-Episodes go through ``run_episode`` and ``DebugEnv``, the same loop and environment as inference,
-and each one's trajectory is the SFT example as it stands: its message list, passed through the
-same ``fit_messages`` the model policies apply at inference (so the model is trained on the text it
-will see), less the last observation (what the env said after ``submit``: nothing to learn from).
+Collection is an evaluation run (``agent.eval.run_eval``) whose resolved trajectories become the
+dataset, so it runs on the same executors as ``agent eval``: worker processes or Ray, retries of
+infrastructure errors, a crash-safe results.jsonl, and resume (a rerun skips the tasks that have a
+record and runs again those an infrastructure error cut off). Episodes go through ``run_episode``
+and ``DebugEnv``, the same loop and environment as inference, and each one's trajectory is the SFT
+example as it stands: its message list, passed through the same ``fit_messages`` the model
+policies apply at inference (so the model is trained on the text it will see), less the last
+observation (what the env said after ``submit``: nothing to learn from).
 
-Output directory::
+Output directory (an eval run directory, plus)::
 
     OUT/
       trajectories/<task_id>.json   resolved episodes (the demonstrations)
-      unresolved/<task_id>.json     the rest, kept for inspection and so a rerun skips them
+      unresolved/<task_id>.json     the rest, kept for inspection
       dataset/                      a `datasets` Dataset on disk: messages, task_id, bug_class, ...
       manifest.json                 tasks, bug classes, counts, policy
-
-Collection resumes: a task with a finished trajectory in either folder is not run again.
+      results.jsonl, run.json, summary.json, report.md, report.html   (as `agent eval` writes)
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from agent.eval import EvalConfig, EvalRecord, PolicySpec, run_eval
+from agent.eval.records import ResultsLog
+from agent.eval.runner import RESULTS, Listener
 from agent.prompts import Message
 from agent.prompts import fit_messages
 from agent.trajectory import Trajectory, write_json_atomic
@@ -42,13 +45,13 @@ class CollectConfig:
     tasks: str
     """A task directory or a suite of them."""
     out: str
-    """Output directory (trajectories/, unresolved/, dataset/, manifest.json)."""
+    """Output directory (trajectories/, unresolved/, dataset/, manifest.json, results.jsonl)."""
     policy: str = "search"
     """Policy that demonstrates: search (model-free), reference (replays reference.patch), ..."""
     policy_options: dict[str, Any] = field(default_factory=dict)
-    """Extra options for make_policy."""
+    """Extra options for make_policy (the search policy validates in the episode's sandbox)."""
     workers: int = 1
-    """Episodes run at once, each in its own sandbox."""
+    """Episodes run at once, each in its own sandbox and worker process."""
     sandbox: str = "auto"
     """Sandbox backend: docker, local or auto."""
     image: str | None = None
@@ -59,12 +62,27 @@ class CollectConfig:
     """Wall-clock budget per episode."""
     max_context_chars: int = 24_000
     """Character budget of fit_messages; match the hf policy's max_context_chars."""
+    retries: int = 1
+    """Extra attempts for a task whose episode an infrastructure error cut off."""
+    ray_address: str | None = None
+    """None: local worker processes; "local" or an address: Ray tasks (as `agent eval --ray`)."""
 
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
         if self.sandbox not in ("docker", "local", "auto"):
             raise ValueError(f"sandbox must be docker, local or auto, got {self.sandbox!r}")
+
+    def eval_config(self) -> EvalConfig:
+        """The evaluation run that collects: one episode per task, always resuming."""
+        options = {k: v for k, v in self.policy_options.items() if v is not None}
+        return EvalConfig(
+            tasks=self.tasks, out=self.out, policy=PolicySpec(self.policy, options),
+            workers=self.workers, backend=self.sandbox, max_steps=self.max_steps, resume=True,
+            retries=self.retries, task_timeout_s=2 * self.time_budget_s + 120,
+            ray_address=self.ray_address,
+            env_options={"time_budget_s": self.time_budget_s} | (
+                {"image": self.image} if self.image else {}))
 
 
 @dataclass
@@ -86,93 +104,63 @@ def example_messages(messages: list[Message], max_chars: int) -> list[Message]:
     return fit_messages(messages, max_chars)
 
 
-def _done_path(out: Path, task_id: str) -> Path | None:
-    for sub in ("trajectories", "unresolved"):
-        path = out / sub / f"{_safe(task_id)}.json"
-        if path.is_file():
-            try:
-                if Trajectory.load(path).result is not None:
-                    return path
-            except (ValueError, KeyError, json.JSONDecodeError):
-                return None
-    return None
-
-
-def _safe(task_id: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in task_id)
-
-
-def run_one(task: Task, config: CollectConfig, out: Path) -> bool:
-    """One episode of the demonstrating policy on ``task``; returns whether it resolved."""
-    from agent.loop import run_episode
-    from agent.policies import make_policy
-    from envs.env import DebugEnv, EnvConfig
-
-    policy = make_policy(config.policy, task=task, **config.policy_options)
-    env_config = EnvConfig(backend=config.sandbox, image=config.image, max_steps=config.max_steps,
-                           time_budget_s=config.time_budget_s)
-    partial = out / "unresolved" / f".{_safe(task.id)}.partial.json"
-    with DebugEnv(env_config, tasks=[task]) as env:
-        result = run_episode(policy, env, task=task, trajectory_path=partial)
-    final = out / ("trajectories" if result.resolved else "unresolved") / f"{_safe(task.id)}.json"
-    final.parent.mkdir(parents=True, exist_ok=True)
-    partial.replace(final)
-    return result.resolved
-
-
-def collect(config: CollectConfig,
-            on_done: Callable[[Task, bool | None], None] | None = None,
-            on_start: Callable[[int], None] | None = None) -> CollectSummary:
+def collect(config: CollectConfig, on_event: Listener | None = None) -> CollectSummary:
     """Run the policy over every task not done yet, then rebuild the dataset and the manifest.
 
-    ``on_start(n)`` hears how many episodes will run; ``on_done(task, resolved)`` hears of each
-    (resolved is None when the episode could not run).
+    ``on_event`` hears the evaluation's events ("start", "dispatch", "record", "retry", "end").
     """
     out = Path(config.out)
+    todo = 0
+
+    def listen(kind: str, data: dict[str, Any]) -> None:
+        nonlocal todo
+        if kind == "start":
+            todo = data["todo"]
+        if on_event is not None:
+            on_event(kind, data)
+
+    run_eval(config.eval_config(), on_event=listen)
     tasks = load_suite(config.tasks)
-    todo = [t for t in tasks if _done_path(out, t.id) is None]
-    if on_start is not None:
-        on_start(len(todo))
-    errors: dict[str, str] = {}
-    lock = threading.Lock()
-    (out / "unresolved").mkdir(parents=True, exist_ok=True)
-    (out / "trajectories").mkdir(parents=True, exist_ok=True)
-    log.info("%d tasks, %d already done, %d to run with %s", len(tasks), len(tasks) - len(todo),
-             len(todo), config.policy)
-    with ThreadPoolExecutor(max_workers=config.workers) as pool:
-        futures = {pool.submit(run_one, task, config, out): task for task in todo}
-        for future in as_completed(futures):
-            task = futures[future]
-            try:
-                resolved: bool | None = future.result()
-            except Exception as exc:  # the task boundary: record it and go on with the others
-                log.warning("task %s failed to run: %s", task.id, exc)
-                with lock:
-                    errors[task.id] = f"{type(exc).__name__}: {exc}"
-                resolved = None
-            if on_done is not None:
-                on_done(task, resolved)
-    rows = build_dataset(out, tasks, config)
-    resolved_count = sum((out / "trajectories" / f"{_safe(t.id)}.json").is_file() for t in tasks)
-    return CollectSummary(attempted=len(todo), resolved=resolved_count,
-                          skipped=len(tasks) - len(todo), errors=errors, dataset_rows=rows)
+    records = ResultsLog(out / RESULTS).latest()
+    for record in records.values():
+        file_unresolved(record, out)
+    rows = build_dataset(out, tasks, records, config)
+    return CollectSummary(
+        attempted=todo, resolved=sum(r.resolved for r in records.values()),
+        skipped=len(tasks) - todo,
+        errors={r.task_id: r.status_text for r in records.values() if r.retried},
+        dataset_rows=rows)
 
 
-def build_dataset(out: Path, tasks: list[Task], config: CollectConfig) -> int:
-    """Write dataset/ and manifest.json from the trajectories on disk; returns the row count."""
+def file_unresolved(record: EvalRecord, out: Path) -> None:
+    """Move the trajectory of an episode that did not resolve from trajectories/ to unresolved/,
+    so that trajectories/ holds the demonstrations only."""
+    path = record.result.trajectory_path
+    if record.resolved or not path or not Path(path).is_file():
+        return
+    target = out / "unresolved" / Path(path).name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    Path(path).replace(target)
+    record.result.trajectory_path = str(target)
+
+
+def build_dataset(out: Path, tasks: list[Task], records: dict[str, EvalRecord],
+                  config: CollectConfig) -> int:
+    """Write dataset/ and manifest.json from the records and their trajectories; returns the row
+    count."""
     from datasets import Dataset
 
     rows: list[dict[str, Any]] = []
     entries = []
     for task in tasks:
-        done = _done_path(out, task.id)
+        record = records.get(task.id)
         entry = {"id": task.id, "bug_class": task.bug_class, "source": task.source,
                  "resolved": None, "steps": None, "reward": None}
-        if done is not None:
-            trajectory = Trajectory.load(done)
-            result = trajectory.result
+        if record is not None and not record.retried:
+            result = record.result
             entry.update(resolved=result.resolved, steps=result.steps, reward=result.reward)
             if result.resolved:
+                trajectory = Trajectory.load(result.trajectory_path)
                 rows.append({
                     "messages": example_messages(trajectory.messages, config.max_context_chars),
                     "task_id": task.id,

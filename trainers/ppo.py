@@ -195,12 +195,6 @@ def masked_mean(x, mask):
     return (x * mask).sum() / mask.sum().clamp(min=1)
 
 
-def masked_whiten(x, mask, eps: float = 1e-8):
-    mean = masked_mean(x, mask)
-    var = masked_mean((x - mean) ** 2, mask)
-    return (x - mean) * (var + eps).rsqrt() * mask
-
-
 def policy_loss(logprobs, old_logprobs, advantages, mask, clip_coef: float):
     """The clipped surrogate objective, negated to a loss (Schulman et al. 2017, eq. 7).
 
@@ -537,6 +531,7 @@ def run_ppo(config: PPOConfig, log_fn: Callable[[int, dict[str, float]], None] |
     from torch.utils.tensorboard import SummaryWriter
 
     from agent.policies.hf import GenerationSettings, HFPolicy
+    from agent.trajectory import ExitStatus
     from envs.env import EnvConfig
     from envs.task import load_suite
 
@@ -590,7 +585,7 @@ def run_ppo(config: PPOConfig, log_fn: Callable[[int, dict[str, float]], None] |
                 episodes = [f.result() for f in futures]
             rollout_s = time.monotonic() - started
             usable = [e for e in episodes
-                      if e.turns and not e.result.exit_status.startswith("error")]
+                      if e.turns and e.result.exit_status != ExitStatus.ERROR]
             metrics: dict[str, float] = {
                 "charts/mean_reward": sum(e.result.reward for e in episodes) / len(episodes),
                 "charts/mean_return": sum(t.reward for e in usable for t in e.turns)

@@ -86,8 +86,13 @@ class TinyModelConfig:
 def corpus_files() -> Iterator[Path]:
     """Python source to train the tokenizer on: our suites and seeds first, then the stdlib."""
     root = Path(__file__).resolve().parent.parent
+    seen: set[Path] = set()
+    # The suite's bases and the seeds first; "envs" holds them too, so each file is read once.
     for sub in ("envs/suite", "envs/seeds", "envs", "agent"):
-        yield from sorted((root / sub).rglob("*.py"))
+        for path in sorted((root / sub).rglob("*.py")):
+            if path not in seen:
+                seen.add(path)
+                yield path
     yield from sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py"))
 
 

@@ -105,3 +105,64 @@ def split(suite: Path, eval_fraction: float, seed: int) -> None:
         "eval": {"sources": sorted({t.source for t in held_out}),
                  "tasks": [t.id for t in held_out]},
     }, indent=2))
+
+
+@bugs.command()
+@click.argument("repo", type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Suite directory the tasks (and mined.jsonl, the log of decisions) go into.")
+@click.option("--since", default=None, help="Only commits after this date (e.g. 2020-01-01).")
+@click.option("--max", "max_tasks", default=None, type=click.IntRange(min=1),
+              help="Stop after keeping this many tasks [default: walk the whole history].")
+@click.option("--rev", default="HEAD", show_default=True, help="The history to walk.")
+@click.option("--max-source-lines", default=None, type=click.IntRange(min=1),
+              help="Skip commits whose source diff changes more lines than this.")
+@click.option("--source", default=None,
+              help="Source name recorded in the tasks [default: the repo directory's name].")
+@click.option("--timeout", default=300.0, show_default=True, type=click.FloatRange(min=1),
+              help="Seconds one whole-suite run may take.")
+@click.option("--retry", is_flag=True,
+              help="Try again the commits an earlier run rejected after running their tests.")
+@sandbox_option
+def mine(repo: Path, out: Path, since: str | None, max_tasks: int | None, rev: str,
+         max_source_lines: int | None, source: str | None, timeout: float, retry: bool,
+         sandbox: str, image: str | None) -> None:
+    """Turn REPO's git history into tasks: each commit that changes source and tests, whose
+    tests fail on the parent's source and pass with the commit's, becomes one.
+
+    The buggy repo is the parent's tree with the commit's tests; the commit's source diff is the
+    reference patch. Resumable: commits already decided in OUT/mined.jsonl are skipped, and
+    every reject is recorded there with its reason.
+    """
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from envs.mine import MineConfig, check_history
+    from envs.mine import mine as mine_history
+
+    check_history(repo, rev)  # before the progress display, so a bad path is one line
+    config = MineConfig(rev=rev, since=since, max_tasks=max_tasks,
+                        max_source_lines=max_source_lines, source=source, retry=retry,
+                        backend=sandbox,
+                        image=image, timeout=timeout)
+    console = Console(stderr=True)
+    counts = Counter()
+    with Progress(SpinnerColumn(), TextColumn("{task.fields[kept]} kept · {task.completed} "
+                                              "decided · {task.description}"),
+                  TimeElapsedColumn(), console=console) as progress:
+        bar = progress.add_task("reading the history", kept=0, total=None)
+
+        def on_decision(decision) -> None:
+            counts["kept" if decision.kept else "rejected"] += 1
+            label = f"{decision.commit.sha[:10]} {'kept' if decision.kept else 'rejected'}: "
+            progress.update(bar, advance=1, kept=counts["kept"],
+                            description=label + decision.reason[:70])
+            if decision.kept or decision.duration_s:  # the ones that ran: worth a line each
+                progress.console.print(label + decision.reason, markup=False, highlight=False)
+
+        decisions = mine_history(repo, out, config, on_decision=on_decision)
+    reasons = Counter(d.reason.split(":")[0].split(" (")[0] for d in decisions if not d.kept)
+    console.print(f"{counts['kept']} tasks kept, {counts['rejected']} commits rejected this run, "
+                  f"in {out}" + ("; rejects: " + ", ".join(f"{n} {r}" for r, n in
+                                                          reasons.most_common(5))
+                                 if reasons else ""), markup=False, highlight=False)

@@ -47,10 +47,11 @@ def _parse_extra(pairs: tuple[str, ...]) -> dict[str, Any]:
     return extra
 
 
-class _Progress:
-    """Live display: a bar with done / resolved / errors / elapsed / ETA, a line per task."""
+class RunProgress:
+    """Live display of a run's events: a bar with done / resolved / errors / elapsed / ETA, and a
+    line per task (also `agent data collect`'s, which is an eval run)."""
 
-    def __init__(self, console: Any) -> None:
+    def __init__(self, console: Any, label: str = "eval") -> None:
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -63,7 +64,7 @@ class _Progress:
 
         self.console = console
         self.progress = Progress(
-            SpinnerColumn(), TextColumn("eval"), BarColumn(), MofNCompleteColumn(),
+            SpinnerColumn(), TextColumn(label), BarColumn(), MofNCompleteColumn(),
             TextColumn("[green]resolved {task.fields[resolved]}"),
             TextColumn("[red]errors {task.fields[errors]}"),
             TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
@@ -74,9 +75,8 @@ class _Progress:
 
     def _update(self, advance: int) -> None:
         rows = self.latest.values()
-        self.progress.update(self.bar, advance=advance,
-                             resolved=sum(bool(r["resolved"]) for r in rows),
-                             errors=sum(r.get("error_kind") is not None for r in rows))
+        self.progress.update(self.bar, advance=advance, resolved=sum(r.resolved for r in rows),
+                             errors=sum(r.error_kind is not None for r in rows))
 
     def __call__(self, kind: str, data: dict[str, Any]) -> None:
         if kind == "start":
@@ -87,10 +87,10 @@ class _Progress:
                                               completed=data["skipped"], resolved=0, errors=0)
         elif kind == "record":
             r = data["record"]
-            self.latest[r["task_id"]] = r
-            mark = ("[green]resolved" if r["resolved"] else
-                    "[red]" + r["exit_status"][:100] if r.get("error_kind") else "[yellow]not resolved")
-            self.console.print(f"{r['task_id']}: {mark}[/] ({r['steps']} steps, {r['wall_s']:.1f} s)")
+            self.latest[r.task_id] = r
+            mark = ("[green]resolved" if r.resolved else
+                    "[red]" + r.status_text[:100] if r.error_kind else "[yellow]not resolved")
+            self.console.print(f"{r.task_id}: {mark}[/] ({r.result.steps} steps, {r.wall_s:.1f} s)")
             self._update(advance=1)
         elif kind == "retry":
             self.console.print(f"{data['task_id']}: retrying (attempt {data['attempt']})")
@@ -106,7 +106,8 @@ class _Progress:
 @click.group("eval", invoke_without_command=True,
              context_settings={"show_default": True})
 @click.option("--tasks", "tasks_dir", type=click.Path(path_type=Path), default=None,
-              help="Suite directory (a directory of task directories). Required to run.")
+              help="Suite directory (a directory of task directories), or 'bundled' for the "
+                   "bundled suite. Required to run.")
 @policy_options(choices=EVAL_POLICIES)
 @click.option("--policy-option", "policy_extra", multiple=True, metavar="KEY=VALUE",
               help="Further policy constructor option (repeatable), e.g. temperature=0.2.")
@@ -169,7 +170,7 @@ def eval_group(ctx, tasks_dir, policy, model, adapter, load_4bit, base_url, poli
                         samples=samples, max_steps=max_steps, resume=resume, retries=retries,
                         task_timeout_s=task_timeout_s, ray_address=ray_address,
                         env_options=env_options, only=tuple(only))
-    display = _Progress(console)
+    display = RunProgress(console)
     try:
         summary = run_eval(config, on_event=display)
     finally:

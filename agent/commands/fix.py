@@ -22,18 +22,23 @@ from agent.commands.common import policy_options, sandbox_option
               help="Episodes to draw; the one passing the most tests (then the smallest patch) wins.")
 @click.option("--test-command", default=None,
               help="How to run the tests, if not plain pytest from the repo root (e.g. 'pytest tests/unit').")
+@click.option("--setup", "setup", multiple=True, metavar="CMD",
+              help="A shell command run once in the project's environment image build (as root, "
+                   "no network; repeatable), for what detection cannot guess.")
 @click.option("--apply", "apply_", is_flag=True,
               help="Write the patch into REPO (needs a clean git tree, or keeps a backup copy).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON result object instead.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Where trajectories go [default: ~/.cache/debug-agent/runs/REPO-TIME].")
 def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, image, max_steps, timeout_s,
-        samples, test_command, apply_, as_json, out):
+        samples, test_command, setup, apply_, as_json, out):
     """Find and fix the fault that makes REPO's tests fail.
 
     Runs the tests in a sandbox, localizes the fault, tries fixes until the tests pass and prints
-    the patch. REPO is never changed unless --apply is given. Exit status: 0 resolved (or nothing
-    to fix), 1 not resolved, 2 bad input.
+    the patch. REPO is never changed unless --apply is given. Settings the command line leaves
+    out (test command, timeout) come from REPO's [tool.debug-agent] table or .debug-agent.toml.
+    Exit status: 0 resolved (or nothing to fix), 1 not resolved (also: the test files themselves
+    do not import), 2 bad input, 3 the project's environment could not be set up.
     """
     from rich.console import Console
 
@@ -44,9 +49,15 @@ def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, image, max_s
         options = {"model": model, "adapter": adapter, "base_url": base_url}
     if policy == "hf":
         options["load_4bit"] = load_4bit
+    settings = _repo_settings(repo)  # the rest of them fix() reads itself
+    if settings is not None:
+        source = click.get_current_context().get_parameter_source("timeout_s")
+        if settings.timeout and source is click.core.ParameterSource.DEFAULT:
+            timeout_s = settings.timeout
     config = fixing.FixConfig(policy=policy, policy_options=options, backend=sandbox, image=image,
                               max_steps=max_steps, timeout_s=timeout_s, samples=samples,
-                              test_command=test_command, apply=apply_, out=out)
+                              test_command=test_command, apply=apply_, out=out,
+                              setup=tuple(setup))
     console = Console(stderr=True, quiet=as_json)
     with console.status("starting") as status:
         result = fixing.fix(repo, config, progress=_Progress(console, status))
@@ -54,9 +65,18 @@ def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, image, max_s
         click.echo(json.dumps(result.to_json()))
     elif result.nothing_to_fix:
         console.print(f"[green]{result.message}")
+    elif result.best is None:  # only test files that do not import themselves
+        console.print(f"[red]{result.message}")
     else:
         _report(console, result, apply_)
     click.get_current_context().exit(0 if result.resolved else 1)
+
+
+def _repo_settings(repo: Path):
+    """REPO's [tool.debug-agent] settings, or None when REPO is not a directory (fix says so)."""
+    from sandboxes.project import detect_project
+
+    return detect_project(repo).settings if repo.is_dir() else None
 
 
 class _Progress:

@@ -44,9 +44,18 @@ def build(tag, mirror, suite, rebuild, refresh_rootfs) -> None:
 
 
 @sandbox.command()
+@click.argument("repo", required=False, type=click.Path(exists=True, file_okay=False))
 @click.option("--image", default=None, help="Image to check [default: the built one].")
-def doctor(image) -> None:
-    """Say which sandbox backend is usable here, and for the others why not and how to fix it."""
+@click.option("--build", is_flag=True, help="With REPO: build its environment image now.")
+@click.option("--setup", multiple=True, metavar="CMD",
+              help="With REPO: the --setup commands `agent fix` will be given.")
+def doctor(repo, image, build, setup) -> None:
+    """Say which sandbox backend is usable here, and for the others why not and how to fix it.
+
+    With REPO, also what was detected about it: layout, dependencies and where each is declared,
+    extras, pytest settings and the plugins they name, its environment image and whether it is
+    built (cached), and the pytest arguments its settings need in the sandbox.
+    """
     from sandboxes.docker import docker_problem
     from sandboxes.image import DEFAULT_IMAGE
 
@@ -63,6 +72,10 @@ def doctor(image) -> None:
         click.echo("local:  usable, weakly: not root, so commands run as you with rlimits only "
                    "(RLIMIT_NPROC counts all your processes)")
     click.echo(f"auto:   {'docker' if problem is None else 'local'}")
+    if repo:
+        from agent.commands.doctor import show_project
+
+        show_project(repo, None if problem else image, build=build, setup=tuple(setup))
     if problem is not None:
         raise click.exceptions.Exit(1)
 

@@ -13,7 +13,8 @@ from agent.commands.common import sandbox_option
 
 @click.group()
 def tasks() -> None:
-    """Check and inspect buggy-task suites (a task dir, or a dir of them)."""
+    """Check and inspect buggy-task suites (a task dir, or a dir of them; 'bundled' names the
+    bundled suite)."""
 
 
 def _suite_arg(f):

@@ -1,13 +1,19 @@
 """`agent eval`: run a policy over a suite of tasks, each in its own sandbox, and measure it.
 
-    runner.py    EvalConfig, evaluate_task (one task, in a worker), run_eval (a whole run)
-    pool.py      local worker processes;  ray_pool.py  the same over Ray
-    records.py   the results.jsonl record and its append-only, crash-safe log
-    metrics.py   fault-localization hits and the run summary
-    report.py    report.md and a self-contained report.html
-    compare.py   compare two runs; export SWE-bench predictions
+    runner.py      EvalConfig, run_eval (a whole run: what to run, resume, retries, outputs)
+    worker.py      PolicySpec, evaluate_task (one task, in a worker process or a Ray task)
+    pool.py        the local executor: run_local(fn, jobs, workers, on_result, on_lost)
+    ray_pool.py    the same over Ray: run_ray(fn, jobs, workers, on_result, on_lost)
+    worker_log.py  logging inside workers
+    records.py     EvalRecord, the results.jsonl line, and its append-only, crash-safe log
+    metrics.py     fault-localization hits and the run summary
+    report.py      report.md and a self-contained report.html
+    compare.py     compare two runs; export SWE-bench predictions
 """
 
-from agent.eval.runner import EvalConfig, PolicySpec, evaluate_task, rebuild_outputs, run_eval
+from agent.eval.records import ErrorKind, EvalRecord
+from agent.eval.runner import EvalConfig, rebuild_outputs, run_eval
+from agent.eval.worker import PolicySpec, evaluate_task
 
-__all__ = ["EvalConfig", "PolicySpec", "evaluate_task", "rebuild_outputs", "run_eval"]
+__all__ = ["ErrorKind", "EvalConfig", "EvalRecord", "PolicySpec", "evaluate_task",
+           "rebuild_outputs", "run_eval"]

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.eval.records import RETRIED_KINDS, ResultsLog
+from agent.eval.records import EvalRecord, ResultsLog
 from sandboxes.errors import UsageError
 
 
-def load_run(path: str | Path) -> dict[str, dict[str, Any]]:
+def load_run(path: str | Path) -> dict[str, EvalRecord]:
     """The last record of each task of a run directory (or of a results.jsonl file)."""
     path = Path(path)
     results = path if path.is_file() else path / "results.jsonl"
@@ -21,10 +21,10 @@ def load_run(path: str | Path) -> dict[str, dict[str, Any]]:
     return ResultsLog(results).latest()
 
 
-def _outcome(record: dict[str, Any]) -> str:
-    if record.get("error_kind") in RETRIED_KINDS:
+def _outcome(record: EvalRecord) -> str:
+    if record.retried:
         return "infra_error"
-    return "resolved" if record["resolved"] else "unresolved"
+    return "resolved" if record.resolved else "unresolved"
 
 
 @dataclass
@@ -65,8 +65,8 @@ def compare_runs(run_a: str | Path, run_b: str | Path) -> Comparison:
     a, b = load_run(run_a), load_run(run_b)
     common = sorted(set(a) & set(b))
     result = Comparison(a=str(run_a), b=str(run_b), common=len(common),
-                        resolved_a=sum(bool(a[t]["resolved"]) for t in common),
-                        resolved_b=sum(bool(b[t]["resolved"]) for t in common),
+                        resolved_a=sum(a[t].resolved for t in common),
+                        resolved_b=sum(b[t].resolved for t in common),
                         only_a=sorted(set(a) - set(b)), only_b=sorted(set(b) - set(a)))
     for task_id in common:
         oa, ob = _outcome(a[task_id]), _outcome(b[task_id])
@@ -89,11 +89,11 @@ def predictions(run: str | Path, model_name: str | None = None) -> list[dict[str
     out = []
     for task_id in sorted(records):
         record = records[task_id]
-        if record.get("error_kind") in RETRIED_KINDS:
+        if record.retried:
             continue
         out.append({"instance_id": task_id,
-                    "model_name_or_path": model_name or record.get("policy") or "debug-agent",
-                    "model_patch": record.get("patch") or ""})
+                    "model_name_or_path": model_name or record.result.policy or "debug-agent",
+                    "model_patch": record.result.patch})
     return out
 
 

@@ -15,6 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from agent.eval.records import ErrorKind, EvalRecord
 from agent.patches import edited_lines
 
 LOCALIZATION_KEYS = ("top1_line", "top5_line", "top1_file", "top5_file", "edited_line",
@@ -81,46 +82,44 @@ def _rate(n: int, d: int) -> float:
     return round(n / d, 4) if d else 0.0
 
 
-def summarize(records: Iterable[dict[str, Any]], *, run: dict[str, Any] | None = None) -> dict:
+def summarize(records: Iterable[EvalRecord], *, run: dict[str, Any] | None = None) -> dict:
     """summary.json of a run from its records (the last record of each task)."""
-    latest = {r["task_id"]: r for r in records}
-    rows = list(latest.values())
+    rows = list({r.task_id: r for r in records}.values())
     total = len(rows)
-    resolved = sum(bool(r["resolved"]) for r in rows)
-    infra = [r for r in rows if r.get("error_kind") in ("infra", "crash")]
-    completed = total - len(infra)
+    resolved = sum(r.resolved for r in rows)
+    infra = [r for r in rows if r.retried]
+    done = [r for r in rows if not r.retried]
 
     per_class: dict[str, dict[str, Any]] = defaultdict(lambda: {"tasks": 0, "resolved": 0})
     for r in rows:
-        c = per_class[r.get("bug_class") or "unknown"]
+        c = per_class[r.bug_class or "unknown"]
         c["tasks"] += 1
-        c["resolved"] += bool(r["resolved"])
+        c["resolved"] += r.resolved
     for c in per_class.values():
         c["resolve_rate"] = _rate(c["resolved"], c["tasks"])
 
-    judged = [r["localization_eval"] for r in rows
-              if r.get("localization_eval") and r.get("error_kind") not in ("infra", "crash")]
+    judged = [r.localization_eval for r in done if r.localization_eval]
     fl: dict[str, Any] = {"tasks": len(judged), "localized": sum(j["localized"] for j in judged)}
     for key in LOCALIZATION_KEYS:
         fl[key] = _rate(sum(bool(j[key]) for j in judged), len(judged))
 
-    done = [r for r in rows if r.get("error_kind") not in ("infra", "crash")]
-    tokens = [int(r.get("tokens") or 0) for r in done]
+    tokens = [r.result.tokens for r in done]
+    rewards = [r.result.reward for r in done]
     return {
         "run": run or {},
         "tasks": total,
-        "completed": completed,
+        "completed": len(done),
         "resolved": resolved,
         "resolve_rate": _rate(resolved, total),
-        "resolve_rate_completed": _rate(resolved, completed),
-        "mean_reward": round(statistics.fmean([float(r["reward"]) for r in done]), 4) if done else 0.0,
+        "resolve_rate_completed": _rate(resolved, len(done)),
+        "mean_reward": round(statistics.fmean(rewards), 4) if done else 0.0,
         "per_bug_class": dict(sorted(per_class.items())),
         "localization": fl,
-        "wall_s": distribution([float(r["wall_s"]) for r in done]),
-        "steps": distribution([float(r["steps"]) for r in done]),
+        "wall_s": distribution([r.wall_s for r in done]),
+        "steps": distribution([float(r.result.steps) for r in done]),
         "tokens": {"total": sum(tokens), "mean": round(statistics.fmean(tokens), 1) if tokens else 0},
-        "exit_status": dict(Counter(r["exit_status"].split(":")[0] for r in rows).most_common()),
+        "exit_status": dict(Counter(r.status for r in rows).most_common()),
         "infra_errors": len(infra),
-        "infra_error_tasks": sorted(r["task_id"] for r in infra),
-        "policy_errors": sum(r.get("error_kind") == "policy" for r in rows),
+        "infra_error_tasks": sorted(r.task_id for r in infra),
+        "policy_errors": sum(r.error_kind == ErrorKind.POLICY for r in rows),
     }

@@ -1,11 +1,16 @@
-"""The local pool: N long-lived worker processes (spawn), one task at a time each.
+"""Local executor: N long-lived worker processes (spawn), one job at a time each, running ``fn``.
+
+It knows nothing of evaluation: it is handed the function to run, the jobs, and what to do with
+each result or lost job (as mini-swe-agent's batch runner hands its executor
+``process_instance``). ``fn``, the jobs and the results travel by pickle, so ``fn`` is a
+module-level function (or a ``functools.partial`` of one).
 
 Not ``concurrent.futures``: there a worker that dies breaks the whole pool and every pending
 future. Here the parent watches each worker's pipe and process sentinel; a worker that dies (killed,
-out of memory) costs only the task it held, which is recorded as an infrastructure error, and a new
-worker takes its place. Workers ignore SIGINT (Ctrl-C reaches the parent, which stops them with
-SIGTERM, which they turn into SystemExit so that their sandboxes close), and exit by themselves
-when the parent goes away (EOF on their pipe).
+out of memory) or runs past ``timeout_s`` costs only the job it held, which goes to ``on_lost``,
+and a new worker takes its place. Workers ignore SIGINT (Ctrl-C reaches the parent, which stops
+them with SIGTERM, which they turn into SystemExit so that their sandboxes close), and exit by
+themselves when the parent goes away (EOF on their pipe).
 """
 
 from __future__ import annotations
@@ -16,40 +21,44 @@ import signal
 import sys
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import Any
-
-from agent.eval.records import INFRA, error_record
-from envs.task import Task
+from typing import Any, Generic, TypeVar
 
 log = logging.getLogger("debug_agent.eval")
 
-Job = tuple[Task, int]
+J = TypeVar("J")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Lost:
+    """A job that produced no result: its worker died, or it ran past the timeout."""
+
+    why: str
+    wall_s: float
+    worker: str
+
+
+OnResult = Callable[[J, R], "J | None"]
+"""on_result(job, result): the result arrived; may hand back a job to run next (a retry)."""
+OnLost = Callable[[J, Lost], "J | None"]
+"""on_lost(job, lost): the job was lost; may hand back a job to run next."""
+OnDispatch = Callable[[J, str, "int | None"], None]
+"""on_dispatch(job, worker name, pid or None): the job was handed to a worker."""
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
     sys.exit(128 + signum)  # SystemExit unwinds the stack: env.close() and sandbox cleanup run
 
 
-def setup_worker_logging(level: int, log_file: str | None) -> None:
-    root = logging.getLogger("debug_agent")
-    root.setLevel(level)
-    root.handlers.clear()
-    if log_file:
-        handler = logging.FileHandler(log_file)
-        handler.setFormatter(logging.Formatter(
-            "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
-    root.propagate = False
-
-
-def _worker_main(conn: Connection, config: Any) -> None:
+def _worker_main(conn: Connection, fn: Callable[[Any], Any],
+                 init: Callable[[], None] | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_sigterm)
-    setup_worker_logging(config.log_level, config.log_file)
-    from agent.eval.runner import evaluate_task
-
+    if init is not None:
+        init()
     while True:
         try:
             job = conn.recv()
@@ -57,30 +66,29 @@ def _worker_main(conn: Connection, config: Any) -> None:
             return  # the parent is gone
         if job is None:
             return
-        task, attempt = job
-        record = evaluate_task(task, config, attempt)
+        result = fn(job)
         try:
-            conn.send(record)
+            conn.send(result)
         except (BrokenPipeError, OSError):
             return
 
 
-class _Worker:
-    def __init__(self, ctx: Any, config: Any, index: int) -> None:
+class _Worker(Generic[J]):
+    def __init__(self, ctx: Any, fn: Callable, init: Callable | None, index: int) -> None:
         self.conn, child = ctx.Pipe()
-        # Not daemonic: a daemonic process may not start processes, and policies may.
-        self.process = ctx.Process(target=_worker_main, args=(child, config),
-                                   name=f"eval-worker-{index}")
+        # Not daemonic: a daemonic process may not start processes, and fn may.
+        self.process = ctx.Process(target=_worker_main, args=(child, fn, init),
+                                   name=f"worker-{index}")
         self.process.start()
         child.close()
-        self.job: Job | None = None
+        self.job: J | None = None
         self.since = 0.0
 
     @property
     def name(self) -> str:
         return f"pid {self.process.pid}"
 
-    def give(self, job: Job) -> None:
+    def give(self, job: J) -> None:
         self.conn.send(job)
         self.job, self.since = job, time.monotonic()
 
@@ -102,80 +110,78 @@ class _Worker:
 
 
 def run_local(
-    jobs: list[Job],
-    config: Any,
+    fn: Callable[[J], R],
+    jobs: Iterable[J],
     workers: int,
+    on_result: OnResult,
+    on_lost: OnLost,
     *,
-    on_record: Callable[[dict[str, Any]], Job | None],
-    on_event: Callable[[str, dict[str, Any]], None],
-    task_timeout_s: float | None = None,
+    init: Callable[[], None] | None = None,
+    on_dispatch: OnDispatch | None = None,
+    timeout_s: float | None = None,
 ) -> None:
-    """Run ``jobs`` on ``workers`` processes; ``on_record`` gets each record as it arrives and may
-    hand back a job to run again."""
+    """Run ``fn(job)`` for every job on up to ``workers`` processes (each runs ``init()`` first)
+    until no job is left, including those the callbacks hand back."""
     ctx = mp.get_context("spawn")
-    pending: deque[Job] = deque(jobs)
-    pool: list[_Worker] = []
+    pending: deque[J] = deque(jobs)
+    pool: list[_Worker[J]] = []
     started = 0
 
-    def new_worker() -> _Worker:
-        nonlocal started
-        started += 1
-        return _Worker(ctx, config, started)
-
-    def finish(worker: _Worker, record: dict[str, Any]) -> None:
+    def settle(worker: _Worker[J], again: J | None) -> None:
         worker.job = None
-        again = on_record(record)
         if again is not None:
             pending.append(again)
 
-    def lost(worker: _Worker, why: str) -> None:
-        task, attempt = worker.job
-        log.warning("task %s: %s", task.id, why)
-        record = error_record(task, config.policy.name, INFRA, why,
-                              wall_s=time.monotonic() - worker.since, attempt=attempt,
-                              worker=worker.name)
+    def lost(worker: _Worker[J], why: str) -> None:
+        job = worker.job
+        log.warning("%s: %s", job, why)
         pool.remove(worker)
         worker.stop(grace_s=2)
-        finish(worker, record)
+        settle(worker, on_lost(job, Lost(why, time.monotonic() - worker.since, worker.name)))
+
+    def died(worker: _Worker[J]) -> None:
+        worker.process.join(1)
+        lost(worker, f"worker {worker.name} died (exit code {worker.process.exitcode}) while "
+                     "running the job")
+
+    def dispatch() -> None:
+        nonlocal started
+        while pending and (len(pool) < workers or any(w.job is None for w in pool)):
+            idle = next((w for w in pool if w.job is None), None)
+            if idle is None:
+                started += 1
+                idle = _Worker(ctx, fn, init, started)
+                pool.append(idle)
+            job = pending.popleft()
+            try:
+                idle.give(job)
+            except (BrokenPipeError, OSError):  # it died while idle: replace it, keep the job
+                log.warning("worker %s died while idle; starting another", idle.name)
+                pool.remove(idle)
+                idle.job = None
+                idle.stop(grace_s=1)
+                pending.appendleft(job)
+                continue
+            if on_dispatch is not None:
+                on_dispatch(job, idle.name, idle.process.pid)
 
     try:
         while pending or any(w.job is not None for w in pool):
-            while pending and (len(pool) < workers or any(w.job is None for w in pool)):
-                idle = next((w for w in pool if w.job is None), None)
-                if idle is None:
-                    idle = new_worker()
-                    pool.append(idle)
-                job = pending.popleft()
-                try:
-                    idle.give(job)
-                except (BrokenPipeError, OSError):  # it died while idle: replace it, keep the job
-                    log.warning("worker %s died while idle; starting another", idle.name)
-                    pool.remove(idle)
-                    idle.job = None
-                    idle.stop(grace_s=1)
-                    pending.appendleft(job)
-                    continue
-                on_event("dispatch", {"task_id": job[0].id, "worker": idle.name,
-                                      "pid": idle.process.pid})
+            dispatch()
             busy = [w for w in pool if w.job is not None]
             ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=1.0)
             for worker in busy:
                 if worker.conn in ready or worker.conn.poll():
                     try:
-                        record = worker.conn.recv()
+                        result = worker.conn.recv()
                     except (EOFError, OSError):
-                        worker.process.join(1)
-                        lost(worker, f"worker {worker.name} died (exit code "
-                                     f"{worker.process.exitcode}) while running the task")
+                        died(worker)
                         continue
-                    finish(worker, record)
+                    settle(worker, on_result(worker.job, result))
                 elif worker.process.sentinel in ready or not worker.process.is_alive():
-                    worker.process.join(1)
-                    lost(worker, f"worker {worker.name} died (exit code "
-                                 f"{worker.process.exitcode}) while running the task")
-                elif task_timeout_s is not None and time.monotonic() - worker.since > task_timeout_s:
-                    lost(worker, f"task timed out after {task_timeout_s:g} s; worker "
-                                 f"{worker.name} stopped")
+                    died(worker)
+                elif timeout_s is not None and time.monotonic() - worker.since > timeout_s:
+                    lost(worker, f"timed out after {timeout_s:g} s; worker {worker.name} stopped")
     finally:
         for worker in pool:
             worker.stop()

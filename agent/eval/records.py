@@ -1,4 +1,10 @@
-"""One evaluation record per task, and results.jsonl: the append-only log of them.
+"""One evaluation record per task (``EvalRecord``), and results.jsonl: the append-only log of them.
+
+A record is the kept ``EpisodeResult`` plus what evaluation adds; it becomes JSON only here, at
+the JSONL edge, as one flat object (the episode's keys and the record's side by side). Keys a
+reader does not know are kept in ``extra`` and written back, so a newer writer's fields survive a
+resume by an older reader. To add a field, give ``EvalRecord`` one with a default: ``to_json`` and
+``from_json`` pick it up.
 
 Only the coordinating process writes the log, one whole line per ``os.write`` on an ``O_APPEND``
 descriptor, flushed to disk before the next task is reported. A crash can therefore leave at most
@@ -8,69 +14,138 @@ When a task appears more than once (a retried infrastructure error), its last re
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import os
-import time
-from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from agent.trajectory import EpisodeResult
+from agent.trajectory import EpisodeResult, ExitStatus
 
 log = logging.getLogger("debug_agent.eval")
 
-INFRA = "infra"
-"""error_kind of a task that infrastructure failed (sandbox, Docker engine, worker, Ray node)."""
-CRASH = "crash"
-"""error_kind of an unexpected exception in our own code while running the task."""
-POLICY = "policy"
-"""error_kind of an episode the policy could not finish (model server down, generation error)."""
-RETRIED_KINDS = frozenset({INFRA, CRASH})
-"""Records that say nothing about the policy: ``--resume`` runs their tasks again."""
+
+class ErrorKind(enum.StrEnum):
+    """Why a record says nothing (INFRA, CRASH) or little (POLICY) about the policy's skill."""
+
+    INFRA = "infra"
+    """Infrastructure failed: the sandbox, the Docker engine, a worker process, a Ray node."""
+    CRASH = "crash"
+    """An unexpected exception in our own code while running the task."""
+    POLICY = "policy"
+    """The policy could not finish the episode (model server down, generation error)."""
 
 
-def outcome_split(tests: dict[str, str], names: Iterable[str]) -> dict[str, str]:
-    return {name: tests.get(name, "missing") for name in names}
+RETRIED_KINDS = frozenset({ErrorKind.INFRA, ErrorKind.CRASH})
+"""Records that say nothing about the policy: ``--resume`` and ``--retries`` run them again."""
 
 
-def task_record(task: Any, result: EpisodeResult, *, wall_s: float, attempt: int = 1,
-                samples: list[dict] | None = None, worker: str = "") -> dict[str, Any]:
-    """The results.jsonl line for one task: the kept EpisodeResult plus what eval adds."""
-    from agent.eval.metrics import localization_hits
+@dataclass
+class Sample:
+    """One of several episodes on a task (``--samples``); the kept one is the record's result."""
 
-    record = result.to_json()
-    f2p = outcome_split(result.tests, task.fail_to_pass)
-    p2p = outcome_split(result.tests, task.pass_to_pass)
-    status = result.exit_status
-    record.update(
-        bug_class=task.bug_class or "unknown",
-        fail_to_pass=f2p,
-        pass_to_pass=p2p,
-        f2p_passed=sum(s == "passed" for s in f2p.values()),
-        f2p_total=len(f2p),
-        p2p_passed=sum(s == "passed" for s in p2p.values()),
-        p2p_total=len(p2p),
-        wall_s=round(wall_s, 3),
-        error_kind=POLICY if status.startswith("error") else None,
-        localization_eval=localization_hits(task.reference_patch, result.localization,
-                                            result.edited_lines),
-        attempt=attempt,
-        samples=samples or [],
-        worker=worker,
-        finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    )
-    return record
+    resolved: bool
+    reward: float
+    tests_passed: int
+    patch_lines: int
+    steps: int
+    exit_status: str
+    trajectory_path: str | None
+    kept: bool
 
 
-def error_record(task: Any, policy: str, kind: str, message: str, *, wall_s: float = 0.0,
-                 attempt: int = 1, worker: str = "") -> dict[str, Any]:
-    """The record of a task that produced no episode result (``kind`` is INFRA or CRASH)."""
-    result = EpisodeResult(task_id=task.id, policy=policy,
-                           exit_status=f"{'infra_error' if kind == INFRA else 'crash'}: {message}")
-    record = task_record(task, result, wall_s=wall_s, attempt=attempt, worker=worker)
-    record["error_kind"] = kind
-    return record
+_EPISODE_KEYS = frozenset(f.name for f in fields(EpisodeResult))
+_DERIVED_KEYS = frozenset({"f2p_passed", "f2p_total", "p2p_passed", "p2p_total"})
+
+
+@dataclass
+class EvalRecord:
+    """The results.jsonl line of one task."""
+
+    result: EpisodeResult
+    bug_class: str = "unknown"
+    fail_to_pass: dict[str, str] = field(default_factory=dict)
+    """Each fail_to_pass test's status after the episode ("missing" when it did not run)."""
+    pass_to_pass: dict[str, str] = field(default_factory=dict)
+    wall_s: float = 0.0
+    error_kind: ErrorKind | None = None
+    localization_eval: dict[str, Any] | None = None
+    """metrics.localization_hits against the reference patch; None without one."""
+    attempt: int = 1
+    samples: list[Sample] = field(default_factory=list)
+    worker: str = ""
+    finished_at: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Keys of the JSON line this version does not know, written back unchanged."""
+
+    @property
+    def task_id(self) -> str:
+        return self.result.task_id
+
+    @property
+    def resolved(self) -> bool:
+        return self.result.resolved
+
+    @property
+    def retried(self) -> bool:
+        """An infrastructure error or a crash: a run that says nothing about the policy."""
+        return self.error_kind in RETRIED_KINDS
+
+    @property
+    def status(self) -> str:
+        """How the task ended, for tables: the exit status, or infra_error / crash."""
+        if self.error_kind == ErrorKind.INFRA:
+            return "infra_error"
+        if self.error_kind == ErrorKind.CRASH:
+            return "crash"
+        return str(self.result.exit_status)
+
+    @property
+    def status_text(self) -> str:
+        """``status``, with what failed when something did."""
+        return f"{self.status}: {self.result.error}" if self.result.error else self.status
+
+    def passed(self, which: dict[str, str]) -> int:
+        return sum(s == "passed" for s in which.values())
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.result.to_json()
+        for f in fields(self):
+            if f.name not in ("result", "extra"):
+                value = getattr(self, f.name)
+                data[f.name] = [asdict(s) for s in value] if f.name == "samples" else value
+        data.update(f2p_passed=self.passed(self.fail_to_pass), f2p_total=len(self.fail_to_pass),
+                    p2p_passed=self.passed(self.pass_to_pass), p2p_total=len(self.pass_to_pass))
+        return {**self.extra, **data}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EvalRecord:
+        own = {f.name for f in fields(cls)} - {"result", "extra"}
+        episode = {k: v for k, v in data.items() if k in _EPISODE_KEYS}
+        episode.setdefault("policy", "")
+        status, error = _exit_status(str(episode.get("exit_status", "")),
+                                     str(episode.get("error", "")))
+        episode.update(exit_status=status, error=error)
+        kwargs = {k: v for k, v in data.items() if k in own}
+        if kwargs.get("error_kind") is not None:
+            kwargs["error_kind"] = ErrorKind(kwargs["error_kind"])
+        kwargs["samples"] = [Sample(**s) for s in kwargs.get("samples") or []]
+        extra = {k: v for k, v in data.items()
+                 if k not in own and k not in _EPISODE_KEYS and k not in _DERIVED_KEYS}
+        return cls(result=EpisodeResult(**episode), extra=extra, **kwargs)
+
+
+def _exit_status(status: str, error: str) -> tuple[ExitStatus | str, str]:
+    """The typed exit status of a JSON line; lines from before the type spelled errors as
+    "error: MESSAGE", "infra_error: MESSAGE" or "crash: MESSAGE"."""
+    if status in {s.value for s in ExitStatus}:
+        return ExitStatus(status), error
+    head, sep, message = status.partition(": ")
+    if sep and head in ("error", "infra_error", "crash"):
+        return ExitStatus.ERROR, error or message
+    return status, error
 
 
 class ResultsLog:
@@ -80,7 +155,7 @@ class ResultsLog:
         self.path = Path(path)
         self._fd: int | None = None
 
-    def read(self) -> list[dict[str, Any]]:
+    def read(self) -> list[EvalRecord]:
         """Every whole record in file order; a torn or unreadable last line is skipped."""
         if not self.path.exists():
             return []
@@ -98,12 +173,14 @@ class ResultsLog:
                     continue
                 raise ValueError(f"{self.path}:{i + 1}: not a JSON line; the file was edited or "
                                  "written by something else") from None
-            records.append(record)
+            if not isinstance(record, dict) or "task_id" not in record:
+                raise ValueError(f"{self.path}:{i + 1}: not an eval record (no task_id)")
+            records.append(EvalRecord.from_json(record))
         return records
 
-    def latest(self) -> dict[str, dict[str, Any]]:
+    def latest(self) -> dict[str, EvalRecord]:
         """The last record of each task id."""
-        return {r["task_id"]: r for r in self.read()}
+        return {r.task_id: r for r in self.read()}
 
     def open(self) -> ResultsLog:
         """Open for appending, first cutting off a torn last line so new lines start clean."""
@@ -118,10 +195,10 @@ class ResultsLog:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         return self
 
-    def append(self, record: dict[str, Any]) -> None:
+    def append(self, record: EvalRecord) -> None:
         if self._fd is None:
             raise RuntimeError("ResultsLog.append before open()")
-        line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
+        line = (json.dumps(record.to_json(), separators=(",", ":")) + "\n").encode()
         written = os.write(self._fd, line)  # one write: O_APPEND puts it whole at the end
         if written != len(line):
             raise OSError(f"{self.path}: short write ({written} of {len(line)} bytes)")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.eval.metrics import LOCALIZATION_KEYS
+from agent.eval.records import EvalRecord
 
 FL_LABELS = {
     "top1_line": "top-1 line", "top5_line": "top-5 lines", "top1_file": "top-1 file",
@@ -133,16 +134,16 @@ def _headline(summary: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def _task_rows(records: Sequence[dict[str, Any]]) -> list[list[str]]:
+def _task_rows(records: Sequence[EvalRecord]) -> list[list[str]]:
     rows = []
-    for r in sorted(records, key=lambda r: r["task_id"]):
-        fl = r.get("localization_eval") or {}
+    for r in sorted(records, key=lambda r: r.task_id):
+        fl = r.localization_eval or {}
+        f2p, p2p = r.fail_to_pass, r.pass_to_pass
         rows.append([
-            r["task_id"], r.get("bug_class", ""), "yes" if r["resolved"] else "no",
-            f"{r['reward']:.2f}", f"{r.get('f2p_passed', 0)}/{r.get('f2p_total', 0)}",
-            f"{r.get('p2p_passed', 0)}/{r.get('p2p_total', 0)}", str(r["steps"]),
-            f"{r['wall_s']:.1f}", ("yes" if fl.get("top5_line") else "no") if fl else "–",
-            r["exit_status"][:80],
+            r.task_id, r.bug_class, "yes" if r.resolved else "no", f"{r.result.reward:.2f}",
+            f"{r.passed(f2p)}/{len(f2p)}", f"{r.passed(p2p)}/{len(p2p)}", str(r.result.steps),
+            f"{r.wall_s:.1f}", ("yes" if fl.get("top5_line") else "no") if fl else "–",
+            r.status_text[:80],
         ])
     return rows
 
@@ -181,7 +182,7 @@ def _fl_rows(summary: dict[str, Any]) -> list[list[str]]:
 # -- the two reports -----------------------------------------------------------------------------
 
 
-def render_markdown(summary: dict[str, Any], records: Sequence[dict[str, Any]]) -> str:
+def render_markdown(summary: dict[str, Any], records: Sequence[EvalRecord]) -> str:
     fl = summary["localization"]
     parts = [
         "# Evaluation report", "",
@@ -207,8 +208,8 @@ text-align:left;font-size:13px}th{background:#f3f3f3}h2{margin-top:1.6em}
 .plots{display:flex;flex-wrap:wrap;gap:24px}"""
 
 
-def render_html(summary: dict[str, Any], records: Sequence[dict[str, Any]]) -> str:
-    done = [r for r in records if r.get("error_kind") not in ("infra", "crash")]
+def render_html(summary: dict[str, Any], records: Sequence[EvalRecord]) -> str:
+    done = [r for r in records if not r.retried]
     class_bars = [(name, c["resolve_rate"], f"({c['resolved']}/{c['tasks']})")
                   for name, c in summary["per_bug_class"].items()]
     fl = summary["localization"]
@@ -221,9 +222,9 @@ def render_html(summary: dict[str, Any], records: Sequence[dict[str, Any]]) -> s
         _html_table(["bug class", "tasks", "resolved", "rate"], _class_rows(summary)),
         "<h2>Time and steps</h2><div class='plots'>",
         "<div><h3>Wall time per task</h3>",
-        svg_histogram([float(r["wall_s"]) for r in done], xlabel="seconds"), "</div>",
+        svg_histogram([r.wall_s for r in done], xlabel="seconds"), "</div>",
         "<div><h3>Steps per task</h3>",
-        svg_histogram([float(r["steps"]) for r in done], xlabel="steps", integer=True),
+        svg_histogram([float(r.result.steps) for r in done], xlabel="steps", integer=True),
         "</div></div>",
         f"<h2>Fault localization</h2><p>Judged on {fl['tasks']} tasks with a reference patch "
         f"({fl['localized']} localized by the policy).</p>", svg_bars(fl_bars),
@@ -248,6 +249,6 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
-def write_reports(out: Path, summary: dict[str, Any], records: Sequence[dict[str, Any]]) -> None:
+def write_reports(out: Path, summary: dict[str, Any], records: Sequence[EvalRecord]) -> None:
     write_text_atomic(out / "report.md", render_markdown(summary, records))
     write_text_atomic(out / "report.html", render_html(summary, records))

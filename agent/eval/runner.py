@@ -1,30 +1,39 @@
-"""Running one task, and a whole evaluation: config, the per-task function, resume, outputs.
+"""A whole evaluation: its config, what to run (``--resume``), the executors, the outputs.
 
-``evaluate_task`` is what a worker runs (a local process or a Ray task): it builds the policy from
-a picklable spec, opens the task's own DebugEnv (its own sandbox), plays ``samples`` episodes
-through ``run_episode`` and returns the results.jsonl record of the best one. It never raises for
-a failing task: infrastructure failures become records with ``error_kind`` "infra", our own bugs
-"crash". ``run_eval`` decides what to run (``--resume``), hands the tasks to a pool, appends each
-record as it arrives, and writes summary.json and the reports at the end.
+``run_eval`` decides what to run, hands the jobs and the function to run (worker.py) to an
+executor (local processes, pool.py, or Ray, ray_pool.py), appends each record as it arrives, and
+writes summary.json and the reports at the end. The executors know nothing of tasks or records:
+the two callbacks here turn a result or a lost job into a record, and an infrastructure error
+into a retry while ``retries`` last.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
-import os
-import re
 import time
-import traceback
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from agent.eval.records import CRASH, INFRA, RETRIED_KINDS, ResultsLog, error_record, task_record
-from agent.selection import best_result, patch_size, tests_passing
+from agent.eval.pool import Lost, run_local
+from agent.eval.ray_pool import run_ray
+from agent.eval.records import ErrorKind, EvalRecord, ResultsLog
+from agent.eval.worker import (
+    EvalJob,
+    PolicySpec,
+    WorkerConfig,
+    error_record,
+    land_shipped,
+    run_job,
+    run_shipped,
+    ship,
+)
+from agent.eval.worker_log import setup_worker_logging
 from envs.task import Task, load_suite
-from sandboxes.errors import SandboxError, UsageError
+from sandboxes.errors import UsageError
 
 log = logging.getLogger("debug_agent.eval")
 
@@ -34,41 +43,8 @@ RUN_INFO = "run.json"
 TRAJECTORIES = "trajectories"
 
 Listener = Callable[[str, dict[str, Any]], None]
-"""on_event(kind, data): "start" {total, skipped, todo}, "dispatch" {task_id, worker},
-"record" {record}, "retry" {task_id, attempt}."""
-
-
-@dataclass(frozen=True)
-class PolicySpec:
-    """A policy by name and options: what crosses into worker processes instead of a policy."""
-
-    name: str = "search"
-    options: dict[str, Any] = field(default_factory=dict)
-
-    def build(self, task: Task | None = None):
-        from agent.policies import make_policy
-
-        return make_policy(self.name, task=task, **self.options)
-
-    @property
-    def key(self) -> str:
-        return json.dumps([self.name, self.options], sort_keys=True, default=str)
-
-
-@dataclass(frozen=True)
-class WorkerConfig:
-    """Everything a worker needs besides the task; picklable, so it travels to processes and Ray."""
-
-    policy: PolicySpec = field(default_factory=PolicySpec)
-    backend: str = "auto"
-    """Sandbox backend of each task's DebugEnv: docker | local | auto."""
-    max_steps: int = 30
-    samples: int = 1
-    env_options: dict[str, Any] = field(default_factory=dict)
-    """Further EnvConfig fields (time_budget_s, image, ...)."""
-    trajectory_dir: str | None = None
-    log_level: int = logging.WARNING
-    log_file: str | None = None
+"""on_event(kind, data): "start" {total, skipped, todo}, "dispatch" {task_id, worker, pid},
+"record" {record: EvalRecord}, "retry" {task_id, attempt}, "end" {summary}."""
 
 
 @dataclass
@@ -121,81 +97,6 @@ class EvalConfig:
         )
 
 
-# -- one task ------------------------------------------------------------------------------------
-
-_POLICIES: dict[str, Any] = {}
-"""Per-process cache of policies that are slow to build (a loaded model)."""
-
-
-def _policy_for(spec: PolicySpec, task: Task):
-    from agent.policies import REUSABLE
-
-    if spec.name not in REUSABLE:
-        return spec.build(task)
-    policy = _POLICIES.get(spec.key)
-    if policy is None:
-        policy = _POLICIES[spec.key] = spec.build(task)
-    if hasattr(policy, "tokens_used"):
-        policy.tokens_used = 0  # count this episode's tokens only
-    return policy
-
-
-def _infra_exceptions() -> tuple[type[BaseException], ...]:
-    kinds: list[type[BaseException]] = [SandboxError, ConnectionError, TimeoutError, OSError]
-    try:
-        import docker.errors
-
-        kinds.append(docker.errors.DockerException)
-    except ImportError:
-        pass
-    return tuple(kinds)
-
-
-def safe_name(task_id: str) -> str:
-    return re.sub(r"[^\w.-]+", "_", task_id)[:150]
-
-
-def evaluate_task(task: Task, config: WorkerConfig, attempt: int = 1) -> dict[str, Any]:
-    """Run ``task`` and return its results.jsonl record; never raises for the task's sake."""
-    from agent.loop import run_episode
-    from envs.env import DebugEnv, EnvConfig
-
-    started = time.monotonic()
-    worker = f"{os.uname().nodename}:{os.getpid()}"
-    try:
-        env = DebugEnv(EnvConfig(backend=config.backend, max_steps=config.max_steps,
-                                 **config.env_options), tasks=[task])
-        results = []
-        try:
-            for sample in range(config.samples):
-                policy = _policy_for(config.policy, task)
-                path = None
-                if config.trajectory_dir:
-                    suffix = f".s{sample}" if config.samples > 1 else ""
-                    path = Path(config.trajectory_dir) / f"{safe_name(task.id)}{suffix}.json"
-                results.append(run_episode(policy, env, task=task, seed=sample,
-                                           trajectory_path=path))
-        finally:
-            env.close()
-        best = best_result(results)
-        samples = [
-            {"resolved": r.resolved, "reward": r.reward, "tests_passed": tests_passing(r),
-             "patch_lines": patch_size(r.patch), "steps": r.steps, "exit_status": r.exit_status,
-             "trajectory_path": r.trajectory_path, "kept": r is best}
-            for r in results
-        ] if config.samples > 1 else []
-        return task_record(task, best, wall_s=time.monotonic() - started, attempt=attempt,
-                           samples=samples, worker=worker)
-    except _infra_exceptions() as exc:
-        log.warning("task %s: infrastructure error: %s: %s", task.id, type(exc).__name__, exc)
-        return error_record(task, config.policy.name, INFRA, f"{type(exc).__name__}: {exc}",
-                            wall_s=time.monotonic() - started, attempt=attempt, worker=worker)
-    except Exception as exc:  # the task boundary: one task's crash must not end the run
-        log.error("task %s crashed:\n%s", task.id, traceback.format_exc())
-        return error_record(task, config.policy.name, CRASH, f"{type(exc).__name__}: {exc}",
-                            wall_s=time.monotonic() - started, attempt=attempt, worker=worker)
-
-
 # -- a run ---------------------------------------------------------------------------------------
 
 
@@ -203,8 +104,8 @@ def evaluate_task(task: Task, config: WorkerConfig, attempt: int = 1) -> dict[st
 class Plan:
     tasks: list[Task]
     """Every task of the suite (the summary covers these)."""
-    todo: list[tuple[Task, int]]
-    """(task, attempt) to run now."""
+    todo: list[EvalJob]
+    """What to run now."""
     skipped: int
 
 
@@ -227,9 +128,9 @@ def plan_run(config: EvalConfig, results: ResultsLog) -> Plan:
     for task in tasks:
         previous = latest.get(task.id)
         if previous is None:
-            todo.append((task, 1))
-        elif previous.get("error_kind") in RETRIED_KINDS:
-            todo.append((task, int(previous.get("attempt", 1)) + 1))
+            todo.append(EvalJob(task))
+        elif previous.retried:
+            todo.append(EvalJob(task, previous.attempt + 1))
     return Plan(tasks=tasks, todo=todo, skipped=len(tasks) - len(todo))
 
 
@@ -243,6 +144,45 @@ def check_same_run(previous: dict[str, Any], now: dict[str, Any], out: Path) -> 
         what = "; ".join(f"{k}: {previous[k]!r} then, {now[k]!r} now" for k in changed)
         raise UsageError(f"cannot resume {out} with different settings ({what}); pass the same "
                          "options, or choose another --out")
+
+
+def execute(config: EvalConfig, jobs: list[EvalJob], results: ResultsLog, emit: Listener) -> None:
+    """Run ``jobs`` on the configured executor, appending each record to ``results``."""
+    retries_left = {job.task.id: config.retries for job in jobs}
+
+    def on_result(job: EvalJob, record: EvalRecord) -> EvalJob | None:
+        """Write the record; hand back the job's next attempt when the task earns a retry."""
+        results.append(record)
+        emit("record", {"record": record})
+        if record.retried and retries_left.get(job.task.id, 0) > 0:
+            retries_left[job.task.id] -= 1
+            emit("retry", {"task_id": job.task.id, "attempt": job.attempt + 1})
+            return EvalJob(job.task, job.attempt + 1)
+        return None
+
+    def on_lost(job: EvalJob, lost: Lost) -> EvalJob | None:
+        return on_result(job, error_record(job.task, config.policy.name, ErrorKind.INFRA,
+                                           lost.why, wall_s=lost.wall_s,
+                                           attempt=job.attempt, worker=lost.worker))
+
+    def on_dispatch(job: EvalJob, worker: str, pid: int | None) -> None:
+        emit("dispatch", {"task_id": job.task.id, "worker": worker, "pid": pid})
+
+    if not jobs:
+        return
+    worker_config = config.worker_config()
+    if config.ray_address is None:
+        init = functools.partial(setup_worker_logging, worker_config.log_level,
+                                 worker_config.log_file)
+        run_local(functools.partial(run_job, worker_config), jobs, config.workers, on_result,
+                  on_lost, init=init, on_dispatch=on_dispatch, timeout_s=config.task_timeout_s)
+        return
+    landing = Path(worker_config.trajectory_dir)
+    shipped = replace(worker_config, trajectory_dir=None, log_file=None)
+    run_ray(functools.partial(run_shipped, shipped), jobs, config.workers,
+            lambda job, out: on_result(job, land_shipped(*out, landing)), on_lost,
+            address=config.ray_address, ship=ship, on_dispatch=on_dispatch,
+            timeout_s=config.task_timeout_s)
 
 
 def run_eval(config: EvalConfig, on_event: Listener | None = None) -> dict[str, Any]:
@@ -270,33 +210,8 @@ def run_eval(config: EvalConfig, on_event: Listener | None = None) -> dict[str, 
     write_json_atomic(out / RUN_INFO, run_info)
     emit("start", {"total": len(plan.tasks), "skipped": plan.skipped, "todo": len(plan.todo)})
     started = time.monotonic()
-    retries_left = {task.id: config.retries for task, _ in plan.todo}
-    by_id = {task.id: task for task in plan.tasks}
-
     with results.open():
-        def on_record(record: dict[str, Any]) -> tuple[Task, int] | None:
-            """Write the record; return a job to run again when the task earns a retry."""
-            results.append(record)
-            emit("record", {"record": record})
-            task_id = record["task_id"]
-            if record.get("error_kind") in RETRIED_KINDS and retries_left.get(task_id, 0) > 0:
-                retries_left[task_id] -= 1
-                emit("retry", {"task_id": task_id, "attempt": record["attempt"] + 1})
-                return by_id[task_id], int(record["attempt"]) + 1
-            return None
-
-        if plan.todo:
-            worker_config = config.worker_config()
-            if config.ray_address is not None:
-                from agent.eval.ray_pool import run_ray
-
-                run_ray(plan.todo, worker_config, config.workers, config.ray_address,
-                        on_record=on_record, on_event=emit, task_timeout_s=config.task_timeout_s)
-            else:
-                from agent.eval.pool import run_local
-
-                run_local(plan.todo, worker_config, config.workers, on_record=on_record,
-                          on_event=emit, task_timeout_s=config.task_timeout_s)
+        execute(config, plan.todo, results, emit)
 
     latest = results.latest()
     records = [latest[t.id] for t in plan.tasks if t.id in latest]

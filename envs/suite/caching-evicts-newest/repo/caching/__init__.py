@@ -1,1 +1,0 @@
-"""In-memory caches: least-recently-used and time-to-live."""

@@ -1,1 +1,0 @@
-"""An arithmetic expression evaluator: a tokenizer and a recursive-descent parser."""

@@ -1,1 +1,0 @@
-"""INI-style configuration with typed getters and overrides."""

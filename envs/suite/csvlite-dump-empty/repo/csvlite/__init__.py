@@ -1,1 +1,0 @@
-"""Read and write simple CSV text with a header row."""

@@ -1,1 +1,0 @@
-"""Course grades: statistics over scores and a roster of students."""

@@ -1,1 +1,0 @@
-"""Small graph algorithms over adjacency dictionaries."""

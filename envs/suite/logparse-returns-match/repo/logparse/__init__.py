@@ -1,1 +1,0 @@
-"""Parse application log lines and summarize them."""

@@ -1,1 +1,0 @@
-"""Recursive helpers for nested lists and dictionaries."""

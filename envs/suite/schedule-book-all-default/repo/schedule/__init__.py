@@ -1,1 +1,0 @@
-"""Meetings on a one-day calendar: booking, conflicts and free time."""

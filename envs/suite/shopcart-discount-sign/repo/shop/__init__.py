@@ -1,1 +1,0 @@
-"""A shopping cart with a catalog, quantity discounts, coupons and tax."""
