@@ -530,6 +530,8 @@ def detect_project(repo: str | Path) -> ProjectSpec:
         build = ["setuptools>=40.8.0", "wheel"]  # pip's default for a project without one
     backend = pyproject.get("build-system", {}).get("build-backend", "")
     build = [*(build or ()), *BACKEND_EXTRAS.get(backend.split(".")[0], ())]
+    if (root / "PKG-INFO").is_file():  # an sdist: the version scm tools read when there is no .git
+        col.inputs.append("PKG-INFO")
     layout, packages = _layout(root)
     pytest_settings, pytest_file = read_pytest_settings(root)
     if pytest_file and pytest_file not in col.inputs:

@@ -111,14 +111,14 @@ def project_environment(repo: str | os.PathLike, base: str = DEFAULT_IMAGE, *,
                         spec: ProjectSpec | None = None) -> ProjectEnvironment:
     """`ensure_project_image` plus the pytest args the repo's settings need in that image."""
     spec = spec or detect_project(repo)
-    client = docker_client()
-    try:
-        before = image_exists(client, project_tag(spec, client.images.get(base).id, setup))
-    finally:
-        client.close()
-    image = ensure_project_image(repo, spec, base, setup=setup, progress=progress)
-    args, notes = spec.pytest.run_args(*image_probe(image))
-    return ProjectEnvironment(image, args, notes, cached=before or image == base)
+    built: list[str] = []
+    image = ensure_project_image(repo, spec, base, setup=setup,
+                                 progress=lambda m: (built.append(m), progress(m)))
+    args: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    if spec.pytest.addopts or spec.pytest.required_plugins:  # else nothing to adapt: no probe
+        args, notes = spec.pytest.run_args(*image_probe(image))
+    return ProjectEnvironment(image, args, notes, cached=not built)
 
 
 def image_probe(image: str) -> tuple[frozenset[str], frozenset[str]]:

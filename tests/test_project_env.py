@@ -334,3 +334,17 @@ def test_setup_step_past_its_timeout_fails_on_time(docker_ready, tmp_path, capsy
     err = capsys.readouterr().err
     assert "(from .debug-agent.toml)" in err and "timed out after 3 s" in err
     assert len(err) < 10_000  # the tail of 30 MB of output
+
+
+@pytest.mark.docker
+def test_eval_records_a_setup_failure_as_such_and_does_not_retry_it(docker_ready, tmp_path,
+                                                                     request):
+    from agent.eval.records import ErrorKind
+    from agent.eval.worker import WorkerConfig, evaluate_task
+
+    repo = broken_repo(tmp_path / "r", BROKEN_SOURCES["misspelled import"])
+    (repo / ".debug-agent.toml").write_text(f"setup = 'exit 5  # {request.node.nodeid}'\n")
+    task = Task(id="t", repo=repo, fail_to_pass=("tests/test_util.py",))
+    record = evaluate_task(task, WorkerConfig(backend="docker", max_steps=2))
+    assert record.error_kind == ErrorKind.SETUP and record.status == "setup_failed"
+    assert not record.retried and "exit status 5" in record.result.error

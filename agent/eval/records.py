@@ -36,6 +36,9 @@ class ErrorKind(enum.StrEnum):
     """An unexpected exception in our own code while running the task."""
     POLICY = "policy"
     """The policy could not finish the episode (model server down, generation error)."""
+    SETUP = "setup"
+    """The task's project environment could not be built (SetupFailed): not retried, the same
+    declaration fails the same way."""
 
 
 RETRIED_KINDS = frozenset({ErrorKind.INFRA, ErrorKind.CRASH})
@@ -100,6 +103,8 @@ class EvalRecord:
             return "infra_error"
         if self.error_kind == ErrorKind.CRASH:
             return "crash"
+        if self.error_kind == ErrorKind.SETUP:
+            return "setup_failed"
         return str(self.result.exit_status)
 
     @property

@@ -31,7 +31,7 @@ from agent.selection import best_result, patch_size, tests_passing
 from agent.trajectory import EpisodeResult, ExitStatus
 from envs.task import Task
 from sandboxes.base import IGNORED_NAMES
-from sandboxes.errors import SandboxError
+from sandboxes.errors import SandboxError, SetupFailed
 
 log = logging.getLogger("debug_agent.eval")
 
@@ -143,6 +143,10 @@ def evaluate_task(task: Task, config: WorkerConfig, attempt: int = 1) -> EvalRec
         ] if config.samples > 1 else []
         return task_record(task, best, wall_s=time.monotonic() - started, attempt=attempt,
                            samples=samples, worker=worker)
+    except SetupFailed as exc:  # before the infra errors it also is: the repo's, not retried
+        log.warning("task %s: set-up failed: %s", task.id, exc)
+        return error_record(task, config.policy.name, ErrorKind.SETUP, str(exc),
+                            wall_s=time.monotonic() - started, attempt=attempt, worker=worker)
     except _infra_exceptions() as exc:
         log.warning("task %s: infrastructure error: %s: %s", task.id, type(exc).__name__, exc)
         return error_record(task, config.policy.name, ErrorKind.INFRA,
