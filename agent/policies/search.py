@@ -277,14 +277,27 @@ class SearchPolicy:
 
     def _package(self, sandbox: Sandbox, test_files) -> dict[str, str]:
         """The repo's Python sources that are not tests: where candidates are made, and where
-        ingredients and imported names come from."""
+        ingredients and imported names come from. Read from the task's repo on the host (one
+        sandbox round trip per file would cost seconds on a big project), with the files the
+        episode changed taken from the sandbox."""
+        repo = Path(self.task.repo).resolve()
+        changed = sandbox.changed_files()
         out, size = {}, 0
         for path in sandbox.list_files():
             if not path.endswith(".py") or is_test_path(path, test_files):
                 continue
             try:
-                text = sandbox.read_file(path)
-            except (UsageError, UnicodeDecodeError) as exc:  # not text: not a candidate file
+                if path in changed:
+                    data = changed[path]
+                    if data is None:
+                        continue
+                    text = data.decode("utf-8")
+                else:
+                    host = (repo / path).resolve()
+                    if not host.is_relative_to(repo):
+                        continue  # a link out of the repo: not the repo's source
+                    text = host.read_bytes().decode("utf-8")  # newlines as they are
+            except (OSError, UnicodeDecodeError) as exc:  # not text: not a candidate file
                 log.debug("skipping %s: %s", path, exc)
                 continue
             size += len(text)
