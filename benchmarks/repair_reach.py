@@ -28,9 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent.repair import candidates_at  # noqa: E402
-from agent.repair import rank  # noqa: E402
-from agent.repair.engine import mutation_candidates  # noqa: E402
+from agent.repair import (
+    candidates_at,
+    rank,
+)
+from agent.repair.engine import mutation_candidates
 
 
 def pairs(mirror: Path) -> list[tuple[str, str, str]]:

@@ -33,24 +33,23 @@ import json
 import logging
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
+from agent.prompts import Message
+from agent.repair import Candidate, candidates_at, evidence, problem_locations, rank
+from agent.repair.syntax import syntax_error
 from envs.actions import Localize, Open, RunTests, Submit, format_action, make_edit
 from envs.localize import localize_report, traceback_frames
 from envs.reward import apply_changes, is_test_path, task_test_files
 from sandboxes.errors import SandboxError, UsageError
 
-from agent.prompts import Message
-from agent.repair import Candidate, candidates_at, evidence, problem_locations, rank
-from agent.repair.syntax import syntax_error
-
 if TYPE_CHECKING:
+    from agent.policies.base import Workspace
     from envs.task import Task
     from sandboxes.base import Sandbox
-
-    from agent.policies.base import Workspace
 
 log = logging.getLogger("debug_agent.search")
 

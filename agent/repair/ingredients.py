@@ -17,8 +17,8 @@ from __future__ import annotations
 import ast
 import difflib
 import textwrap
+from collections.abc import Iterator
 from functools import lru_cache
-from typing import Iterator
 
 from agent.repair.site import Candidate, Site, indent_of
 
