@@ -49,7 +49,8 @@ def pairs(mirror: Path) -> list[tuple[str, str, str]]:
 
 
 def show(mirror: Path, path: str) -> str | None:
-    done = subprocess.run(["git", "-C", str(mirror), "show", f"HEAD:{path}"], capture_output=True)
+    done = subprocess.run(["git", "-C", str(mirror), "show", f"HEAD:{path}"], capture_output=True,
+                          check=False)
     try:
         return done.stdout.decode("utf-8") if done.returncode == 0 else None
     except UnicodeDecodeError:

@@ -27,7 +27,7 @@ def conditions(site: Site) -> list[ast.expr]:
     filters, and a returned comparison or boolean combination."""
     out = []
     stmt = site.stmt
-    if isinstance(stmt, (ast.If, ast.While)) or isinstance(stmt, ast.Assert):
+    if isinstance(stmt, (ast.If, ast.While, ast.Assert)):
         out.append(stmt.test)
     elif isinstance(stmt, ast.Return) and isinstance(stmt.value, (ast.Compare, ast.BoolOp)):
         out.append(stmt.value)

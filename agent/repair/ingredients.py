@@ -183,7 +183,7 @@ def ingredient_insert(site: Site) -> Iterator[Candidate]:
                 yield site.candidate(new, "ingredient_insert",
                                      f"insert `{adapted.splitlines()[0]}` {where} line {row + 1}"
                                      f"{note}", size=len(adapted) + 10 * origin,
-                                     disables=isinstance(node, _EXITS) or isinstance(node, ast.If))
+                                     disables=isinstance(node, (*_EXITS, ast.If)))
         if made >= MAX_INGREDIENTS:
             return
 
