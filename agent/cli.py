@@ -99,10 +99,17 @@ def cli(verbose: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: our errors become one red line and their exit status (2 for bad input),
-    never a traceback."""
+    never a traceback; SIGINT / SIGTERM stop the command with 130 / 143 (agent.interrupts)."""
+    from agent.interrupts import handled
+    from sandboxes.deadline import Cancelled
+
     try:
-        # Not standalone: click hands back ctx.exit(code) as a return value instead of exiting.
-        code = cli.main(args=argv, prog_name="agent", standalone_mode=False)
+        with handled():
+            # Not standalone: click hands back ctx.exit(code) as a return value, not exiting.
+            code = cli.main(args=argv, prog_name="agent", standalone_mode=False)
+    except Cancelled as exc:
+        click.echo(f"interrupted ({signal_name(exc.signum)})", err=True)
+        return exc.exit_code
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
@@ -118,6 +125,12 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("interrupted", err=True)
         return 130
     return code if isinstance(code, int) else 0
+
+
+def signal_name(signum: int) -> str:
+    import signal
+
+    return signal.Signals(signum).name
 
 
 if __name__ == "__main__":

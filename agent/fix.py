@@ -4,21 +4,19 @@
 the episode's sandbox and builds the task from that run (the failing tests become fail_to_pass),
 the policy works in that same sandbox (the search validates its candidates there and reuses the
 env's localization), and the best of ``samples`` episodes comes back as a FixResult that holds
-everything the CLI prints. The user's repository is only ever read, except by ``apply_patch``
+everything the CLI prints. The user's repository is only ever read, except by ``apply_to_repo``
 when they asked for it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-
 import datetime as dt
 import logging
 import os
 import shlex
 import shutil
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +24,10 @@ from typing import Any, Protocol
 
 from agent.patches import patch_files
 from agent.trajectory import EpisodeResult
-from envs.task import Task, broken_test_files, pytest_args
-from sandboxes import counts
+from envs.task import Task, broken_test_files, is_test_module, pytest_args
+from sandboxes import apply_patch, counts
 from sandboxes.base import IGNORED_NAMES
+from sandboxes.config import SandboxConfig
 from sandboxes.errors import UsageError
 from sandboxes.project import detect_project
 
@@ -44,14 +43,13 @@ class FixConfig:
     policy_options: dict[str, Any] = field(default_factory=dict)
     """Options for make_policy (model=, adapter=, load_4bit=, base_url=, ...); None values are
     dropped."""
-    backend: str = "auto"
-    """Sandbox backend: docker, local or auto."""
-    image: str | None = None
-    """Docker sandbox image; None for the built one."""
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    """Where the sandbox opens (backend, image, limits)."""
     max_steps: int = 30
     """Actions per episode."""
     timeout_s: float = 900.0
-    """Wall-clock seconds per episode."""
+    """Wall-clock seconds for the whole fix, all samples: a promise, kept within a few seconds
+    whatever the code under repair does (``sandboxes.deadline``)."""
     samples: int = 1
     """Episodes to draw at most; the first resolved one ends the drawing."""
     test_command: str | None = None
@@ -158,13 +156,30 @@ class _Quiet:
         log.info("%s", text)
 
 
+#: Seconds of ``timeout_s`` kept for closing the sandboxes and printing the result.
+CLOSE_MARGIN_S = 3.0
+
+
 def fix(repo: str | os.PathLike, config: FixConfig = FixConfig(),
         progress: FixProgress | None = None) -> FixResult:
     """Find and fix the fault that makes ``repo``'s tests fail (see the module docstring).
 
     UsageError for bad input (no such directory, no tests, a test command that is not pytest);
-    the repository is changed only with ``config.apply`` and a resolving patch.
+    the repository is changed only with ``config.apply`` and a resolving patch. Everything runs
+    under one deadline of ``config.timeout_s``; when the process is told to stop (SIGINT /
+    SIGTERM through ``agent.interrupts``), ``Cancelled`` comes out, its ``partial`` the
+    interrupted episode's result (None before the episode started), every sandbox closed.
     """
+    from sandboxes import deadline, prune_orphans
+
+    for name in prune_orphans():
+        log.info("removed %s, left by a run that was killed", name)
+    limit = max(config.timeout_s - CLOSE_MARGIN_S, config.timeout_s / 2)
+    with deadline.scope(limit):
+        return _fix(repo, config, progress)
+
+
+def _fix(repo: str | os.PathLike, config: FixConfig, progress: FixProgress | None) -> FixResult:
     from agent.loop import play_episode, run_episode
     from agent.policies import make_policy
     from agent.selection import best_result
@@ -181,16 +196,18 @@ def fix(repo: str | os.PathLike, config: FixConfig = FixConfig(),
                          "pass --test-command")
     out = config.out or default_out_dir(repo)
     progress.status(f"setting up the environment of {repo.name}")
-    image = prepare_environment(repo, backend=config.backend, image=config.image,
+    image = prepare_environment(repo, backend=config.sandbox.backend, image=config.sandbox.image,
                                 setup=config.setup, progress=progress.status)
-    env_config = EnvConfig(backend=config.backend, image=image,
-                           max_steps=config.max_steps, time_budget_s=config.timeout_s,
-                           **({"per_test_timeout_s": settings.test_timeout}
-                              if settings.test_timeout else {}))
+    # The episode stops early enough for its final scoring run to fit in the deadline; a test
+    # that hangs is stopped early enough for the rest of the suite to run.
+    per_test = settings.test_timeout or min(30.0, max(5.0, config.timeout_s / 6))
+    env_config = EnvConfig(sandbox=dataclasses.replace(config.sandbox, image=image),
+                           max_steps=config.max_steps, time_budget_s=config.timeout_s * 0.85,
+                           per_test_timeout_s=per_test)
     results: list[EpisodeResult] = []
     policies = []
     with DebugEnv(env_config) as env:
-        progress.status(f"running the tests of {repo.name} in a {config.backend} sandbox")
+        progress.status(f"running the tests of {repo.name} in a {config.sandbox.backend} sandbox")
         start = env.reset(options={"repo": repo, "test_command": test_command,
                                    "source": "agent fix"})
         task = env.task
@@ -226,7 +243,7 @@ def fix(repo: str | os.PathLike, config: FixConfig = FixConfig(),
     result.best, result.samples = best_result(results), len(results)
     result.policy_stats = _stats(policies[results.index(result.best)])
     if config.apply and result.best.resolved:
-        result.applied = apply_patch(repo, result.best.patch)
+        result.applied = apply_to_repo(repo, result.best.patch)
     return _finish(result, started, before)
 
 
@@ -282,7 +299,7 @@ def find_test_files(repo: Path, limit: int = 1) -> list[Path]:
     for root, dirs, files in os.walk(repo):
         dirs[:] = [d for d in dirs if d not in IGNORED_NAMES and not d.startswith(".")]
         for name in files:
-            if name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py")):
+            if is_test_module(name):
                 found.append(Path(root) / name)
                 if len(found) >= limit:
                     return found
@@ -313,8 +330,8 @@ def git_toplevel(repo: Path) -> Path | None:
     return Path(result.stdout.strip()).resolve() if result.returncode == 0 else None
 
 
-def apply_patch(repo: Path, patch: str) -> Applied:
-    """Write ``patch`` into ``repo``.
+def apply_to_repo(repo: Path, patch: str) -> Applied:
+    """Write ``patch`` into the user's ``repo``, in a way that can be undone.
 
     In a git repository only when its working tree is clean, so `git checkout` undoes exactly our
     change; elsewhere the files the patch touches are first copied to a backup directory.
@@ -322,6 +339,7 @@ def apply_patch(repo: Path, patch: str) -> Applied:
     """
     if not patch.strip():
         raise UsageError("there is no patch to apply")
+    files = patch_files(patch)
     top = git_toplevel(repo)
     if top is not None:
         status = _git(repo, "status", "--porcelain", "--", ".")
@@ -329,27 +347,10 @@ def apply_patch(repo: Path, patch: str) -> Applied:
             raise UsageError(f"{repo} has uncommitted changes; commit or stash them first, "
                              "or run without --apply and apply the printed patch yourself")
         # The patch's paths are relative to `repo`, which may be below the work tree's top.
-        sub = repo.resolve().relative_to(top).as_posix()
-        where = ["--directory", sub] if sub != "." else []
-        check = _git(top, "apply", "--check", *where, "-", input=patch)
-        if check.returncode != 0:
-            raise UsageError(f"the patch does not apply to {repo}: {check.stderr.strip()}")
-        _git(top, "apply", *where, "-", input=patch).check_returncode()
-        files = patch_files(patch)
+        apply_patch(top, patch, directory=repo.resolve().relative_to(top).as_posix())
         return Applied("git", f"git -C {shlex.quote(str(repo))} checkout -- "
                        + " ".join(shlex.quote(f) for f in files))
-    # Not a git repository: check in a scratch copy, then back up, then apply for real.
-    files = patch_files(patch)
-    with tempfile.TemporaryDirectory() as scratch:
-        for name in files:
-            src = repo / name
-            if src.exists():
-                (Path(scratch) / name).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src, Path(scratch) / name)
-        check = subprocess.run(["git", "apply", "--check", "-"], cwd=scratch, input=patch,
-                               text=True, capture_output=True)
-        if check.returncode != 0:
-            raise UsageError(f"the patch does not apply to {repo}: {check.stderr.strip()}")
+    apply_patch(repo, patch, check_only=True)  # before the backup: a misfit changes nothing
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     backup = repo.parent / f".{repo.name}.debug-agent-backup-{stamp}"
     for name in files:
@@ -358,6 +359,5 @@ def apply_patch(repo: Path, patch: str) -> Applied:
             (backup / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, backup / name)
     backup.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["git", "apply", "-"], cwd=repo, input=patch, text=True,
-                   capture_output=True).check_returncode()
+    apply_patch(repo, patch)
     return Applied("backup", f"copy the files back from {backup}")

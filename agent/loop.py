@@ -20,6 +20,7 @@ from agent.patches import edited_lines
 from agent.policies.base import Policy
 from agent.prompts import add_turn, initial_messages
 from agent.trajectory import EpisodeResult, ExitStatus, Step, Trajectory
+from sandboxes.deadline import Cancelled
 
 if TYPE_CHECKING:
     from envs.env import DebugEnv
@@ -61,6 +62,8 @@ class _Episode:
     trajectory: Trajectory
     format_errors: int = 0
     localization: list[str] = field(default_factory=list)
+    patch: str = ""
+    """The env's diff after the latest step: what an interrupted episode hands back."""
 
 
 def run_episode(
@@ -97,7 +100,9 @@ def play_episode(
     """Run ``policy`` in ``env``, which was just reset to ``(observation, info)``.
 
     For callers that look at the starting state before they spend a policy on it (`agent fix`
-    stops when no test fails); ``run_episode`` is reset + this.
+    stops when no test fails); ``run_episode`` is reset + this. A cancellation (``Cancelled``,
+    from SIGINT / SIGTERM) saves the trajectory with ExitStatus.INTERRUPTED, attaches that
+    partial result to the exception as ``partial`` and re-raises it.
     """
     config = config or LoopConfig()
     started = time.monotonic()
@@ -119,6 +124,12 @@ def play_episode(
                 on_step(step)
     except EpisodeOver as over:
         result = _result(policy, episode, over, started, trajectory_path)
+    except Cancelled as cancelled:  # keep what was found, then let it unwind (sandboxes close)
+        over = EpisodeOver(ExitStatus.INTERRUPTED, {"patch": episode.patch})
+        cancelled.partial = _result(policy, episode, over, started, trajectory_path)
+        episode.trajectory.result = cancelled.partial
+        save()
+        raise
     episode.trajectory.result = result
     save()
     return result
@@ -138,6 +149,7 @@ def _step(policy: Policy, env: DebugEnv, episode: _Episode, config: LoopConfig) 
             raise EpisodeOver(ExitStatus.ERROR, error=f"{type(exc).__name__}: {exc}") from exc
     observation, reward, terminated, truncated, info = env.step(action_text)
     episode.format_errors = episode.format_errors + 1 if info.get("format_error") else 0
+    episode.patch = info.get("patch", episode.patch)
     if info.get("localization"):
         episode.localization = [s.location for s in info["localization"]]
     step = Step(

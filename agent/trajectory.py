@@ -28,6 +28,8 @@ class ExitStatus(enum.StrEnum):
     """Too many malformed actions in a row; the loop submitted on the policy's behalf."""
     ERROR = "error"
     """The policy failed (model server down, generation error); ``EpisodeResult.error`` says how."""
+    INTERRUPTED = "interrupted"
+    """SIGINT / SIGTERM stopped the run; the result holds what was found so far (not scored)."""
 
 
 @dataclass

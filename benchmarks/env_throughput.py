@@ -19,13 +19,13 @@ import argparse
 import json
 import logging
 import statistics
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 
+from sandboxes.config import SandboxConfig
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 FIXTURES = ROOT / "tests" / "fixtures" / "env_tasks"
 
@@ -140,7 +140,7 @@ def bench_backend(backend: str, tasks, scripts, episodes: int, n: int) -> dict:
         open_sandbox(tasks[0].repo, backend=backend).close()
     except SandboxUnavailable as exc:
         return {"backend": backend, "skipped": str(exc)}
-    config = EnvConfig(backend=backend, max_steps=50)
+    config = EnvConfig(sandbox=SandboxConfig(backend), max_steps=50)
     serial = run_serial(config, tasks, scripts, episodes)
     parallel = run_parallel(config, tasks, scripts, episodes, n)
     return {

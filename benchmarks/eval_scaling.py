@@ -20,16 +20,14 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 
 def measure(tasks: Path, workers: int, backend: str, policy: str, only: tuple[str, ...],
             out_root: Path) -> dict:
     from agent.eval import EvalConfig, PolicySpec, run_eval
+    from sandboxes.config import SandboxConfig
 
-    options = {"backend": backend} if policy == "search" else {}
     config = EvalConfig(tasks=tasks, out=out_root / f"workers-{workers}", workers=workers,
-                        backend=backend, policy=PolicySpec(policy, options), only=only)
+                        sandbox=SandboxConfig(backend), policy=PolicySpec(policy), only=only)
     started = time.monotonic()
     summary = run_eval(config)
     elapsed = time.monotonic() - started

@@ -29,8 +29,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from agent.eval.metrics import distribution
-from envs.task import TaskError, bundled_suite_path, load_suite
-from envs.validate import apply_patch, copy_repo
+from envs.task import bundled_suite_path, load_suite
+from sandboxes import PatchError, apply_patch, copy_repo
 from sandboxes.counts import KEYS as RUN_KEYS
 
 
@@ -40,7 +40,7 @@ def patched_tree(repo: Path, patch: str) -> dict[str, str] | None:
         copy = copy_repo(repo, Path(tmp) / "repo")
         try:
             apply_patch(copy, patch)
-        except TaskError:
+        except PatchError:
             return None
         return {str(p.relative_to(copy)): p.read_text() for p in copy.rglob("*.py")}
 

@@ -24,11 +24,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from envs.mine import (MineConfig, check_history, default_source, load_commit,  # noqa: E402
-                       try_commit)
-from envs.task import Task, TaskError, load_suite  # noqa: E402
+from envs.mine import MineConfig, check_history, default_source, load_commit, try_commit
+from envs.task import Task, TaskError, load_suite
+from sandboxes.config import SandboxConfig
 
 MANIFEST = Path(__file__).with_name("foreign_set.json")
 FORMAT = "debug-agent.foreign-set/1"
@@ -135,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         if manifest.get("format") != FORMAT:
             raise TaskError(f"{args.manifest} is not a foreign-set manifest ({FORMAT})")
         counts = build(manifest, mirrors, args.out,
-                       MineConfig(backend=args.sandbox, timeout=args.timeout))
+                       MineConfig(sandbox=SandboxConfig(args.sandbox), timeout=args.timeout))
     except (TaskError, OSError, json.JSONDecodeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

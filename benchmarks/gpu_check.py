@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 TASK = ROOT / "tests" / "fixtures" / "eval_tasks" / "calc_add"
 EDIT = ("```\nedit calc.py\n<<<<<<< SEARCH\n    return a - b\n=======\n    return a + b\n"

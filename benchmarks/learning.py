@@ -55,13 +55,10 @@ import difflib
 import json
 import random
 import re
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 FAMILIES = ("arith_op", "compare_boundary", "compare_negate", "int_constant")
 
@@ -349,6 +346,7 @@ def evaluate(model_dir: str, adapter: str | None, tasks_dirs: list[Path], args) 
     from agent.loop import run_episode
     from agent.policies.hf import GenerationSettings, HFPolicy
     from envs.env import DebugEnv, EnvConfig
+    from sandboxes.config import SandboxConfig
     from envs.task import load_suite
 
     tasks = [task for tasks_dir in tasks_dirs if tasks_dir.is_dir()
@@ -357,7 +355,8 @@ def evaluate(model_dir: str, adapter: str | None, tasks_dirs: list[Path], args) 
         max_new_tokens=args.max_new_tokens, do_sample=False,
         max_context_chars=args.max_context_chars))
     lock = threading.Lock()
-    env_config = EnvConfig(backend="local", max_steps=args.max_steps, time_budget_s=300)
+    env_config = EnvConfig(sandbox=SandboxConfig("local"), max_steps=args.max_steps,
+                           time_budget_s=300)
 
     def one(task):
         policy = HFPolicy.from_model(base.model, base.tokenizer, base.settings, lock=lock)
@@ -483,6 +482,7 @@ def main() -> None:
         plot(state["history"], figures, work / "reward_curve.png")
         return
 
+    from sandboxes.config import SandboxConfig
     from trainers.data import CollectConfig, collect
     from trainers.ppo import PPOConfig, format_metrics, run_ppo
     from trainers.sft import SFTRunConfig, run_sft
@@ -513,7 +513,7 @@ def main() -> None:
     t0 = time.monotonic()
     summary = collect(CollectConfig(tasks=str(work / "tasks" / "train"), out=str(work / "demos"),
                                     policy=args.demo_policy, workers=args.workers,
-                                    sandbox="local", max_steps=10,
+                                    sandbox=SandboxConfig("local"), max_steps=10,
                                     max_context_chars=args.max_context_chars))
     print(f"demonstrations: {summary.resolved} resolved of {n_train}")
     dataset = work / "demos" / "dataset"

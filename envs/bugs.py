@@ -14,24 +14,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import random
 import shutil
-import subprocess
-import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from envs.mutations import FAMILIES, Mutation, apply, enumerate_mutations
-from envs.task import Task, TaskError
-from envs.validate import copy_repo
-from sandboxes import open_sandbox, run_pytest
+from envs.task import Task, TaskError, is_test_file
+from sandboxes import copy_repo, diff_texts, run_pytest
 from sandboxes.base import IGNORED_NAMES
+from sandboxes.config import SandboxConfig
 
 log = logging.getLogger("debug_agent.envs")
-
-FAILING = ("failed", "error")
 
 
 @dataclass(frozen=True)
@@ -44,10 +39,8 @@ class BugConfig:
     """Seed of the draw; the same seed gives the same tasks."""
     source: str | None = None
     """Source name recorded in each task (default: the repo directory's name)."""
-    backend: str = "auto"
-    """Sandbox backend: docker, local or auto."""
-    image: str | None = None
-    """Docker image for the sandbox (default: the built one)."""
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    """Where the mutants' tests run (backend, image, limits)."""
     max_tries: int | None = None
     """Mutants to test at most (default: 10 * n)."""
     per_test_timeout: float = 10.0
@@ -68,13 +61,6 @@ class Attempt:
     kept: bool
     reason: str
     task: Task | None = None
-
-
-def is_test_file(rel: str) -> bool:
-    parts = rel.split("/")
-    name = parts[-1]
-    return (any(p in ("tests", "test", "testing") for p in parts[:-1]) or name == "conftest.py"
-            or name.startswith("test_") or name.endswith("_test.py"))
 
 
 def source_files(repo: Path) -> list[str]:
@@ -117,26 +103,6 @@ def mutation_id(source: str, m: Mutation) -> str:
     return f"{source}-{m.family}-{digest}"
 
 
-def git_diff(fixed_repo: Path, buggy: dict[str, str]) -> str:
-    """A `git diff` patch that turns the buggy files back into those of ``fixed_repo``."""
-    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
-    with tempfile.TemporaryDirectory(prefix="debug-agent-diff-") as tmp:
-        work = copy_repo(fixed_repo, Path(tmp) / "repo")
-
-        def git(*args: str) -> str:
-            return subprocess.run(["git", *args], cwd=work, env=env, check=True, text=True,
-                                  capture_output=True).stdout
-
-        git("init", "-q")
-        for rel, text in buggy.items():
-            (work / rel).write_text(text)
-        git("add", "-A")
-        for rel in buggy:
-            shutil.copyfile(fixed_repo / rel, work / rel)
-        # index = buggy, worktree = correct: the diff is the fix, with a/ and b/ prefixes.
-        return git("-c", "core.quotepath=off", "diff", "--no-color", "--no-ext-diff")
-
-
 def generate(repo: str | Path, out: str | Path, config: BugConfig = BugConfig(),
              on_attempt: Callable[[Attempt], None] | None = None) -> list[Task]:
     """Make up to ``config.n`` buggy tasks from ``repo`` into ``out``; returns them in order."""
@@ -153,7 +119,7 @@ def generate(repo: str | Path, out: str | Path, config: BugConfig = BugConfig(),
     max_tries = config.max_tries or 10 * config.n
     kept: list[Task] = []
     seen: set[str] = set()
-    with open_sandbox(repo, config.backend, image=config.image) as sandbox:
+    with config.sandbox.open(repo) as sandbox:
         baseline = run_pytest(sandbox, per_test_timeout=config.per_test_timeout)
         failing = [n for n, s in baseline.statuses.items() if s != "passed"]
         if baseline.collection_errors or failing or not baseline.tests:
@@ -179,7 +145,7 @@ def generate(repo: str | Path, out: str | Path, config: BugConfig = BugConfig(),
             finally:
                 sandbox.write_file(m.path, originals[m.path])
             statuses = report.statuses
-            fail = sorted(n for n, s in statuses.items() if s in FAILING)
+            fail = sorted(report.failing)
             passing = sorted(n for n, s in statuses.items() if s == "passed")
             reason = ("collection error" if report.collection_errors or set(statuses) != all_tests
                       else "a test hangs" if report.timed_out or "timeout" in statuses.values()
@@ -196,7 +162,7 @@ def generate(repo: str | Path, out: str | Path, config: BugConfig = BugConfig(),
             (task_repo / m.path).write_text(mutant)
             task = Task(id=task_id, repo=task_repo, fail_to_pass=tuple(fail),
                         pass_to_pass=tuple(passing), bug_class=m.family, source=source,
-                        reference_patch=git_diff(repo, {m.path: mutant}),
+                        reference_patch=diff_texts({m.path: mutant}, {m.path: originals[m.path]}),
                         extra={"mutation": m.to_json(), "seed": config.seed}, path=target)
             task.save(target)
             kept.append(task)

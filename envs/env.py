@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import string
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -20,9 +20,8 @@ from envs.actions import (
 from envs.localize import Suspicious, format_ranking, localize_report
 from envs.task import Task, load_suite, pytest_args
 from sandboxes.base import Sandbox, TestReport
+from sandboxes.config import SandboxConfig
 from sandboxes.errors import UsageError
-
-BACKENDS = ("docker", "local", "auto")
 
 #: Characters an observation or action may hold: printable ASCII and whitespace, then Latin,
 #: Greek, Cyrillic and the other alphabets up to U+1FFF, punctuation, arrows, maths, box drawing
@@ -37,10 +36,8 @@ _VERBS = {RunTests: "run_tests", Open: "open", Search: "search", Localize: "loca
 class EnvConfig:
     """How DebugEnv runs an episode."""
 
-    backend: str = "auto"
-    """Sandbox backend: "docker", "local", or "auto" (docker when the engine and image are there)."""
-    image: str | None = None
-    """Docker image for the sandbox; None for the sandbox package's default."""
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    """Where the episode's sandbox opens (backend, image, limits)."""
     max_steps: int = 30
     """Steps before the episode is truncated (truncated_reason "steps")."""
     time_budget_s: float = 600.0
@@ -70,8 +67,6 @@ class EnvConfig:
     """Files listed in the reset observation."""
 
     def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ValueError(f"EnvConfig.backend must be one of {BACKENDS}, got {self.backend!r}")
         for name in ("max_steps", "max_observation_chars", "max_action_chars", "open_window",
                      "search_max_matches", "localize_top_n", "localization_depth",
                      "intro_max_files"):
@@ -242,7 +237,9 @@ class DebugEnv(gym.Env[str, str]):
             self._patch = self.sandbox.diff()
         truncated_reason = None
         if not terminated:
-            if time.monotonic() - self._started >= self.config.time_budget_s:
+            # the run's deadline (agent fix --timeout) ends the episode as its own budget does
+            if (time.monotonic() - self._started >= self.config.time_budget_s
+                    or self.sandbox.deadline.expired):
                 truncated_reason = "time"
             elif self._steps >= self.config.max_steps:
                 truncated_reason = "steps"
@@ -330,10 +327,7 @@ class DebugEnv(gym.Env[str, str]):
                          " nor a task directory")
 
     def _open_sandbox(self, repo: Path) -> Sandbox:
-        from sandboxes import open_sandbox
-
-        kwargs = {"image": self.config.image} if self.config.image else {}
-        return open_sandbox(repo, backend=self.config.backend, **kwargs)
+        return self.config.sandbox.open(repo)
 
     def _close_sandbox(self) -> None:
         sandbox, self.sandbox = self.sandbox, None

@@ -153,7 +153,7 @@ def localize_report(sandbox, task, *, top_n: int = 10, timeout: float = 300.0,
         test: {_relative(path, workdir): lines for path, lines in files.items()}
         for test, files in (report.coverage or {}).items()
     }
-    failed = {t for t, r in report.tests.items() if r.status in ("failed", "error", "timeout")}
+    failed = set(report.failing)
     frames = [traceback_frames(report.tests[t].message, workdir) for t in sorted(failed)]
     files = set(sandbox.list_files())
     test_files = task_test_files(task)

@@ -31,17 +31,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from envs.reward import TEST_DIR_NAMES
-from envs.task import Task, TaskError
-from sandboxes import TestReport, open_sandbox, run_pytest
+from envs.task import Task, TaskError, is_test_file
+from sandboxes import TestReport, run_pytest
+from sandboxes.base import FAILING
+from sandboxes.config import SandboxConfig
 from sandboxes.errors import SandboxError, SandboxUnavailable
 
 log = logging.getLogger("debug_agent.envs")
 
 LOG_NAME = "mined.jsonl"
-FAILING = ("failed", "error", "timeout")
 #: Files beside the tests that belong with them (laid over the parent with the tests).
-TEST_SUPPORT = frozenset({"conftest.py", "pytest.ini"})
+TEST_SUPPORT = frozenset({"pytest.ini"})
 #: Python files that are neither the project's source nor its tests.
 NOT_SOURCE_DIRS = frozenset({"docs", "doc", "examples", "example", "benchmarks", "scripts"})
 NOT_SOURCE_NAMES = frozenset({"setup.py", "noxfile.py", "fabfile.py", "conftest.py"})
@@ -65,10 +65,8 @@ class MineConfig:
     project's environment can be built); rejects decided without running stay decided."""
     source: str | None = None
     """Name recorded as each task's ``source`` (default: the repository directory's name)."""
-    backend: str = "auto"
-    """Sandbox backend: docker, local or auto."""
-    image: str | None = None
-    """Docker sandbox image (default: the built one)."""
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    """Where the commits' tests run (backend, image, limits)."""
     timeout: float = 300.0
     """Seconds one whole-suite run may take."""
     per_test_timeout: float = 30.0
@@ -154,17 +152,14 @@ def default_source(repo: Path) -> str:
     return name.removesuffix(".git")
 
 
-def is_test_file(path: str) -> bool:
-    """A file of the test suite: under tests/ or test/, or a test_*.py / *_test.py / conftest."""
-    parts = path.split("/")
-    name = parts[-1]
-    return (any(p in TEST_DIR_NAMES for p in parts[:-1]) or name in TEST_SUPPORT
-            or (name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))))
+def in_test_suite(path: str) -> bool:
+    """A file of the test suite: a test file (``envs.task.is_test_file``) or pytest.ini."""
+    return is_test_file(path) or path.split("/")[-1] in TEST_SUPPORT
 
 
 def is_source_file(path: str) -> bool:
     parts = path.split("/")
-    return (path.endswith(".py") and not is_test_file(path) and parts[-1] not in NOT_SOURCE_NAMES
+    return (path.endswith(".py") and not in_test_suite(path) and parts[-1] not in NOT_SOURCE_NAMES
             and not any(p in NOT_SOURCE_DIRS or p.startswith(".") for p in parts[:-1]))
 
 
@@ -203,7 +198,7 @@ def _with_files(repo: Path, commit: Commit) -> Commit:
                  commit.sha).split("\0")
     deleted = frozenset(status[i + 1] for i in range(0, len(status) - 1, 2) if status[i] == "D")
     sources = tuple(sorted(p for p in numstat if is_source_file(p)))
-    tests = tuple(sorted(p for p in numstat if is_test_file(p)))
+    tests = tuple(sorted(p for p in numstat if in_test_suite(p)))
     return Commit(commit.sha, commit.parent, commit.date, commit.subject, sources, tests, deleted,
                   sum(numstat[p] for p in sources))
 
@@ -256,7 +251,7 @@ def source_patch(repo: Path, commit: Commit) -> str:
 
 
 def _run_suite(repo_dir: Path, config: MineConfig) -> TestReport:
-    with open_sandbox(repo_dir, config.backend, image=config.image) as sandbox:
+    with config.sandbox.open(repo_dir) as sandbox:
         return run_pytest(sandbox, timeout=config.timeout, per_test_timeout=config.per_test_timeout)
 
 

@@ -3,8 +3,9 @@
 Scoring never trusts the tests as the policy left them:
 
 1. Take the files the policy changed (``sandbox.changed_files()``) and drop every change to a test
-   file or test configuration (``is_test_path``): anything under a ``tests/`` or ``test/``
-   directory, ``test_*.py``, ``*_test.py``, ``conftest.py`` anywhere, ``pytest.ini``, ``tox.ini``,
+   file or test configuration (``is_test_path``): a test file (``envs.task.is_test_file``:
+   anything under a ``tests/``, ``test/`` or ``testing/`` directory, ``test_*.py``,
+   ``*_test.py``, ``conftest.py`` anywhere), ``pytest.ini``, ``tox.ini``,
    ``setup.cfg``, ``pyproject.toml``, ``sitecustomize.py``, ``usercustomize.py``, ``*.pth``, and
    the files that hold the task's tests.
    Also dropped: a new top-level module or package that shadows one the test run imports (a
@@ -42,7 +43,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from envs.task import Task
+from envs.task import Task, is_test_file
 from sandboxes.base import Sandbox, TestReport
 
 #: File names that configure pytest or the interpreter, wherever they sit.
@@ -50,7 +51,6 @@ TEST_CONFIG_NAMES = frozenset(
     {"conftest.py", "pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml", "sitecustomize.py",
      "usercustomize.py"}
 )
-TEST_DIR_NAMES = frozenset({"tests", "test"})
 #: Top-level names a new repo file may not take: what a pytest run imports besides the stdlib.
 TOOLING_MODULES = frozenset(
     {"pytest", "_pytest", "pluggy", "py", "iniconfig", "packaging", "coverage", "exceptiongroup",
@@ -86,13 +86,8 @@ def task_test_files(task: Task) -> set[str]:
 def is_test_path(path: str, test_files: Iterable[str] = ()) -> bool:
     """Whether a change to ``path`` (repo-relative) is a change to tests or test configuration."""
     path = posixpath.normpath(path.replace("\\", "/"))
-    parts = path.split("/")
-    name = parts[-1]
-    if any(part in TEST_DIR_NAMES for part in parts[:-1]):
-        return True
-    if name in TEST_CONFIG_NAMES or name.endswith(".pth"):
-        return True
-    if name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py")):
+    name = path.split("/")[-1]
+    if is_test_file(path) or name in TEST_CONFIG_NAMES or name.endswith(".pth"):
         return True
     return path in set(test_files)
 

@@ -21,10 +21,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from envs.bugs import git_diff
-from envs.bugspecs import BugSpec, build_task, load_specs, reverse_diff
+from envs.bugspecs import BugSpec, build_task, load_specs
 from envs.task import Task, TaskError, bundled_suite_path, load_suite
-from envs.validate import FAILING, apply_patch, copy_repo, run_tests
+from envs.validate import run_tests
+from sandboxes import apply_patch, copy_repo, diff_texts
+from sandboxes.base import FAILING
+from sandboxes.config import SandboxConfig
 
 SUITE = bundled_suite_path()
 
@@ -43,14 +45,14 @@ def bug_diff(base: Path, buggy: Path) -> str:
         raise TaskError(f"{buggy} does not differ from base {base.name}; write the bug in first")
     if any(rel.startswith("tests/") for rel in changed):
         raise TaskError(f"the bug changes test files {sorted(changed)}; a bug changes source only")
-    return reverse_diff(git_diff(base, changed))
+    return diff_texts({rel: (base / rel).read_text() for rel in changed}, changed)
 
 
 def record(spec: BugSpec, suite: Path, backend: str) -> BugSpec:
     """``spec`` with fail_to_pass / pass_to_pass from a run of the buggy repo's tests."""
     with tempfile.TemporaryDirectory(prefix="debug-agent-record-") as tmp:
         build_task(suite, spec, Path(tmp) / spec.id)
-        report = run_tests(Path(tmp) / spec.id / "repo", backend=backend)
+        report = run_tests(Path(tmp) / spec.id / "repo", sandbox=SandboxConfig(backend))
     if report.collection_errors:
         raise TaskError(f"task {spec.id}: the buggy repo has collection errors: "
                         f"{report.collection_errors[0].strip().splitlines()[-1]}")

@@ -11,6 +11,7 @@ On disk (see DESIGN.md)::
 from __future__ import annotations
 
 import json
+import posixpath
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,6 +129,23 @@ class Task:
             (path / "reference.patch").write_text(self.reference_patch)
 
 
+#: Directories whose files belong to the tests, wherever they sit.
+TEST_DIR_NAMES = frozenset({"tests", "test", "testing"})
+
+
+def is_test_module(name: str) -> bool:
+    """Whether a file name is one pytest collects by default (``test_*.py``, ``*_test.py``)."""
+    return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
+
+
+def is_test_file(path: str) -> bool:
+    """The one rule for "a test file" (repo-relative ``path``): a test module, a conftest.py, or
+    anything under a tests/, test/ or testing/ directory."""
+    parts = posixpath.normpath(path.replace("\\", "/")).split("/")
+    return (any(part in TEST_DIR_NAMES for part in parts[:-1]) or parts[-1] == "conftest.py"
+            or is_test_module(parts[-1]))
+
+
 def pytest_args(test_command: str | None) -> tuple[str, ...]:
     """The pytest arguments in a test command (``--test-command``, task.json's "test_command"),
     which must run pytest; () for None."""
@@ -188,11 +206,9 @@ def resolve_suite_path(path: str | Path) -> Path:
 def broken_test_files(report: TestReport) -> dict[str, str]:
     """Test modules of ``report`` that do not import because of an error in a test file itself
     (not in the code under test): node id -> "path:line: the error's last line"."""
-    from envs.reward import is_test_path
-
     broken = {}
     for nodeid, where in report.uncollected.items():
-        if where and is_test_path(where.rsplit(":", 1)[0]):
+        if where and is_test_file(where.rsplit(":", 1)[0]):
             lines = [ln.strip() for ln in report.tests[nodeid].message.splitlines() if ln.strip()]
             broken[nodeid] = f"{where}: {lines[-1].removeprefix('E').strip() if lines else ''}"
     return broken

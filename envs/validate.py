@@ -8,22 +8,19 @@ patch is applied (with ``git apply``, in a temporary copy: never in the task dir
 from __future__ import annotations
 
 import logging
-import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from envs.task import Task, TaskError
-from sandboxes import TestReport, open_sandbox, run_pytest
-from sandboxes._files import apply_patch as apply_files
-from sandboxes.base import IGNORED_NAMES, IGNORED_SUFFIXES
-from sandboxes.errors import UsageError
+from envs.task import Task
+from sandboxes import PatchError, TestReport, apply_patch, copy_repo, run_pytest
+from sandboxes.base import FAILING
+from sandboxes.config import SandboxConfig
 
 log = logging.getLogger("debug_agent.envs")
 
-FAILING = ("failed", "error", "timeout")
 
 
 @dataclass
@@ -49,29 +46,12 @@ class TaskCheck:
         return {**asdict(self), "ok": self.ok}
 
 
-def run_tests(repo: str | Path, node_ids: Iterable[str] | None = None, *, backend: str = "auto",
-              image: str | None = None, timeout: float = 300.0) -> TestReport:
+def run_tests(repo: str | Path, node_ids: Iterable[str] | None = None, *,
+              sandbox: SandboxConfig = SandboxConfig(), timeout: float = 300.0) -> TestReport:
     """One pytest run over a repo (all tests, or ``node_ids``) in a fresh sandbox."""
-    with open_sandbox(repo, backend, image=image) as sandbox:
-        return run_pytest(sandbox, list(node_ids) if node_ids is not None else None,
+    with sandbox.open(repo) as opened:
+        return run_pytest(opened, list(node_ids) if node_ids is not None else None,
                           timeout=timeout)
-
-
-def copy_repo(src: str | Path, dst: str | Path) -> Path:
-    """A plain copy of a repo without caches or .git (for patching outside the task dir)."""
-    def ignore(_dir: str, names: list[str]) -> list[str]:
-        return [n for n in names if n in IGNORED_NAMES or n.endswith(IGNORED_SUFFIXES)]
-
-    shutil.copytree(src, dst, ignore=ignore, symlinks=True)
-    return Path(dst)
-
-
-def apply_patch(repo: str | Path, patch: str) -> None:
-    """``git apply`` a patch inside ``repo``; TaskError with git's message when it does not fit."""
-    try:
-        apply_files(repo, patch)
-    except UsageError as exc:
-        raise TaskError(f"reference {exc}; regenerate it against the task's repo/") from None
 
 
 def _describe(statuses: dict[str, str], ids: Iterable[str], limit: int = 3) -> str:
@@ -80,13 +60,13 @@ def _describe(statuses: dict[str, str], ids: Iterable[str], limit: int = 3) -> s
     return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
-def validate_task(task: Task, backend: str = "auto", image: str | None = None) -> TaskCheck:
+def validate_task(task: Task, sandbox: SandboxConfig = SandboxConfig()) -> TaskCheck:
     start = time.monotonic()
     check = TaskCheck(task.id, task.bug_class, len(task.fail_to_pass), len(task.pass_to_pass))
     if task.test_command:
         log.info("%s: validation runs pytest by node id; test_command %r is not used",
                  task.id, task.test_command)
-    buggy = run_tests(task.repo, task.tests, backend=backend, image=image)
+    buggy = run_tests(task.repo, task.tests, sandbox=sandbox)
     statuses = buggy.statuses
     for error in buggy.collection_errors[:1]:
         check.problems.append(f"buggy repo: collection error: {error.strip().splitlines()[-1]}")
@@ -104,12 +84,11 @@ def validate_task(task: Task, backend: str = "auto", image: str | None = None) -
             patched_repo = copy_repo(task.repo, Path(tmp) / "repo")
             try:
                 apply_patch(patched_repo, task.reference_patch)
-            except TaskError as exc:
-                check.problems.append(str(exc))
+            except PatchError as exc:
+                check.problems.append(f"reference {exc}; regenerate it against the task's repo/")
                 check.patched_ok = False
             else:
-                patched = run_tests(patched_repo, task.tests, backend=backend,
-                                    image=image).statuses
+                patched = run_tests(patched_repo, task.tests, sandbox=sandbox).statuses
                 not_passing = [t for t in task.tests if patched.get(t) != "passed"]
                 check.patched_ok = not not_passing
                 if not_passing:
@@ -119,12 +98,12 @@ def validate_task(task: Task, backend: str = "auto", image: str | None = None) -
     return check
 
 
-def validate_suite(tasks: list[Task], backend: str = "auto", image: str | None = None,
+def validate_suite(tasks: list[Task], sandbox: SandboxConfig = SandboxConfig(),
                    on_done: Callable[[TaskCheck], None] | None = None) -> list[TaskCheck]:
     """Validate every task in order; ``on_done`` is called after each (for progress)."""
     checks = []
     for task in tasks:
-        check = validate_task(task, backend, image)
+        check = validate_task(task, sandbox)
         checks.append(check)
         if on_done is not None:
             on_done(check)

@@ -1,10 +1,14 @@
-"""What both backends share: the output bound and the snapshot-based change set and diff."""
+"""What both backends share: the output bound, the snapshot-based change set and diff, and who
+owns a sandbox (so that what a killed run left behind can be found and removed)."""
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import os
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 
@@ -80,13 +84,84 @@ class SnapshotMixin:
         self.close()
 
 
-def make_snapshot(repo_dir: str | os.PathLike, limits: SandboxLimits) -> tuple[str, str]:
-    """Copy the repo into a new host temp dir; return (temp root, snapshot dir inside it)."""
-    root = tempfile.mkdtemp(prefix="debug-agent-")
+TEMP_PREFIX = "debug-agent-"
+OWNER_FILE = "owner.json"
+
+
+def _start_time(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (clock ticks since boot), or None if it is not running.
+
+    With the pid it names one process for good: a pid reused later has another start time.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode(errors="replace")
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22; the name in (...) may hold spaces
+
+
+@functools.cache
+def _host() -> str:
+    return socket.gethostname()
+
+
+def owner_id(pid: int | None = None) -> str:
+    """``host:pid:start time`` of this process (or ``pid``): recorded on everything it opens."""
+    pid = os.getpid() if pid is None else pid
+    return f"{_host()}:{pid}:{_start_time(pid) or '?'}"
+
+
+def owner_alive(owner: str) -> bool | None:
+    """Whether the process ``owner`` names still runs; None when that cannot be known here (it
+    ran on another host)."""
+    host, _, rest = owner.partition(":")
+    pid, _, start = rest.partition(":")
+    if host != _host() or not pid.isdigit():
+        return None
+    return _start_time(int(pid)) == start
+
+
+def make_snapshot(repo_dir: str | os.PathLike, limits: SandboxLimits,
+                  **owner_info: object) -> tuple[str, str]:
+    """Copy the repo into a new host temp dir; return (temp root, snapshot dir inside it).
+
+    The root holds ``owner.json`` (who made it, plus ``owner_info``) before anything else, so
+    that ``prune_temp`` can tell a dead run's copy from a live one's.
+    """
+    root = tempfile.mkdtemp(prefix=TEMP_PREFIX)
     snapshot = os.path.join(root, "snapshot")
     try:
+        write_owner(root, **owner_info)
         _files.copy_repo(repo_dir, snapshot, limits.max_repo_mb)
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise
     return root, snapshot
+
+
+def write_owner(root: str, **owner_info: object) -> None:
+    with open(os.path.join(root, OWNER_FILE), "w") as f:
+        json.dump({"owner": owner_id(), **owner_info}, f)
+
+
+def dead_temp_roots(tempdir: str | None = None) -> list[tuple[str, dict]]:
+    """(path, owner.json) of the sandbox temp copies in ``tempdir`` whose owner is dead."""
+    tempdir = tempdir or tempfile.gettempdir()
+    found = []
+    try:
+        names = os.listdir(tempdir)
+    except OSError:
+        return []
+    for name in names:
+        if not name.startswith(TEMP_PREFIX):
+            continue
+        path = os.path.join(tempdir, name)
+        try:
+            with open(os.path.join(path, OWNER_FILE)) as f:
+                info = json.load(f)
+        except (OSError, ValueError):
+            continue  # not ours, or still being made: leave it
+        if owner_alive(str(info.get("owner", ""))) is False:
+            found.append((path, info))
+    return found

@@ -3,6 +3,8 @@
 The start state of a sandbox is a host directory (the *snapshot*) written once by `copy_repo`.
 Backends hand back the current files as a ``{relpath: bytes}`` map; `changes` and `git_diff`
 compare the two on the host, so both backends produce the same diff for the same edits.
+`copy_repo`, `diff_texts` and `apply_patch` are also the project's one way to copy a repo, write a
+patch and apply one outside a sandbox (task validation, bug synthesis, `agent fix --apply`).
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import stat
 import subprocess
 import tarfile
 from pathlib import Path, PurePosixPath
+from typing import Mapping
 
-from sandboxes.base import IGNORED_NAMES, IGNORED_SUFFIXES
-from sandboxes.errors import RepoTooLarge, SandboxError, UsageError
+from sandboxes.base import IGNORED_NAMES, IGNORED_SUFFIXES, SandboxLimits
+from sandboxes.errors import PatchError, RepoTooLarge, SandboxError, UsageError
 
 log = logging.getLogger("debug_agent.sandboxes")
 
@@ -43,8 +46,9 @@ def _inside(root: str, target: str) -> bool:
     return target == root or target.startswith(root + os.sep)
 
 
-def copy_repo(src: str | os.PathLike, dst: str | os.PathLike, max_mb: int) -> list[str]:
-    """Copy the repo at ``src`` into the new directory ``dst``; return the relative files copied.
+def copy_repo(src: str | os.PathLike, dst: str | os.PathLike,
+              max_mb: int = SandboxLimits.max_repo_mb) -> Path:
+    """Copy the repo at ``src`` into the new directory ``dst`` and return ``dst``.
 
     Caches and ``.git`` are left out. A symlink whose target stays inside the repo is copied as a
     relative link; one that points outside (or is absolute and leads out) is skipped with a
@@ -81,7 +85,6 @@ def copy_repo(src: str | os.PathLike, dst: str | os.PathLike, max_mb: int) -> li
                         f"remove large files or raise SandboxLimits.max_repo_mb")
                 plan.append(("file", rel, None))
     os.makedirs(dst, exist_ok=False)
-    files = []
     for kind, rel, link in plan:
         out = os.path.join(dst, rel)
         if kind == "dir":
@@ -92,8 +95,7 @@ def copy_repo(src: str | os.PathLike, dst: str | os.PathLike, max_mb: int) -> li
             with open(os.path.join(src_root, rel), "rb") as f_in, open(out, "wb") as f_out:
                 f_out.write(f_in.read())
             os.chmod(out, 0o755 if os.stat(os.path.join(src_root, rel)).st_mode & 0o111 else 0o644)
-            files.append(rel.replace(os.sep, "/"))
-    return files
+    return Path(dst)
 
 
 def read_tree(root: str | os.PathLike) -> dict[str, bytes]:
@@ -199,43 +201,65 @@ def git_diff(snapshot: str | os.PathLike, changed: dict[str, bytes | None],
     for rel in sorted(changed):
         old_path = os.path.join(os.fspath(snapshot), rel)
         old = Path(old_path).read_bytes() if os.path.isfile(old_path) else None
-        new = changed[rel]
-        out.append(f"diff --git a/{rel} b/{rel}\n")
-        if old is None:
-            out.append(f"new file mode {modes.get(rel, '100644')}\n")
-        elif new is None:
-            out.append(f"deleted file mode {_file_mode(old_path)}\n")
-        old_b, new_b = old or b"", new or b""
-        if not (_is_text(old_b) and _is_text(new_b)):
-            a = "/dev/null" if old is None else f"a/{rel}"
-            b = "/dev/null" if new is None else f"b/{rel}"
-            out.append(f"Binary files {a} and {b} differ\n")
-            continue
-        if not old_b and not new_b:
-            continue  # an empty file created or deleted: the header says it all
-        hunks = difflib.unified_diff(
-            _lines(old_b), _lines(new_b),
-            "/dev/null" if old is None else f"a/{rel}",
-            "/dev/null" if new is None else f"b/{rel}", n=3)
-        for i, line in enumerate(hunks):
-            if i < 2:  # difflib's ---/+++ lines end "\n" and may carry a trailing tab+date
-                out.append(line.rstrip("\n").rstrip("\t") + "\n")
-            elif line.endswith("\n"):
-                out.append(line)
-            else:
-                out.append(line + "\n\\ No newline at end of file\n")
+        out += _file_diff(rel, old, changed[rel], new_mode=modes.get(rel, "100644"),
+                          old_mode=_file_mode(old_path))
     return "".join(out)
 
 
-def apply_patch(root: str | os.PathLike, patch: str) -> None:
-    """``git apply`` a patch inside the directory ``root``; UsageError with git's message when it
-    does not fit (checked first, so nothing is half applied)."""
+def diff_texts(before: Mapping[str, str], after: Mapping[str, str]) -> str:
+    """A git-style diff that turns the text files ``before`` into ``after`` (both keyed by
+    repo-relative path); a path on one side only is a created or deleted file."""
+    out: list[str] = []
+    for rel in sorted(set(before) | set(after)):
+        old, new = before.get(rel), after.get(rel)
+        if old != new:
+            out += _file_diff(rel, None if old is None else old.encode("utf-8"),
+                              None if new is None else new.encode("utf-8"))
+    return "".join(out)
+
+
+def _file_diff(rel: str, old: bytes | None, new: bytes | None, *, new_mode: str = "100644",
+               old_mode: str = "100644") -> list[str]:
+    """The diff of one file: ``old`` None for a new file, ``new`` None for a deleted one."""
+    out = [f"diff --git a/{rel} b/{rel}\n"]
+    if old is None:
+        out.append(f"new file mode {new_mode}\n")
+    elif new is None:
+        out.append(f"deleted file mode {old_mode}\n")
+    old_b, new_b = old or b"", new or b""
+    if not (_is_text(old_b) and _is_text(new_b)):
+        a = "/dev/null" if old is None else f"a/{rel}"
+        b = "/dev/null" if new is None else f"b/{rel}"
+        out.append(f"Binary files {a} and {b} differ\n")
+        return out
+    if not old_b and not new_b:
+        return out  # an empty file created or deleted: the header says it all
+    hunks = difflib.unified_diff(
+        _lines(old_b), _lines(new_b),
+        "/dev/null" if old is None else f"a/{rel}",
+        "/dev/null" if new is None else f"b/{rel}", n=3)
+    for i, line in enumerate(hunks):
+        if i < 2:  # difflib's ---/+++ lines end "\n" and may carry a trailing tab+date
+            out.append(line.rstrip("\n").rstrip("\t") + "\n")
+        elif line.endswith("\n"):
+            out.append(line)
+        else:
+            out.append(line + "\n\\ No newline at end of file\n")
+    return out
+
+
+def apply_patch(repo: str | os.PathLike, patch: str, *, directory: str | None = None,
+                check_only: bool = False) -> None:
+    """``git apply`` ``patch`` in ``repo`` (its paths below ``directory`` of it, if given), or
+    only check that it applies; PatchError with git's reason when it does not, and then nothing
+    is changed."""
+    where = ["--directory", directory] if directory not in (None, ".") else []
     # git apply run inside someone else's work tree resolves paths against that tree and
-    # silently skips the files outside the cwd: stop git looking above root.
-    env = {**os.environ, "GIT_CEILING_DIRECTORIES": os.path.dirname(os.path.abspath(root))}
-    for args in (["--check"], []):
-        proc = subprocess.run(["git", "apply", "--whitespace=nowarn", *args, "-"], cwd=root,
-                              input=patch, text=True, capture_output=True, env=env)
+    # silently skips the files outside the cwd: stop git looking above repo.
+    env = {**os.environ, "GIT_CEILING_DIRECTORIES": os.path.dirname(os.path.abspath(repo))}
+    for args in [["--check"]] if check_only else [["--check"], []]:
+        proc = subprocess.run(["git", "apply", "--whitespace=nowarn", *where, *args, "-"],
+                              cwd=repo, input=patch, text=True, capture_output=True, env=env)
         if proc.returncode != 0:
             why = proc.stderr.strip().splitlines()[0] if proc.stderr.strip() else proc.returncode
-            raise UsageError(f"patch does not apply to {os.fspath(root)}: {why}")
+            raise PatchError(f"the patch does not apply to {repo}: {why}")

@@ -10,12 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Protocol, Sequence, runtime_checkable
 
+from sandboxes.deadline import Deadline
+
 #: Files never copied into a sandbox nor reported in its diff.
 IGNORED_NAMES = frozenset(
     {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox", ".venv",
      ".coverage", ".hypothesis", "node_modules"}
 )
 IGNORED_SUFFIXES = (".pyc", ".pyo")
+#: The statuses of a test that did not pass and was not skipped.
+FAILING = frozenset({"failed", "error", "timeout"})
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,9 @@ class ExecResult:
     timed_out: bool = False
     truncated: bool = False
     """True when output went past the bound; a note saying how much was dropped ends ``output``."""
+    limit: str = ""
+    """Which resource limit the command ran into ("process limit reached (256 processes)"), when
+    the backend can tell; "" otherwise."""
 
     @property
     def ok(self) -> bool:
@@ -85,6 +92,8 @@ class Sandbox(Protocol):
     scratch_dir: str
     """Absolute dir outside the repo where commands may write results (junit XML, ...); emptied
     by reset. Read back with ``read_scratch``."""
+    deadline: Deadline
+    """What its commands respect: their timeouts are cut to it, its cancellation stops them."""
 
     def run(
         self,
@@ -96,7 +105,9 @@ class Sandbox(Protocol):
         """Run a command (a shell string, or an argv list) in the repo root.
 
         Never raises for what the command does: a timeout kills every process it started and
-        comes back as ``timed_out=True``.
+        comes back as ``timed_out=True``; what it leaves running is killed when it ends. The
+        timeout is cut to what is left of the sandbox's deadline (``sandboxes.deadline``), and
+        a cancelled deadline raises ``Cancelled`` within a fraction of a second.
         """
         ...
 
@@ -191,4 +202,4 @@ class TestReport:
 
     @property
     def failing(self) -> list[str]:
-        return [n for n, r in self.tests.items() if r.status in ("failed", "error", "timeout")]
+        return [n for n, r in self.tests.items() if r.status in FAILING]

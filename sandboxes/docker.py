@@ -9,10 +9,19 @@ no-new-privileges, memory / CPU / pids / file-size limits)::
       repo/          the working copy, owned by ``sandbox`` (uid 1000); commands run here
     /tmp             tmpfs; /tmp/scratch holds results (junit XML, coverage)
 
-The container's init and ``sleep`` run as root; commands run as ``sandbox``. So ``kill -9 -1``
-from a sandbox-user shell kills every process the commands left behind and nothing else, and
-reset is one exec: that kill, then a copy of pristine/ over repo/. Files go in by a tar streamed
-into ``tar x`` (``put_archive`` cannot write into a tmpfs mount) and come out by ``tar c``.
+The container's init and its keeper run as root; commands run as ``sandbox``. So ``kill -9 -1``
+from a sandbox-user shell kills every process the commands left behind and nothing else: each
+command's wrapper does that when the command ends (a fork bomb's leftovers would otherwise take
+every pid the next exec needs), and reset is one exec: that kill, then a copy of pristine/ over
+repo/. Files go in by a tar streamed into ``tar x`` (``put_archive`` cannot write into a tmpfs
+mount) and come out by ``tar c``.
+
+The keeper, the container's main process, is ``cat`` reading the container's stdin, which only
+the owning process holds open (attached before start, ``StdinOnce``): when the owner exits in
+any way, SIGKILL included, the stream closes, the keeper exits and the container stops and is
+removed (``AutoRemove``). Under a bounded deadline the keeper also ends after the deadline plus
+``KEEPER_MARGIN_S``. Labels record the owner (``host:pid:start time``) so that ``prune`` removes
+the containers of dead runs only.
 """
 
 from __future__ import annotations
@@ -29,10 +38,13 @@ import time
 from typing import Mapping, Sequence
 
 from sandboxes import _files
+from sandboxes import deadline as deadlines
 from sandboxes._common import (
-    PLUGIN_MODULE, PLUGIN_SOURCE, OutputBuffer, SnapshotMixin, make_snapshot,
+    PLUGIN_MODULE, PLUGIN_SOURCE, OutputBuffer, SnapshotMixin, make_snapshot, owner_alive,
+    owner_id,
 )
 from sandboxes.base import ExecResult, SandboxLimits
+from sandboxes.deadline import Deadline
 from sandboxes.errors import PathNotFound, SandboxError, SandboxUnavailable, UsageError
 from sandboxes.image import DEFAULT_IMAGE, SANDBOX_UID, docker_client, image_exists
 
@@ -40,6 +52,10 @@ log = logging.getLogger("debug_agent.sandboxes")
 
 LABEL = "debug-agent.sandbox"
 SESSION_LABEL = "debug-agent.session"
+OWNER_LABEL = "debug-agent.owner"
+EXPIRES_LABEL = "debug-agent.expires"
+KEEPER_MARGIN_S = 60.0
+"""How long a container may outlive its owner's deadline before its keeper ends it."""
 WORK, REPO, PRISTINE, TOOLS = "/work", "/work/repo", "/work/pristine", "/work/tools"
 SCRATCH = "/tmp/scratch"
 USER = "sandbox"
@@ -47,6 +63,13 @@ USER = "sandbox"
 # One shell line, run as the sandbox user: kill every process of that user (kill -1 spares the
 # caller and pid 1), sweeping again while a fork bomb still spawns, then restore the repo.
 _KILL_ALL = "i=0; while kill -9 -1 2>/dev/null && [ $i -lt 20 ]; do i=$((i+1)); done"
+# A command's wrapper: the command under a timeout, then that kill, with only shell builtins
+# (no fork: a fork bomb may have taken every pid), then the command's exit status.
+_RUN = f'timeout -s KILL "$0" "$@"; c=$?; {_KILL_ALL}; exit $c'
+# The cgroup counters of fork refusals and OOM kills (cgroup v2 paths, then v1).
+_LIMITS = ("for f in /sys/fs/cgroup/pids.events /sys/fs/cgroup/pids/pids.events "
+           "/sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control; "
+           "do [ -r $f ] && cat $f; done")
 _RESET = (f"{_KILL_ALL}; chmod -R u+rwx {REPO} 2>/dev/null; rm -rf {REPO} {SCRATCH}; "
           f"find /tmp -mindepth 1 -user {SANDBOX_UID} -delete 2>/dev/null; "
           f"cp -Rp {PRISTINE} {REPO} && mkdir -p {SCRATCH}")
@@ -85,25 +108,69 @@ def leftovers(session: str | None = None) -> list[str]:
     except SandboxUnavailable:
         return []
     filters = {"label": [LABEL] + ([f"{SESSION_LABEL}={session}"] if session else [])}
-    names = [c.name for c in client.containers.list(all=True, filters=filters)]
-    names += [v.name for v in client.volumes.list(filters=filters)]
-    client.close()
+    try:
+        names = [_name(c) for c in client.api.containers(all=True, filters=filters)]
+        names += [v.name for v in client.volumes.list(filters=filters)]
+    finally:
+        client.close()
     return names
 
 
-def prune(session: str | None = None) -> list[str]:
-    """Remove our leftover containers and volumes; return their names."""
-    client = docker_client()
+def _name(summary: Mapping) -> str:
+    return (summary.get("Names") or ["/" + summary["Id"][:12]])[0].lstrip("/")
+
+
+def orphaned(labels: Mapping[str, str], status: str, now: float | None = None) -> bool:
+    """Whether a container with these labels and status belongs to no live run: its owner ran
+    on this host and is gone, or ran elsewhere and the container is past its expiry. A live
+    run's container (also another user's on the same engine) is never orphaned, whatever its
+    status (it may be created and not yet started)."""
+    owner = labels.get(OWNER_LABEL)
+    if owner is None:  # made before owners were recorded: only a stopped one is surely dead
+        return status in ("exited", "dead")
+    alive = owner_alive(owner)
+    if alive is not None:
+        return not alive
+    expires = labels.get(EXPIRES_LABEL)
+    return bool(expires) and float(expires) < (now or time.time())
+
+
+def prune(session: str | None = None, *, everything: bool = False,
+          timeout: int = 120) -> list[str]:
+    """Remove our leftover containers (of one session label, or all); return their names.
+
+    Only the orphaned ones (see ``orphaned``), unless ``everything``: then also those of live
+    runs, and our volumes.
+    """
+    client = docker_client(timeout=timeout)
     filters = {"label": [LABEL] + ([f"{SESSION_LABEL}={session}"] if session else [])}
     removed = []
-    for container in client.containers.list(all=True, filters=filters):
-        container.remove(force=True, v=True)
-        removed.append(container.name)
-    for volume in client.volumes.list(filters=filters):
-        volume.remove(force=True)
-        removed.append(volume.name)
-    client.close()
+    try:
+        # the list call's own summaries: containers come and go meanwhile (AutoRemove, other
+        # runs), and inspecting each one after listing races with that
+        for summary in client.api.containers(all=True, filters=filters):
+            if everything or orphaned(summary.get("Labels") or {}, summary.get("State", "")):
+                _remove(client, summary["Id"])
+                removed.append(_name(summary))
+        for volume in client.volumes.list(filters=filters) if everything else []:
+            volume.remove(force=True)
+            removed.append(volume.name)
+    finally:
+        client.close()
     return removed
+
+
+def _remove(client, container_id: str) -> None:
+    """Remove a container; one that is gone already, or being removed (AutoRemove), is fine."""
+    import docker
+
+    try:
+        client.api.remove_container(container_id, force=True, v=True)
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409:  # 409: "removal already in progress"
+            raise
 
 
 class DockerSandbox(SnapshotMixin):
@@ -118,33 +185,26 @@ class DockerSandbox(SnapshotMixin):
     """Arguments the repo's pytest settings need here (see sandboxes/pytest_config.py)."""
 
     def __init__(self, repo_dir: str | os.PathLike, image: str = DEFAULT_IMAGE,
-                 limits: SandboxLimits | None = None) -> None:
+                 limits: SandboxLimits | None = None, deadline: Deadline | None = None) -> None:
+        """``deadline``: what every command respects (default: the current one, see
+        ``sandboxes.deadline``)."""
         import docker
 
         self.limits = limits or SandboxLimits()
         self.image = image
+        self.deadline = deadline or deadlines.current()
         self._closed = False
         self._container = None
-        self._root, self._snapshot = make_snapshot(repo_dir, self.limits)
+        self._keeper = None
+        self._counters: dict[str, int] = {}
+        self.name = f"debug-agent-{secrets.token_hex(6)}"
+        self._root, self._snapshot = make_snapshot(repo_dir, self.limits, container=self.name)
         try:
             self._client = docker_client()
             if not image_exists(self._client, image):
                 raise SandboxUnavailable(f"the sandbox image {image} is missing; build it with "
                                          "`agent sandbox build`")
-            lim = self.limits
-            tmpfs_opts = f"rw,exec,nosuid,nodev,size={lim.tmpfs_mb}m,mode=1777"
-            fsize = lim.file_size_mb * 1024 * 1024
-            self.name = f"debug-agent-{secrets.token_hex(6)}"
-            self._container = self._client.containers.run(
-                image, ["sleep", "infinity"], name=self.name, detach=True, init=True, user="0:0",
-                network_mode="none", read_only=True, cap_drop=["ALL"],
-                security_opt=["no-new-privileges"], mem_limit=f"{lim.memory_mb}m",
-                memswap_limit=f"{lim.memory_mb}m", nano_cpus=int(lim.cpus * 1e9),
-                pids_limit=lim.pids, tmpfs={"/tmp": tmpfs_opts, WORK: tmpfs_opts},
-                ulimits=[docker.types.Ulimit(name="fsize", soft=fsize, hard=fsize),
-                         docker.types.Ulimit(name="core", soft=0, hard=0)],
-                labels={LABEL: "1", SESSION_LABEL: session_id()}, working_dir=WORK,
-                stop_signal="SIGKILL")
+            self._start_container()
             self._copy_in()
         except docker.errors.DockerException as exc:
             self.close()
@@ -152,6 +212,32 @@ class DockerSandbox(SnapshotMixin):
         except BaseException:
             self.close()
             raise
+
+    def _start_container(self) -> None:
+        """Create the container, attach its keeper's stdin (see the module docstring), start."""
+        import docker
+
+        lim = self.limits
+        tmpfs_opts = f"rw,exec,nosuid,nodev,size={lim.tmpfs_mb}m,mode=1777"
+        fsize = lim.file_size_mb * 1024 * 1024
+        labels = {LABEL: "1", SESSION_LABEL: session_id(), OWNER_LABEL: owner_id()}
+        keeper = ["cat"]
+        if self.deadline.bounded:
+            lifetime = self.deadline.remaining() + KEEPER_MARGIN_S
+            labels[EXPIRES_LABEL] = f"{time.time() + lifetime:.0f}"
+            keeper = ["timeout", "-s", "KILL", f"{lifetime:.0f}", "cat"]
+        self._container = self._client.containers.create(
+            self.image, keeper, name=self.name, stdin_open=True, auto_remove=True, init=True,
+            user="0:0", network_mode="none", read_only=True, cap_drop=["ALL"],
+            security_opt=["no-new-privileges"], mem_limit=f"{lim.memory_mb}m",
+            memswap_limit=f"{lim.memory_mb}m", nano_cpus=int(lim.cpus * 1e9),
+            pids_limit=lim.pids, tmpfs={"/tmp": tmpfs_opts, WORK: tmpfs_opts},
+            ulimits=[docker.types.Ulimit(name="fsize", soft=fsize, hard=fsize),
+                     docker.types.Ulimit(name="core", soft=0, hard=0)],
+            labels=labels, working_dir=WORK, stop_signal="SIGKILL")
+        self._keeper = self._client.api.attach_socket(self._container.id,
+                                                      params={"stdin": 1, "stream": 1})
+        self._container.start()
 
     def _copy_in(self) -> None:
         buf = io.BytesIO()
@@ -200,7 +286,7 @@ class DockerSandbox(SnapshotMixin):
             if stdin is not None:
                 raw.sendall(stdin)
                 raw.shutdown(socket.SHUT_WR)
-            timed_out = self._pump(raw, out, deadline, stdout_only)
+            timed_out = self._pump(raw, out, deadline, self.deadline, stdout_only)
         finally:
             sock.close()
         if timed_out:
@@ -213,21 +299,23 @@ class DockerSandbox(SnapshotMixin):
         return info["ExitCode"], out.data(), False, out
 
     @staticmethod
-    def _pump(raw: socket.socket, out: OutputBuffer, deadline: float | None,
+    def _pump(raw: socket.socket, out: OutputBuffer, deadline: float | None, run: Deadline,
               stdout_only: bool = False) -> bool:
         """Read multiplexed frames (8-byte header: stream, 3 zero bytes, big-endian size) into
-        ``out`` until EOF (False) or the deadline (True)."""
+        ``out`` until EOF (False) or the deadline (True); ``Cancelled`` when ``run`` is."""
         buf, payload_left, keep = b"", 0, True
         while True:
+            run.check()
+            remaining = deadlines.POLL_S
             if deadline is not None:
-                remaining = deadline - time.monotonic()
+                remaining = min(deadline - time.monotonic(), remaining)
                 if remaining <= 0:
                     return True
-                raw.settimeout(remaining)
+            raw.settimeout(remaining)
             try:
                 chunk = raw.recv(1 << 16)
             except (socket.timeout, TimeoutError):
-                return True
+                continue
             if not chunk:
                 return False
             buf += chunk
@@ -254,20 +342,40 @@ class DockerSandbox(SnapshotMixin):
     def run(self, command: str | Sequence[str], *, timeout: float = 60.0,
             env: Mapping[str, str] | None = None) -> ExecResult:
         self._check_open()
+        self.deadline.check()
+        timeout = self.deadline.clip(timeout)
+        if timeout <= 0:
+            return ExecResult(None, "not run: the run's deadline has passed\n", 0.0, True)
         argv = ["sh", "-c", command] if isinstance(command, str) else [str(a) for a in command]
-        # the in-container wrapper kills the command's group even if we are gone
-        wrapped = ["timeout", "-s", "KILL", f"{max(timeout, 0.1):.3f}", *argv]
+        # the in-container wrapper kills the command and its leftovers even if we are gone
+        wrapped = ["sh", "-c", _RUN, f"{max(timeout, 0.1):.3f}", *argv]
         start = time.monotonic()
         code, _, timed_out, out = self._exec(wrapped, workdir=REPO, env=self._env(env),
                                              timeout=timeout + 1.0)
         elapsed = time.monotonic() - start
         if timed_out or (code == 137 and elapsed >= timeout):
             self._kill_all()
-            return ExecResult(None, out.text(), elapsed, True, out.truncated)
-        return ExecResult(code, out.text(), elapsed, False, out.truncated)
+            return ExecResult(None, out.text(), elapsed, True, out.truncated, self._limit_hit())
+        limit = self._limit_hit() if code != 0 else ""
+        return ExecResult(code, out.text(), elapsed, False, out.truncated, limit)
 
     def _kill_all(self) -> None:
         self._exec(["sh", "-c", _KILL_ALL], timeout=30)
+
+    def _limit_hit(self) -> str:
+        """Which resource limit stopped something since the last look ("" when none did), from
+        the container's cgroup counters (fork refusals, OOM kills)."""
+        _, data, _, _ = self._exec(["sh", "-c", _LIMITS], user="0", timeout=30, stdout_only=True)
+        counters = {}
+        for line in data.decode(errors="replace").splitlines():
+            key, _, value = line.partition(" ")
+            if key in ("max", "oom_kill") and value.strip().isdigit():
+                counters[key] = counters.get(key, 0) + int(value)
+        hit = [key for key, n in counters.items() if n > self._counters.get(key, 0)]
+        self._counters = counters
+        return "; ".join({"max": f"process limit reached ({self.limits.pids} processes)",
+                          "oom_kill": f"memory limit reached ({self.limits.memory_mb} MB)"}[k]
+                         for k in sorted(hit))
 
     # -- files ---------------------------------------------------------------------------------
 
@@ -367,14 +475,12 @@ class DockerSandbox(SnapshotMixin):
         if self._closed:
             return
         self._closed = True
-        import docker
-
         try:
             if self._container is not None:
-                self._container.remove(force=True, v=True)
-        except docker.errors.NotFound:
-            pass  # already removed (by `agent sandbox prune`)
+                _remove(self._client, self._container.id)
         finally:
+            if self._keeper is not None:
+                self._keeper.close()
             shutil.rmtree(self._root, ignore_errors=True)
             if getattr(self, "_client", None) is not None:
                 self._client.close()

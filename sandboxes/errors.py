@@ -32,6 +32,10 @@ class RepoTooLarge(UsageError):
     """The repository is over the copy size limit."""
 
 
+class PatchError(UsageError):
+    """A patch that does not apply to the directory it was meant for."""
+
+
 class PathNotFound(UsageError, FileNotFoundError):
     """A file operation named a path that is not in the sandbox's repo."""
 

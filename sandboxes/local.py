@@ -34,10 +34,13 @@ import time
 from typing import Mapping, Sequence
 
 from sandboxes import _files
+from sandboxes import deadline as deadlines
 from sandboxes._common import (
-    PLUGIN_MODULE, PLUGIN_SOURCE, OutputBuffer, SnapshotMixin, make_snapshot,
+    PLUGIN_MODULE, PLUGIN_SOURCE, OutputBuffer, SnapshotMixin, dead_temp_roots, make_snapshot,
+    write_owner,
 )
 from sandboxes.base import ExecResult, SandboxLimits
+from sandboxes.deadline import Deadline
 from sandboxes.errors import PathNotFound, SandboxError, UsageError
 
 log = logging.getLogger("debug_agent.sandboxes")
@@ -120,13 +123,17 @@ class LocalSandbox(SnapshotMixin):
     pytest_args: tuple[str, ...] = ()
     """Arguments the repo's pytest settings need here (see sandboxes/pytest_config.py)."""
 
-    def __init__(self, repo_dir: str | os.PathLike, limits: SandboxLimits | None = None) -> None:
+    def __init__(self, repo_dir: str | os.PathLike, limits: SandboxLimits | None = None,
+                 deadline: Deadline | None = None) -> None:
+        """``deadline``: what every command respects (default: the current one, see
+        ``sandboxes.deadline``)."""
         global _warned
         if not _warned:
             log.warning("local sandbox: weaker isolation than Docker (no network or filesystem "
                         "isolation); run `agent sandbox build` to use the Docker backend")
             _warned = True
         self.limits = limits or SandboxLimits()
+        self.deadline = deadline or deadlines.current()
         self._root, self._snapshot = make_snapshot(repo_dir, self.limits)
         self._closed = False
         self._pgids: set[int] = set()
@@ -138,6 +145,7 @@ class LocalSandbox(SnapshotMixin):
             if os.geteuid() == 0:
                 self._uid = _pick_uid()
                 self._cap = not _reachable_by_others(sys.executable)
+                write_owner(self._root, uid=self._uid)  # so that prune_temp can kill its processes
             self.workdir = os.path.join(self._root, "repo")
             self.tools_dir = os.path.join(self._root, "tools")
             self.scratch_dir = os.path.join(self._root, "tmp")
@@ -197,6 +205,10 @@ class LocalSandbox(SnapshotMixin):
     def run(self, command: str | Sequence[str], *, timeout: float = 60.0,
             env: Mapping[str, str] | None = None) -> ExecResult:
         self._check_open()
+        self.deadline.check()
+        timeout = self.deadline.clip(timeout)
+        if timeout <= 0:
+            return ExecResult(None, "not run: the run's deadline has passed\n", 0.0, True)
         argv = ["/bin/sh", "-c", command] if isinstance(command, str) else [str(a) for a in command]
         start = time.monotonic()
         try:
@@ -208,7 +220,12 @@ class LocalSandbox(SnapshotMixin):
             return ExecResult(127, f"cannot run {argv[0]}: {exc}\n", time.monotonic() - start)
         self._pgids.add(proc.pid)
         out = OutputBuffer(self.limits.output_bytes)
-        timed_out = self._pump(proc, out, start + timeout)
+        try:
+            timed_out = self._pump(proc, out, start + timeout, self.deadline)
+        except BaseException:  # Cancelled: the command goes with us
+            self._kill(proc.pid)
+            proc.stdout.close()
+            raise
         if timed_out:
             self._kill(proc.pid)
             self._pump(proc, out, time.monotonic() + 2.0)  # what was written before the kill
@@ -219,19 +236,25 @@ class LocalSandbox(SnapshotMixin):
             code = proc.wait()
         finally:
             proc.stdout.close()
+        # What the command left running (a fork bomb's spawn) would hold the process limit
+        # against the next command; nothing outlives the command that started it.
+        self._kill(proc.pid)
         self._pgids.discard(proc.pid)
         exit_code = None if timed_out else (128 - code if code < 0 else code)
         return ExecResult(exit_code, out.text(), time.monotonic() - start, timed_out, out.truncated)
 
     @staticmethod
-    def _pump(proc: subprocess.Popen, out: OutputBuffer, deadline: float) -> bool:
-        """Read output until EOF (False) or the deadline (True)."""
+    def _pump(proc: subprocess.Popen, out: OutputBuffer, deadline: float,
+              run: Deadline | None = None) -> bool:
+        """Read output until EOF (False) or the deadline (True); ``Cancelled`` when ``run`` is."""
         fd = proc.stdout.fileno()
         while True:
+            if run is not None:
+                run.check()
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return True
-            ready, _, _ = select.select([fd], [], [], remaining)
+            ready, _, _ = select.select([fd], [], [], min(remaining, deadlines.POLL_S))
             if ready:
                 data = os.read(fd, 1 << 16)
                 if not data:
@@ -401,3 +424,16 @@ class LocalSandbox(SnapshotMixin):
 
     def __repr__(self) -> str:
         return f"LocalSandbox({self.workdir!r}, uid={self._uid})"
+
+
+def prune_temp(tempdir: str | None = None) -> list[str]:
+    """Remove the temporary copies (of both backends) whose owner is dead, first killing what
+    still runs under a local sandbox's own uid; return their paths."""
+    removed = []
+    for path, info in dead_temp_roots(tempdir):
+        uid = info.get("uid")
+        if isinstance(uid, int) and os.geteuid() == 0:
+            _kill_uid(uid)
+        _rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed

@@ -90,7 +90,11 @@ def run_pytest(
     if not report.collection_errors:
         report.collection_errors = [e["text"] for e in events if e["event"] == "collect_error"]
     _add_uncollected(report, events, sandbox.workdir)
-    _add_missing(report, node_ids, events, result.output)
+    _add_missing(report, node_ids, events, result.output, result.limit)
+    if result.limit:  # say it where a policy reads: with each test that did not pass
+        for test in report.tests.values():
+            if test.status != "passed" and result.limit not in test.message:
+                test.message += f"\n(the run reached a sandbox limit: {result.limit})"
     if coverage:
         raw = files[names["coverage"]]
         report.coverage = {
@@ -221,8 +225,9 @@ def error_origin(text: str, workdir: str) -> tuple[str, int] | None:
 
 
 def _add_missing(report: TestReport, node_ids: Sequence[str] | None, events: list[dict],
-                 output: str) -> None:
-    """Tests that were asked for or collected but have no result: timeout or error."""
+                 output: str, limit: str = "") -> None:
+    """Tests that were asked for or collected but have no result: timeout or error, with the
+    resource limit the run ran into when the sandbox can tell."""
     expected: list[str] = []
     for event in events:
         if event["event"] == "collected":
@@ -230,6 +235,7 @@ def _add_missing(report: TestReport, node_ids: Sequence[str] | None, events: lis
     expected += node_ids or []  # after the collected ids, which may cover them (a file, a param)
     hard = {e.get("nodeid") for e in events if e["event"] == "hard_timeout"}
     tail = output[-2000:]
+    why = f" ({limit})" if limit else ""
     for nodeid in dict.fromkeys(expected):
         if nodeid in report.tests:
             continue
@@ -245,14 +251,15 @@ def _add_missing(report: TestReport, node_ids: Sequence[str] | None, events: lis
                                               message=report.tests[uncollected[0]].message)
             continue
         if nodeid in hard:
-            report.tests[nodeid] = TestResult(nodeid, "timeout", message="the test kept running "
-                                              "after its per-test timeout; pytest was stopped")
+            report.tests[nodeid] = TestResult(
+                nodeid, "timeout",
+                message=f"the test kept running after its per-test timeout; pytest was stopped{why}")
         elif report.timed_out:
             report.tests[nodeid] = TestResult(nodeid, "timeout", message="no result: the pytest "
-                                              "run hit its timeout before this test finished")
+                                              f"run hit its timeout before this test finished{why}")
         else:
             report.tests[nodeid] = TestResult(nodeid, "error", message="no result from pytest "
-                                              f"(not collected, or pytest crashed):\n{tail}")
+                                              f"(not collected, or pytest crashed){why}:\n{tail}")
 
 
 def _aggregate(nodeid: str, results: list[TestResult]) -> TestResult:

@@ -82,7 +82,7 @@ def pytest_sessionfinish(session, exitstatus):
         return
     left = leftovers(SESSION)
     if left:
-        prune(SESSION)
+        prune(SESSION, everything=True)
         session.exitstatus = 1
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:

@@ -13,6 +13,7 @@ from envs.bugs import BugConfig, draw_order, generate, source_files, split_by_so
 from envs.mutations import FAMILIES, enumerate_mutations
 from envs.task import Task, TaskError, load_suite
 from envs.validate import validate_task
+from sandboxes.config import SandboxConfig
 
 SEEDS = Path(__file__).resolve().parents[1] / "envs" / "seeds"
 
@@ -115,13 +116,13 @@ def test_split_errors():
 def test_repo_with_failing_tests_is_refused(tmp_path):
     repo = make_repo(tmp_path / "repo", TESTS.replace("== 3\n", "== 4\n", 1))
     with pytest.raises(TaskError, match="must all pass before mutating.*test_clamp_inside"):
-        generate(repo, tmp_path / "out", BugConfig(n=1, backend="local"))
+        generate(repo, tmp_path / "out", BugConfig(n=1, sandbox=SandboxConfig("local")))
 
 
 @pytest.mark.slow
 def test_generate_keeps_real_bugs_and_is_deterministic(tmp_path):
     repo = make_repo(tmp_path / "mathy")
-    config = BugConfig(n=3, seed=7, backend="local", source="mathy-src")
+    config = BugConfig(n=3, seed=7, sandbox=SandboxConfig("local"), source="mathy-src")
     attempts = []
     first = generate(repo, tmp_path / "one", config, on_attempt=attempts.append)
     second = generate(repo, tmp_path / "two", config)
@@ -153,5 +154,5 @@ def test_generated_task_validates_and_cli_writes_tasks(tmp_path, backend):
     row = json.loads(result.stdout.strip().splitlines()[-1])
     task = load_suite(tmp_path / "out")[0]
     assert row["id"] == task.id and row["source"] == "mathy"
-    check = validate_task(task, backend=backend)
+    check = validate_task(task, SandboxConfig(backend))
     assert check.ok, check.problems

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from sandboxes.config import SandboxConfig
+
 pytestmark = [pytest.mark.train, pytest.mark.slow]  # datasets is a training dependency
 
 TASKS = Path(__file__).parent / "fixtures" / "eval_tasks"  # calc_add, no_reference, text_last
@@ -21,7 +23,7 @@ def test_collect_keeps_resolved_builds_dataset_and_resumes(tmp_path):
 
     out = tmp_path / "demos"
     config = CollectConfig(tasks=str(TASKS), out=str(out), policy="reference", workers=2,
-                           sandbox="local")
+                           sandbox=SandboxConfig("local"))
     summary = collect(config)
     assert (summary.attempted, summary.resolved, summary.skipped) == (3, 2, 0)
     assert summary.errors == {}
@@ -82,7 +84,8 @@ def test_search_policy_demonstration(tmp_path):
     from trainers.data import CollectConfig, collect
 
     out = tmp_path / "demos"
-    summary = collect(CollectConfig(tasks=str(TASKS / "calc_add"), out=str(out), sandbox="local"))
+    summary = collect(CollectConfig(tasks=str(TASKS / "calc_add"), out=str(out),
+                                    sandbox=SandboxConfig("local")))
     assert summary.resolved == 1
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["policy"] == "search"

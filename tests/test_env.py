@@ -10,6 +10,7 @@ from envs import ENV_ID
 from envs.actions import Submit, format_action
 from envs.env import CHARSET, DebugEnv, EnvConfig
 from envs.task import Task, load_suite
+from sandboxes.config import SandboxConfig
 from sandboxes.errors import UsageError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "env_tasks"
@@ -27,7 +28,7 @@ def tasks():
 
 @pytest.fixture
 def env(backend, tasks):  # ``backend``: local, and docker where the engine and image are there
-    env = DebugEnv(EnvConfig(backend=backend, max_steps=20), tasks)
+    env = DebugEnv(EnvConfig(sandbox=SandboxConfig(backend), max_steps=20), tasks)
     yield env
     env.close()
 
@@ -41,7 +42,7 @@ def calc_env(env):
 # -- config ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("field, value", [
-    ("backend", "podman"), ("max_steps", 0), ("time_budget_s", 0), ("format_penalty", 0.5),
+    ("max_steps", 0), ("time_budget_s", 0), ("format_penalty", 0.5),
     ("step_penalty", -2), ("max_observation_chars", 50), ("per_test_timeout_s", -1),
 ])
 def test_config_checks_name_the_bad_value(field, value):
@@ -50,15 +51,20 @@ def test_config_checks_name_the_bad_value(field, value):
     assert str(value) in str(info.value)
 
 
+def test_sandbox_config_names_the_allowed_backends():
+    with pytest.raises(UsageError, match="'podman'; choose one of auto, docker, local"):
+        SandboxConfig("podman")
+
+
 def test_step_before_reset_is_a_usage_error(tasks):
-    with DebugEnv(EnvConfig(backend="local"), tasks) as env:
+    with DebugEnv(EnvConfig(sandbox=SandboxConfig("local")), tasks) as env:
         with pytest.raises(UsageError, match="before reset"):
             env.step("submit")
 
 
 def test_reset_without_tasks_says_how_to_give_one():
     with pytest.raises(UsageError, match="no tasks"):
-        DebugEnv(EnvConfig(backend="local")).reset()
+        DebugEnv(EnvConfig(sandbox=SandboxConfig("local"))).reset()
 
 
 # -- reset -------------------------------------------------------------------------------------
@@ -84,7 +90,7 @@ def test_reset_info_and_task_choice(env, tasks):
 
 
 def test_seeded_reset_draws_the_same_task(tasks):
-    with DebugEnv(EnvConfig(backend="local"), tasks) as env:
+    with DebugEnv(EnvConfig(sandbox=SandboxConfig("local")), tasks) as env:
         ids = [env.reset(seed=7)[1]["task_id"] for _ in range(2)]
     assert ids[0] == ids[1]
 
@@ -116,7 +122,7 @@ def test_search_lists_file_line_matches(calc_env):
 
 
 def test_search_is_bounded(tasks):
-    with DebugEnv(EnvConfig(backend="local", search_max_matches=2), tasks) as env:
+    with DebugEnv(EnvConfig(sandbox=SandboxConfig("local"), search_max_matches=2), tasks) as env:
         env.reset(options={"task": "env-calc-add"})
         obs, *_ = env.step("search def")
     assert obs.count("\n") == 3 and "more matches" in obs
@@ -189,7 +195,7 @@ def test_not_found_edit_points_at_the_closest_line(calc_env):
 
 
 def test_random_actions_never_raise(tasks):
-    with DebugEnv(EnvConfig(backend="local", max_steps=100), tasks) as env:
+    with DebugEnv(EnvConfig(sandbox=SandboxConfig("local"), max_steps=100), tasks) as env:
         env.reset(options={"task": "env-calc-add"})
         env.action_space.seed(0)
         for _ in range(30):
@@ -198,7 +204,8 @@ def test_random_actions_never_raise(tasks):
 
 
 def test_long_observations_are_cut_with_a_note(tasks):
-    with DebugEnv(EnvConfig(backend="local", max_observation_chars=300), tasks) as env:
+    config = EnvConfig(sandbox=SandboxConfig("local"), max_observation_chars=300)
+    with DebugEnv(config, tasks) as env:
         obs, _ = env.reset(options={"task": "env-calc-add"})
         assert len(obs) <= 300 and "cut" in obs and obs in env.observation_space
         obs, *_ = env.step("open calc/ops.py")
@@ -248,7 +255,7 @@ def test_submit_without_a_fix_scores_zero(calc_env):
 
 @pytest.mark.slow
 def test_step_budget_truncates_and_still_scores(tasks):
-    with DebugEnv(EnvConfig(backend="local", max_steps=2), tasks) as env:
+    with DebugEnv(EnvConfig(sandbox=SandboxConfig("local"), max_steps=2), tasks) as env:
         env.reset(options={"task": "env-calc-add"})
         *_, truncated, info = env.step(edit("calc/ops.py", "    result = a - b", "    result = a + b"))
         assert not truncated and not FINAL_KEYS & set(info)
@@ -261,7 +268,7 @@ def test_step_budget_truncates_and_still_scores(tasks):
 
 @pytest.mark.slow
 def test_time_budget_truncates(tasks):
-    with DebugEnv(EnvConfig(backend="local", time_budget_s=0.01), tasks) as env:
+    with DebugEnv(EnvConfig(sandbox=SandboxConfig("local"), time_budget_s=0.01), tasks) as env:
         env.reset(options={"task": "env-calc-add"})
         obs, reward, terminated, truncated, info = env.step("open calc/ops.py")
     assert truncated and info["truncated_reason"] == "time" and info["resolved"] is False
@@ -269,7 +276,7 @@ def test_time_budget_truncates(tasks):
 
 
 def test_close_is_idempotent(tasks):
-    env = DebugEnv(EnvConfig(backend="local"), tasks)
+    env = DebugEnv(EnvConfig(sandbox=SandboxConfig("local")), tasks)
     env.reset(options={"task": "env-calc-add"})
     env.close()
     env.close()
@@ -282,13 +289,13 @@ def test_close_is_idempotent(tasks):
 def test_gymnasium_check_env_passes(tasks):
     from gymnasium.utils.env_checker import check_env
 
-    with DebugEnv(EnvConfig(backend="local"), tasks[:1]) as env:
+    with DebugEnv(EnvConfig(sandbox=SandboxConfig("local")), tasks[:1]) as env:
         check_env(env, skip_render_check=True)
 
 
 @pytest.mark.slow
 def test_gymnasium_make_builds_the_registered_env(tasks):
-    env = gymnasium.make(ENV_ID, config=EnvConfig(backend="local"), tasks=tasks)
+    env = gymnasium.make(ENV_ID, config=EnvConfig(sandbox=SandboxConfig("local")), tasks=tasks)
     try:
         obs, info = env.reset(seed=0, options={"task": "env-mean-empty"})
         assert "test_mean_empty" in obs
@@ -300,6 +307,6 @@ def test_gymnasium_make_builds_the_registered_env(tasks):
 
 def test_a_task_outside_the_suite_can_be_given_by_path(tmp_path):
     shutil.copytree(FIXTURES / "mean", tmp_path / "mean")
-    with DebugEnv(EnvConfig(backend="local")) as env:
+    with DebugEnv(EnvConfig(sandbox=SandboxConfig("local"))) as env:
         obs, info = env.reset(options={"task": Task.load(tmp_path / "mean")})
     assert info["task_id"] == "env-mean-empty" and "ZeroDivisionError" in obs

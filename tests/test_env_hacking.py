@@ -12,6 +12,7 @@ import pytest
 
 from envs.env import DebugEnv, EnvConfig
 from envs.task import load_suite
+from sandboxes.config import SandboxConfig
 
 FIXTURES = Path(__file__).parent / "fixtures" / "env_tasks"
 
@@ -91,7 +92,7 @@ HACKS = {
 
 @pytest.fixture
 def env(backend):  # ``backend``: local, and docker where the engine and image are there
-    env = DebugEnv(EnvConfig(backend=backend, max_steps=20), load_suite(FIXTURES))
+    env = DebugEnv(EnvConfig(sandbox=SandboxConfig(backend), max_steps=20), load_suite(FIXTURES))
     env.reset(options={"task": "env-calc-add"})
     yield env
     env.close()

@@ -9,6 +9,7 @@ import pytest
 from envs.env import EnvConfig
 from envs.task import load_suite
 from envs.vector import make_vector_env
+from sandboxes.config import SandboxConfig
 
 FIXTURES = Path(__file__).parent / "fixtures" / "env_tasks"
 
@@ -22,7 +23,7 @@ def tasks():
 
 def test_vector_env_steps_two_sandboxes_and_reports_per_env(tasks):
     calc = [t for t in tasks if t.id == "env-calc-add"]
-    env = make_vector_env(2, EnvConfig(backend="local"), calc)
+    env = make_vector_env(2, EnvConfig(sandbox=SandboxConfig("local")), calc)
     try:
         obs, info = env.reset(seed=0)
         assert isinstance(obs, tuple) and len(obs) == 2
@@ -51,7 +52,8 @@ def test_parallel_envs_overlap_their_test_runs(tasks):
     sleepy = [t for t in tasks if t.id == "env-sleepy"]
     timings = {}
     for asynchronous in (False, True):
-        env = make_vector_env(2, EnvConfig(backend="local"), sleepy, asynchronous=asynchronous)
+        env = make_vector_env(2, EnvConfig(sandbox=SandboxConfig("local")), sleepy,
+                              asynchronous=asynchronous)
         try:
             started = time.monotonic()
             env.reset(seed=0)

@@ -11,6 +11,7 @@ import pytest
 
 from agent.eval import EvalConfig, PolicySpec, run_eval
 from agent.eval.records import RETRIED_KINDS
+from sandboxes.config import SandboxConfig
 from tests.conftest import docker_or_skip
 from tests.test_eval_faults import make_suite
 
@@ -26,7 +27,7 @@ def _docker():
 
 def test_docker_run(tmp_path):
     summary = run_eval(EvalConfig(tasks=FIXTURES, out=tmp_path / "run", workers=2,
-                                  policy=PolicySpec("reference"), backend="docker"))
+                                  policy=PolicySpec("reference"), sandbox=SandboxConfig("docker")))
     assert (summary["tasks"], summary["resolved"], summary["infra_errors"]) == (3, 2, 0)
     assert summary["run"]["sandbox"] == "docker"
 
@@ -53,7 +54,7 @@ def test_killed_container_is_an_infra_error_and_is_retried(tmp_path):
             timer.start()
 
     summary = run_eval(EvalConfig(tasks=suite, out=out, policy=PolicySpec("reference"),
-                                  backend="docker", retries=1, only=("slow_add",)),
+                                  sandbox=SandboxConfig("docker"), retries=1, only=("slow_add",)),
                        on_event=on_event)
     assert killed and killed[0] >= 1
     lines = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]

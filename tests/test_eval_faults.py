@@ -18,7 +18,9 @@ import pytest
 
 from agent.eval import EvalConfig, PolicySpec, run_eval
 from agent.eval.records import ResultsLog
+from sandboxes.config import SandboxConfig
 
+LOCAL = SandboxConfig("local")
 FIXTURES = Path(__file__).parent / "fixtures" / "eval_tasks"
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,7 +66,7 @@ def test_killed_worker_costs_only_its_task_and_resume_retries_it(tmp_path):
     suite = make_suite(tmp_path)
     out = tmp_path / "run"
     config = dict(tasks=suite, out=out, policy=PolicySpec("reference"), workers=2,
-                  backend="local")
+                  sandbox=LOCAL)
     killer = KillOnDispatch("slow_add", delay_s=1.5)
     summary = run_eval(EvalConfig(**config), on_event=killer)
     records = {r["task_id"]: r for r in read_lines(out / "results.jsonl")}
@@ -90,14 +92,14 @@ def test_retries_within_the_run_and_a_task_timeout(tmp_path):
     out = tmp_path / "run"
     killer = KillOnDispatch("slow_add", delay_s=1.0)
     summary = run_eval(EvalConfig(tasks=suite, out=out, policy=PolicySpec("reference"),
-                                  workers=2, backend="local", retries=1, only=("slow_add", "calc_add")),
+                                  workers=2, sandbox=LOCAL, retries=1, only=("slow_add", "calc_add")),
                        on_event=killer)
     slow = [r for r in read_lines(out / "results.jsonl") if r["task_id"] == "slow_add"]
     assert [r["error_kind"] for r in slow] == ["infra", None] and slow[1]["resolved"]
     assert summary["resolved"] == 2 and summary["infra_errors"] == 0
 
     summary = run_eval(EvalConfig(tasks=suite, out=tmp_path / "timeout", policy=PolicySpec("reference"),
-                                  backend="local", task_timeout_s=1.5, only=("slow_add",)))
+                                  sandbox=LOCAL, task_timeout_s=1.5, only=("slow_add",)))
     record = read_lines(tmp_path / "timeout" / "results.jsonl")[0]
     assert record["error_kind"] == "infra" and record["error"].startswith("timed out after 1.5 s")
     assert summary["infra_errors"] == 1
@@ -131,7 +133,7 @@ def test_killed_eval_process_loses_no_result_and_resumes(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
-    for pid in workers:  # an orphaned worker finishes its task, finds the pipe gone, and exits
+    for pid in workers:  # an orphaned worker gets SIGTERM (PR_SET_PDEATHSIG), stops, and exits
         for _ in range(300):
             if not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]:
                 break
@@ -142,7 +144,7 @@ def test_killed_eval_process_loses_no_result_and_resumes(tmp_path):
 
     events = []
     summary = run_eval(EvalConfig(tasks=suite, out=out, policy=PolicySpec("reference"),
-                                  backend="local", resume=True),
+                                  sandbox=LOCAL, resume=True),
                        on_event=lambda kind, data: events.append((kind, data)))
     dispatched = [d["task_id"] for k, d in events if k == "dispatch"]
     assert not set(dispatched) & finished and set(dispatched) | finished == {

@@ -12,8 +12,10 @@ import pytest
 from agent.eval import EvalConfig, PolicySpec, run_eval
 from agent.policies.reference import reference_actions
 from envs.task import load_suite
+from sandboxes.config import SandboxConfig
 from tests.test_openai_policy import ChatServer, completion
 
+LOCAL = SandboxConfig("local")
 FIXTURES = Path(__file__).parent / "fixtures" / "eval_tasks"
 
 pytestmark = pytest.mark.slow
@@ -44,7 +46,7 @@ def test_openai_policy_in_workers(tmp_path):
         spec = PolicySpec("openai", {"model": "scripted", "base_url": server.url, "api_key": "",
                                      "temperature": 0.0})
         summary = run_eval(EvalConfig(tasks=FIXTURES, out=tmp_path / "run", policy=spec,
-                                      workers=2, backend="local"))
+                                      workers=2, sandbox=LOCAL))
     got = records(tmp_path / "run")
     assert got["calc_add"]["resolved"] and got["calc_add"]["tokens"] == 11 * 3
     assert got["calc_add"]["policy"] == "openai:scripted"
@@ -63,7 +65,7 @@ def test_hf_policy_in_workers_with_a_tiny_model(tmp_path):
                                                              corpus_mb=0.1))
     spec = PolicySpec("hf", {"model": str(model_dir), "max_new_tokens": 8, "do_sample": False})
     summary = run_eval(EvalConfig(tasks=FIXTURES, out=tmp_path / "run", policy=spec, workers=1,
-                                  backend="local", max_steps=2, only=("calc_add", "text_last")))
+                                  sandbox=LOCAL, max_steps=2, only=("calc_add", "text_last")))
     got = records(tmp_path / "run")
     for record in got.values():  # an untrained model: episodes end, tokens are counted per task
         assert record["error_kind"] is None and record["steps"] >= 1

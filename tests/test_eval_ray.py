@@ -9,9 +9,11 @@ import pytest
 
 from agent.eval import EvalConfig, PolicySpec, run_eval
 from agent.trajectory import Trajectory
+from sandboxes.config import SandboxConfig
 
 ray = pytest.importorskip("ray")
 
+LOCAL = SandboxConfig("local")
 FIXTURES = Path(__file__).parent / "fixtures" / "eval_tasks"
 
 pytestmark = pytest.mark.slow
@@ -40,7 +42,7 @@ def test_ray_run_matches_a_local_run(local_ray, tmp_path):
     out = tmp_path / "run"
     events = []
     summary = run_eval(EvalConfig(tasks=FIXTURES, out=out, policy=PolicySpec("reference"),
-                                  workers=2, backend="local", ray_address="local"),
+                                  workers=2, sandbox=LOCAL, ray_address="local"),
                        on_event=lambda kind, data: events.append((kind, data)))
     assert ray.is_initialized()  # an instance the caller started is left running
     records = {r["task_id"]: r for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
@@ -55,7 +57,7 @@ def test_ray_run_matches_a_local_run(local_ray, tmp_path):
 
 def test_ray_task_timeout_is_an_infra_error_and_resume_retries(local_ray, tmp_path):
     out = tmp_path / "run"
-    config = dict(tasks=FIXTURES, out=out, policy=PolicySpec("reference"), backend="local",
+    config = dict(tasks=FIXTURES, out=out, policy=PolicySpec("reference"), sandbox=LOCAL,
                   ray_address="local", only=("calc_add",))
     summary = run_eval(EvalConfig(**config, task_timeout_s=0.5))
     record = json.loads((out / "results.jsonl").read_text())

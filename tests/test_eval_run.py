@@ -13,8 +13,10 @@ from agent.cli import main
 from agent.eval import EvalConfig, PolicySpec, run_eval
 from agent.eval.records import ResultsLog
 from agent.trajectory import Trajectory
+from sandboxes.config import SandboxConfig
 from sandboxes.errors import UsageError
 
+LOCAL = SandboxConfig("local")
 FIXTURES = Path(__file__).parent / "fixtures" / "eval_tasks"
 
 pytestmark = pytest.mark.slow
@@ -36,7 +38,7 @@ def reference_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("eval") / "run"
     events = Events()
     config = EvalConfig(tasks=FIXTURES, out=out, policy=PolicySpec("reference"), workers=2,
-                        backend="local")
+                        sandbox=LOCAL)
     summary = run_eval(config, on_event=events)
     return out, summary, events
 
@@ -82,13 +84,13 @@ def test_resume_of_a_finished_run_runs_nothing(reference_run, tmp_path):
         run_eval(EvalConfig(tasks=FIXTURES, out=copy, policy=PolicySpec("reference")))
     events = Events()
     again = run_eval(EvalConfig(tasks=FIXTURES, out=copy, policy=PolicySpec("reference"),
-                                resume=True, backend="local"), on_event=events)
+                                resume=True, sandbox=LOCAL), on_event=events)
     assert events.of("start") == [{"total": 3, "skipped": 3, "todo": 0}]
     assert not events.of("dispatch") and again["resolved"] == summary["resolved"]
     assert json.loads((copy / "run.json").read_text())["resumed"] == 1
     with pytest.raises(UsageError, match=r"cannot resume .*\(max_steps: 30 then, 5 now\)"):
         run_eval(EvalConfig(tasks=FIXTURES, out=copy, policy=PolicySpec("reference"),
-                            resume=True, backend="local", max_steps=5))
+                            resume=True, sandbox=LOCAL, max_steps=5))
 
 
 def test_cli_compare_export_and_report(reference_run, tmp_path, capsys):

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.fix import FixConfig, apply_patch, fix
+from agent.fix import FixConfig, apply_to_repo, fix
 from agent.patches import patch_files
 from envs.task import pytest_args
+from sandboxes.config import SandboxConfig
 from sandboxes.errors import UsageError
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "shop"
@@ -84,7 +85,7 @@ def test_docker_engine_down_is_one_line(shop: Path) -> None:
 @pytest.mark.parametrize("make", ["missing", "file", "no_tests"])
 def test_fix_refuses_bad_input(tmp_path: Path, make: str) -> None:
     with pytest.raises(UsageError, match=BAD[make]):
-        fix(bad_repo(tmp_path, make), FixConfig(backend="local"))
+        fix(bad_repo(tmp_path, make), FixConfig(sandbox=SandboxConfig("local")))
 
 
 def test_nothing_to_fix_runs_the_tests_once(tmp_path: Path) -> None:
@@ -92,7 +93,7 @@ def test_nothing_to_fix_runs_the_tests_once(tmp_path: Path) -> None:
     (repo / "tests").mkdir(parents=True)
     (repo / "m.py").write_text("def f():\n    return 1\n")
     (repo / "tests" / "test_m.py").write_text("from m import f\n\n\ndef test_f():\n    assert f() == 1\n")
-    result = fix(repo, FixConfig(backend="local", out=tmp_path / "run"))
+    result = fix(repo, FixConfig(sandbox=SandboxConfig("local"), out=tmp_path / "run"))
     assert result.nothing_to_fix and result.resolved and result.best is None
     assert result.initial_tests == {"tests/test_m.py::test_f": "passed"}
     assert result.runs == {"sandboxes": 1, "test_runs": 1, "full_test_runs": 1, "coverage_runs": 0}
@@ -115,7 +116,7 @@ def hard(tmp_path: Path) -> Path:
 def test_unfixable_repo_is_not_resolved_and_changes_nothing(hard: Path, tmp_path: Path) -> None:
     repo = hard
     before = tree(repo)
-    result = fix(repo, FixConfig(backend="local", apply=True, out=tmp_path / "run"))
+    result = fix(repo, FixConfig(sandbox=SandboxConfig("local"), apply=True, out=tmp_path / "run"))
     assert not result.resolved and result.applied is None
     assert result.fixed_tests == [] and result.best.exit_status == "submitted"
     assert result.message == "0/1 failing tests fixed, 0 broken"
@@ -167,7 +168,7 @@ def test_fix_example_without_apply_leaves_repo_alone(shop: Path, tmp_path: Path,
 @pytest.mark.slow
 def test_fix_is_one_pass_and_applies_in_a_clean_git_repo(shop: Path, tmp_path: Path) -> None:
     git_init(shop)
-    result = fix(shop, FixConfig(backend="local", apply=True, out=tmp_path / "run"))
+    result = fix(shop, FixConfig(sandbox=SandboxConfig("local"), apply=True, out=tmp_path / "run"))
     assert result.resolved and result.applied.how == "git"
     assert result.applied.undo.startswith("git ")
     # One sandbox, one whole-suite run (the env's reset builds the task from it), one coverage
@@ -195,13 +196,13 @@ def test_apply_refuses_dirty_git_tree(shop: Path) -> None:
     (shop / "notes.txt").write_text("work in progress\n")
     before = tree(shop)
     with pytest.raises(UsageError, match="uncommitted changes"):
-        apply_patch(shop, FIX)
+        apply_to_repo(shop, FIX)
     assert tree(shop) == before
 
 
 def test_apply_outside_git_keeps_a_backup(shop: Path) -> None:
     original = (shop / "shop" / "pricing.py").read_text()
-    applied = apply_patch(shop, FIX)
+    applied = apply_to_repo(shop, FIX)
     assert applied.how == "backup"
     assert ">= BULK_THRESHOLD" in (shop / "shop" / "pricing.py").read_text()
     backups = list(shop.parent.glob(".shop.debug-agent-backup-*"))
@@ -213,6 +214,6 @@ def test_apply_outside_git_keeps_a_backup(shop: Path) -> None:
 def test_patch_that_does_not_apply_changes_nothing(shop: Path) -> None:
     before = tree(shop)
     with pytest.raises(UsageError, match="does not apply"):
-        apply_patch(shop, FIX.replace("> BULK", "< BULK"))
+        apply_to_repo(shop, FIX.replace("> BULK", "< BULK"))
     assert tree(shop) == before
     assert not list(shop.parent.glob(".shop.debug-agent-backup-*"))

@@ -13,6 +13,7 @@ from agent.cli import main
 from envs.mine import MineConfig, check_history, default_source, mine
 from envs.task import Task, TaskError
 from envs.validate import validate_task
+from sandboxes.config import SandboxConfig
 
 OPS = '''\
 def add(a, b):
@@ -85,7 +86,7 @@ def history(tmp_path) -> tuple[Path, dict[str, str]]:
 def test_a_history_becomes_one_task_and_reasoned_rejects(history, tmp_path, backend):
     repo, shas = history
     out = tmp_path / "mined"
-    decisions = mine(repo, out, MineConfig(backend=backend, source="calc"))
+    decisions = mine(repo, out, MineConfig(sandbox=SandboxConfig(backend), source="calc"))
     by_sha = {d.commit.sha: d for d in decisions}
     assert set(by_sha) == set(shas.values()) - {shas["root"]}  # the root has no parent
 
@@ -109,24 +110,24 @@ def test_a_history_becomes_one_task_and_reasoned_rejects(history, tmp_path, back
     # The reference patch is the commit's source diff only, and it fixes the task.
     assert "calc/ops.py" in task.reference_patch and "CHANGES" not in task.reference_patch
     assert "+    return a * b" in task.reference_patch
-    check = validate_task(task, backend=backend)
+    check = validate_task(task, SandboxConfig(backend))
     assert check.ok, check.problems
 
     log = [json.loads(line) for line in (out / "mined.jsonl").read_text().splitlines()]
     assert {r["commit"] for r in log} == set(by_sha) and all(r["reason"] for r in log)
     # Resumable: a second run decides nothing again.
-    assert mine(repo, out, MineConfig(backend=backend, source="calc")) == []
+    assert mine(repo, out, MineConfig(sandbox=SandboxConfig(backend), source="calc")) == []
 
 
 def test_max_and_retry(history, tmp_path):
     repo, shas = history
     out = tmp_path / "mined"
-    first = mine(repo, out, MineConfig(backend="local", max_tasks=1))
+    first = mine(repo, out, MineConfig(sandbox=SandboxConfig("local"), max_tasks=1))
     assert [d.kept for d in first][-1] and sum(d.kept for d in first) == 1
     assert first[-1].commit.sha == shas["fix"]  # newest first: it stopped at the one task
     assert first[-1].task.id == f"calc-{shas['fix'][:10]}"  # default source: the dir's name
     # --retry runs again only the rejects that ran tests (refactor, still failing).
-    again = mine(repo, out, MineConfig(backend="local", retry=True))
+    again = mine(repo, out, MineConfig(sandbox=SandboxConfig("local"), retry=True))
     assert {d.commit.sha for d in again} == {shas["refactor"], shas["still_failing"]}
 
 

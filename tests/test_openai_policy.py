@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from sandboxes.config import SandboxConfig
+
 TASKS = Path(__file__).parent / "fixtures" / "eval_tasks"
 
 
@@ -113,7 +115,7 @@ def test_episode_through_the_endpoint_resolves(tmp_path):
 
     with ChatServer(lambda body: (200, completion(replies[len(body["messages"]) // 2 - 1]))) as s:
         policy = OpenAIPolicy("scripted", base_url=s.url, api_key="")
-        with DebugEnv(EnvConfig(backend="local"), tasks=[task]) as env:
+        with DebugEnv(EnvConfig(sandbox=SandboxConfig("local")), tasks=[task]) as env:
             result = run_episode(policy, env, task=task)
     assert result.resolved and result.exit_status == "submitted"
     assert result.tokens == 7 * len(replies)

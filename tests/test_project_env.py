@@ -19,7 +19,7 @@ from test_project import write
 from agent.cli import main
 from envs.reward import score
 from envs.task import Task
-from sandboxes import open_sandbox, run_pytest
+from sandboxes import SandboxConfig, open_sandbox, run_pytest
 from sandboxes.errors import UsageError
 from sandboxes.image import DEFAULT_IMAGE, docker_client, image_exists
 from sandboxes.project import detect_project
@@ -305,12 +305,12 @@ def test_settings_table_gives_the_test_command(tmp_path):
     repo = broken_repo(tmp_path / "r", BROKEN_SOURCES["syntax error"])
     (repo / ".debug-agent.toml").write_text('test-command = "pytest tests/test_ops.py"\n'
                                             "test-timeout = 5\n")
-    result = fix(repo, FixConfig(backend="local"))
+    result = fix(repo, FixConfig(sandbox=SandboxConfig(backend="local")))
     assert result.nothing_to_fix and result.initial_tests == {"tests/test_ops.py::test_add":
                                                                "passed"}
     (repo / ".debug-agent.toml").write_text('test-command = "tox"\n')
     with pytest.raises(UsageError, match="must run pytest"):
-        fix(repo, FixConfig(backend="local"))
+        fix(repo, FixConfig(sandbox=SandboxConfig(backend="local")))
 
 
 def test_local_backend_puts_src_on_the_path_and_drops_missing_plugin_options(tmp_path):

@@ -129,22 +129,66 @@ def test_timeout_kills_loop_and_children(make_sandbox, repo):
 
 
 @pytest.mark.slow
-def test_fork_bomb_is_contained(make_sandbox, repo):
+def test_fork_bomb_is_contained(make_sandbox, repo, backend):
     sb = make_sandbox(repo, pids=40)
     r = sb.run("bomb() { bomb | bomb & }; bomb; sleep 2", timeout=4)
-    assert sb.run("echo alive", timeout=20).output.strip() == "alive"
+    # what the bomb left running went with the command, so the next one can start at once
+    assert sb.run("echo alive", timeout=5).output.strip() == "alive"
     # more than the limit cannot start: the 41st `sleep` fails
     r = sb.run("for i in $(seq 60); do sleep 30 & done; wait", timeout=3)
     assert "fork" in r.output.lower() or "resource temporarily unavailable" in r.output.lower()
+    if backend == "docker":  # the cgroup says which limit it was
+        assert r.limit == "process limit reached (40 processes)", r
 
 
 @pytest.mark.slow
-def test_memory_hog_is_stopped(make_sandbox, repo):
+def test_memory_hog_is_stopped(make_sandbox, repo, backend):
     sb = make_sandbox(repo, memory_mb=200)
     r = sb.run([sb.python, "-c", "x = []\nwhile True: x.append(bytearray(10**7))"], timeout=60)
     assert not r.ok and not r.timed_out
     assert r.exit_code in (1, 137), r  # MemoryError (rlimit) or the OOM killer (cgroup)
+    if backend == "docker":
+        assert r.limit == "memory limit reached (200 MB)", r
     assert sb.run("echo alive").output.strip() == "alive"
+
+
+HOSTILE = {
+    "fork_bomb": ("import subprocess\nimport time\n\n\ndef grow(n):\n"
+                  "    subprocess.Popen(['sh', '-c', 'b() { b | b & }; b'])\n"
+                  "    time.sleep(3)\n    return n + 1\n"),
+    "memory_hog": ("def grow(n):\n    hoard = []\n    while n > 0:\n"
+                   "        hoard.append(b'x' * 10 ** 7)\n    return n\n"),
+    "hanging": "def grow(n):\n    while n > 0:\n        n = n + 1\n    return n\n",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.docker
+@pytest.mark.parametrize("kind, timeout", [("fork_bomb", 20), ("memory_hog", 20),
+                                           ("hanging", 30)])
+def test_hostile_code_under_agent_fix_ends_on_time_exit_1(docker_ready, tmp_path, kind, timeout):
+    """The whole `agent fix` ends within 10 s of --timeout, as the repo's failure (exit 1)."""
+    import json
+
+    repo = tmp_path / kind
+    repo.mkdir()
+    (repo / "calc.py").write_text(HOSTILE[kind] + "\n\ndef add(a, b):\n    return a - b\n")
+    (repo / "test_calc.py").write_text("from calc import add, grow\n\n\ndef test_grow():\n"
+                                       "    assert grow(1) == 1\n\n\ndef test_add():\n"
+                                       "    assert add(2, 3) == 5\n")
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ,
+           "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "agent", "fix", str(repo), "--sandbox", "docker",
+                           "--timeout", str(timeout), "--json", "--out", str(tmp_path / "run")],
+                          capture_output=True, text=True, env=env, timeout=timeout + 60)
+    took = time.monotonic() - start
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert took < timeout + 10, f"{kind}: {took:.1f} s with --timeout {timeout}"
+    payload = json.loads(proc.stdout)
+    assert payload["resolved"] is False
+    assert payload["tests"]["test_calc.py::test_grow"] != "passed"
 
 
 def test_network_is_unreachable(make_sandbox, repo, backend):

@@ -13,7 +13,9 @@ from agent.cli import cli
 from envs.bugspecs import SpecError, load_specs, materialize
 from envs.suite_tools import fixable_by_one_mutation
 from envs.task import TaskError, bundled_suite_path, load_suite
-from envs.validate import apply_patch, validate_task
+from envs.validate import validate_task
+from sandboxes import apply_patch
+from sandboxes.config import SandboxConfig
 
 SUITE = load_suite(bundled_suite_path())
 SPECS = load_specs(bundled_suite_path())
@@ -144,7 +146,7 @@ def test_validation_catches_a_wrong_listing_and_a_bad_patch(tmp_path, backend):
                                                   meta["pass_to_pass"][1:])
     (bad / "task.json").write_text(json.dumps(meta))
     (bad / "reference.patch").write_text(task.reference_patch.replace("return 1", "return 7"))
-    check = validate_task(load_suite(bad)[0], backend=backend)
+    check = validate_task(load_suite(bad)[0], SandboxConfig(backend))
     assert not check.ok
     assert any("do not fail on the buggy repo" in p for p in check.problems)
     assert check.patched_ok is False
@@ -160,7 +162,7 @@ def test_validation_catches_a_wrong_listing_and_a_bad_patch(tmp_path, backend):
 def test_whole_bundled_suite_is_valid():
     from envs.validate import validate_suite
 
-    checks = validate_suite(SUITE, backend="local")
+    checks = validate_suite(SUITE, SandboxConfig("local"))
     bad = {c.task_id: c.problems for c in checks if not c.ok}
     assert not bad
     assert len(checks) >= 40 and len({c.bug_class for c in checks}) >= 10

@@ -20,6 +20,7 @@ from typing import Any, Callable
 import click
 
 from agent.commands.common import sandbox_option
+from sandboxes.config import SandboxConfig
 from sandboxes.errors import UsageError
 
 
@@ -34,6 +35,12 @@ def field_docs(cls: type) -> dict[str, str]:
                 and isinstance(after.value.value, str)):
             docs[node.target.id] = " ".join(after.value.value.split())
     return docs
+
+
+def default_sandbox(f: dataclasses.Field) -> SandboxConfig:
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return f.default if f.default is not dataclasses.MISSING else SandboxConfig()
 
 
 def _parse_pairs(values: tuple[str, ...], option: str) -> dict[str, Any]:
@@ -65,6 +72,9 @@ def config_options(cls: type, skip: tuple[str, ...] = ()) -> Callable:
             default = f.default if f.default is not dataclasses.MISSING else None
             help_text = docs.get(f.name, "")
             origin = typing.get_origin(kind)
+            if kind is SandboxConfig:  # --sandbox and --image, the same as every command's
+                func = sandbox_option(func, default=default_sandbox(f).backend)
+                continue
             if kind is bool:
                 flag = f.metadata.get("flag", f"{name}/--no-{f.name.replace('_', '-')}")
                 opt = click.option(flag, f.name,
@@ -194,7 +204,7 @@ def data() -> None:
 @sandbox_option
 def collect(tasks_dir: Path, out: str, policy: str, workers: int, max_steps: int,
             time_budget_s: float, max_context_chars: int, retries: int, ray_address: str | None,
-            sandbox: str, image: str | None) -> None:
+            sandbox: SandboxConfig) -> None:
     """Run a policy over tasks; keep the resolved episodes as a chat dataset.
 
     Writes OUT/trajectories/ (resolved episodes), OUT/unresolved/, OUT/dataset/ (a `datasets`
@@ -210,7 +220,7 @@ def collect(tasks_dir: Path, out: str, policy: str, workers: int, max_steps: int
 
     try:
         config = CollectConfig(tasks=str(tasks_dir), out=out, policy=policy, workers=workers,
-                               sandbox=sandbox, image=image, max_steps=max_steps,
+                               sandbox=sandbox, max_steps=max_steps,
                                time_budget_s=time_budget_s, max_context_chars=max_context_chars,
                                retries=retries, ray_address=ray_address)
     except ValueError as exc:

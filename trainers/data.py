@@ -30,10 +30,10 @@ from typing import Any
 from agent.eval import EvalConfig, EvalRecord, PolicySpec, run_eval
 from agent.eval.records import ResultsLog
 from agent.eval.runner import RESULTS, Listener
-from agent.prompts import Message
-from agent.prompts import fit_messages
+from agent.prompts import Message, fit_messages
 from agent.trajectory import Trajectory, write_json_atomic
 from envs.task import Task, load_suite
+from sandboxes.config import SandboxConfig
 
 log = logging.getLogger("debug_agent.trainers.data")
 
@@ -52,10 +52,8 @@ class CollectConfig:
     """Extra options for make_policy (the search policy validates in the episode's sandbox)."""
     workers: int = 1
     """Episodes run at once, each in its own sandbox and worker process."""
-    sandbox: str = "auto"
-    """Sandbox backend: docker, local or auto."""
-    image: str | None = None
-    """Docker image for the sandbox; None for the default."""
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    """Where episodes run (backend, image, limits)."""
     max_steps: int = 30
     """Step budget per episode."""
     time_budget_s: float = 600.0
@@ -70,19 +68,16 @@ class CollectConfig:
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
-        if self.sandbox not in ("docker", "local", "auto"):
-            raise ValueError(f"sandbox must be docker, local or auto, got {self.sandbox!r}")
 
     def eval_config(self) -> EvalConfig:
         """The evaluation run that collects: one episode per task, always resuming."""
         options = {k: v for k, v in self.policy_options.items() if v is not None}
         return EvalConfig(
             tasks=self.tasks, out=self.out, policy=PolicySpec(self.policy, options),
-            workers=self.workers, backend=self.sandbox, max_steps=self.max_steps, resume=True,
+            workers=self.workers, sandbox=self.sandbox, max_steps=self.max_steps, resume=True,
             retries=self.retries, task_timeout_s=2 * self.time_budget_s + 120,
             ray_address=self.ray_address,
-            env_options={"time_budget_s": self.time_budget_s} | (
-                {"image": self.image} if self.image else {}))
+            env_options={"time_budget_s": self.time_budget_s})
 
 
 @dataclass

@@ -48,6 +48,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from sandboxes.config import SandboxConfig
+
 log = logging.getLogger("debug_agent.trainers.ppo")
 
 
@@ -71,8 +73,8 @@ class PPOConfig:
     """Episodes of each task in an iteration (several samples of one task contrast each other)."""
     num_envs: int = 2
     """Episodes run at once, each in its own sandbox."""
-    sandbox: str = "local"
-    """Sandbox backend: docker, local or auto."""
+    sandbox: SandboxConfig = field(default_factory=lambda: SandboxConfig("local"))
+    """Where episodes run (--sandbox docker|local|auto, --image)."""
     max_steps: int = 8
     """Step budget per episode (then the episode is truncated)."""
     time_budget_s: float = 300.0
@@ -153,8 +155,6 @@ class PPOConfig:
             raise ValueError(f"reference must be base or adapter, got {self.reference!r}")
         if self.reference == "adapter" and not self.adapter:
             raise ValueError("reference=adapter needs an adapter to start from (--adapter)")
-        if self.sandbox not in ("docker", "local", "auto"):
-            raise ValueError(f"sandbox must be docker, local or auto, got {self.sandbox!r}")
 
 
 # -- the maths, on plain tensors ----------------------------------------------------------------
@@ -554,7 +554,7 @@ def run_ppo(config: PPOConfig, log_fn: Callable[[int, dict[str, float]], None] |
         start, history = state["iteration"], state["history"]
         log.info("resuming from %s (iteration %d)", resume_from, start)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    env_config = EnvConfig(backend=config.sandbox, max_steps=config.max_steps,
+    env_config = EnvConfig(sandbox=config.sandbox, max_steps=config.max_steps,
                            time_budget_s=config.time_budget_s)
     settings = GenerationSettings(max_new_tokens=config.max_new_tokens,
                                   temperature=config.temperature, top_p=1.0, do_sample=True,

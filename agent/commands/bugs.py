@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from agent.commands.common import sandbox_option
+from sandboxes.config import SandboxConfig
 
 
 @click.group()
@@ -37,7 +38,7 @@ def bugs() -> None:
 @sandbox_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON line per kept task.")
 def generate(more_repos: tuple[Path, ...], repos: tuple[Path, ...], out: Path, n: int, seed: int,
-             source: str | None, max_tries: int | None, sandbox: str, image: str | None,
+             source: str | None, max_tries: int | None, sandbox: SandboxConfig,
              as_json: bool) -> None:
     """Mutate each --repo's source files (never its tests) and keep the mutants that make at
     least one test fail while at least one still passes.
@@ -79,8 +80,7 @@ def generate(more_repos: tuple[Path, ...], repos: tuple[Path, ...], out: Path, n
                                            "source": attempt.task.source,
                                            "fail_to_pass": len(attempt.task.fail_to_pass)}))
 
-            config = BugConfig(n=n, seed=seed, source=source, backend=sandbox, image=image,
-                               max_tries=max_tries)
+            config = BugConfig(n=n, seed=seed, source=source, sandbox=sandbox, max_tries=max_tries)
             made += generate_bugs(repo, out, config, on_attempt=on_attempt)
     if not as_json:
         classes = Counter(t.bug_class for t in made)
@@ -126,7 +126,7 @@ def split(suite: Path, eval_fraction: float, seed: int) -> None:
 @sandbox_option
 def mine(repo: Path, out: Path, since: str | None, max_tasks: int | None, rev: str,
          max_source_lines: int | None, source: str | None, timeout: float, retry: bool,
-         sandbox: str, image: str | None) -> None:
+         sandbox: SandboxConfig) -> None:
     """Turn REPO's git history into tasks: each commit that changes source and tests, whose
     tests fail on the parent's source and pass with the commit's, becomes one.
 
@@ -143,8 +143,7 @@ def mine(repo: Path, out: Path, since: str | None, max_tasks: int | None, rev: s
     check_history(repo, rev)  # before the progress display, so a bad path is one line
     config = MineConfig(rev=rev, since=since, max_tasks=max_tasks,
                         max_source_lines=max_source_lines, source=source, retry=retry,
-                        backend=sandbox,
-                        image=image, timeout=timeout)
+                        sandbox=sandbox, timeout=timeout)
     console = Console(stderr=True)
     counts = Counter()
     with Progress(SpinnerColumn(), TextColumn("{task.fields[kept]} kept · {task.completed} "

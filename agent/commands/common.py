@@ -33,12 +33,19 @@ def policy_options(f=None, *, choices: tuple[str, ...] = POLICIES):
     return wrapper
 
 
-def sandbox_option(f):
-    @click.option("--sandbox", type=click.Choice(["auto", "docker", "local"]), default="auto",
+def sandbox_option(f=None, *, default: str = "auto"):
+    """--sandbox and --image, handed to the command as one ``sandbox: SandboxConfig``;
+    ``@sandbox_option(default="local")`` for a command whose default backend is another."""
+    from sandboxes.config import BACKENDS, SandboxConfig
+
+    if f is None:
+        return functools.partial(sandbox_option, default=default)
+
+    @click.option("--sandbox", type=click.Choice(BACKENDS), default=default, show_default=True,
                   help="Where code runs: docker, local (weaker isolation), or auto "
                        "(docker when an engine and the image are there).")
     @click.option("--image", default=None, help="Docker sandbox image [default: the built one].")
     @functools.wraps(f)
-    def wrapper(*args, **kwargs):
-        return f(*args, **kwargs)
+    def wrapper(*args, sandbox, image, **kwargs):
+        return f(*args, sandbox=SandboxConfig(sandbox, image), **kwargs)
     return wrapper

@@ -135,7 +135,7 @@ class RunProgress:
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout at the end.")
 @click.pass_context
 def eval_group(ctx, tasks_dir, policy, model, adapter, load_4bit, base_url, policy_extra, workers,
-               sandbox, image, samples, max_steps, timeout_s, task_timeout_s, out, resume,
+               sandbox, samples, max_steps, timeout_s, task_timeout_s, out, resume,
                retries, only, ray_address, as_json):
     """Run a policy over a suite of tasks, each in its own sandbox, N at a time.
 
@@ -147,7 +147,9 @@ def eval_group(ctx, tasks_dir, policy, model, adapter, load_4bit, base_url, poli
     agent eval report runs/x
 
     Writes OUT/results.jsonl (a line per task as it finishes), then summary.json, report.md and
-    report.html. Exit status 0 when the run finished (whatever the resolve rate), 2 on bad input.
+    report.html. Exit status 0 when the run finished (whatever the resolve rate), 2 on bad input,
+    130 / 143 when interrupted (SIGINT / SIGTERM): the tasks in flight are stopped and leave no
+    line, so that --resume runs them.
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -165,14 +167,24 @@ def eval_group(ctx, tasks_dir, policy, model, adapter, load_4bit, base_url, poli
     spec = policy_spec(policy, model=model, adapter=adapter, load_4bit=load_4bit,
                        base_url=base_url, timeout_s=timeout_s,
                        extra=_parse_extra(policy_extra))
-    env_options = {"time_budget_s": timeout_s} | ({"image": image} if image else {})
-    config = EvalConfig(tasks=tasks_dir, out=out, policy=spec, workers=workers, backend=sandbox,
+    env_options = {"time_budget_s": timeout_s}
+    config = EvalConfig(tasks=tasks_dir, out=out, policy=spec, workers=workers, sandbox=sandbox,
                         samples=samples, max_steps=max_steps, resume=resume, retries=retries,
                         task_timeout_s=task_timeout_s, ray_address=ray_address,
                         env_options=env_options, only=tuple(only))
+    from sandboxes import prune_orphans
+    from sandboxes.deadline import Cancelled
+
+    prune_orphans()  # what killed runs left (never a live run's)
     display = RunProgress(console)
     try:
         summary = run_eval(config, on_event=display)
+    except Cancelled:
+        display.stop()
+        console.print(f"[yellow]interrupted[/]: the finished tasks are in "
+                      f"{Path(out) / 'results.jsonl'}; `agent eval --tasks {tasks_dir} --out "
+                      f"{out} --resume` runs the rest")
+        raise
     finally:
         display.stop()
     _print_summary(console, summary, Path(out))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -16,8 +18,9 @@ from agent.commands.common import policy_options, sandbox_option
 @policy_options
 @sandbox_option
 @click.option("--max-steps", default=30, type=click.IntRange(min=2), help="Actions per episode.")
-@click.option("--timeout", "timeout_s", default=900.0, type=click.FloatRange(min=1),
-              help="Wall-clock seconds per episode.")
+@click.option("--timeout", "timeout_s", default=900.0, type=click.FloatRange(min=5),
+              help="Wall-clock seconds for the whole run; it ends within a few seconds of it, "
+                   "whatever the code under repair does.")
 @click.option("--samples", default=1, type=click.IntRange(min=1),
               help="Episodes to draw; the one passing the most tests (then the smallest patch) wins.")
 @click.option("--test-command", default=None,
@@ -30,7 +33,7 @@ from agent.commands.common import policy_options, sandbox_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON result object instead.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Where trajectories go [default: ~/.cache/debug-agent/runs/REPO-TIME].")
-def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, image, max_steps, timeout_s,
+def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, max_steps, timeout_s,
         samples, test_command, setup, apply_, as_json, out):
     """Find and fix the fault that makes REPO's tests fail.
 
@@ -38,11 +41,13 @@ def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, image, max_s
     the patch. REPO is never changed unless --apply is given. Settings the command line leaves
     out (test command, timeout) come from REPO's [tool.debug-agent] table or .debug-agent.toml.
     Exit status: 0 resolved (or nothing to fix), 1 not resolved (also: the test files themselves
-    do not import), 2 bad input, 3 the project's environment could not be set up.
+    do not import), 2 bad input, 3 the project's environment could not be set up, 130 / 143
+    interrupted (SIGINT / SIGTERM: what was found so far is printed, every sandbox closed).
     """
     from rich.console import Console
 
     from agent import fix as fixing
+    from sandboxes.deadline import Cancelled
 
     options = {}
     if policy in ("hf", "openai"):
@@ -54,13 +59,18 @@ def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, image, max_s
         source = click.get_current_context().get_parameter_source("timeout_s")
         if settings.timeout and source is click.core.ParameterSource.DEFAULT:
             timeout_s = settings.timeout
-    config = fixing.FixConfig(policy=policy, policy_options=options, backend=sandbox, image=image,
+    config = fixing.FixConfig(policy=policy, policy_options=options, sandbox=sandbox,
                               max_steps=max_steps, timeout_s=timeout_s, samples=samples,
                               test_command=test_command, apply=apply_, out=out,
                               setup=tuple(setup))
     console = Console(stderr=True, quiet=as_json)
-    with console.status("starting") as status:
-        result = fixing.fix(repo, config, progress=_Progress(console, status))
+    started = time.monotonic()
+    try:
+        with console.status("starting") as status:
+            result = fixing.fix(repo, config, progress=_Progress(console, status))
+    except Cancelled as exc:
+        _interrupted(exc, as_json, time.monotonic() - started)
+        raise
     if as_json:
         click.echo(json.dumps(result.to_json()))
     elif result.nothing_to_fix:
@@ -90,6 +100,31 @@ class _Progress:
 
     def note(self, text: str) -> None:
         self.console.print(text)
+
+
+def _interrupted(exc, as_json: bool, elapsed: float) -> None:
+    """What an interrupted run prints: the partial result when the episode had started."""
+    result = exc.partial
+    name = signal.Signals(exc.signum).name
+    if as_json:
+        payload = (result.to_json() if result is not None else
+                   {"resolved": False, "exit_status": "interrupted"})
+        click.echo(json.dumps(payload | {"interrupted": True, "signal": name,
+                                         "total_elapsed_s": round(elapsed, 2)}))
+        return
+    if result is None:
+        click.echo(f"interrupted by {name} after {elapsed:.1f} s, before the episode started: "
+                   "nothing found yet; the repository was not changed", err=True)
+        return
+    if result.patch:
+        click.echo(result.patch, nl=not result.patch.endswith("\n"))
+    click.echo(f"interrupted by {name} after {elapsed:.1f} s and {result.steps} steps: "
+               f"{'the patch so far is above (not verified)' if result.patch else 'no patch yet'}"
+               "; the repository was not changed", err=True)
+    if result.localization:
+        click.echo("fault localized at: " + ", ".join(result.localization[:3]), err=True)
+    if result.trajectory_path:
+        click.echo(f"trajectory: {result.trajectory_path}", err=True)
 
 
 def _report(console, fixed, apply_) -> None:

@@ -81,12 +81,17 @@ def doctor(repo, image, build, setup) -> None:
 
 
 @sandbox.command()
-@click.option("--session", default=None, help="Only those of this session label.")
-def prune(session) -> None:
-    """Remove leftover sandbox containers and volumes (found by their label)."""
-    from sandboxes.docker import prune as prune_all
+@click.option("--session", default=None,
+              help="Only containers of this session label (DEBUG_AGENT_SESSION).")
+@click.option("--all", "everything", is_flag=True,
+              help="Also the containers of live runs (and our volumes).")
+def prune(session, everything) -> None:
+    """Remove what killed runs left: sandbox containers whose owner process is gone, and their
+    temporary copies. A live run's containers stay (also another user's on the same engine)."""
+    from sandboxes.docker import prune as prune_containers
+    from sandboxes.local import prune_temp
 
-    removed = prune_all(session)
+    removed = prune_temp() + prune_containers(session, everything=everything)
     for name in removed:
         click.echo(f"removed {name}")
     click.echo(f"{len(removed)} removed")

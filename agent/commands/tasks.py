@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from agent.commands.common import sandbox_option
+from sandboxes.config import SandboxConfig
 
 
 @click.group()
@@ -62,7 +63,7 @@ def list_tasks(suite: Path | None, as_json: bool) -> None:
 @sandbox_option
 @click.option("--only", multiple=True, help="Validate only this task id (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per task instead.")
-def validate(suite: Path | None, sandbox: str, image: str | None, only: tuple[str, ...],
+def validate(suite: Path | None, sandbox: SandboxConfig, only: tuple[str, ...],
              as_json: bool) -> None:
     """Check each task of SUITE [default: the bundled suite] in a sandbox.
 
@@ -95,10 +96,10 @@ def validate(suite: Path | None, sandbox: str, image: str | None, only: tuple[st
             if as_json:
                 click.echo(json.dumps(check.to_json()))
 
-        checks = validate_suite(loaded, backend=sandbox, image=image, on_done=done)
+        checks = validate_suite(loaded, sandbox, on_done=done)
     bad = [c for c in checks if not c.ok]
     if not as_json:
-        table = Table(title=f"validation of {len(checks)} tasks ({sandbox} sandbox)")
+        table = Table(title=f"validation of {len(checks)} tasks ({sandbox.backend} sandbox)")
         for column in ("id", "bug class", "f→p", "p→p", "buggy", "patched", "s", "problem"):
             table.add_column(column, overflow="fold")
         mark = {True: "[green]ok[/]", False: "[red]bad[/]", None: "-"}

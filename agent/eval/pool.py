@@ -8,23 +8,27 @@ module-level function (or a ``functools.partial`` of one).
 Not ``concurrent.futures``: there a worker that dies breaks the whole pool and every pending
 future. Here the parent watches each worker's pipe and process sentinel; a worker that dies (killed,
 out of memory) or runs past ``timeout_s`` costs only the job it held, which goes to ``on_lost``,
-and a new worker takes its place. Workers ignore SIGINT (Ctrl-C reaches the parent, which stops
-them with SIGTERM, which they turn into SystemExit so that their sandboxes close), and exit by
-themselves when the parent goes away (EOF on their pipe).
+and a new worker takes its place. Workers ignore SIGINT: Ctrl-C or SIGTERM reaches the parent,
+whose deadline (``sandboxes.deadline``) this loop watches; it stops them with SIGTERM, which
+cancels their own deadline (``agent.interrupts``), so that their sandboxes close and the job they
+held sends no result. They also get SIGTERM when the parent dies (``PR_SET_PDEATHSIG``), and exit
+by themselves on EOF on their pipe.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing as mp
 import signal
-import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Generic, TypeVar
+
+from sandboxes import deadline as deadlines
 
 log = logging.getLogger("debug_agent.eval")
 
@@ -49,14 +53,29 @@ OnDispatch = Callable[[J, str, "int | None"], None]
 """on_dispatch(job, worker name, pid or None): the job was handed to a worker."""
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
-    sys.exit(128 + signum)  # SystemExit unwinds the stack: env.close() and sandbox cleanup run
+def _die_with_parent() -> None:
+    """Ask Linux for SIGTERM when the parent dies, so that a killed run stops its workers."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the workers stop at EOF on their pipe, after their current job
 
 
 def _worker_main(conn: Connection, fn: Callable[[Any], Any],
                  init: Callable[[], None] | None) -> None:
+    from agent.interrupts import handled
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    _die_with_parent()
+    with handled(signals=(signal.SIGTERM,), message=False):
+        try:
+            _serve(conn, fn, init)
+        except deadlines.Cancelled:
+            return  # the sandboxes closed on the way up; the job's result is not sent
+
+
+def _serve(conn: Connection, fn: Callable[[Any], Any], init: Callable[[], None] | None) -> None:
     if init is not None:
         init()
     while True:
@@ -83,6 +102,7 @@ class _Worker(Generic[J]):
         child.close()
         self.job: J | None = None
         self.since = 0.0
+        self.told = False
 
     @property
     def name(self) -> str:
@@ -93,15 +113,19 @@ class _Worker(Generic[J]):
         self.job, self.since = job, time.monotonic()
 
     def stop(self, grace_s: float = 10.0) -> None:
-        """Ask an idle worker to exit, or terminate a busy one; kill it if it does not go."""
-        if self.process.is_alive():
+        """Ask an idle worker to exit, or terminate a busy one; kill it if it does not go.
+        With ``grace_s`` 0, only ask: a later ``stop`` waits."""
+        if self.process.is_alive() and not self.conn.closed:
             try:
-                if self.job is None:
+                if not self.told and self.job is None:
                     self.conn.send(None)
-                else:
+                elif not self.told:
                     self.process.terminate()
             except (BrokenPipeError, OSError):
                 self.process.terminate()
+            self.told = True
+            if grace_s == 0:
+                return
             self.process.join(grace_s)
             if self.process.is_alive():
                 self.process.kill()
@@ -165,11 +189,14 @@ def run_local(
             if on_dispatch is not None:
                 on_dispatch(job, idle.name, idle.process.pid)
 
+    run_deadline = deadlines.current()
     try:
         while pending or any(w.job is not None for w in pool):
+            run_deadline.check()  # SIGINT / SIGTERM: stop the workers (finally) and unwind
             dispatch()
             busy = [w for w in pool if w.job is not None]
-            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=1.0)
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy],
+                         timeout=deadlines.POLL_S)
             for worker in busy:
                 if worker.conn in ready or worker.conn.poll():
                     try:
@@ -183,5 +210,7 @@ def run_local(
                 elif timeout_s is not None and time.monotonic() - worker.since > timeout_s:
                     lost(worker, f"timed out after {timeout_s:g} s; worker {worker.name} stopped")
     finally:
+        for worker in pool:  # all are told first, so that they stop at the same time
+            worker.stop(grace_s=0)
         for worker in pool:
             worker.stop()

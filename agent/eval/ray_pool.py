@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from agent.eval.pool import Lost, OnDispatch, OnLost, OnResult
+from sandboxes import deadline as deadlines
 from sandboxes.errors import UsageError
 
 log = logging.getLogger("debug_agent.eval")
@@ -83,6 +84,7 @@ def run_ray(
 
     try:
         while pending or in_flight:
+            deadlines.current().check()  # SIGINT / SIGTERM: cancel what runs (finally), unwind
             while pending and len(in_flight) < workers:
                 job = pending.pop(0)
                 in_flight[remote.remote(fn, ship(job))] = (job, time.monotonic())

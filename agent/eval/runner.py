@@ -33,6 +33,7 @@ from agent.eval.worker import (
 )
 from agent.eval.worker_log import setup_worker_logging
 from envs.task import Task, load_suite
+from sandboxes.config import SandboxConfig
 from sandboxes.errors import UsageError
 
 log = logging.getLogger("debug_agent.eval")
@@ -58,7 +59,7 @@ class EvalConfig:
     policy: PolicySpec = field(default_factory=PolicySpec)
     workers: int = 1
     """Tasks run at once (processes, or Ray tasks in flight)."""
-    backend: str = "auto"
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     samples: int = 1
     """Episodes per task; the best is kept (agent.selection.best_result)."""
     max_steps: int = 30
@@ -82,15 +83,13 @@ class EvalConfig:
                                  f"got {getattr(self, name)}")
         if self.retries < 0:
             raise UsageError(f"eval: --retries must be 0 or more, got {self.retries}")
-        if self.backend not in ("docker", "local", "auto"):
-            raise UsageError(f"eval: --sandbox must be docker, local or auto, got {self.backend!r}")
         if self.task_timeout_s is not None and self.task_timeout_s <= 0:
             raise UsageError(f"eval: --task-timeout must be positive, got {self.task_timeout_s}")
 
     def worker_config(self) -> WorkerConfig:
         root = logging.getLogger("debug_agent")
         return WorkerConfig(
-            policy=self.policy, backend=self.backend, max_steps=self.max_steps,
+            policy=self.policy, sandbox=self.sandbox, max_steps=self.max_steps,
             samples=self.samples, env_options=dict(self.env_options),
             trajectory_dir=str(Path(self.out).resolve() / TRAJECTORIES),
             log_level=root.getEffectiveLevel(), log_file=str(Path(self.out).resolve() / "eval.log"),
@@ -198,7 +197,7 @@ def run_eval(config: EvalConfig, on_event: Listener | None = None) -> dict[str, 
     out.mkdir(parents=True, exist_ok=True)
     run_info = {
         "tasks": str(Path(config.tasks).resolve()), "policy": asdict(config.policy),
-        "workers": config.workers, "sandbox": config.backend, "samples": config.samples,
+        "workers": config.workers, "sandbox": config.sandbox.backend, "samples": config.samples,
         "max_steps": config.max_steps, "ray": config.ray_address,
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

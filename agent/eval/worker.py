@@ -31,6 +31,7 @@ from agent.selection import best_result, patch_size, tests_passing
 from agent.trajectory import EpisodeResult, ExitStatus
 from envs.task import Task
 from sandboxes.base import IGNORED_NAMES
+from sandboxes.config import SandboxConfig
 from sandboxes.errors import SandboxError, SetupFailed
 
 log = logging.getLogger("debug_agent.eval")
@@ -58,12 +59,12 @@ class WorkerConfig:
     """Everything a worker needs besides the task; picklable, so it travels to processes and Ray."""
 
     policy: PolicySpec = field(default_factory=PolicySpec)
-    backend: str = "auto"
-    """Sandbox backend of each task's DebugEnv: docker | local | auto."""
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    """Where each task's DebugEnv opens its sandbox."""
     max_steps: int = 30
     samples: int = 1
     env_options: dict[str, Any] = field(default_factory=dict)
-    """Further EnvConfig fields (time_budget_s, image, ...)."""
+    """Further EnvConfig fields (time_budget_s, ...)."""
     trajectory_dir: str | None = None
     log_level: int = logging.WARNING
     log_file: str | None = None
@@ -120,7 +121,7 @@ def evaluate_task(task: Task, config: WorkerConfig, attempt: int = 1) -> EvalRec
     started = time.monotonic()
     worker = f"{os.uname().nodename}:{os.getpid()}"
     try:
-        env = DebugEnv(EnvConfig(backend=config.backend, max_steps=config.max_steps,
+        env = DebugEnv(EnvConfig(sandbox=config.sandbox, max_steps=config.max_steps,
                                  **config.env_options), tasks=[task])
         results = []
         try:

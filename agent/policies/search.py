@@ -219,8 +219,11 @@ class SearchPolicy:
         ``--timeout`` holds."""
         left = getattr(self.workspace, "time_left_s", None)
         if left is None:
-            return self.config.time_budget_s
+            left = float("inf")
         reserve = 2 * (initial.duration_s if initial is not None else 0.0) + 5.0
+        deadline = getattr(self.workspace.sandbox, "deadline", None)
+        if deadline is not None:  # the whole run's --timeout
+            left = min(left, deadline.remaining())
         return max(min(self.config.time_budget_s, left - reserve), 1.0)
 
     def _search(self, sandbox: Sandbox, ranking: list[Location], started: float
@@ -366,7 +369,7 @@ class SearchPolicy:
         exhausted = False
         while budget > 0 and not exhausted:
             left = self._budget_s - (time.monotonic() - started)
-            if left <= 0:
+            if left <= 0 or sandbox.deadline.expired:
                 log.info("search: time budget of %.0f s spent", self._budget_s)
                 break
             batch, payload, size = [], [], 0
