@@ -15,6 +15,7 @@ from agent.loop import run_episode
 from agent.policies.search import SearchPolicy
 from envs.env import DebugEnv, EnvConfig
 from envs.task import Task
+from sandboxes.config import SandboxConfig
 
 
 def make_repo(root: Path, files: dict[str, str]) -> Path:
@@ -29,7 +30,7 @@ def fix_with_search(repo: Path, f2p: list[str], p2p: list[str], backend: str, **
     """One episode of the search policy through the real loop; ({path: (old, new)}, stats)."""
     task = Task(id=repo.name, repo=repo, fail_to_pass=tuple(f2p), pass_to_pass=tuple(p2p))
     policy = SearchPolicy(time_budget_s=120, **options)
-    with DebugEnv(EnvConfig(backend=backend, time_budget_s=200)) as env:
+    with DebugEnv(EnvConfig(SandboxConfig(backend=backend), time_budget_s=200)) as env:
         result = run_episode(policy, env, task)
     assert result.resolved, result.exit_status
     fixed = {}
