@@ -271,7 +271,13 @@ class SearchPolicy:
         most promising first, without AST duplicates or code that does not compile (lazily:
         only what is validated is parsed). ``current`` maps each source file to its text now."""
         groups = []
+        started = time.monotonic()
         for index, (path, line) in enumerate(ranking):
+            # Making candidates is pure CPU (a big module is parsed many times a line); on a
+            # starved machine it alone could outlast the budget, so it takes at most half of it.
+            if groups and time.monotonic() - started > self._budget_s / 2:
+                log.info("search: candidates made for the top %d lines only", len(groups))
+                break
             source = current[path]
             groups.append((index, rank.context_of(source, line),
                            candidates_at(path, source, line, current)))
