@@ -28,6 +28,7 @@ COMMANDS = {
     "data": f"{TRAINER_COMMANDS}:data",
     "model": f"{TRAINER_COMMANDS}:model",
     "train": f"{TRAINER_COMMANDS}:train",
+    "view": "agent.commands.view:view",
 }
 
 HELP = {
@@ -39,6 +40,7 @@ HELP = {
     "data": "Collect verified demonstrations for training.",
     "model": "Create small local models for tests and experiments.",
     "train": "Fine-tune a policy: QLoRA SFT, then PPO on test-pass rewards.",
+    "view": "Write a trajectory, a fix run or an eval run as self-contained HTML pages.",
 }
 
 log = logging.getLogger("debug_agent")

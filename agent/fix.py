@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from agent.explain import Explanation
 from agent.patches import patch_files
-from agent.trajectory import EpisodeResult
+from agent.trajectory import EpisodeResult, write_json_atomic
 from envs.task import Task, broken_test_files, is_test_module, pytest_args
 from sandboxes import apply_patch, counts
 from sandboxes.base import IGNORED_NAMES
@@ -32,6 +33,9 @@ from sandboxes.errors import UsageError
 from sandboxes.project import detect_project
 
 log = logging.getLogger("debug_agent.fix")
+
+FIX_RESULT = "result.json"
+"""What a fix leaves beside its trajectories: ``FixResult.to_json()`` (read by `agent view`)."""
 
 
 @dataclass(frozen=True)
@@ -87,12 +91,14 @@ class FixResult:
     elapsed_s: float = 0.0
     runs: dict[str, int] = field(default_factory=dict)
     """Sandboxes opened and test runs made by this fix (see ``sandboxes.counts``)."""
-    broken_test_files: dict[str, str] = field(default_factory=dict)
-    """Test modules that do not import because a test file itself is broken (node id -> where
-    and why); left alone, since the fix is to the code under test (envs.task.broken_test_files)."""
     policy_stats: dict[str, Any] | None = None
     """The kept episode's policy's own account, when it keeps one (the search: the family of
     the winning edit, candidates tried, the rank of its line, the tests covering it)."""
+    broken_test_files: dict[str, str] = field(default_factory=dict)
+    """Test modules that do not import because a test file itself is broken (node id -> where
+    and why); left alone, since the fix is to the code under test (envs.task.broken_test_files)."""
+    explanation: Explanation | None = None
+    """Why the kept patch is believed (agent.explain); None without a patch."""
 
     @property
     def nothing_to_fix(self) -> bool:
@@ -135,6 +141,7 @@ class FixResult:
             "applied": self.applied.how if self.applied else None,
             "undo": self.applied.undo if self.applied else None,
             "policy_stats": self.policy_stats,
+            "explanation": self.explanation.to_json() if self.explanation else None,
         }
 
 
@@ -242,9 +249,24 @@ def _fix(repo: str | os.PathLike, config: FixConfig, progress: FixProgress | Non
                 break
     result.best, result.samples = best_result(results), len(results)
     result.policy_stats = _stats(policies[results.index(result.best)])
+    result.explanation = _explain(result)  # before --apply changes the sources it reads
     if config.apply and result.best.resolved:
         result.applied = apply_to_repo(repo, result.best.patch)
-    return _finish(result, started, before)
+    _finish(result, started, before)
+    # Beside the trajectories, for `agent view` (the repo, for the diff after each step; the
+    # explanation, for the page).
+    write_json_atomic(out / FIX_RESULT, result.to_json())
+    return result
+
+
+def _explain(result: FixResult) -> Explanation | None:
+    from agent.explain import explain
+
+    best = result.best
+    if best is None or not best.patch or not best.trajectory_path:
+        return None
+    return explain(Path(best.trajectory_path), repo=result.repo, fixed=result.fixed_tests,
+                   broken=result.broken_tests, stats=result.policy_stats)
 
 
 def _finish(result: FixResult, started: float, before: dict[str, int]) -> FixResult:

@@ -236,7 +236,11 @@ def test_reports_are_self_contained_with_three_plots(tasks):
     assert len(svgs) == 4  # bug classes, time, steps, localization
     for svg in svgs:
         ET.fromstring(svg)  # well-formed
-    assert "<script" not in page and "src=" not in page and "href=" not in page
+    # Nothing is loaded from anywhere: a policy that forbids it, no src or href leaving the page.
+    assert "default-src 'none'" in page and "src=" not in page and "href=" not in page
+    assert "search (backend=local)" in render_html(
+        summarize(records, run={"policy": {"name": "search", "options": {"backend": "local"}}}),
+        records)
     md = render_markdown(summary, records)
     assert "| wrong_operator | 1 | 1 | 100.0% |" in md and "calc_add" in md
     assert histogram_bins([1, 1, 1]) == [(1, 1, 3)]

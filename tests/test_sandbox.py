@@ -222,17 +222,13 @@ def test_reset_undoes_deletions_and_kills_leftovers(make_sandbox, repo):
     pid = r.output.strip()
     sb.write_file("new.py", "y = 2\n")
     assert sb.changed_files()
-    times = []
-    for _ in range(3):
-        start = time.monotonic()
+    for _ in range(3):  # reset's speed is benchmarks/sandbox_overhead.py's, not a test's
         sb.reset()
-        times.append(time.monotonic() - start)
     assert sb.changed_files() == {}
     assert sb.list_files() == ["README.md", "pkg/__init__.py", "pkg/calc.py", "run.sh",
                                "test_calc.py"]
     assert not alive(sb, pid), "a process survived reset"
     assert sb.run(["./run.sh"]).ok
-    assert sorted(times)[1] < 0.5, times  # the benchmark holds the 150 ms target
 
 
 @pytest.mark.slow

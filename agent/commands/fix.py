@@ -143,11 +143,13 @@ def _report(console, fixed, apply_) -> None:
         console.print(f"  [green]fixed[/]  {test}")
     for test in fixed.broken_tests:
         console.print(f"  [red]broken[/] {test}")
-    if result.localization:
+    if fixed.explanation is not None:
+        from agent.explain import explanation_lines
+
+        for line in explanation_lines(fixed.explanation):
+            console.print(line, highlight=False, soft_wrap=True)
+    elif result.localization:
         console.print("fault localized at: " + ", ".join(result.localization[:3]))
-    if result.edited_lines:
-        console.print("edited: " + ", ".join(f"{p}:{','.join(map(str, ls))}"
-                                             for p, ls in result.edited_lines.items()))
     if result.trajectory_path:
         console.print(f"trajectory: {result.trajectory_path}")
     if fixed.applied:

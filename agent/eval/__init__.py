@@ -7,7 +7,9 @@
     worker_log.py  logging inside workers
     records.py     EvalRecord, the results.jsonl line, and its append-only, crash-safe log
     metrics.py     fault-localization hits and the run summary
-    report.py      report.md and a self-contained report.html
+    harness.py     per task the fields of the SWE-bench harness report
+    sessions.py    run.json across resumes: started, each session, total elapsed
+    report.py      report.md, report.html (task pages by agent.view), swebench_report.json
     compare.py     compare two runs; export SWE-bench predictions
 """
 

@@ -80,6 +80,8 @@ class EvalRecord:
     samples: list[Sample] = field(default_factory=list)
     worker: str = ""
     finished_at: str = ""
+    harness: dict[str, Any] = field(default_factory=dict)
+    """The task's entry of the SWE-bench harness report (``agent.eval.harness``)."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Keys of the JSON line this version does not know, written back unchanged."""
 

@@ -1,21 +1,27 @@
-"""report.md and report.html of an evaluation run.
+"""report.md, report.html and swebench_report.json of an evaluation run.
 
-The HTML page is self-contained: its plots are inline SVG drawn here (no plotting library, no
-external file, no script), so it opens anywhere and can be mailed as one file.
+The HTML pages are self-contained: the plots are inline SVG drawn here (no plotting library, no
+external file), the style and the one small script (a filter over the task rows) are inline, so a
+page opens anywhere. report.html links each task row to that task's page under tasks/ (agent.view),
+which shows its trajectory; all of them together can be copied or mailed as one directory.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import math
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from agent.eval.metrics import LOCALIZATION_KEYS
 from agent.eval.records import EvalRecord
+
+HARNESS_REPORT = "swebench_report.json"
+"""Per task the fields of the SWE-bench harness report (agent.eval.harness)."""
 
 FL_LABELS = {
     "top1_line": "top-1 line", "top5_line": "top-5 lines", "top1_file": "top-1 file",
@@ -113,12 +119,38 @@ def svg_histogram(values: Sequence[float], *, xlabel: str, bins: int = 10, width
 # -- tables --------------------------------------------------------------------------------------
 
 
+def policy_label(policy: dict[str, Any]) -> str:
+    """``search (backend=local, time_budget_s=720)``: the policy as a person writes it."""
+    options = policy.get("options") or {}
+    args = ", ".join(f"{k}={v}" for k, v in sorted(options.items()))
+    return str(policy.get("name", "?")) + (f" ({args})" if args else "")
+
+
+def _run_rows(run: dict[str, Any]) -> list[tuple[str, str]]:
+    """When the run started, how often it was resumed, and its elapsed time over all sessions."""
+    sessions = run.get("sessions") or []
+    rows = [("started", str(run.get("started_at", "?")))]
+    resumed = int(run.get("resumed", 0))
+    if resumed:
+        last = sessions[-1]["started_at"] if sessions else "?"
+        rows.append(("resumed", f"{resumed} time{'s' if resumed > 1 else ''} (last {last})"))
+    if run.get("finished_at"):
+        rows.append(("finished", str(run["finished_at"])))
+    total = float(run.get("elapsed_s", 0) or 0)
+    where = f"with {run.get('workers', '?')} workers ({run.get('sandbox', '?')} sandbox)"
+    if len(sessions) > 1:
+        this = float(sessions[-1].get("elapsed_s") or 0)
+        rows.append(("total elapsed", f"{total:.1f} s over {len(sessions)} sessions "
+                                      f"(last session {this:.1f} s) {where}"))
+    else:
+        rows.append(("total elapsed", f"{total:.1f} s {where}"))
+    return rows
+
+
 def _headline(summary: dict[str, Any]) -> list[tuple[str, str]]:
     run = summary.get("run", {})
-    policy = run.get("policy", {})
     return [
-        ("policy", str(policy.get("name", "?")) + (f" {policy.get('options')}"
-                                                   if policy.get("options") else "")),
+        ("policy", policy_label(run.get("policy", {}))),
         ("tasks", str(summary["tasks"])),
         ("resolved", f"{summary['resolved']} ({_pct(summary['resolve_rate'])})"),
         ("resolve rate, infra errors left out", _pct(summary["resolve_rate_completed"])),
@@ -129,8 +161,7 @@ def _headline(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("steps per task (mean / median / p90)",
          "{mean:.1f} / {median:.0f} / {p90:.0f}".format(**summary["steps"])),
         ("tokens (total / mean)", f"{summary['tokens']['total']} / {summary['tokens']['mean']}"),
-        ("run elapsed", f"{run.get('elapsed_s', 0):.1f} s with {run.get('workers', '?')} workers"
-                        f" ({run.get('sandbox', '?')} sandbox)"),
+        *_run_rows(run),
     ]
 
 
@@ -160,13 +191,6 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
              "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(map(cell, row)) + " |" for row in rows]
     return "\n".join(lines)
-
-
-def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
-                   for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _class_rows(summary: dict[str, Any]) -> list[list[str]]:
@@ -202,39 +226,46 @@ def render_markdown(summary: dict[str, Any], records: Sequence[EvalRecord]) -> s
     return "\n".join(parts)
 
 
-CSS = """body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}
-table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;
-text-align:left;font-size:13px}th{background:#f3f3f3}h2{margin-top:1.6em}
-.plots{display:flex;flex-wrap:wrap;gap:24px}"""
+def _task_entries(records: Sequence[EvalRecord],
+                  task_href: Callable[[str], str] | None) -> list[dict[str, Any]]:
+    entries = []
+    for record, cells in zip(sorted(records, key=lambda r: r.task_id), _task_rows(records)):
+        patch = record.result.patch
+        entries.append({
+            "cells": cells, "href": task_href(record.task_id) if task_href else None,
+            "patch": patch, "patch_lines": sum(patch_size_lines(patch)),
+            "search_text": " ".join(cells).lower(),
+        })
+    return entries
 
 
-def render_html(summary: dict[str, Any], records: Sequence[EvalRecord]) -> str:
+def patch_size_lines(patch: str) -> tuple[int, int]:
+    """(removed, added) lines of a unified diff."""
+    lines = [ln for ln in patch.splitlines() if not ln.startswith(("---", "+++"))]
+    return sum(ln.startswith("-") for ln in lines), sum(ln.startswith("+") for ln in lines)
+
+
+def render_html(summary: dict[str, Any], records: Sequence[EvalRecord], *,
+                task_href: Callable[[str], str] | None = None) -> str:
+    """The run's summary page; with ``task_href``, each task row links to that task's page."""
+    from markupsafe import Markup
+
+    from agent.view.render import render
+
     done = [r for r in records if not r.retried]
     class_bars = [(name, c["resolve_rate"], f"({c['resolved']}/{c['tasks']})")
                   for name, c in summary["per_bug_class"].items()]
     fl = summary["localization"]
     fl_bars = [(FL_LABELS[k], fl[k], "") for k in LOCALIZATION_KEYS]
-    parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Evaluation report</title>",
-        f"<style>{CSS}</style></head><body><h1>Evaluation report</h1>",
-        _html_table(["", ""], _headline(summary)),
-        "<h2>Resolve rate per bug class</h2>", svg_bars(class_bars),
-        _html_table(["bug class", "tasks", "resolved", "rate"], _class_rows(summary)),
-        "<h2>Time and steps</h2><div class='plots'>",
-        "<div><h3>Wall time per task</h3>",
-        svg_histogram([r.wall_s for r in done], xlabel="seconds"), "</div>",
-        "<div><h3>Steps per task</h3>",
-        svg_histogram([float(r.result.steps) for r in done], xlabel="steps", integer=True),
-        "</div></div>",
-        f"<h2>Fault localization</h2><p>Judged on {fl['tasks']} tasks with a reference patch "
-        f"({fl['localized']} localized by the policy).</p>", svg_bars(fl_bars),
-    ]
-    if summary["infra_error_tasks"]:
-        parts.append("<h2>Infrastructure errors</h2><p>Not counted as the policy's failures; "
-                     "<code>agent eval --resume</code> runs them again: "
-                     + html.escape(", ".join(summary["infra_error_tasks"])) + "</p>")
-    parts += ["<h2>Tasks</h2>", _html_table(TASK_HEADER, _task_rows(records)), "</body></html>"]
-    return "\n".join(parts)
+    return render(
+        "run.html", headline=_headline(summary), class_rows=_class_rows(summary),
+        class_bars=Markup(svg_bars(class_bars)), fl=fl, fl_bars=Markup(svg_bars(fl_bars)),
+        wall_plot=Markup(svg_histogram([r.wall_s for r in done], xlabel="seconds")),
+        steps_plot=Markup(svg_histogram([float(r.result.steps) for r in done], xlabel="steps",
+                                        integer=True)),
+        infra_tasks=summary["infra_error_tasks"], header=TASK_HEADER,
+        tasks=_task_entries(records, task_href),
+    )
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -243,6 +274,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is for reading
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -250,5 +282,11 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def write_reports(out: Path, summary: dict[str, Any], records: Sequence[EvalRecord]) -> None:
+    """report.md; report.html with a page per task under tasks/; swebench_report.json."""
+    from agent.eval.harness import harness_report
+    from agent.view.tasks import task_page_name, write_task_pages
+
     write_text_atomic(out / "report.md", render_markdown(summary, records))
-    write_text_atomic(out / "report.html", render_html(summary, records))
+    write_text_atomic(out / HARNESS_REPORT, json.dumps(harness_report(list(records)), indent=1))
+    write_task_pages(out, out, list(records), summary.get("run", {}), back="report.html")
+    write_text_atomic(out / "report.html", render_html(summary, records, task_href=task_page_name))

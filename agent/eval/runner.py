@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from agent.eval.sessions import carry_over, finish
 from agent.eval.pool import Lost, run_local
 from agent.eval.ray_pool import run_ray
 from agent.eval.records import ErrorKind, EvalRecord, ResultsLog
@@ -204,8 +205,8 @@ def run_eval(config: EvalConfig, on_event: Listener | None = None) -> dict[str, 
     previous = json.loads((out / RUN_INFO).read_text()) if (out / RUN_INFO).exists() else None
     if config.resume and previous and plan.skipped:
         check_same_run(previous, run_info, out)
-        run_info["started_at"] = previous.get("started_at", run_info["started_at"])
-        run_info["resumed"] = int(previous.get("resumed", 0)) + 1
+    session_started_at = run_info["started_at"]
+    carry_over(previous if config.resume else None, run_info)
     write_json_atomic(out / RUN_INFO, run_info)
     emit("start", {"total": len(plan.tasks), "skipped": plan.skipped, "todo": len(plan.todo)})
     started = time.monotonic()
@@ -214,8 +215,9 @@ def run_eval(config: EvalConfig, on_event: Listener | None = None) -> dict[str, 
 
     latest = results.latest()
     records = [latest[t.id] for t in plan.tasks if t.id in latest]
-    run_info["elapsed_s"] = round(time.monotonic() - started, 3)
-    run_info["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    finish(run_info, session_started_at=session_started_at,
+                    elapsed_s=time.monotonic() - started, tasks_run=len(plan.todo))
+    write_json_atomic(out / RUN_INFO, run_info)
     summary = summarize(records, run=run_info)
     write_json_atomic(out / SUMMARY, summary)
     write_reports(out, summary, records)

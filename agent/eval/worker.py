@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from agent.eval.harness import harness_fields, patch_applies
 from agent.eval.metrics import localization_hits
 from agent.eval.records import ErrorKind, EvalRecord, Sample
 from agent.eval.worker_log import setup_worker_logging
@@ -172,7 +173,7 @@ def outcome_split(tests: dict[str, str], names: Iterable[str]) -> dict[str, str]
 def task_record(task: Task, result: EpisodeResult, *, wall_s: float, attempt: int = 1,
                 samples: list[Sample] | None = None, worker: str = "") -> EvalRecord:
     """The record of one task from the kept EpisodeResult."""
-    return EvalRecord(
+    record = EvalRecord(
         result=result,
         bug_class=task.bug_class or "unknown",
         fail_to_pass=outcome_split(result.tests, task.fail_to_pass),
@@ -186,6 +187,8 @@ def task_record(task: Task, result: EpisodeResult, *, wall_s: float, attempt: in
         worker=worker,
         finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )
+    record.harness = harness_fields(record, applied=patch_applies(task.repo, result.patch))
+    return record
 
 
 def error_record(task: Task, policy: str, kind: ErrorKind, message: str, *, wall_s: float = 0.0,
@@ -195,6 +198,7 @@ def error_record(task: Task, policy: str, kind: ErrorKind, message: str, *, wall
                            error=message)
     record = task_record(task, result, wall_s=wall_s, attempt=attempt, worker=worker)
     record.error_kind = kind
+    record.harness = harness_fields(record, applied=False)
     return record
 
 
