@@ -27,12 +27,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent.repair import candidates_at  # noqa: E402
-from agent.repair.rank import PRIOR_PATH, ast_key, context_of  # noqa: E402
-from envs.bugs import is_test_file, source_files  # noqa: E402
-from envs.mutations import apply, enumerate_mutations  # noqa: E402
-from envs.task import bundled_suite_path, load_suite  # noqa: E402
-from envs.validate import apply_patch, copy_repo  # noqa: E402
+from agent.repair import candidates_at
+from agent.repair.rank import PRIOR_PATH, ast_key, context_of
+from envs.bugs import is_test_file, source_files
+from envs.mutations import apply, enumerate_mutations
+from envs.task import bundled_suite_path, load_suite
+from envs.validate import apply_patch, copy_repo
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@")
 

@@ -28,9 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent.repair import candidates_at  # noqa: E402
-from agent.repair import rank  # noqa: E402
-from agent.repair.engine import mutation_candidates  # noqa: E402
+from agent.repair import (
+    candidates_at,
+    rank,
+)
+from agent.repair.engine import mutation_candidates
 
 
 def pairs(mirror: Path) -> list[tuple[str, str, str]]:
@@ -47,7 +49,8 @@ def pairs(mirror: Path) -> list[tuple[str, str, str]]:
 
 
 def show(mirror: Path, path: str) -> str | None:
-    done = subprocess.run(["git", "-C", str(mirror), "show", f"HEAD:{path}"], capture_output=True)
+    done = subprocess.run(["git", "-C", str(mirror), "show", f"HEAD:{path}"], capture_output=True,
+                          check=False)
     try:
         return done.stdout.decode("utf-8") if done.returncode == 0 else None
     except UnicodeDecodeError:

@@ -199,6 +199,12 @@ class DebugEnv(gym.Env[str, str]):
         return task, report
 
     @property
+    def time_left_s(self) -> float:
+        """Seconds of the episode's time budget still left (the budget counts from the start of
+        the first test run)."""
+        return self.config.time_budget_s - (time.monotonic() - self._started)
+
+    @property
     def localization(self) -> list[Suspicious] | None:
         """The ranking of the latest ``localize`` (``localization_depth`` lines, best first)."""
         return None if self._localization is None else list(self._localization)

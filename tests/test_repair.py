@@ -11,9 +11,7 @@ import textwrap
 
 import pytest
 
-from agent.repair import candidates_at, problem_locations
-from agent.repair import rank
-from agent.repair import evidence
+from agent.repair import candidates_at, evidence, problem_locations, rank
 from agent.repair.site import Candidate
 from agent.repair.syntax import syntax_fixes
 

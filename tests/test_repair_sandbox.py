@@ -15,6 +15,7 @@ from agent.loop import run_episode
 from agent.policies.search import SearchPolicy
 from envs.env import DebugEnv, EnvConfig
 from envs.task import Task
+from sandboxes.config import SandboxConfig
 
 
 def make_repo(root: Path, files: dict[str, str]) -> Path:
@@ -29,7 +30,7 @@ def fix_with_search(repo: Path, f2p: list[str], p2p: list[str], backend: str, **
     """One episode of the search policy through the real loop; ({path: (old, new)}, stats)."""
     task = Task(id=repo.name, repo=repo, fail_to_pass=tuple(f2p), pass_to_pass=tuple(p2p))
     policy = SearchPolicy(time_budget_s=120, **options)
-    with DebugEnv(EnvConfig(backend=backend, time_budget_s=200)) as env:
+    with DebugEnv(EnvConfig(SandboxConfig(backend=backend), time_budget_s=200)) as env:
         result = run_episode(policy, env, task)
     assert result.resolved, result.exit_status
     fixed = {}
@@ -94,7 +95,7 @@ def test_missing_statement_is_found_among_the_ingredients(tmp_path: Path, backen
         repo, ["tests/test_counter.py::test_add_many_counts"],
         ["tests/test_counter.py::test_add", "tests/test_other.py::test_double"], backend)
     assert set(fix) == {"bag/counter.py"}
-    old, new = fix["bag/counter.py"]
+    _, new = fix["bag/counter.py"]
     assert new.count("self.count += 1") == 2
     assert stats.family == "ingredient_insert"
     assert stats.line.startswith("bag/counter.py:") and stats.line_rank >= 1
@@ -135,9 +136,10 @@ def test_candidates_that_hang_cost_their_test_limit_not_the_budget(tmp_path: Pat
                               "    assert countdown(0) == []\n",
     })
     started = time.monotonic()
-    fix, stats = fix_with_search(repo, ["tests/test_loop.py::test_countdown"],
+    fix, _ = fix_with_search(repo, ["tests/test_loop.py::test_countdown"],
                                  ["tests/test_loop.py::test_zero"], backend)
     namespace: dict = {}
-    exec(fix["loop.py"][1], namespace)  # the fix is ours to run: it passed the tests already
+    # several edits are right (`out`, `out[0:]`): run the fixed function, which passed its tests
+    exec(fix["loop.py"][1], namespace)  # noqa: S102
     assert namespace["countdown"](3) == [3, 2, 1]
     assert time.monotonic() - started < 100

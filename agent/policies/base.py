@@ -36,6 +36,10 @@ class Workspace(Protocol):
         """The ranking of the latest ``localize`` action, best first; None before one ran."""
 
     @property
+    def time_left_s(self) -> float:
+        """Seconds left of the episode's time budget."""
+
+    @property
     def localization_report(self) -> TestReport | None:
         """The test run of that ``localize``: per-test coverage and durations; None before."""
 

@@ -33,24 +33,23 @@ import json
 import logging
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
+from agent.prompts import Message
+from agent.repair import Candidate, candidates_at, evidence, problem_locations, rank
+from agent.repair.syntax import syntax_error
 from envs.actions import Localize, Open, RunTests, Submit, format_action, make_edit
 from envs.localize import localize_report, traceback_frames
 from envs.reward import apply_changes, is_test_path, task_test_files
 from sandboxes.errors import SandboxError, UsageError
 
-from agent.prompts import Message
-from agent.repair import Candidate, candidates_at, evidence, problem_locations, rank
-from agent.repair.syntax import syntax_error
-
 if TYPE_CHECKING:
+    from agent.policies.base import Workspace
     from envs.task import Task
     from sandboxes.base import Sandbox
-
-    from agent.policies.base import Workspace
 
 log = logging.getLogger("debug_agent.search")
 
@@ -157,6 +156,7 @@ class SearchPolicy:
         self._failure_text = ""
         self._collection_text = ""
         self._state: tuple = ()
+        self._budget_s = self.config.time_budget_s
 
     def start_episode(self, task: Task, workspace: Workspace) -> None:
         """The task to repair, and the episode's workspace whose sandbox validates candidates."""
@@ -198,6 +198,7 @@ class SearchPolicy:
         """{path: (original text, fixed text)} for the best fix found; empty when none helps."""
         sandbox = self.workspace.sandbox
         started = time.monotonic()
+        self._budget_s = self._budget(self.workspace.initial_report)
         self._evidence(self.workspace.initial_report,
                        getattr(self.workspace, "localization_report", None))
         with _files_kept(sandbox):
@@ -211,6 +212,19 @@ class SearchPolicy:
         self.stats.fix = "; ".join(self.stats.history + ([best.description] if solved else []))
         return {path: (originals[path], text) for path, text in best.files.items()
                 if text != originals[path]}
+
+    def _budget(self, initial) -> float:
+        """The search's seconds: its own budget, within what the episode has left once the
+        final test run (as long as the first one, twice over) is set aside, so that
+        ``--timeout`` holds."""
+        left = getattr(self.workspace, "time_left_s", None)
+        if left is None:
+            left = float("inf")
+        reserve = 2 * (initial.duration_s if initial is not None else 0.0) + 5.0
+        deadline = getattr(self.workspace.sandbox, "deadline", None)
+        if deadline is not None:  # the whole run's --timeout
+            left = min(left, deadline.remaining())
+        return max(min(self.config.time_budget_s, left - reserve), 1.0)
 
     def _search(self, sandbox: Sandbox, ranking: list[Location], started: float
                 ) -> tuple[Outcome | None, dict[str, str]]:
@@ -247,7 +261,7 @@ class SearchPolicy:
                     current[path] = text
                     sandbox.write_file(path, text)
             self.stats.history.append(best.description)
-            if time.monotonic() - started > cfg.time_budget_s:
+            if time.monotonic() - started > self._budget_s:
                 break
         return best, originals
 
@@ -257,7 +271,13 @@ class SearchPolicy:
         most promising first, without AST duplicates or code that does not compile (lazily:
         only what is validated is parsed). ``current`` maps each source file to its text now."""
         groups = []
+        started = time.monotonic()
         for index, (path, line) in enumerate(ranking):
+            # Making candidates is pure CPU (a big module is parsed many times a line); on a
+            # starved machine it alone could outlast the budget, so it takes at most half of it.
+            if groups and time.monotonic() - started > self._budget_s / 2:
+                log.info("search: candidates made for the top %d lines only", len(groups))
+                break
             source = current[path]
             groups.append((index, rank.context_of(source, line),
                            candidates_at(path, source, line, current)))
@@ -265,14 +285,27 @@ class SearchPolicy:
 
     def _package(self, sandbox: Sandbox, test_files) -> dict[str, str]:
         """The repo's Python sources that are not tests: where candidates are made, and where
-        ingredients and imported names come from."""
+        ingredients and imported names come from. Read from the task's repo on the host (one
+        sandbox round trip per file would cost seconds on a big project), with the files the
+        episode changed taken from the sandbox."""
+        repo = Path(self.task.repo).resolve()
+        changed = sandbox.changed_files()
         out, size = {}, 0
         for path in sandbox.list_files():
             if not path.endswith(".py") or is_test_path(path, test_files):
                 continue
             try:
-                text = sandbox.read_file(path)
-            except (UsageError, UnicodeDecodeError) as exc:  # not text: not a candidate file
+                if path in changed:
+                    data = changed[path]
+                    if data is None:
+                        continue
+                    text = data.decode("utf-8")
+                else:
+                    host = (repo / path).resolve()
+                    if not host.is_relative_to(repo):
+                        continue  # a link out of the repo: not the repo's source
+                    text = host.read_bytes().decode("utf-8")  # newlines as they are
+            except (OSError, UnicodeDecodeError) as exc:  # not text: not a candidate file
                 log.debug("skipping %s: %s", path, exc)
                 continue
             size += len(text)
@@ -313,7 +346,7 @@ class SearchPolicy:
             self._suite["p2p_by_file"] = evidence.tests_by_file(self._coverage, p2p)
 
     def _localize(self, sandbox: Sandbox, started: float) -> list[Location]:
-        left = self.config.time_budget_s - (time.monotonic() - started)
+        left = self._budget_s - (time.monotonic() - started)
         try:
             ranked, report = localize_report(
                 sandbox, self.task, top_n=self.config.top_locations,
@@ -341,9 +374,9 @@ class SearchPolicy:
         budget = cfg.max_candidates - self.stats.candidates if limit is None else limit
         exhausted = False
         while budget > 0 and not exhausted:
-            left = cfg.time_budget_s - (time.monotonic() - started)
+            left = self._budget_s - (time.monotonic() - started)
             if left <= 0 or sandbox.deadline.expired:
-                log.info("search: time budget of %.0f s spent", cfg.time_budget_s)
+                log.info("search: time budget of %.0f s spent", self._budget_s)
                 break
             batch, payload, size = [], [], 0
             while len(batch) < min(cfg.batch_size, budget):
@@ -384,7 +417,7 @@ class SearchPolicy:
         argv = [sandbox.python, "-c", WORKER_SOURCE, _encode(request)]
         if self._suite:
             argv.append(_encode(self._suite))
-        result = sandbox.run(argv, timeout=left + 10)
+        result = sandbox.run(argv, timeout=left + 5)
         by_id = {}
         for line in result.output.splitlines():
             if line.startswith(RESULT_MARK):

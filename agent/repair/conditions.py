@@ -14,7 +14,7 @@ Widening makes a branch run more often, tightening less; both are how a missing 
 from __future__ import annotations
 
 import ast
-from typing import Iterator
+from collections.abc import Iterator
 
 from agent.repair.site import Candidate, Site
 
@@ -27,9 +27,7 @@ def conditions(site: Site) -> list[ast.expr]:
     filters, and a returned comparison or boolean combination."""
     out = []
     stmt = site.stmt
-    if isinstance(stmt, (ast.If, ast.While)):
-        out.append(stmt.test)
-    elif isinstance(stmt, ast.Assert):
+    if isinstance(stmt, (ast.If, ast.While, ast.Assert)):
         out.append(stmt.test)
     elif isinstance(stmt, ast.Return) and isinstance(stmt.value, (ast.Compare, ast.BoolOp)):
         out.append(stmt.value)

@@ -6,7 +6,7 @@ candidate's test may run and which passing tests can notice an edit in a file.
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 LIMIT_FACTOR = 10.0
 """A test may run this many times the slowest passing test before it counts as hanging."""

@@ -21,7 +21,7 @@ Families (each yields candidates only for the nodes on the site's line):
 from __future__ import annotations
 
 import ast
-from typing import Iterator
+from collections.abc import Iterator
 
 from agent.repair.site import Candidate, Site
 

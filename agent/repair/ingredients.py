@@ -17,7 +17,8 @@ from __future__ import annotations
 import ast
 import difflib
 import textwrap
-from typing import Iterator
+from collections.abc import Iterator
+from functools import lru_cache
 
 from agent.repair.site import Candidate, Site, indent_of
 
@@ -25,45 +26,57 @@ _SIMPLE = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Return, ast.R
            ast.Delete, ast.Continue, ast.Break)
 _EXITS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
 MAX_INGREDIENTS = 40
+MAX_POOL = 2 * MAX_INGREDIENTS
 MAX_LINES = 4
 
 
 def _pool(site: Site) -> list[tuple[int, ast.stmt, str]]:
     """(origin, statement, its source) for the ingredient statements: origin 0 for the same
-    function, 1 the same class, 2 the module, 3 another file of the package."""
-    scopes = []
-    if site.func is not None:
-        scopes.append((0, site.func, site.source))
-    if site.cls is not None:
-        scopes.append((1, site.cls, site.source))
-    scopes.append((2, site.tree, site.source))
-    for path, text in sorted(site.package.items()):
-        if path == site.path:
-            continue
-        try:
-            scopes.append((3, ast.parse(text), text))
-        except (SyntaxError, ValueError):
-            continue
+    function, 1 the same class, 2 the module, 3 another file of the package; the nearest
+    ``MAX_POOL`` of them."""
     out, seen = [], set()
-    for origin, scope, source in scopes:
-        for node in ast.walk(scope):
-            if not (isinstance(node, _SIMPLE) or (isinstance(node, ast.If) and all(
-                    isinstance(s, _SIMPLE) for s in node.body) and not node.orelse)):
-                continue
-            if isinstance(node, ast.Expr) and not isinstance(node.value, ast.Call):
-                continue  # a docstring or a bare name
-            if node.end_lineno - node.lineno >= MAX_LINES:
-                continue
-            if node.lineno == node.end_lineno:
-                text = ast.get_source_segment(source, node)
-            else:
-                text = _dedent_block(source, node)
-            if text is None:
-                continue
-            if text in seen:
-                continue
-            seen.add(text)
-            out.append((origin, node, text))
+    scopes = [(0, site.func), (1, site.cls), (2, site.tree)]
+    for origin, scope in scopes:
+        if scope is None:
+            continue
+        for node, text in _statements(scope, site.source):
+            if text not in seen:
+                seen.add(text)
+                out.append((origin, node, text))
+    for path, source in sorted(site.package.items()):
+        if len(out) >= MAX_POOL:
+            break
+        if path != site.path:
+            for node, text in _file_statements(source):
+                if text not in seen:
+                    seen.add(text)
+                    out.append((3, node, text))
+    return out[:MAX_POOL]
+
+
+@lru_cache(maxsize=1024)
+def _file_statements(source: str) -> tuple[tuple[ast.stmt, str], ...]:
+    """The ingredient statements of another file (parsed once however many sites ask)."""
+    try:
+        return tuple(_statements(ast.parse(source), source))
+    except (SyntaxError, ValueError):
+        return ()
+
+
+def _statements(scope: ast.AST, source: str) -> list[tuple[ast.stmt, str]]:
+    out = []
+    for node in ast.walk(scope):
+        if not (isinstance(node, _SIMPLE) or (isinstance(node, ast.If) and all(
+                isinstance(s, _SIMPLE) for s in node.body) and not node.orelse)):
+            continue
+        if isinstance(node, ast.Expr) and not isinstance(node.value, ast.Call):
+            continue  # a docstring or a bare name
+        if node.end_lineno - node.lineno >= MAX_LINES:
+            continue
+        text = (ast.get_source_segment(source, node) if node.lineno == node.end_lineno
+                else _dedent_block(source, node))
+        if text is not None:
+            out.append((node, text))
     return out
 
 
@@ -157,7 +170,7 @@ def _near(site: Site, row: int, text: str) -> bool:
 
 
 def ingredient_insert(site: Site) -> Iterator[Candidate]:
-    pool = sorted(_pool(site), key=lambda item: item[0])[:MAX_INGREDIENTS * 2]
+    pool = _pool(site)
     points = _points(site)
     made = 0
     for origin, node, text in pool:
@@ -170,7 +183,7 @@ def ingredient_insert(site: Site) -> Iterator[Candidate]:
                 yield site.candidate(new, "ingredient_insert",
                                      f"insert `{adapted.splitlines()[0]}` {where} line {row + 1}"
                                      f"{note}", size=len(adapted) + 10 * origin,
-                                     disables=isinstance(node, _EXITS) or isinstance(node, ast.If))
+                                     disables=isinstance(node, (*_EXITS, ast.If)))
         if made >= MAX_INGREDIENTS:
             return
 

@@ -18,8 +18,8 @@ import difflib
 import importlib
 import posixpath
 import sys
+from collections.abc import Iterator
 from functools import lru_cache
-from typing import Iterator
 
 from agent.repair.site import BUILTIN_NAMES, Candidate, Site
 
@@ -43,9 +43,7 @@ def module_bindings(tree: ast.Module) -> set[str]:
             names |= {(a.asname or a.name).split(".")[0] for a in node.names}
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             names |= set(node.names)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            names.add(node.name)
-        elif isinstance(node, ast.MatchAs) and node.name:
+        elif isinstance(node, ast.ExceptHandler) and node.name or isinstance(node, ast.MatchAs) and node.name:
             names.add(node.name)
     return names
 

@@ -21,10 +21,10 @@ from __future__ import annotations
 import ast
 import json
 import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from agent.repair.site import Candidate
 

@@ -13,6 +13,7 @@ import builtins
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from envs.mutations import _scope_nodes as scope_nodes  # one definition of a function's own nodes
 from envs.mutations import _Text
 
 BUILTIN_NAMES = frozenset(dir(builtins))
@@ -39,16 +40,6 @@ class Candidate:
 
 def indent_of(line: str) -> str:
     return line[: len(line) - len(line.lstrip())]
-
-
-def scope_nodes(scope: ast.AST):
-    """Nodes of one function body, not descending into nested functions or classes."""
-    stack = list(ast.iter_child_nodes(scope))
-    while stack:
-        node = stack.pop()
-        yield node
-        if not isinstance(node, _SCOPES):
-            stack.extend(ast.iter_child_nodes(node))
 
 
 def _params(func: ast.AST) -> list[str]:
