@@ -217,7 +217,7 @@ def _fix(repo: str | os.PathLike, config: FixConfig, progress: FixProgress | Non
     with DebugEnv(env_config) as env:
         progress.status(f"running the tests of {repo.name} in a {config.sandbox.backend} sandbox")
         start = env.reset(options={"repo": repo, "test_command": test_command,
-                                   "source": "agent fix"})
+                                   "source": "agent fix", "leave_alone": settings.exclude})
         task = env.task
         result = FixResult(repo, task, env.initial_report.statuses,
                            broken_test_files=broken_test_files(env.initial_report))

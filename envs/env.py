@@ -115,7 +115,7 @@ class DebugEnv(gym.Env[str, str]):
     A new sandbox (docker or local) holding a fresh copy of the task's repository, chosen by
     ``options["task"]`` (a Task, a task id among ``tasks``, or a task directory) or drawn from
     ``tasks`` with the seeded ``np_random``. The tests have run once to write the first
-    observation. With ``options["repo"]`` (and optionally ``"test_command"``, ``"source"``) the
+    observation. With ``options["repo"]`` (and optionally ``"test_command"``, ``"source"``, ``"leave_alone"``) the
     task is that repository as it is: ``Task.from_report`` of this very run (its failing tests
     become fail_to_pass; none may fail, which the caller checks in ``env.task``).
 
@@ -192,7 +192,8 @@ class DebugEnv(gym.Env[str, str]):
         try:
             report = self._run_tests(None, test_command)
             task = Task.from_report(options["repo"], report, test_command=test_command,
-                                    source=options.get("source"))
+                                    source=options.get("source"),
+                                    leave_alone=tuple(options.get("leave_alone", ())))
         except BaseException:
             self._close_sandbox()
             raise
@@ -273,6 +274,10 @@ class DebugEnv(gym.Env[str, str]):
             case Search():
                 return tools.search(sandbox, action, max_matches=config.search_max_matches)
             case Edit():
+                if self.task.leaves_alone(tools.clean_path(action.path)):
+                    raise tools.ToolError(
+                        f"{action.path} is left alone (the repository's [tool.debug-agent] "
+                        "exclude); edit the code elsewhere")
                 text = tools.apply_edit(sandbox, action)
                 if scoring.is_test_path(tools.clean_path(action.path),
                                         scoring.task_test_files(self.task)):

@@ -10,6 +10,7 @@ On disk (see DESIGN.md)::
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import posixpath
 import shlex
@@ -34,6 +35,9 @@ class Task:
     test_command: str | None = None
     bug_class: str | None = None
     source: str | None = None
+    leave_alone: tuple[str, ...] = ()
+    """Glob patterns (repo-relative, fnmatch) of files no edit may touch: the repository's
+    ``[tool.debug-agent] exclude`` (task.json: "leave_alone")."""
     reference_patch: str | None = None
     path: Path | None = None
     """The task directory, when the task was loaded from disk."""
@@ -43,6 +47,13 @@ class Task:
     @property
     def tests(self) -> tuple[str, ...]:
         return self.fail_to_pass + self.pass_to_pass
+
+    def leaves_alone(self, path: str) -> bool:
+        """Whether ``path`` (repo-relative) is one of the files no edit may touch."""
+        path = posixpath.normpath(path.replace("\\", "/"))
+        return any(fnmatch.fnmatchcase(path, pattern.rstrip("/")) or
+                   fnmatch.fnmatchcase(path, pattern.rstrip("/") + "/*")
+                   for pattern in self.leave_alone)
 
     @classmethod
     def load(cls, path: str | Path) -> "Task":
@@ -71,7 +82,11 @@ class Task:
         if not repo.is_dir():
             raise TaskError(f"task {path} has no repo/ directory")
         patch_path = path / "reference.patch"
-        known = {"id", "fail_to_pass", "pass_to_pass", "test_command", "bug_class", "source"}
+        leave_alone = meta.get("leave_alone", [])
+        if not isinstance(leave_alone, list) or not all(isinstance(v, str) for v in leave_alone):
+            raise TaskError(f"{meta_path}: 'leave_alone' must be a list of path patterns")
+        known = {"id", "fail_to_pass", "pass_to_pass", "test_command", "bug_class", "source",
+                 "leave_alone"}
         return cls(
             id=str(meta["id"]),
             repo=repo,
@@ -80,6 +95,7 @@ class Task:
             test_command=meta.get("test_command"),
             bug_class=meta.get("bug_class"),
             source=meta.get("source"),
+            leave_alone=tuple(leave_alone),
             reference_patch=patch_path.read_text() if patch_path.is_file() else None,
             path=path,
             extra={k: v for k, v in meta.items() if k not in known},
@@ -87,7 +103,7 @@ class Task:
 
     @classmethod
     def from_report(cls, repo: str | Path, report: TestReport, *, test_command: str | None = None,
-                    source: str | None = None) -> "Task":
+                    source: str | None = None, leave_alone: tuple[str, ...] = ()) -> "Task":
         """The task a repository is, by one run of its tests: the failing tests become
         fail_to_pass, the passing ones pass_to_pass (`agent fix` builds its task so).
 
@@ -109,6 +125,7 @@ class Task:
             pass_to_pass=tuple(n for n, r in report.tests.items() if r.status == "passed"),
             test_command=test_command,
             source=source,
+            leave_alone=tuple(leave_alone),
         )
 
     def to_json(self) -> dict:
@@ -117,6 +134,8 @@ class Task:
         for key in ("test_command", "bug_class", "source"):
             if getattr(self, key) is not None:
                 meta[key] = getattr(self, key)
+        if self.leave_alone:
+            meta["leave_alone"] = list(self.leave_alone)
         meta.update(self.extra)
         return meta
 

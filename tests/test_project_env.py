@@ -358,3 +358,36 @@ def test_eval_records_a_setup_failure_as_such_and_does_not_retry_it(docker_ready
     record = evaluate_task(task, WorkerConfig(sandbox=SandboxConfig(backend="docker"), max_steps=2))
     assert record.error_kind == ErrorKind.SETUP and record.status == "setup_failed"
     assert not record.retried and "exit status 5" in record.result.error
+
+
+def test_exclude_setting_leaves_its_paths_alone(tmp_path):
+    """[tool.debug-agent] exclude: no edit touches those files, whatever the policy; the same
+    repo without the setting is fixed there."""
+    from agent.fix import FixConfig, fix
+    from envs.env import DebugEnv, EnvConfig
+    from envs.task import Task
+    from sandboxes.config import SandboxConfig
+
+    local = SandboxConfig(backend="local")
+    repo = write(tmp_path / "r", {
+        "calc/__init__.py": "", "calc/ops.py": "def add(a, b):\n    return a - b\n",
+        "tests/test_ops.py": "from calc.ops import add\n\ndef test_add():\n    assert add(1, 2) == 3\n"
+                             "\ndef test_zero():\n    assert add(0, 0) == 0\n",
+    })
+    assert fix(repo, FixConfig(sandbox=local, timeout_s=120)).resolved
+    (repo / ".debug-agent.toml").write_text('exclude = ["calc/ops.py"]\n')
+    result = fix(repo, FixConfig(sandbox=local, timeout_s=120))
+    assert result.task.leave_alone == ("calc/ops.py",)
+    assert not result.resolved and "calc/ops.py" not in (result.best.patch or "")
+    assert (repo / "calc/ops.py").read_text() == "def add(a, b):\n    return a - b\n"
+
+    with DebugEnv(EnvConfig(sandbox=local)) as env:
+        env.reset(options={"repo": repo, "leave_alone": ("calc/*",)})
+        edit = ("```\nedit calc/ops.py\n<<<<<<< SEARCH\n    return a - b\n=======\n"
+                "    return a + b\n>>>>>>> REPLACE\n```")
+        observation, _, _, _, info = env.step(edit)
+        assert "left alone" in observation and info.get("format_error")
+        assert env.sandbox.read_file("calc/ops.py").endswith("a - b\n")
+    task = Task.from_report(repo, env.initial_report, leave_alone=("calc/*",))
+    assert task.leaves_alone("calc/ops.py") and not task.leaves_alone("tests/test_ops.py")
+    assert task.to_json()["leave_alone"] == ["calc/*"]

@@ -242,7 +242,8 @@ class SearchPolicy:
             if round_ > 0:  # after a partial fix only the tests that still fail point at lines
                 ranking = self._localize(sandbox, started)
             ranking = [loc for loc in dict.fromkeys(self._problem_lines(current) + ranking)
-                       if loc[0] in current and not is_test_path(loc[0], test_files)]
+                       if loc[0] in current and not is_test_path(loc[0], test_files)
+                       and not self.task.leaves_alone(loc[0])]
             self._state = tuple(sorted(p for p in current if current[p] != originals[p]))
             ordered = _Stream(self.candidates(ranking[: cfg.top_locations], current))
             outcomes = self._validate(sandbox, ordered, current, f2p, p2p, base_passing,
