@@ -30,7 +30,7 @@ from sandboxes import apply_patch, counts
 from sandboxes.base import IGNORED_NAMES
 from sandboxes.config import SandboxConfig
 from sandboxes.errors import UsageError
-from sandboxes.project import detect_project
+from sandboxes.project import ProjectSpec, detect_project
 
 log = logging.getLogger("debug_agent.fix")
 
@@ -195,7 +195,8 @@ def _fix(repo: str | os.PathLike, config: FixConfig, progress: FixProgress | Non
     progress = progress or _Quiet()
     started, before = time.monotonic(), counts.snapshot()
     repo = check_repo(repo)
-    settings = detect_project(repo).settings  # [tool.debug-agent]: what options leave out
+    spec = detect_project(repo)
+    settings = spec.settings  # [tool.debug-agent]: what options leave out
     test_command = config.test_command or settings.test_command
     pytest_args(test_command)  # UsageError for a setting that does not run pytest
     if not test_command and not find_test_files(repo):
@@ -203,7 +204,8 @@ def _fix(repo: str | os.PathLike, config: FixConfig, progress: FixProgress | Non
                          "pass --test-command")
     out = config.out or default_out_dir(repo)
     progress.status(f"setting up the environment of {repo.name}")
-    image = prepare_environment(repo, backend=config.sandbox.backend, image=config.sandbox.image,
+    image = prepare_environment(repo, spec, backend=config.sandbox.backend,
+                                image=config.sandbox.image,
                                 setup=config.setup, progress=progress.status,
                                 time_limit=config.timeout_s)
     # The episode stops early enough for its final scoring run to fit in the deadline; a test
@@ -289,9 +291,11 @@ def _policy_options(config: FixConfig) -> dict[str, Any]:
     return options
 
 
-def prepare_environment(repo: Path, *, backend: str, image: str | None, setup: tuple[str, ...],
-                        progress=log.info, time_limit: float | None = None) -> str | None:
-    """The image the repo's tests run in: its project environment, built once and cached
+def prepare_environment(repo: Path, spec: ProjectSpec, *, backend: str, image: str | None,
+                        setup: tuple[str, ...], progress=log.info,
+                        time_limit: float | None = None) -> str | None:
+    """The image the repo's tests run in (``spec``: what the repo declares, detected once by
+    the caller): its project environment, built once and cached
     (sandboxes/project_image.py), so every sandbox of this fix starts from it; ``image``
     unchanged where Docker is not used. SetupFailed when the environment cannot be built."""
     from sandboxes.docker import docker_problem
@@ -304,8 +308,8 @@ def prepare_environment(repo: Path, *, backend: str, image: str | None, setup: t
             raise UsageError("--setup runs in the Docker sandbox's image build; it cannot run "
                              f"with the {backend} backend here ({problem})")
         return image
-    return ensure_project_image(repo, base=image or DEFAULT_IMAGE, setup=setup, progress=progress,
-                                time_limit=time_limit)
+    return ensure_project_image(repo, spec, base=image or DEFAULT_IMAGE, setup=setup,
+                                progress=progress, time_limit=time_limit)
 
 
 def check_repo(path: str | os.PathLike) -> Path:
