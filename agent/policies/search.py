@@ -200,7 +200,7 @@ class SearchPolicy:
         started = time.monotonic()
         self._budget_s = self._budget(self.workspace.initial_report)
         self._evidence(self.workspace.initial_report,
-                       getattr(self.workspace, "localization_report", None))
+                       self.workspace.localization_report)
         with _files_kept(sandbox):
             best, originals = self._search(sandbox, ranking, started)
         self.stats.elapsed_s = round(time.monotonic() - started, 2)
@@ -217,13 +217,9 @@ class SearchPolicy:
         """The search's seconds: its own budget, within what the episode has left once the
         final test run (as long as the first one, twice over) is set aside, so that
         ``--timeout`` holds."""
-        left = getattr(self.workspace, "time_left_s", None)
-        if left is None:
-            left = float("inf")
+        # The sandbox's deadline is the whole run's --timeout (inf when there is none).
+        left = min(self.workspace.time_left_s, self.workspace.sandbox.deadline.remaining())
         reserve = 2 * (initial.duration_s if initial is not None else 0.0) + 5.0
-        deadline = getattr(self.workspace.sandbox, "deadline", None)
-        if deadline is not None:  # the whole run's --timeout
-            left = min(left, deadline.remaining())
         return max(min(self.config.time_budget_s, left - reserve), 1.0)
 
     def _search(self, sandbox: Sandbox, ranking: list[Location], started: float
