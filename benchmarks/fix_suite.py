@@ -99,7 +99,7 @@ def main() -> int:
                          "family": stats.get("family", ""), "candidates": stats.get("candidates", 0),
                          "search_s": stats.get("elapsed_s", 0.0), "line_rank": stats.get("line_rank"),
                          "families": stats.get("families", {}),
-                         "runs": result.get("runs", {})})
+                         "runs": result.get("runs", {}), "patch": result.get("patch", "")})
             if not args.json:
                 mark = "ok " if rows[-1]["resolved"] else "-- "
                 print(f"[{i:3}/{len(tasks)}] {mark} {wall:6.1f}s  {task.id}", flush=True)
