@@ -294,7 +294,7 @@ statuses = {}
 for name in names:
     status = "error" if module is None else "passed"
     if module is not None:
-        signal.setitimer(signal.ITIMER_REAL, 10)
+        signal.setitimer(signal.ITIMER_REAL, 3)  # HumanEval tests take microseconds
         try:
             getattr(module, name)()
         except TestTimeout:
@@ -312,7 +312,7 @@ def _statuses(repo: Path, names: list[str]) -> dict[str, str]:
     """Each test's status ("passed", "failed", "error", "timeout") in ``repo``."""
     try:
         done = subprocess.run([sys.executable, "-I", "-c", _RUNNER, json.dumps(names)],
-                              cwd=repo, capture_output=True, text=True, timeout=len(names) * 12,
+                              cwd=repo, capture_output=True, text=True, timeout=len(names) * 4 + 10,
                               check=False)
         return json.loads(done.stdout.strip().splitlines()[-1])
     except (subprocess.TimeoutExpired, json.JSONDecodeError, IndexError):

@@ -17,8 +17,8 @@ from envs.validate import validate_task
 from sandboxes.config import SandboxConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import behaviour  # noqa: E402
-import humanevalfix  # noqa: E402
+import behaviour
+import humanevalfix
 
 GIT_ENV = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
@@ -27,8 +27,8 @@ GIT_ENV = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM":
 # N: (buggy solution, check body, canonical solution)
 PROGRAMS = {
     0: ("def add(a, b):\n    return a - b\n",
-        "    assert add(1, 2) == 3\n    assert add(0, 0) == 0\n    assert True\n"
-        "    for x in range(3):\n        assert add(x, 1) == x + 1\n",
+        ("    assert add(1, 2) == 3\n    assert add(0, 0) == 0\n    assert True\n"
+         "    for x in range(3):\n        assert add(x, 1) == x + 1\n"),
         "def add(a, b):\n    return a + b\n"),
     1: ("def double(x):\n    return x * 2 if x < 100 else x\n",  # the tests never reach the bug
         "    assert double(2) == 4\n    assert double(0) == 0\n",
