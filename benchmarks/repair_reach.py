@@ -5,12 +5,15 @@ ConDefects' ``Code/<problem>/Python/<id>/{faultyVersion,correctVersion}.py``, gi
 ``--mirror``; nothing of it is committed). For each pair whose fix changes at most
 ``--max-lines`` lines, the engine's candidates at the changed lines (perfect localization) are
 generated, ordered as the search orders them, and compared with the corrected program by AST.
+``--tasks SUITE`` takes the pairs from a suite's tasks instead (the buggy file and the file after
+the reference patch, for tasks whose reference patch changes one Python file).
 Printed: how many pairs each engine reaches (the corrected program among its candidates), the
 median position of the fix in the engine's order, and which families reach them. The naive
 engine is the mutation operators alone. No tests run: this measures the search space and the
 ranking, not localization or validation.
 
     python benchmarks/repair_reach.py --mirror DIR [--n 300] [--seed 0] [--max-lines 2] [--json]
+    python benchmarks/repair_reach.py --tasks SUITE [--max-lines 2] [--json]
 """
 
 from __future__ import annotations
@@ -57,6 +60,33 @@ def show(mirror: Path, path: str) -> str | None:
         return None
 
 
+def suite_pairs(suite: Path) -> list[tuple[str, str | None, str | None]]:
+    """(task id, buggy text, fixed text) for each task whose reference patch changes one .py
+    file (texts None otherwise)."""
+    import tempfile
+
+    from envs.task import load_suite
+    from sandboxes import PatchError, apply_patch, copy_repo
+
+    out = []
+    for task in load_suite(suite):
+        files = [line[6:] for line in (task.reference_patch or "").splitlines()
+                 if line.startswith("+++ b/")]
+        if len(files) != 1 or not files[0].endswith(".py"):
+            out.append((task.id, None, None))
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            fixed = copy_repo(task.repo, Path(tmp) / "repo")
+            try:
+                apply_patch(fixed, task.reference_patch)
+            except PatchError:
+                out.append((task.id, None, None))
+                continue
+            out.append((task.id, (task.repo / files[0]).read_text(),
+                        (fixed / files[0]).read_text()))
+    return out
+
+
 def changed_lines(a: str, b: str) -> list[int]:
     rows = []
     matcher = difflib.SequenceMatcher(None, a.split("\n"), b.split("\n"), autojunk=False)
@@ -91,20 +121,25 @@ def measure(faulty: str, correct: str, rows: list[int]) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mirror", type=Path, required=True)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--mirror", type=Path, help="A git mirror of faulty/corrected pairs.")
+    source.add_argument("--tasks", type=Path, help="A suite whose reference patches give pairs.")
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-lines", type=int, default=2)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    candidates = pairs(args.mirror)
-    random.Random(args.seed).shuffle(candidates)
+    if args.tasks:
+        texts = suite_pairs(args.tasks)
+    else:
+        candidates = pairs(args.mirror)
+        random.Random(args.seed).shuffle(candidates)
+        texts = ((pid, show(args.mirror, a), show(args.mirror, b)) for pid, a, b in candidates)
     rows = []
-    for pid, faulty_path, correct_path in candidates:
+    for pid, faulty, correct in texts:
         if len(rows) >= args.n:
             break
-        faulty, correct = show(args.mirror, faulty_path), show(args.mirror, correct_path)
         if faulty is None or correct is None or rank.ast_key("m.py", faulty) is None \
                 or rank.ast_key("m.py", correct) is None:
             continue
