@@ -22,6 +22,7 @@ half (``--split`` also writes OUT-dev/ and OUT-eval/).
     python -m agent tasks validate DIR --sandbox docker     # pytest in the sandbox
     python benchmarks/fix_suite.py --tasks DIR-dev --json --timeout 60 > run.json
     python benchmarks/humanevalfix.py measure run.json --tasks DIR-dev [--json]
+    python benchmarks/humanevalfix.py misses RUNS --tasks DIR-dev > misses.md
 
 ``measure`` adds, to a ``fix_suite.py --json`` run, how many resolved patches behave like the
 reference (``benchmarks/behaviour.py``: the tests' arguments and perturbed variants).
@@ -430,25 +431,27 @@ def measure(run: dict, tasks: dict[str, Task]) -> dict:
             "behaviour_unchecked": sum(r["error"] is not None for r in rows), "rows": rows}
 
 
-def misses(run: dict, tasks: dict[str, Task], runs: Path | None) -> str:
-    """A Markdown page of the development half's unresolved tasks: the reference diff and
-    what the engine tried. Evaluation-half tasks are never written up (they are for measuring
-    only), whatever the run held."""
+def misses(tasks: list[Task], runs: Path) -> str:
+    """A Markdown page of the development half's unresolved tasks in a ``fix_suite.py --runs``
+    folder (it can be read while the run goes on): the reference diff and what the engine
+    tried. Evaluation-half tasks are never written up (they are for measuring only)."""
     parts = ["# HumanEvalFix development half: tasks the engine did not resolve\n"]
-    for row in run["rows"]:
-        task = tasks.get(row["task"])
-        if row.get("resolved") or task is None or task.extra.get("half") != "dev":
+    for task in tasks:
+        path = runs / task.id / "result.json"
+        if task.extra.get("half") != "dev" or not path.is_file():
             continue
-        result = {}
-        if runs is not None and (runs / task.id / "result.json").is_file():
-            result = json.loads((runs / task.id / "result.json").read_text())
-        tried = ", ".join(f"{name} {c.get('tried', 0)}" for name, c in row["families"].items())
+        result = json.loads(path.read_text())
+        if result.get("resolved"):
+            continue
+        stats = result.get("policy_stats") or {}
+        tried = ", ".join(f"{name} {c.get('tried', 0)}"
+                          for name, c in (stats.get("families") or {}).items())
         parts.append(
             f"## {task.id} (`{task.extra['entry_point']}`)\n\n"
             f"fail_to_pass {len(task.fail_to_pass)}, pass_to_pass {len(task.pass_to_pass)}; "
-            f"{row['wall_s']} s, {row['candidates']} candidates"
-            + (f", exit {result['exit_status']}" if result.get("exit_status") else "")
-            + (f", error: {row['error']}" if row.get("error") else "") + "\n\n"
+            f"{result.get('total_elapsed_s', '?')} s, {stats.get('candidates', 0)} candidates, "
+            f"exit {result.get('exit_status', '?')}"
+            + (f", error: {result['error'][:300]}" if result.get("error") else "") + "\n\n"
             f"- families tried: {tried or 'none'}\n"
             f"- localization (top 5): {', '.join(result.get('localization', [])[:5]) or '?'}\n\n"
             f"```diff\n{(task.reference_patch or '').strip()}\n```\n")
@@ -471,11 +474,10 @@ def main(argv: list[str] | None = None) -> int:
     judge.add_argument("run", type=Path, help="The JSON that fix_suite.py --json printed.")
     judge.add_argument("--tasks", type=Path, required=True, help="The suite it ran.")
     judge.add_argument("--json", action="store_true")
-    judge.add_argument("--misses", type=Path, default=None,
-                       help="Also write the development half's unresolved tasks (reference diff, "
-                            "what the engine tried) as Markdown to this file.")
-    judge.add_argument("--runs", type=Path, default=None,
-                       help="The fix_suite --runs folder of the run (localization, exit status).")
+    write = sub.add_parser("misses", help="The development half's unresolved tasks of a "
+                           "fix_suite --runs folder, as Markdown on stdout.")
+    write.add_argument("runs", type=Path, help="The folder fix_suite.py --runs wrote.")
+    write.add_argument("--tasks", type=Path, required=True, help="The suite it ran.")
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
@@ -487,11 +489,11 @@ def main(argv: list[str] | None = None) -> int:
                 found = {n: p for n, p in found.items() if n in set(args.only)}
             build(found, args.out, args.split)
             return 0
-        run = json.loads(args.run.read_text())
-        tasks = {t.id: t for t in load_suite(args.tasks)}
-        summary = measure(run, tasks)
-        if args.misses:
-            args.misses.write_text(misses(run, tasks, args.runs))
+        if args.command == "misses":
+            print(misses(load_suite(args.tasks), args.runs))
+            return 0
+        summary = measure(json.loads(args.run.read_text()),
+                          {t.id: t for t in load_suite(args.tasks)})
     except (TaskError, OSError, json.JSONDecodeError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

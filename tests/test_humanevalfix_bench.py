@@ -183,3 +183,17 @@ def test_build_says_what_is_wrong_with_a_history_that_is_not_the_mirror(tmp_path
     _commit(empty, {"README": "x"}, "something else")
     assert humanevalfix.main(["build", "--bugs", str(empty), "--out", str(tmp_path / "o")]) == 2
     assert "has no 'Task instance Python/N' commit pairs" in capsys.readouterr().err
+
+
+def test_misses_write_up_the_development_half_only(built, tmp_path):
+    runs = tmp_path / "runs"
+    for task_id in ("hefix-0", "hefix-3"):  # 0 is a development task, 3 an evaluation task
+        (runs / task_id).mkdir(parents=True)
+        (runs / task_id / "result.json").write_text(json.dumps({
+            "resolved": False, "exit_status": "submitted", "total_elapsed_s": 3.5,
+            "localization": ["main.py:2"],
+            "policy_stats": {"candidates": 4, "families": {"swap_operands": {"tried": 4}}}}))
+    page = humanevalfix.misses(load_suite(built), runs)
+    assert "## hefix-0 (`add`)" in page and "swap_operands 4" in page
+    assert "-    return a - b\n+    return a + b" in page
+    assert "hefix-3" not in page and "halve" not in page
