@@ -414,6 +414,33 @@ def behaviour_of(task: Task, patch: str) -> dict:
     return found.to_json()
 
 
+def run_from_folder(runs: Path, tasks: dict[str, Task]) -> dict:
+    """A ``fix_suite.py --json``-shaped run from the result.json files of its ``--runs``
+    folder, for a run that was cut short (times are agent fix's own, without its start-up)."""
+    from fix_suite import patched_tree, same_program
+
+    from agent.eval.metrics import distribution
+
+    rows = []
+    for task_id, task in sorted(tasks.items()):
+        path = runs / task_id / "result.json"
+        if not path.is_file():
+            continue
+        result = json.loads(path.read_text())
+        resolved = bool(result.get("resolved"))
+        same = resolved and same_program(patched_tree(task.repo, result.get("patch", "")),
+                                         patched_tree(task.repo, task.reference_patch or ""))
+        stats = result.get("policy_stats") or {}
+        rows.append({"task": task_id, "resolved": resolved, "patch": result.get("patch", ""),
+                     "same_program_as_reference": same, "family": stats.get("family", ""),
+                     "candidates": stats.get("candidates", 0),
+                     "wall_s": result.get("total_elapsed_s", 0.0)})
+    times = distribution([r["wall_s"] for r in rows])
+    return {"tasks": len(rows), "resolved": sum(r["resolved"] for r in rows),
+            "same_program_as_reference": sum(r["same_program_as_reference"] for r in rows),
+            "median_s": times["median"], "p90_s": times["p90"], "rows": rows}
+
+
 def measure(run: dict, tasks: dict[str, Task]) -> dict:
     """Per resolved row of a ``fix_suite.py --json`` run: its behaviour against the reference."""
     rows = []
@@ -423,9 +450,13 @@ def measure(run: dict, tasks: dict[str, Task]) -> dict:
         if "patch" not in row:
             raise TaskError("the fix_suite run has no patches in its rows; rerun it with this "
                             "version of benchmarks/fix_suite.py")
-        rows.append({"task": row["task"], "same_program": row["same_program_as_reference"],
-                     **behaviour_of(tasks[row["task"]], row["patch"])})
-    return {"tasks": run["tasks"], "resolved": run["resolved"],
+        found = behaviour_of(tasks[row["task"]], row["patch"])
+        if tasks[row["task"]].extra.get("half") == "eval":
+            found["examples"] = []  # the evaluation half is measured, never read case by case
+        rows.append({"task": row["task"], "half": tasks[row["task"]].extra.get("half"),
+                     "same_program": row["same_program_as_reference"], **found})
+    return {"tasks": run["tasks"], "resolved": run["resolved"], "median_s": run.get("median_s"),
+            "p90_s": run.get("p90_s"),
             "same_program_as_reference": run["same_program_as_reference"],
             "same_behaviour": sum(r["same"] for r in rows),
             "behaviour_unchecked": sum(r["error"] is not None for r in rows), "rows": rows}
@@ -471,7 +502,8 @@ def main(argv: list[str] | None = None) -> int:
                       help="Also copy the tasks into OUT-dev/ (even N) and OUT-eval/ (odd N).")
     make.add_argument("--only", type=int, nargs="+", default=None, help="Only these N.")
     judge = sub.add_parser("measure", help="Same-behaviour figures of a fix_suite --json run.")
-    judge.add_argument("run", type=Path, help="The JSON that fix_suite.py --json printed.")
+    judge.add_argument("run", type=Path, help="The JSON that fix_suite.py --json printed, or "
+                       "its --runs folder (a run cut short).")
     judge.add_argument("--tasks", type=Path, required=True, help="The suite it ran.")
     judge.add_argument("--json", action="store_true")
     write = sub.add_parser("misses", help="The development half's unresolved tasks of a "
@@ -492,8 +524,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "misses":
             print(misses(load_suite(args.tasks), args.runs))
             return 0
-        summary = measure(json.loads(args.run.read_text()),
-                          {t.id: t for t in load_suite(args.tasks)})
+        tasks = {t.id: t for t in load_suite(args.tasks)}
+        run = (run_from_folder(args.run, tasks) if args.run.is_dir()
+               else json.loads(args.run.read_text()))
+        summary = measure(run, tasks)
     except (TaskError, OSError, json.JSONDecodeError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -504,8 +538,10 @@ def main(argv: list[str] | None = None) -> int:
           f"reference (AST): {summary['same_program_as_reference']}/{summary['resolved']}; "
           f"the same behaviour (differential): {summary['same_behaviour']}/"
           f"{summary['resolved']} ({summary['behaviour_unchecked']} could not be checked)")
+    if summary["median_s"] is not None:
+        print(f"median {summary['median_s']} s, p90 {summary['p90_s']} s per task")
     for row in summary["rows"]:
-        if not row["same"]:
+        if not row["same"] and row["half"] != "eval":
             print(f"  {row['task']}: {row['differ']}/{row['probes']} probes differ"
                   + (f"; {row['error']}" if row["error"] else "")
                   + "".join(f"\n      {e}" for e in row["examples"]))
