@@ -22,6 +22,7 @@ half (``--split`` also writes OUT-dev/ and OUT-eval/).
     python -m agent tasks validate DIR --sandbox docker     # pytest in the sandbox
     python benchmarks/fix_suite.py --tasks DIR-dev --json --timeout 60 > run.json
     python benchmarks/humanevalfix.py measure run.json --tasks DIR-dev [--json]
+    python benchmarks/humanevalfix.py misses RUNS --tasks DIR-dev > misses.md
 
 ``measure`` adds, to a ``fix_suite.py --json`` run, how many resolved patches behave like the
 reference (``benchmarks/behaviour.py``: the tests' arguments and perturbed variants).
@@ -413,6 +414,33 @@ def behaviour_of(task: Task, patch: str) -> dict:
     return found.to_json()
 
 
+def run_from_folder(runs: Path, tasks: dict[str, Task]) -> dict:
+    """A ``fix_suite.py --json``-shaped run from the result.json files of its ``--runs``
+    folder, for a run that was cut short (times are agent fix's own, without its start-up)."""
+    from fix_suite import patched_tree, same_program
+
+    from agent.eval.metrics import distribution
+
+    rows = []
+    for task_id, task in sorted(tasks.items()):
+        path = runs / task_id / "result.json"
+        if not path.is_file():
+            continue
+        result = json.loads(path.read_text())
+        resolved = bool(result.get("resolved"))
+        same = resolved and same_program(patched_tree(task.repo, result.get("patch", "")),
+                                         patched_tree(task.repo, task.reference_patch or ""))
+        stats = result.get("policy_stats") or {}
+        rows.append({"task": task_id, "resolved": resolved, "patch": result.get("patch", ""),
+                     "same_program_as_reference": same, "family": stats.get("family", ""),
+                     "candidates": stats.get("candidates", 0),
+                     "wall_s": result.get("total_elapsed_s", 0.0)})
+    times = distribution([r["wall_s"] for r in rows])
+    return {"tasks": len(rows), "resolved": sum(r["resolved"] for r in rows),
+            "same_program_as_reference": sum(r["same_program_as_reference"] for r in rows),
+            "median_s": times["median"], "p90_s": times["p90"], "rows": rows}
+
+
 def measure(run: dict, tasks: dict[str, Task]) -> dict:
     """Per resolved row of a ``fix_suite.py --json`` run: its behaviour against the reference."""
     rows = []
@@ -422,33 +450,39 @@ def measure(run: dict, tasks: dict[str, Task]) -> dict:
         if "patch" not in row:
             raise TaskError("the fix_suite run has no patches in its rows; rerun it with this "
                             "version of benchmarks/fix_suite.py")
-        rows.append({"task": row["task"], "same_program": row["same_program_as_reference"],
-                     **behaviour_of(tasks[row["task"]], row["patch"])})
-    return {"tasks": run["tasks"], "resolved": run["resolved"],
+        found = behaviour_of(tasks[row["task"]], row["patch"])
+        if tasks[row["task"]].extra.get("half") == "eval":
+            found["examples"] = []  # the evaluation half is measured, never read case by case
+        rows.append({"task": row["task"], "half": tasks[row["task"]].extra.get("half"),
+                     "same_program": row["same_program_as_reference"], **found})
+    return {"tasks": run["tasks"], "resolved": run["resolved"], "median_s": run.get("median_s"),
+            "p90_s": run.get("p90_s"),
             "same_program_as_reference": run["same_program_as_reference"],
             "same_behaviour": sum(r["same"] for r in rows),
             "behaviour_unchecked": sum(r["error"] is not None for r in rows), "rows": rows}
 
 
-def misses(run: dict, tasks: dict[str, Task], runs: Path | None) -> str:
-    """A Markdown page of the development half's unresolved tasks: the reference diff and
-    what the engine tried. Evaluation-half tasks are never written up (they are for measuring
-    only), whatever the run held."""
+def misses(tasks: list[Task], runs: Path) -> str:
+    """A Markdown page of the development half's unresolved tasks in a ``fix_suite.py --runs``
+    folder (it can be read while the run goes on): the reference diff and what the engine
+    tried. Evaluation-half tasks are never written up (they are for measuring only)."""
     parts = ["# HumanEvalFix development half: tasks the engine did not resolve\n"]
-    for row in run["rows"]:
-        task = tasks.get(row["task"])
-        if row.get("resolved") or task is None or task.extra.get("half") != "dev":
+    for task in tasks:
+        path = runs / task.id / "result.json"
+        if task.extra.get("half") != "dev" or not path.is_file():
             continue
-        result = {}
-        if runs is not None and (runs / task.id / "result.json").is_file():
-            result = json.loads((runs / task.id / "result.json").read_text())
-        tried = ", ".join(f"{name} {c.get('tried', 0)}" for name, c in row["families"].items())
+        result = json.loads(path.read_text())
+        if result.get("resolved"):
+            continue
+        stats = result.get("policy_stats") or {}
+        tried = ", ".join(f"{name} {c.get('tried', 0)}"
+                          for name, c in (stats.get("families") or {}).items())
         parts.append(
             f"## {task.id} (`{task.extra['entry_point']}`)\n\n"
             f"fail_to_pass {len(task.fail_to_pass)}, pass_to_pass {len(task.pass_to_pass)}; "
-            f"{row['wall_s']} s, {row['candidates']} candidates"
-            + (f", exit {result['exit_status']}" if result.get("exit_status") else "")
-            + (f", error: {row['error']}" if row.get("error") else "") + "\n\n"
+            f"{result.get('total_elapsed_s', '?')} s, {stats.get('candidates', 0)} candidates, "
+            f"exit {result.get('exit_status', '?')}"
+            + (f", error: {result['error'][:300]}" if result.get("error") else "") + "\n\n"
             f"- families tried: {tried or 'none'}\n"
             f"- localization (top 5): {', '.join(result.get('localization', [])[:5]) or '?'}\n\n"
             f"```diff\n{(task.reference_patch or '').strip()}\n```\n")
@@ -468,14 +502,14 @@ def main(argv: list[str] | None = None) -> int:
                       help="Also copy the tasks into OUT-dev/ (even N) and OUT-eval/ (odd N).")
     make.add_argument("--only", type=int, nargs="+", default=None, help="Only these N.")
     judge = sub.add_parser("measure", help="Same-behaviour figures of a fix_suite --json run.")
-    judge.add_argument("run", type=Path, help="The JSON that fix_suite.py --json printed.")
+    judge.add_argument("run", type=Path, help="The JSON that fix_suite.py --json printed, or "
+                       "its --runs folder (a run cut short).")
     judge.add_argument("--tasks", type=Path, required=True, help="The suite it ran.")
     judge.add_argument("--json", action="store_true")
-    judge.add_argument("--misses", type=Path, default=None,
-                       help="Also write the development half's unresolved tasks (reference diff, "
-                            "what the engine tried) as Markdown to this file.")
-    judge.add_argument("--runs", type=Path, default=None,
-                       help="The fix_suite --runs folder of the run (localization, exit status).")
+    write = sub.add_parser("misses", help="The development half's unresolved tasks of a "
+                           "fix_suite --runs folder, as Markdown on stdout.")
+    write.add_argument("runs", type=Path, help="The folder fix_suite.py --runs wrote.")
+    write.add_argument("--tasks", type=Path, required=True, help="The suite it ran.")
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
@@ -487,11 +521,13 @@ def main(argv: list[str] | None = None) -> int:
                 found = {n: p for n, p in found.items() if n in set(args.only)}
             build(found, args.out, args.split)
             return 0
-        run = json.loads(args.run.read_text())
+        if args.command == "misses":
+            print(misses(load_suite(args.tasks), args.runs))
+            return 0
         tasks = {t.id: t for t in load_suite(args.tasks)}
+        run = (run_from_folder(args.run, tasks) if args.run.is_dir()
+               else json.loads(args.run.read_text()))
         summary = measure(run, tasks)
-        if args.misses:
-            args.misses.write_text(misses(run, tasks, args.runs))
     except (TaskError, OSError, json.JSONDecodeError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -502,8 +538,10 @@ def main(argv: list[str] | None = None) -> int:
           f"reference (AST): {summary['same_program_as_reference']}/{summary['resolved']}; "
           f"the same behaviour (differential): {summary['same_behaviour']}/"
           f"{summary['resolved']} ({summary['behaviour_unchecked']} could not be checked)")
+    if summary["median_s"] is not None:
+        print(f"median {summary['median_s']} s, p90 {summary['p90_s']} s per task")
     for row in summary["rows"]:
-        if not row["same"]:
+        if not row["same"] and row["half"] != "eval":
             print(f"  {row['task']}: {row['differ']}/{row['probes']} probes differ"
                   + (f"; {row['error']}" if row["error"] else "")
                   + "".join(f"\n      {e}" for e in row["examples"]))

@@ -183,3 +183,60 @@ def test_build_says_what_is_wrong_with_a_history_that_is_not_the_mirror(tmp_path
     _commit(empty, {"README": "x"}, "something else")
     assert humanevalfix.main(["build", "--bugs", str(empty), "--out", str(tmp_path / "o")]) == 2
     assert "has no 'Task instance Python/N' commit pairs" in capsys.readouterr().err
+
+
+def test_misses_write_up_the_development_half_only(built, tmp_path):
+    runs = tmp_path / "runs"
+    for task_id in ("hefix-0", "hefix-3"):  # 0 is a development task, 3 an evaluation task
+        (runs / task_id).mkdir(parents=True)
+        (runs / task_id / "result.json").write_text(json.dumps({
+            "resolved": False, "exit_status": "submitted", "total_elapsed_s": 3.5,
+            "localization": ["main.py:2"],
+            "policy_stats": {"candidates": 4, "families": {"swap_operands": {"tried": 4}}}}))
+    page = humanevalfix.misses(load_suite(built), runs)
+    assert "## hefix-0 (`add`)" in page and "swap_operands 4" in page
+    assert "-    return a - b\n+    return a + b" in page
+    assert "hefix-3" not in page and "halve" not in page
+
+
+# -- foreign_set.py select --single ---------------------------------------------------------------
+
+CALC = "def area(w, h):\n    return w * h\n\n\ndef perimeter(w, h):\n    return w + h\n"
+
+
+def _mined(tmp_path: Path, patch: str, subject: str, fail_before: dict, lines: int):
+    from envs.task import Task
+
+    repo = tmp_path / "task" / "repo"
+    repo.mkdir(parents=True, exist_ok=True)
+    (repo / "calc.py").write_text(CALC)
+    return Task(id="calc-1", repo=repo, fail_to_pass=tuple(fail_before), reference_patch=patch,
+                extra={"source_lines": lines, "subject": subject, "fail_before": fail_before})
+
+
+FIXED = CALC.replace("return w + h", "return 2 * (w + h)")
+ONE = humanevalfix.unified(CALC, FIXED, "calc.py")  # one function
+BOTH = humanevalfix.unified(CALC, FIXED.replace("w * h", "h * w"), "calc.py")  # two functions
+
+
+def test_single_point_finds_the_function_a_patch_changes():
+    import foreign_set
+
+    assert foreign_set.changed_old_lines(ONE) == {"calc.py": {6}}
+    assert foreign_set.changed_old_lines(BOTH) == {"calc.py": {2, 6}}
+    assert foreign_set.enclosing_function(CALC, {6}) == "perimeter"
+    assert foreign_set.enclosing_function(CALC, {2, 6}) is None
+
+
+def test_single_point_wants_one_function_a_real_failure_and_a_fix(tmp_path):
+    import foreign_set
+
+    one, both = ONE, BOTH
+    failed = {"tests/test_calc.py::test_perimeter": "failed"}
+    task = _mined(tmp_path, one, "Fix perimeter of rectangles", failed, 2)
+    assert "2 changed source lines in perimeter() of calc.py" in foreign_set.single_point(task, 3)
+    assert foreign_set.single_point(_mined(tmp_path, both, "Fix it", failed, 4), 5) is None
+    assert foreign_set.single_point(_mined(tmp_path, one, "Add perimeter", failed, 2), 3) is None
+    errored = {"tests/test_calc.py::test_perimeter": "error"}  # a name that did not exist yet
+    assert foreign_set.single_point(_mined(tmp_path, one, "Fix it", errored, 2), 3) is None
+    assert foreign_set.single_point(_mined(tmp_path, one, "Fix it", failed, 4), 3) is None
