@@ -1,0 +1,73 @@
+"""The repair families that reach past the mutation operators, as pure functions of small
+hand-written sources: each proposes the fix of the bug it is meant for, and stays silent where
+it has nothing to do."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+from agent.repair import candidates_at
+
+
+def src(text: str) -> str:
+    return textwrap.dedent(text).lstrip("\n")
+
+
+def same(a: str, b: str) -> bool:
+    return ast.dump(ast.parse(a)) == ast.dump(ast.parse(b))
+
+
+def line_of(source: str, needle: str) -> int:
+    return next(i for i, line in enumerate(source.split("\n"), 1) if needle in line)
+
+
+def texts(family: str, source: str, needle: str) -> list[str]:
+    return [c.text for c in candidates_at("m.py", source, line_of(source, needle),
+                                          families={family})]
+
+
+def proposes(family: str, buggy: str, fixed: str, needle: str) -> bool:
+    return any(same(t, fixed) for t in texts(family, buggy, needle))
+
+
+# -- operators -------------------------------------------------------------------------------
+
+def test_operator_replace_reaches_any_arithmetic_and_comparison_operator() -> None:
+    buggy = src("""
+        def divisor(n):
+            for i in range(n - 1, 0, -1):
+                if n - i == 0:
+                    return i
+    """)
+    assert proposes("operator_replace", buggy, buggy.replace("n - i ==", "n % i =="), "if n")
+    longest = "def f(s, m):\n    return len(s) > m\n"
+    assert proposes("operator_replace", longest, longest.replace(">", "=="), "return")
+
+
+def test_operator_replace_on_an_augmented_assignment() -> None:
+    buggy = src("""
+        def digits(x, base):
+            out = []
+            while x > 0:
+                out.append(x % base)
+                x -= base
+            return out
+    """)
+    assert proposes("operator_replace", buggy, buggy.replace("x -= base", "x //= base"), "x -=")
+    assert not texts("operator_replace", "def f(x):\n    return x.y\n", "return")
+
+
+def test_bool_op_all_flips_a_whole_chain() -> None:
+    buggy = "def f(s, i):\n    return s[i] == s[i+1] and s[i+1] == s[i+2] and s[i] == s[i+2]\n"
+    fixed = buggy.replace(" and ", " or ")
+    assert proposes("bool_op_all", buggy, fixed, "return")
+    assert not texts("bool_op_all", "def f(a, b):\n    return a and b\n", "return")
+
+
+def test_call_swap_uses_a_sibling_method_or_builtin() -> None:
+    buggy = "def f(s):\n    return sum(ord(c) if c.islower() else 0 for c in s)\n"
+    assert proposes("call_swap", buggy, buggy.replace("islower", "isupper"), "return")
+    assert proposes("call_swap", "def f(xs):\n    return sum(xs)\n",
+                    "def f(xs):\n    return max(xs)\n", "return")
+    assert not texts("call_swap", "def f(xs):\n    return xs.frobnicate()\n", "return")
