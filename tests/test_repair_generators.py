@@ -71,3 +71,40 @@ def test_call_swap_uses_a_sibling_method_or_builtin() -> None:
     assert proposes("call_swap", "def f(xs):\n    return sum(xs)\n",
                     "def f(xs):\n    return max(xs)\n", "return")
     assert not texts("call_swap", "def f(xs):\n    return xs.frobnicate()\n", "return")
+
+
+# -- wrapping --------------------------------------------------------------------------------
+
+def test_subscript_value_cuts_by_an_unread_parameter() -> None:
+    buggy = src("""
+        def add_elements(arr, k):
+            return sum(elem for elem in arr if len(str(elem)) <= 2)
+    """)
+    assert proposes("subscript_value", buggy, buggy.replace("in arr", "in arr[:k]"), "return")
+    returned = "def f(xs):\n    return [i * x for i, x in enumerate(xs)]\n"
+    assert proposes("subscript_value", returned,
+                    "def f(xs):\n    return [i * x for i, x in enumerate(xs)][1:]\n", "return")
+    assert not texts("subscript_value", "def f():\n    return len\n", "return")
+
+
+def test_wrap_convert_wraps_a_value_or_both_sides_of_a_comparison() -> None:
+    assert proposes("wrap_convert", "def f(s):\n    return len(set(s))\n",
+                    "def f(s):\n    return len(set(s.lower()))\n", "return")
+    assert proposes("wrap_convert", "def f(a, b):\n    return a == b\n",
+                    "def f(a, b):\n    return set(a) == set(b)\n", "return")
+    twice = src("""
+        def encode(s):
+            return s[1:] + s[:1]
+
+        def decode(s):
+            return encode(s)
+    """)
+    assert proposes("wrap_convert", twice, twice.replace("return encode(s)",
+                                                         "return encode(encode(s))"), "return encode")
+    assert not texts("wrap_convert", "def f():\n    pass\n", "pass")
+
+
+def test_unwrap_call_drops_a_call_that_returns_none() -> None:
+    buggy = "def f(ans):\n    return ans.sort(reverse=True)\n"
+    assert proposes("unwrap_call", buggy, "def f(ans):\n    return ans\n", "return")
+    assert not texts("unwrap_call", "def f(a):\n    return a + 1\n", "return")
