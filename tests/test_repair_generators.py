@@ -108,3 +108,41 @@ def test_unwrap_call_drops_a_call_that_returns_none() -> None:
     buggy = "def f(ans):\n    return ans.sort(reverse=True)\n"
     assert proposes("unwrap_call", buggy, "def f(ans):\n    return ans\n", "return")
     assert not texts("unwrap_call", "def f(a):\n    return a + 1\n", "return")
+
+
+# -- expressions -----------------------------------------------------------------------------
+
+def test_replace_target_assigns_another_local() -> None:
+    buggy = src("""
+        def depth(s):
+            depth, max_depth = 0, 0
+            for c in s:
+                if c == "(":
+                    depth += 1
+                    max_depth = max(depth, max_depth)
+                else:
+                    max_depth -= 1
+            return max_depth
+    """)
+    assert proposes("replace_target", buggy, buggy.replace("max_depth -= 1", "depth -= 1"),
+                    "max_depth -= 1")
+    assert not texts("replace_target", "def f(x):\n    return x\n", "return")
+
+
+def test_swap_pair_exchanges_elements_and_tuple_targets() -> None:
+    buggy = "def f(arr, m):\n    return [arr.index(m), m]\n"
+    assert proposes("swap_pair", buggy, "def f(arr, m):\n    return [m, arr.index(m)]\n",
+                    "return")
+    dates = "def f(date):\n    day, month, year = date.split('-')\n    return month\n"
+    assert proposes("swap_pair", dates, dates.replace("day, month, year =", "month, day, year ="),
+                    "split")
+
+
+def test_drop_operand_drops_a_conjunct_an_element_and_a_middle_factor() -> None:
+    assert proposes("drop_operand", "def f(n):\n    return n % 2 == 0 and n >= 8 and n <= 8\n",
+                    "def f(n):\n    return n % 2 == 0 and n >= 8\n", "return")
+    assert proposes("drop_operand", "def f(d):\n    return d in (1, 2, 3, 5)\n",
+                    "def f(d):\n    return d in (1, 3, 5)\n", "return")
+    assert proposes("drop_operand", "def f(k):\n    return (-1) ** 2 * k\n",
+                    "def f(k):\n    return (-1) ** k\n", "return")
+    assert not texts("drop_operand", "def f(x):\n    return x\n", "return")
