@@ -146,3 +146,21 @@ def test_drop_operand_drops_a_conjunct_an_element_and_a_middle_factor() -> None:
     assert proposes("drop_operand", "def f(k):\n    return (-1) ** 2 * k\n",
                     "def f(k):\n    return (-1) ** k\n", "return")
     assert not texts("drop_operand", "def f(x):\n    return x\n", "return")
+
+
+def test_string_literal_takes_the_other_bracket_a_single_character_or_a_literal_nearby() -> None:
+    buggy = src("""
+        def balanced(brackets):
+            depth = 0
+            for b in brackets:
+                if b == ">":
+                    depth += 1
+            return depth
+    """)
+    assert proposes("string_literal", buggy, buggy.replace('">"', '"<"'), "if b")
+    assert proposes("string_literal", "def f(t):\n    return t + '__'\n",
+                    "def f(t):\n    return t + '_'\n", "return")
+    nearby = "def f(c):\n    if c == 'x':\n        return 'y'\n    return 'z'\n"
+    assert proposes("string_literal", nearby, nearby.replace("return 'z'", "return 'x'"),
+                    "return 'z'")
+    assert not texts("string_literal", "def f(x):\n    return x\n", "return")

@@ -18,7 +18,9 @@ Families (each yields candidates only for the nodes on the site's line):
 - ``replace_target``: the name a statement assigns -> another local;
 - ``regroup``: ``a * b // c`` -> ``a * (b // c)`` and back (operator precedence);
 - ``flow_swap``: ``break`` <-> ``continue``;
-- ``string_literal``: ``" "`` <-> ``""``, a literal with its stray outer spaces stripped.
+- ``string_literal``: ``" "`` <-> ``""``, a literal with its stray outer spaces stripped, a
+  repeated character once (``"__"`` -> ``"_"``), the other bracket or sign (``"<"`` -> ``">"``),
+  another case, another literal of the function or module.
 """
 
 from __future__ import annotations
@@ -363,7 +365,30 @@ def flow_swap(site: Site) -> Iterator[Candidate]:
                              f"{site.segment(stmt)} -> {new}", size=1)
 
 
+MAX_LITERALS = 8
+#: A one-character literal's counterparts: the other side of a bracket, the other bracket kind,
+#: the opposite sign or digit.
+_MIRRORS = {"<": [">", "("], ">": ["<", ")"], "(": [")", "[", "{", "<"], ")": ["(", "]", "}", ">"],
+            "[": ["]", "(", "{"], "]": ["[", ")", "}"], "{": ["}", "(", "["], "}": ["{", ")", "]"],
+            "+": ["-"], "-": ["+", "_"], "_": ["-", " "], "0": ["1"], "1": ["0"]}
+
+
+def _literal_pool(site: Site) -> list[str]:
+    """Short one-line string literals of the function, then of the module (not docstrings,
+    not parts of f-strings), nearest first."""
+    out = []
+    scopes = ([site.func] if site.func is not None else []) + [site.tree]
+    for scope in scopes:
+        for node in ast.walk(scope):
+            if (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                    and len(node.value) <= 20 and "\n" not in node.value
+                    and not isinstance(site.parents.get(node), (ast.JoinedStr, ast.Expr))):
+                out.append(node.value)
+    return list(dict.fromkeys(out))[:MAX_LITERALS]
+
+
 def string_literal(site: Site) -> Iterator[Candidate]:
+    pool = None
     for node in site.line_nodes():
         if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
             continue
@@ -375,7 +400,13 @@ def string_literal(site: Site) -> Iterator[Candidate]:
             options.append(" " if value == "" else "")
         elif value != value.strip() and value.strip():
             options.append(value.strip())
-        for new_value in options:
+        if len(value) > 1 and len(set(value)) == 1:
+            options.append(value[0])  # "__" -> "_"
+        options += _MIRRORS.get(value, [])
+        options += [v for v in (value.upper(), value.lower(), value.swapcase()) if v != value]
+        pool = _literal_pool(site) if pool is None else pool
+        options += [other for other in pool if other != value]  # "(" -> "[" of the function
+        for new_value in dict.fromkeys(options):
             new = repr(new_value)
             yield site.candidate(site.replace(node, new), "string_literal",
                                  f"{site.segment(node)} -> {new}", size=1)
