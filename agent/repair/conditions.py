@@ -5,6 +5,7 @@
   for X among the names in scope, names of the line first;
 - ``compare_zero_none``: an operand ``X`` used as a truth value -> ``X is None``, ``X is not
   None``, ``X == 0``, ``X != 0``, ``X > 0``; ``X == 0`` <-> ``X is None``;
+- ``invert_returns``: every ``return True`` <-> ``return False`` of the function at once;
 - ``condition_ingredient``: another condition of the same function or module (one whose names
   are all bound here) in place of, in conjunction with, or in disjunction with ``C``.
 
@@ -139,9 +140,28 @@ def condition_ingredient(site: Site) -> Iterator[Candidate]:
                                      f"{old} -> {new}", size=len(text), disables=disables)
 
 
+def invert_returns(site: Site) -> Iterator[Candidate]:
+    """Every ``return True`` of the function -> ``return False`` and back, at once: a predicate
+    that answers the opposite question (one flip alone fails on both kinds of input)."""
+    func = site.func
+    if func is None:
+        return
+    flips = [n.value for n in ast.walk(func) if isinstance(n, ast.Return)
+             and isinstance(n.value, ast.Constant) and type(n.value.value) is bool]
+    if len(flips) < 2 or len({f.value for f in flips}) < 2:
+        return
+    text = site.source
+    for node in sorted(flips, key=site.text.span, reverse=True):
+        a, b = site.text.span(node)
+        text = text[:a] + str(not node.value) + text[b:]
+    yield site.candidate(text, "invert_returns", f"every True <-> False returned by {func.name}",
+                         size=len(flips))
+
+
 FAMILIES = {
     "widen_condition": widen_condition,
     "tighten_condition": tighten_condition,
     "compare_zero_none": compare_zero_none,
     "condition_ingredient": condition_ingredient,
+    "invert_returns": invert_returns,
 }
