@@ -164,3 +164,50 @@ def test_string_literal_takes_the_other_bracket_a_single_character_or_a_literal_
     assert proposes("string_literal", nearby, nearby.replace("return 'z'", "return 'x'"),
                     "return 'z'")
     assert not texts("string_literal", "def f(x):\n    return x\n", "return")
+
+
+# -- conditions and deletions ----------------------------------------------------------------
+
+def test_invert_returns_flips_every_boolean_return_at_once() -> None:
+    buggy = src("""
+        def below(xs, t):
+            for x in xs:
+                if x >= t:
+                    return True
+            return False
+    """)
+    fixed = buggy.replace("return True", "return @").replace("return False", "return True") \
+        .replace("return @", "return False")
+    assert proposes("invert_returns", buggy, fixed, "return True")
+    assert not texts("invert_returns", "def f(x):\n    return True\n", "return")
+
+
+def test_remove_adjacent_deletes_a_pair_that_undoes_itself() -> None:
+    buggy = src("""
+        def largest(xs):
+            small = [x for x in xs if x < 0]
+            large = [x for x in xs if x > 0]
+            large = list(filter(lambda x: x > 0, small))
+            small = list(filter(lambda x: x > 0, large))
+            return (max(small) if small else None, min(large) if large else None)
+    """)
+    fixed = "\n".join(line for line in buggy.split("\n") if "filter" not in line)
+    assert proposes("remove_adjacent", buggy, fixed, "large = list")
+    assert all(c.disables for c in candidates_at("m.py", buggy, line_of(buggy, "large = list"),
+                                                 families={"remove_adjacent"}))
+    assert not texts("remove_adjacent", "def f(x):\n    return x\n", "return")
+
+
+def test_remove_block_deletes_an_if_or_its_else() -> None:
+    buggy = src("""
+        def f(x):
+            if x < 0:
+                x = -x
+            else:
+                x = x + 1
+            return x
+    """)
+    assert proposes("remove_block", buggy, "def f(x):\n    return x\n", "if x")
+    assert proposes("remove_block", buggy, buggy.replace("    else:\n        x = x + 1\n", ""),
+                    "if x")
+    assert not texts("remove_block", buggy, "return x")
