@@ -211,3 +211,19 @@ def test_remove_block_deletes_an_if_or_its_else() -> None:
     assert proposes("remove_block", buggy, buggy.replace("    else:\n        x = x + 1\n", ""),
                     "if x")
     assert not texts("remove_block", buggy, "return x")
+
+
+def test_slice_iteration_moves_range_bounds() -> None:
+    buggy = "def f(l):\n    for i in range(1, len(l)):\n        print(l[i])\n"
+    assert proposes("slice_iteration", buggy, buggy.replace("range(1, len(l))", "range(len(l))"),
+                    "for i")
+
+
+def test_string_literal_replaces_every_copy_of_a_wrong_literal() -> None:
+    buggy = src("""
+        def closest(word):
+            if len(word) < 3:
+                return " "
+            return " "
+    """)
+    assert proposes("string_literal", buggy, buggy.replace('" "', '""'), 'return " "')

@@ -12,7 +12,7 @@ Families (each yields candidates only for the nodes on the site's line):
 - ``aug_assign_form``: ``x = e`` <-> ``x += e`` (and ``-=``, ``*=``);
 - ``power``: ``a * b`` <-> ``a ** b``, ``e`` -> ``e ** 2``;
 - ``slice_iteration``: ``for x in xs`` -> ``xs[1:]``, ``xs[:-1]``, ``xs[::-1]``, ``reversed(xs)``,
-  ``sorted(xs)``; ``range(n)`` -> ``range(1, n)``;
+  ``sorted(xs)``; ``range(n)`` -> ``range(1, n)``, ``range(a, b)`` -> ``range(b)`` and backwards;
 - ``drop_operand``: ``a - b + c`` -> ``b + c`` / ``a + c``, ``a * b`` -> ``b``, ``x if c else y``
   -> ``y``, ``a and b and c`` -> ``a and c``, ``(1, 2, 3)`` -> ``(1, 3)``;
 - ``replace_target``: the name a statement assigns -> another local;
@@ -268,11 +268,16 @@ def slice_iteration(site: Site) -> Iterator[Candidate]:
         old = site.segment(it)
         if "\n" in old:
             continue
-        if (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"
-                and len(it.args) == 1):
-            new = f"range(1, {site.segment(it.args[0])})"
-            yield site.candidate(site.replace(it, new), "slice_iteration", f"{old} -> {new}",
-                                 size=3)
+        if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range":
+            args = [site.segment(a) for a in it.args]
+            bounds = []
+            if len(args) == 1:
+                bounds = [f"range(1, {args[0]})"]
+            elif len(args) == 2:
+                bounds = [f"range({args[1]})", f"range({args[1]} - 1, {args[0]} - 1, -1)"]
+            for new in bounds:  # from 1; from 0 again; the same bounds backwards
+                yield site.candidate(site.replace(it, new), "slice_iteration",
+                                     f"{old} -> {new}", size=3)
         base = _paren(site, it)
         for new in (f"{base}[1:]", f"{base}[:-1]", f"{base}[::-1]", f"reversed({old})",
                     f"sorted({old})"):
@@ -406,10 +411,25 @@ def string_literal(site: Site) -> Iterator[Candidate]:
         options += [v for v in (value.upper(), value.lower(), value.swapcase()) if v != value]
         pool = _literal_pool(site) if pool is None else pool
         options += [other for other in pool if other != value]  # "(" -> "[" of the function
+        twins = _same_literals(site, node)
         for new_value in dict.fromkeys(options):
             new = repr(new_value)
             yield site.candidate(site.replace(node, new), "string_literal",
                                  f"{site.segment(node)} -> {new}", size=1)
+            if len(twins) > 1:  # the same wrong literal written everywhere in the function
+                text = site.source
+                for a, b in sorted((site.text.span(t) for t in twins), reverse=True):
+                    text = text[:a] + new + text[b:]
+                yield site.candidate(text, "string_literal", f"every {site.segment(node)} of "
+                                     f"the function -> {new}", size=len(twins))
+
+
+def _same_literals(site: Site, node: ast.Constant) -> list[ast.Constant]:
+    if site.func is None:
+        return []
+    return [n for n in ast.walk(site.func) if isinstance(n, ast.Constant)
+            and type(n.value) is str and n.value == node.value
+            and not isinstance(site.parents.get(n), (ast.JoinedStr, ast.Expr))]
 
 
 FAMILIES = {
