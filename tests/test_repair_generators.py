@@ -227,3 +227,34 @@ def test_string_literal_replaces_every_copy_of_a_wrong_literal() -> None:
             return " "
     """)
     assert proposes("string_literal", buggy, buggy.replace('" "', '""'), 'return " "')
+
+
+# -- ingredients -----------------------------------------------------------------------------
+
+def test_expression_ingredient_takes_another_expression_of_the_function() -> None:
+    buggy = src("""
+        def deviation(numbers):
+            mean = sum(numbers) / len(numbers)
+            return sum(abs(x - mean) for x in numbers) / mean
+    """)
+    fixed = buggy.replace("numbers) / mean", "numbers) / len(numbers)")
+    assert proposes("expression_ingredient", buggy, fixed, "return")
+    shift = 'def f(s):\n    return "".join(chr((ord(c) - ord("a")) % 26 + ord(c)) for c in s)\n'
+    assert proposes("expression_ingredient", shift, shift.replace('+ ord(c)', '+ ord("a")'),
+                    "return")
+    assert not texts("expression_ingredient", "def f():\n    pass\n", "pass")
+
+
+def test_ingredient_insert_renames_a_counter_update_to_a_stalled_loop_name() -> None:
+    buggy = src("""
+        def roman(number):
+            res, i = "", 12
+            while number:
+                div = number // 10
+                while div:
+                    res += "x"
+                i -= 1
+            return res
+    """)
+    fixed = buggy.replace('            res += "x"\n', '            res += "x"\n            div -= 1\n')
+    assert proposes("ingredient_insert", buggy, fixed, 'res += "x"')
