@@ -258,3 +258,21 @@ def test_ingredient_insert_renames_a_counter_update_to_a_stalled_loop_name() -> 
     """)
     fixed = buggy.replace('            res += "x"\n', '            res += "x"\n            div -= 1\n')
     assert proposes("ingredient_insert", buggy, fixed, 'res += "x"')
+
+
+def test_operand_ingredient_applies_the_modulus_the_module_uses() -> None:
+    buggy = src("""
+        def count(n, m):
+            a = 1
+            for i in range(n):
+                a = a * 2 % m
+            return a + n
+    """)
+    assert proposes("operand_ingredient", buggy, buggy.replace("return a + n",
+                                                               "return (a + n) % m"), "return")
+    assert not texts("operand_ingredient", "def f(x):\n    return x\n", "return")
+
+
+def test_replace_target_of_a_loop() -> None:
+    buggy = "def f(n, a):\n    for b in range(n):\n        a += 1\n    return a\n"
+    assert proposes("replace_target", buggy, buggy.replace("for b in", "for a in"), "for b")

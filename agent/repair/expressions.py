@@ -69,13 +69,17 @@ def replace_name(site: Site) -> Iterator[Candidate]:
 
 
 def replace_target(site: Site) -> Iterator[Candidate]:
-    """The name a statement assigns -> another local (``max_depth -= 1`` for ``depth -= 1``)."""
+    """The name a statement assigns (or a loop binds) -> another local (``max_depth -= 1`` for
+    ``depth -= 1``)."""
     stmt = site.stmt
     if isinstance(stmt, ast.AugAssign):
         targets = [stmt.target]
     elif isinstance(stmt, ast.Assign):
         targets = [n for t in stmt.targets for n in ([t] if isinstance(t, ast.Name) else
                                                      getattr(t, "elts", []))]
+    elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+        targets = [stmt.target] if isinstance(stmt.target, ast.Name) else getattr(
+            stmt.target, "elts", [])
     else:
         return
     for node in targets:

@@ -6,6 +6,8 @@
 - ``wrap_convert``: ``e`` -> ``set(e)``, ``sorted(e)``, ``list(e)``, ``str(e)``, ``int(e)``,
   ``e.lower()``, ``e.upper()``, ``e.strip()``, ``f(e)`` for a one-argument function ``f`` called
   on the line (``f(f(x))``); both sides of a comparison at once (``set(a) == set(b)``);
+- ``operand_ingredient``: ``e`` -> ``e % mod``, ``e - 1``, ``e // 2``: an operation the module
+  applies elsewhere, the reduction or adjustment this value misses;
 - ``unwrap_call``: ``f(e)`` -> ``e``, ``e.m(...)`` -> ``e`` (a call that should not be there, such
   as ``return xs.sort()``).
 """
@@ -154,7 +156,50 @@ def unwrap_call(site: Site) -> Iterator[Candidate]:
                                  size=len(old) - len(new))
 
 
+MAX_TAILS = 8
+_TAIL_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.FloorDiv: "//", ast.Mod: "%",
+             ast.Div: "/"}
+
+
+def _tails(site: Site) -> list[str]:
+    """``op R`` endings of the module's arithmetic, R a name or a number (``% mod``, ``- 1``,
+    ``// 2``): the function first, the most frequent first."""
+    counts: dict[str, float] = {}
+    for scope, weight in ((site.func, 2.0), (site.tree, 1.0)):
+        for node in ast.walk(scope) if scope is not None else ():
+            if isinstance(node, ast.BinOp) and type(node.op) in _TAIL_OPS and (
+                    isinstance(node.right, ast.Name) and node.right.id in site.bound
+                    or isinstance(node.right, ast.Constant) and type(node.right.value) is int):
+                tail = f"{_TAIL_OPS[type(node.op)]} {site.segment(node.right)}"
+                counts[tail] = counts.get(tail, 0.0) + weight
+    return sorted(counts, key=lambda t: -counts[t])[:MAX_TAILS]
+
+
+def operand_ingredient(site: Site) -> Iterator[Candidate]:
+    """``e`` -> ``e % mod`` (or ``- 1``, ``// 2``, ...) with an operation the module applies
+    elsewhere: the reduction or adjustment this value misses."""
+    tails = _tails(site)
+    if not tails:
+        return
+    for node in site.line_nodes():
+        if not isinstance(node, (*_VALUE, ast.BinOp)) or not _loaded(site, node):
+            continue
+        if isinstance(node, ast.Name) and node.id not in site.locals:
+            continue
+        parent = site.parents.get(node)
+        old = site.segment(node)
+        for tail in tails:
+            if old.replace(" ", "").endswith(tail.replace(" ", "")):
+                continue  # it already ends so
+            new = f"{_wrapped(site, node)} {tail}"
+            if isinstance(parent, (ast.BinOp, ast.UnaryOp, ast.Subscript, ast.Attribute)):
+                new = f"({new})"
+            yield site.candidate(site.replace(node, new), "operand_ingredient",
+                                 f"{old} -> {new}", size=len(tail))
+
+
 FAMILIES = {
+    "operand_ingredient": operand_ingredient,
     "subscript_value": subscript_value,
     "wrap_convert": wrap_convert,
     "unwrap_call": unwrap_call,
