@@ -276,3 +276,20 @@ def test_operand_ingredient_applies_the_modulus_the_module_uses() -> None:
 def test_replace_target_of_a_loop() -> None:
     buggy = "def f(n, a):\n    for b in range(n):\n        a += 1\n    return a\n"
     assert proposes("replace_target", buggy, buggy.replace("for b in", "for a in"), "for b")
+
+
+def test_call_argument_drops_adds_and_fills_arguments() -> None:
+    assert proposes("call_argument", "def f(xs):\n    return sorted(xs)\n",
+                    "def f(xs):\n    return sorted(xs, reverse=True)\n", "return")
+    assert proposes("call_argument", "def f(s):\n    return s.split(' ', 1)\n",
+                    "def f(s):\n    return s.split(' ')\n", "return")
+    missing = src("""
+        def scale(x, factor):
+            return x * factor
+
+        def run(xs, factor):
+            return [scale(x) for x in xs]
+    """)
+    assert proposes("call_argument", missing, missing.replace("scale(x)", "scale(x, factor)"),
+                    "return [")
+    assert not texts("call_argument", "def f(x):\n    return len(x)\n", "return")

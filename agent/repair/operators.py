@@ -9,6 +9,8 @@ for ``n % i``, ``x -= b`` for ``x //= b``, ``>`` for ``==``) and any method for 
   the line -> every other one of its kind;
 - ``bool_op_all``: every ``and`` of a boolean chain -> ``or`` at once (and back), where the
   mutation flips one at a time;
+- ``call_argument``: an argument dropped, ``reverse=True`` added to a sort, a missing argument
+  of a module function filled with a local;
 - ``call_swap``: a builtin or method call -> a sibling (``isupper`` / ``islower``, ``strip`` /
   ``lstrip``, ``items`` / ``values``, ``sorted`` / ``reversed``, ``sum`` / ``max``, ...).
 """
@@ -136,8 +138,59 @@ def call_swap(site: Site) -> Iterator[Candidate]:
                                      f".{func.attr}() -> .{new}()", size=1)
 
 
+_ORDERED = {"sorted", "sort", "min", "max"}
+MAX_FILL = 4
+
+
+def _arity(site: Site) -> dict[str, tuple[int, list[str]]]:
+    """Module functions: (the least positional arguments they need, their parameter names)."""
+    out = {}
+    for node in site.tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            params = [a.arg for a in node.args.posonlyargs + node.args.args]
+            out[node.name] = (len(params) - len(node.args.defaults), params)
+    return out
+
+
+def call_argument(site: Site) -> Iterator[Candidate]:
+    """An argument too many or too few: one dropped from a call, ``reverse=True`` added to a
+    sort, a missing argument of a module function filled with a local (its parameter's name
+    first)."""
+    arity = _arity(site)
+    for node in site.line_nodes():
+        if not isinstance(node, ast.Call) or "\n" in site.segment(node):
+            continue
+        parts = [*node.args, *node.keywords]
+        if any(isinstance(p, ast.Starred) or isinstance(p, ast.keyword) and p.arg is None
+               for p in parts):
+            continue
+        texts = [site.segment(p) for p in parts]
+        func = site.segment(node.func)
+        if len(parts) >= 2 or node.keywords:
+            for k in range(len(parts)):
+                new = f"{func}({', '.join(texts[:k] + texts[k + 1:])})"
+                yield site.candidate(site.replace(node, new), "call_argument",
+                                     f"drop {texts[k]} from {func}()", size=len(texts[k]))
+        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+        if name in _ORDERED and not any(k.arg == "reverse" for k in node.keywords) \
+                and (name != "sorted" or len(node.args) == 1):
+            new = f"{func}({', '.join(texts + ['reverse=True'])})"
+            yield site.candidate(site.replace(node, new), "call_argument",
+                                 f"{func}() sorted in reverse", size=12)
+        if isinstance(node.func, ast.Name) and name in arity and not node.keywords \
+                and len(node.args) < arity[name][0]:
+            wanted = arity[name][1][len(node.args)]
+            fills = [wanted] if wanted in site.locals else []
+            fills += [n for n in site.locals if n != wanted][:MAX_FILL]
+            for fill in fills:
+                new = f"{func}({', '.join(texts[:len(node.args)] + [fill])})"
+                yield site.candidate(site.replace(node, new), "call_argument",
+                                     f"pass {fill} to {func}()", size=len(fill))
+
+
 FAMILIES = {
     "operator_replace": operator_replace,
+    "call_argument": call_argument,
     "bool_op_all": bool_op_all,
     "call_swap": call_swap,
 }
