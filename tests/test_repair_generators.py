@@ -293,3 +293,9 @@ def test_call_argument_drops_adds_and_fills_arguments() -> None:
     assert proposes("call_argument", missing, missing.replace("scale(x)", "scale(x, factor)"),
                     "return [")
     assert not texts("call_argument", "def f(x):\n    return len(x)\n", "return")
+
+
+def test_removed_calls_and_conditions_are_marked_as_disabling() -> None:
+    found = candidates_at("m.py", "def f(a, b):\n    return a and b and g(a)\n", 2,
+                          families={"drop_operand", "unwrap_call"})
+    assert found and all(c.disables for c in found)

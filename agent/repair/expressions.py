@@ -324,7 +324,8 @@ def drop_operand(site: Site) -> Iterator[Candidate]:
             if wrap and (isinstance(part, str) or not isinstance(part, _ATOMIC)):
                 new = f"({new})"  # parentheses keep the AST right inside another operator
             yield site.candidate(site.replace(node, new), "drop_operand", f"{old} -> {new}",
-                                 size=len(old) - len(new))
+                                 size=len(old) - len(new),
+                                 disables=isinstance(node, ast.BoolOp))  # a removed condition
 
 
 def _drop_element(site: Site, node: ast.List | ast.Tuple | ast.Set) -> Iterator[Candidate]:

@@ -9,7 +9,7 @@
 - ``operand_ingredient``: ``e`` -> ``e % mod``, ``e - 1``, ``e // 2``: an operation the module
   applies elsewhere, the reduction or adjustment this value misses;
 - ``unwrap_call``: ``f(e)`` -> ``e``, ``e.m(...)`` -> ``e`` (a call that should not be there, such
-  as ``return xs.sort()``).
+  as ``return xs.sort()``); a removed call switches behaviour off, so it is marked so.
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def unwrap_call(site: Site) -> Iterator[Candidate]:
                     ast.BinOp, ast.UnaryOp, ast.Attribute, ast.Subscript, ast.Compare)):
                 new = f"({new})"
             yield site.candidate(site.replace(node, new), "unwrap_call", f"{old} -> {new}",
-                                 size=len(old) - len(new))
+                                 size=len(old) - len(new), disables=True)  # a removed call
 
 
 MAX_TAILS = 8
