@@ -299,3 +299,26 @@ def test_removed_calls_and_conditions_are_marked_as_disabling() -> None:
     found = candidates_at("m.py", "def f(a, b):\n    return a and b and g(a)\n", 2,
                           families={"drop_operand", "unwrap_call"})
     assert found and all(c.disables for c in found)
+
+
+def test_symmetric_case_adds_the_forgotten_permutation() -> None:
+    buggy = "def f(x, y, z):\n    if (x + y == z) or (y + z == x):\n        return True\n"
+    found = texts("symmetric_case", buggy, "if (")
+    assert any(same(t, buggy.replace("or (y + z", "or (x + z == y) or (y + z"))
+               for t in found)
+    assert not texts("symmetric_case", "def f(x):\n    if x:\n        return 1\n", "if x")
+
+
+def test_loop_guard_compares_the_targets_of_two_loops() -> None:
+    buggy = src("""
+        def common(l1, l2):
+            ret = set()
+            for e1 in l1:
+                for e2 in l2:
+                    ret.add(e1)
+            return ret
+    """)
+    fixed = buggy.replace("            ret.add(e1)", "            if e1 == e2:\n"
+                          "                ret.add(e1)")
+    assert proposes("loop_guard", buggy, fixed, "ret.add")
+    assert not texts("loop_guard", buggy, "return ret")
