@@ -1,0 +1,81 @@
+"""The learning benchmark's statistics (hand-computed values) and, slow, its pipeline end to end."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from trainers.stats import binomial_two_sided, mcnemar_exact, sign_test
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def test_binomial_two_sided_by_hand():
+    assert binomial_two_sided(0, 0) == 1.0
+    # 2 of 9: P(X <= 2) = (1 + 9 + 36) / 512, doubled
+    assert binomial_two_sided(2, 9) == pytest.approx(92 / 512)
+    assert binomial_two_sided(7, 9) == pytest.approx(92 / 512)
+    assert binomial_two_sided(0, 10) == pytest.approx(2 / 1024)
+    assert binomial_two_sided(2, 4) == 1.0  # the two tails overlap: capped at 1
+    with pytest.raises(ValueError, match="0 <= k <= n"):
+        binomial_two_sided(5, 4)
+
+
+def test_mcnemar_counts_only_discordant_pairs():
+    # 7 tasks only B resolved, 2 only A, 3 both, 8 neither: p = 2 * P(Bin(9, 1/2) <= 2)
+    a = [False] * 7 + [True] * 2 + [True] * 3 + [False] * 8
+    b = [True] * 7 + [False] * 2 + [True] * 3 + [False] * 8
+    test = mcnemar_exact(a, b)
+    assert (test.b_only, test.a_only) == (7, 2)
+    assert test.p_value == pytest.approx(0.1796875)
+    # 10 to 0 is significant, whatever the concordant pairs
+    ten = mcnemar_exact([False] * 10 + [True] * 50, [True] * 10 + [True] * 50)
+    assert ten.p_value == pytest.approx(0.001953125)
+    assert mcnemar_exact([True, False], [True, False]).p_value == 1.0
+    with pytest.raises(ValueError, match="same tasks"):
+        mcnemar_exact([True], [True, False])
+
+
+def test_sign_test_over_seeds():
+    assert sign_test([3, 4, 5], [6, 7, 8]).to_json() == {"b_only": 3, "a_only": 0, "p": 0.25}
+    tied = sign_test([3, 4, 5], [6, 4, 9])  # the tie drops out: 2 of 2
+    assert (tied.b_only, tied.a_only, tied.p_value) == (2, 0, 0.5)
+    assert sign_test([5, 5], [1, 9]).p_value == 1.0
+    assert sign_test([0] * 6, [1] * 6).p_value == pytest.approx(2 / 64)
+
+
+@pytest.mark.slow
+def test_learning_quick_two_seeds(tmp_path, capsys):
+    """The whole benchmark at toy size: base, demonstrations, SFT and PPO per seed, the paired
+    tests; a rerun resumes from WORK without training or evaluating again."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import learning
+
+    work = tmp_path / "work"
+    argv = ["--quick", "--seeds", "2", "--styles", "edit", "--stages", "sft,ppo",
+            "--work", str(work)]
+    assert learning.main(argv) == 0
+    results = json.loads((work / "results.json").read_text())
+    assert results["seeds"] == [0, 1]
+    summary = results["summary"]["edit"]
+    assert set(summary) == {"base", "sft", "ppo"}
+    assert len(summary["ppo"]["resolve_rate"]["per_seed"]) == 2
+    assert set(results["tests"]) == {"edit: sft vs base", "edit: ppo vs sft"}
+    assert results["tests"]["edit: ppo vs sft"]["seeds"] == 2
+    for seed in ("0", "1"):
+        assert (work / f"seed-{seed}" / "edit" / "ppo" / "adapter_model.safetensors").is_file()
+        assert results["runs"]["edit"]["ppo"][seed]["episodes"] == len(results["eval_tasks"])
+    out = capsys.readouterr().out
+    assert "pooled McNemar" in out and "edit: ppo vs sft" in out
+
+    logs = sorted(work.rglob("results.jsonl"))
+    lines = {p: p.read_text() for p in logs}
+    adapters = {p: p.stat().st_mtime_ns for p in work.rglob("adapter_model.safetensors")}
+    assert learning.main(argv) == 0  # everything cached: nothing trained or run again
+    again = json.loads((work / "results.json").read_text())
+    assert again["runs"] == results["runs"]
+    assert {p: p.read_text() for p in logs} == lines
+    assert {p: p.stat().st_mtime_ns for p in adapters} == adapters
