@@ -157,7 +157,7 @@ def _step(policy: Policy, env: DebugEnv, episode: _Episode, config: LoopConfig) 
         observation=observation,
         reward=float(reward),
         elapsed_s=round(time.monotonic() - step_started, 3),
-        info={k: info[k] for k in ("action", "format_error") if k in info},
+        info={k: info[k] for k in ("action", "format_error", "edit") if k in info},
     )
     episode.trajectory.steps.append(step)
     add_turn(episode.trajectory.messages, action_text, observation)

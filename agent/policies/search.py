@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import itertools
 import json
 import logging
 import time
@@ -39,9 +40,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.prompts import Message
-from agent.repair import Candidate, candidates_at, evidence, problem_locations, rank
+from agent.repair import Candidate, evidence, problem_locations, rank
+from agent.repair.proposals import candidate_groups
 from agent.repair.syntax import syntax_error
-from envs.actions import Localize, Open, RunTests, Submit, format_action, make_edit
+from envs.actions import (
+    ActionError, Apply, Candidates, Localize, Open, RunTests, Submit, format_action, make_edit,
+)
 from envs.localize import localize_report, traceback_frames
 from envs.reward import apply_changes, is_test_path, task_test_files
 from sandboxes.errors import SandboxError, UsageError
@@ -79,6 +83,9 @@ class SearchConfig:
     extra_candidates: int = 30
     """After the first plausible fix, how many more candidates (that could beat it) are tried,
     so that the smallest, most local plausible edit wins rather than the first."""
+    prior: str | None = None
+    """A trained adapter directory (`agent train sft` / `ppo`): its probabilities over the
+    ``candidates`` listing of the top lines order their validation (``agent.policies.prior``)."""
 
     def __post_init__(self) -> None:
         if self.extra_candidates < 0:
@@ -131,6 +138,10 @@ class SearchStats:
     """Plausible fixes found (the first one and those of the extra budget)."""
     families: dict[str, dict[str, int]] = field(default_factory=dict)
     """Per family: candidates validated ("tried") and plausible ones."""
+    prior_order: list[str] = field(default_factory=list)
+    """With a prior: the listed candidates' ids, likeliest first, as validated."""
+    prior_s: float = 0.0
+    """Seconds the prior took to score them."""
 
 
 class SearchPolicy:
@@ -142,6 +153,13 @@ class SearchPolicy:
             raise TypeError("pass either a SearchConfig or its fields, not both")
         self.config = config or SearchConfig(**options)
         self.name = "search"
+        self.prior = None
+        if self.config.prior is not None:
+            from agent.policies.prior import load_prior
+
+            self.prior = load_prior(self.config.prior)
+            self.name = "search+prior"
+        self._messages: list[Message] = []
         self.tokens_used = 0
         self.task: Task | None = None
         self.workspace: Workspace | None = None
@@ -177,6 +195,7 @@ class SearchPolicy:
             if self.task is None or self.workspace is None:
                 raise RuntimeError("the search policy needs its episode: run it through "
                                    "run_episode, which calls start_episode")
+            self._messages = messages  # what a prior sees before the listing
             fix = self.repair(self.ranking())
             self._plan = self.plan_for(fix)
             return self._plan.pop(0)
@@ -241,7 +260,10 @@ class SearchPolicy:
                        if loc[0] in current and not is_test_path(loc[0], test_files)
                        and not self.task.leaves_alone(loc[0])]
             self._state = tuple(sorted(p for p in current if current[p] != originals[p]))
-            ordered = _Stream(self.candidates(ranking[: cfg.top_locations], current))
+            found = self.candidates(ranking[: cfg.top_locations], current)
+            if round_ == 0 and self.prior is not None:
+                found = self._prior_first(found, ranking)
+            ordered = _Stream(found)
             outcomes = self._validate(sandbox, ordered, current, f2p, p2p, base_passing,
                                       started, seen)
             solved = [o for o in outcomes if o.solved(len(f2p))]
@@ -267,18 +289,34 @@ class SearchPolicy:
         """Every family's candidate fixes at the ranked lines as (rank of the line, candidate),
         most promising first, without AST duplicates or code that does not compile (lazily:
         only what is validated is parsed). ``current`` maps each source file to its text now."""
-        groups = []
-        started = time.monotonic()
-        for index, (path, line) in enumerate(ranking):
-            # Making candidates is pure CPU (a big module is parsed many times a line); on a
-            # starved machine it alone could outlast the budget, so it takes at most half of it.
-            if groups and time.monotonic() - started > self._budget_s / 2:
-                log.info("search: candidates made for the top %d lines only", len(groups))
-                break
-            source = current[path]
-            groups.append((index, rank.context_of(source, line),
-                           candidates_at(path, source, line, current)))
+        # Making candidates is pure CPU; on a starved machine it alone could outlast the
+        # budget, so it takes at most half of it.
+        groups = candidate_groups(ranking, current, time_limit_s=self._budget_s / 2)
         return rank.unique(rank.order(groups), current)
+
+    def _prior_first(self, found: Iterator[tuple[int, Candidate]], ranking: list[Location]
+                     ) -> Iterator[tuple[int, Candidate]]:
+        """The candidates of the env's listing in the prior's order, then the rest as the
+        engine orders them (a candidate met twice is validated once: ``_validate``'s seen)."""
+        try:
+            listing = self.workspace.list_candidates()
+        except ActionError as exc:
+            log.warning("search: no candidates listing for the prior (%s)", exc)
+            return found
+        started = time.monotonic()
+        keys = self.prior.order(self._messages, listing)
+        self.stats.prior_order, self.stats.prior_s = keys, round(time.monotonic() - started, 2)
+        wanted = {(listing.proposals[k].path, listing.proposals[k].text): k for k in keys}
+        met, taken = {}, []
+        for item in found:  # the listing is the engine's first few: find them in its stream
+            taken.append(item)
+            key = (item[1].path, item[1].text)
+            if key in wanted:
+                met[wanted[key]] = item
+            if len(met) == len(wanted) or len(taken) >= 20 * len(wanted):
+                break
+        first = [met.get(k) or _as_candidate(listing.proposals[k], ranking) for k in keys]
+        return itertools.chain(first, taken, found)
 
     def _package(self, sandbox: Sandbox, test_files) -> dict[str, str]:
         """The repo's Python sources that are not tests: where candidates are made, and where
@@ -467,8 +505,11 @@ class SearchPolicy:
     # -- playing the fix through actions ----------------------------------------------------------
 
     def plan_for(self, fix: dict[str, tuple[str, str]]) -> list[str]:
-        plan = []
-        for path in sorted(fix):
+        """The actions that make ``fix``: ``candidates`` + ``apply ID`` where it is one of the
+        listed candidates (the copy-free way), ``open`` + ``edit`` otherwise; then the failing
+        tests and ``submit``."""
+        plan = self._plan_by_candidate(fix)
+        for path in sorted(fix) if not plan else ():
             old, new = fix[path]
             edit = make_edit(path, old, new)
             if edit is None:
@@ -480,6 +521,28 @@ class SearchPolicy:
             plan.append(format_action(RunTests(tuple(self.task.fail_to_pass))))
         plan.append(format_action(Submit()))
         return plan
+
+    def _plan_by_candidate(self, fix: dict[str, tuple[str, str]]) -> list[str]:
+        """``candidates`` + ``apply ID`` when the top localized lines' listing holds the fix."""
+        if len(fix) != 1 or self.workspace is None:
+            return []
+        (path, (_, new)), = fix.items()
+        try:
+            key = self.workspace.list_candidates().find(path, new)
+        except ActionError as exc:  # no proposer here: the edit says the same
+            log.info("search: no candidates listing (%s); the fix is played as an edit", exc)
+            return []
+        if key is None:
+            return []
+        return [format_action(Candidates()), format_action(Apply(key))]
+
+
+def _as_candidate(proposal, ranking: list[Location]) -> tuple[int, Candidate]:
+    """A listed proposal the engine's stream did not yield (its lines differ), as a candidate."""
+    where = (proposal.path, proposal.line)
+    index = ranking.index(where) if where in ranking else 0
+    return index, Candidate(proposal.path, proposal.line, proposal.text, proposal.family,
+                            proposal.words)
 
 
 class _Stream:
