@@ -96,13 +96,9 @@ def demonstrator(style: str, args) -> tuple[str, dict]:
     """The policy (name, options) whose resolved episodes are the SFT data of ``style``."""
     if style == "edit":
         return "reference", {}
-    from envs import actions
-
-    if not hasattr(actions, "Apply"):
-        raise SystemExit("learning.py: the candidates style needs the env's `candidates` / "
-                         "`apply` actions (envs.actions.Apply), which this checkout lacks; pass "
-                         "--styles edit")
-    return args.candidates_demo_policy, {}
+    if args.candidates_demo_policy == "search":
+        return "search", {}
+    return "reference", {"candidates": True}
 
 
 def collect_demos(work: Path, style: str, args) -> Path:
@@ -354,8 +350,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="Trained stages, comma-separated (default: sft,ppo and grpo where "
                              "trainers.grpo exists).")
     parser.add_argument("--quick", action="store_true", help="Tiny settings: checks the pipeline.")
-    parser.add_argument("--candidates-demo-policy", default="search",
-                        help="Demonstrator of the candidates style.")
+    parser.add_argument("--candidates-demo-policy", default="reference",
+                        choices=("reference", "search"),
+                        help="Demonstrator of the candidates style: reference (the reference fix "
+                             "by candidates + apply where listed: one test run an episode) or "
+                             "search (the model-free search, which validates many candidates).")
     parser.add_argument("--edit-style", default="minimal", choices=("minimal", "line"),
                         help="minimal: the edit style's demonstrations rewritten to the shortest "
                              "unique SEARCH (minimal_block); line: the reference edits as played.")

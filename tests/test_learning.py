@@ -47,6 +47,46 @@ def test_sign_test_over_seeds():
     assert sign_test([0] * 6, [1] * 6).p_value == pytest.approx(2 / 64)
 
 
+def write_task(root: Path, buggy: str, fixed: str) -> Path:
+    """One task of the benchmark's shape: mod.py with ``buggy``, a test, ``fixed`` as reference."""
+    import difflib
+
+    from envs.task import Task
+
+    (root / "repo").mkdir(parents=True)
+    (root / "repo" / "mod.py").write_text(buggy)
+    (root / "repo" / "test_mod.py").write_text(
+        "from mod import add\n\ndef test_add():\n    assert add(2, 3) == 5\n")
+    patch = "".join(difflib.unified_diff(buggy.splitlines(True), fixed.splitlines(True),
+                                         "a/mod.py", "b/mod.py", n=0))
+    Task(id=root.name, repo=root / "repo", fail_to_pass=("test_mod.py::test_add",),
+         pass_to_pass=(), reference_patch=patch).save(root)
+    return root
+
+
+@pytest.mark.parametrize("buggy, verbs", [
+    # an operator swap is among the listed candidates: chosen by id
+    ("def add(a, b):\n    return a - b\n", ["localize", "candidates", "apply"]),
+    # a lost expression is no candidate: the reference edit is played
+    ("def add(a, b):\n    return 0\n", ["localize", "edit"]),
+])
+def test_reference_policy_demonstrates_by_candidate_where_listed(tmp_path, buggy, verbs):
+    from agent.loop import run_episode
+    from agent.policies import make_policy
+    from envs.env import DebugEnv, EnvConfig
+    from envs.task import Task
+    from sandboxes.config import SandboxConfig
+
+    task = Task.load(write_task(tmp_path / "add-0", buggy, "def add(a, b):\n    return a + b\n"))
+    seen = []
+    policy = make_policy("reference", task=task, candidates=True)
+    with DebugEnv(EnvConfig(sandbox=SandboxConfig("local"), max_steps=6), tasks=[task]) as env:
+        result = run_episode(policy, env, task=task,
+                             on_step=lambda step: seen.append(step.info["action"]))
+    assert seen == verbs  # on_step hears every step but the last, which ends the episode
+    assert result.exit_status == "submitted" and result.resolved
+
+
 @pytest.mark.slow
 def test_learning_quick_two_seeds(tmp_path, capsys):
     """The whole benchmark at toy size: base, demonstrations, SFT and PPO per seed, the paired
