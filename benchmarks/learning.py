@@ -287,6 +287,29 @@ def paired_tests(outcomes: dict[str, dict[str, dict[int, dict]]], seeds: list[in
     return tests
 
 
+def collate(outcomes: dict, seeds: list[int], ids: list[str], tasks: dict, timings: dict,
+            args) -> dict:
+    """results.json: per style and stage the figures of each seed, their mean and spread, the
+    paired tests and the resolved task ids."""
+    def key(seed: int | None) -> str:
+        return "once" if seed is None else str(seed)
+
+    runs = {style: {stage: {key(seed): figures(o, tasks) for seed, o in by_seed.items()}
+                    for stage, by_seed in stages.items()} for style, stages in outcomes.items()}
+    summary = {style: {stage: {
+        "resolve_rate": spread([f["resolve_rate"] for f in by_seed.values()]),
+        "mean_reward": spread([f["mean_reward"] for f in by_seed.values()]),
+        "apply_used": spread([f["used"]["apply"] for f in by_seed.values()]),
+    } for stage, by_seed in stages.items()} for style, stages in runs.items()}
+    resolved = {style: {stage: {key(seed): sorted(t for t, o in by.items() if o["resolved"])
+                                for seed, by in by_seed.items()}
+                        for stage, by_seed in stages.items()}
+                for style, stages in outcomes.items()}
+    return {"seeds": seeds, "eval_tasks": ids, "summary": summary,
+            "tests": paired_tests(outcomes, seeds, ids), "runs": runs, "resolved_ids": resolved,
+            "timings_s": timings, "args": vars(args)}
+
+
 def print_table(results: dict) -> None:
     n = len(results["eval_tasks"])
     print(f"\nheld-out tasks: {n} (source functions never seen in training), "
@@ -434,10 +457,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{name}] {timings[name]} s", flush=True)
 
     tasks_dir = work / "tasks"
+    family = {k: getattr(args, k) for k in ("task_seed", "held_out", "per_source", "generated",
+                                            "generated_held_out", "extra_held_out")}
     with timed("tasks+base"):
-        if not (tasks_dir / "held-out").is_dir():
+        if not (tasks_dir / "family.json").is_file():
             make_tasks(tasks_dir, args.task_seed, args.held_out, args.per_source, args.generated,
                        args.generated_held_out, args.extra_held_out)
+            (tasks_dir / "family.json").write_text(json.dumps(family))
+        made = json.loads((tasks_dir / "family.json").read_text())
+        if made != family:
+            print(f"learning.py: {work} holds tasks made with {made}, not {family}; pass the "
+                  "same task options or another --work", file=sys.stderr)
+            return 2
         model_dir = build_base(work, args)
     held_out = {t.id: t for t in load_suite(tasks_dir / "held-out")}
     ids = sorted(held_out)
@@ -476,33 +507,16 @@ def main(argv: list[str] | None = None) -> int:
                         run / f"eval-{stage}.jsonl", args)
                 print(f"seed {seed} {style} {stage}:",
                       figures(outcomes[style][stage][seed], held_out), flush=True)
+        results = collate(outcomes, seeds[: seed + 1], ids, held_out, timings, args)
+        (work / "results.json").write_text(json.dumps(results, indent=1))  # after every seed
     timings["total"] = round(time.monotonic() - started, 1)
-
-    def key(seed: int | None) -> str:
-        return "once" if seed is None else str(seed)
-
-    runs = {style: {stage: {key(seed): figures(o, held_out) for seed, o in by_seed.items()}
-                    for stage, by_seed in stages.items()} for style, stages in outcomes.items()}
-    summary = {style: {stage: {
-        "resolve_rate": spread([f["resolve_rate"] for f in by_seed.values()]),
-        "mean_reward": spread([f["mean_reward"] for f in by_seed.values()]),
-        "apply_used": spread([f["used"]["apply"] for f in by_seed.values()]),
-    } for stage, by_seed in stages.items()} for style, stages in runs.items()}
-    results = {"seeds": seeds, "eval_tasks": ids, "summary": summary,
-               "tests": paired_tests(outcomes, seeds, ids), "runs": runs,
-               "resolved_ids": {style: {stage: {key(seed): sorted(t for t, o in by.items()
-                                                                 if o["resolved"])
-                                                for seed, by in by_seed.items()}
-                                        for stage, by_seed in stages.items()}
-                                for style, stages in outcomes.items()},
-               "timings_s": timings, "args": vars(args)}
+    results["timings_s"] = timings
     (work / "results.json").write_text(json.dumps(results, indent=1))
     if histories:
         plot(histories, results, work / "learning.png")
     print_table(results)
     print(f"total {timings['total']:.0f} s; results: {work / 'results.json'}")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
