@@ -282,7 +282,9 @@ def paired_tests(outcomes: dict[str, dict[str, dict[int, dict]]], seeds: list[in
                                    [y[t]["resolved"] for _, y in pairs for t in ids])
             per_seed = sign_test([sum(x[t]["resolved"] for t in ids) for x, _ in pairs],
                                  [sum(y[t]["resolved"] for t in ids) for _, y in pairs])
-            tests[f"{style}: {b} vs {a}"] = {"seeds": len(pairs), "mcnemar": pooled.to_json(),
+            points = 100 * (pooled.b_only - pooled.a_only) / (len(pairs) * len(ids))
+            tests[f"{style}: {b} vs {a}"] = {"seeds": len(pairs), "points": round(points, 1),
+                                             "mcnemar": pooled.to_json(),
                                              "sign": per_seed.to_json()}
     return tests
 
@@ -323,10 +325,12 @@ def print_table(results: dict) -> None:
             print(f"{style:<11} {stage:<5} {rate['mean']:>18.3f} {rate['sd']:>6.3f} "
                   f"{per_seed:<24} {row['mean_reward']['mean']:>7.3f} "
                   f"{row['apply_used']['mean']:>10.2f}")
-    print("\npaired tests (B vs A; pairs where only B / only A resolved):")
+    print("\npaired tests (B vs A: resolve rate difference; pairs where only B / only A "
+          "resolved):")
     for name, test in results["tests"].items():
         m, s = test["mcnemar"], test["sign"]
-        print(f"  {name:<28} pooled McNemar +{m['b_only']} -{m['a_only']} p={m['p']:.4f};  "
+        print(f"  {name:<26} {test['points']:+6.1f} points; pooled McNemar +{m['b_only']} "
+              f"-{m['a_only']} p={m['p']:.4f};  "
               f"sign over {test['seeds']} seeds +{s['b_only']} -{s['a_only']} p={s['p']:.3f}")
 
 
