@@ -51,9 +51,10 @@ class FixConfig:
     """Where the sandbox opens (backend, image, limits)."""
     max_steps: int = 30
     """Actions per episode."""
-    timeout_s: float = 900.0
+    timeout_s: float | None = None
     """Wall-clock seconds for the whole fix, all samples: a promise, kept within a few seconds
-    whatever the code under repair does (``sandboxes.deadline``)."""
+    whatever the code under repair does (``sandboxes.deadline``). None: the repo's own
+    ``timeout`` setting, else ``DEFAULT_TIMEOUT_S``."""
     samples: int = 1
     """Episodes to draw at most; the first resolved one ends the drawing."""
     test_command: str | None = None
@@ -68,7 +69,7 @@ class FixConfig:
     def __post_init__(self) -> None:
         if self.max_steps < 2:
             raise UsageError(f"FixConfig.max_steps must be at least 2, got {self.max_steps}")
-        if self.timeout_s <= 0:
+        if self.timeout_s is not None and self.timeout_s <= 0:
             raise UsageError(f"FixConfig.timeout_s must be positive, got {self.timeout_s}")
         if self.samples < 1:
             raise UsageError(f"FixConfig.samples must be at least 1, got {self.samples}")
@@ -166,6 +167,9 @@ class _Quiet:
 #: Seconds of ``timeout_s`` kept for closing the sandboxes and printing the result.
 CLOSE_MARGIN_S = 3.0
 
+#: The whole fix's wall-clock limit when neither the caller nor the repo's settings give one.
+DEFAULT_TIMEOUT_S = 900.0
+
 
 def fix(repo: str | os.PathLike, config: FixConfig = FixConfig(),
         progress: FixProgress | None = None) -> FixResult:
@@ -179,14 +183,20 @@ def fix(repo: str | os.PathLike, config: FixConfig = FixConfig(),
     """
     from sandboxes import deadline, prune_orphans
 
+    repo = check_repo(repo)
+    spec = detect_project(repo)  # once: its settings and its environment serve the whole fix
+    if config.timeout_s is None:
+        config = dataclasses.replace(config,
+                                     timeout_s=spec.settings.timeout or DEFAULT_TIMEOUT_S)
     for name in prune_orphans():
         log.info("removed %s, left by a run that was killed", name)
     limit = max(config.timeout_s - CLOSE_MARGIN_S, config.timeout_s / 2)
     with deadline.scope(limit):
-        return _fix(repo, config, progress)
+        return _fix(repo, spec, config, progress)
 
 
-def _fix(repo: str | os.PathLike, config: FixConfig, progress: FixProgress | None) -> FixResult:
+def _fix(repo: Path, spec: ProjectSpec, config: FixConfig,
+         progress: FixProgress | None) -> FixResult:
     from agent.loop import play_episode, run_episode
     from agent.policies import make_policy
     from agent.selection import best_result
@@ -194,8 +204,6 @@ def _fix(repo: str | os.PathLike, config: FixConfig, progress: FixProgress | Non
 
     progress = progress or _Quiet()
     started, before = time.monotonic(), counts.snapshot()
-    repo = check_repo(repo)
-    spec = detect_project(repo)
     settings = spec.settings  # [tool.debug-agent]: what options leave out
     test_command = config.test_command or settings.test_command
     pytest_args(test_command)  # UsageError for a setting that does not run pytest

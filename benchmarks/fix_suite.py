@@ -9,7 +9,7 @@ tried and the fixes found, candidates validated per second, and episodes that ra
 --timeout by more than 10 s.
 
     python benchmarks/fix_suite.py [--sandbox docker|local] [--tasks DIR] [--limit N] [--json]
-        [--timeout S]
+        [--timeout S] [--runs DIR]
 
 Run it with the package installed (or ``PYTHONPATH`` at the checkout).
 
@@ -68,11 +68,15 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="One JSON object instead of tables.")
     parser.add_argument("--timeout", type=float, default=None,
                         help="agent fix --timeout for each task (default: agent fix's own).")
+    parser.add_argument("--runs", type=Path, default=None,
+                        help="Keep each task's agent fix output (trajectory, result) in "
+                             "RUNS/TASK_ID (default: a temporary folder).")
     args = parser.parse_args()
 
     tasks = load_suite(args.tasks)[: args.limit]
     rows = []
-    with tempfile.TemporaryDirectory() as out:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = args.runs or tmp
         for i, task in enumerate(tasks, 1):
             started = time.monotonic()
             done = subprocess.run(
@@ -99,10 +103,10 @@ def main() -> int:
                          "family": stats.get("family", ""), "candidates": stats.get("candidates", 0),
                          "search_s": stats.get("elapsed_s", 0.0), "line_rank": stats.get("line_rank"),
                          "families": stats.get("families", {}),
-                         "runs": result.get("runs", {})})
-            if not args.json:
-                mark = "ok " if rows[-1]["resolved"] else "-- "
-                print(f"[{i:3}/{len(tasks)}] {mark} {wall:6.1f}s  {task.id}", flush=True)
+                         "runs": result.get("runs", {}), "patch": result.get("patch", "")})
+            mark = "ok " if rows[-1]["resolved"] else "-- "
+            print(f"[{i:3}/{len(tasks)}] {mark} {wall:6.1f}s  {task.id}", flush=True,
+                  file=sys.stderr if args.json else sys.stdout)  # --json: stdout is the JSON
 
     resolved = sum(r["resolved"] for r in rows)
     times = distribution([r["wall_s"] for r in rows])

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Callable
 
 from envs.actions import Edit, make_edit
@@ -27,6 +29,8 @@ from envs.reward import is_test_path, task_test_files
 from envs.task import Task
 from envs.tools import ToolError
 from sandboxes.base import Sandbox
+
+log = logging.getLogger("debug_agent.envs")
 
 MAX_SOURCE_CHARS = 4_000_000
 """Source read for candidates, at most (a huge repo is listed from its first files)."""
@@ -127,8 +131,6 @@ def source_files(sandbox: Sandbox, task: Task) -> dict[str, str]:
     """The repo's Python sources that are not tests, as the sandbox has them now: read from the
     task's repo on the host (a sandbox round trip per file costs seconds on a big project), the
     files the episode changed from the sandbox."""
-    from pathlib import Path
-
     repo = Path(task.repo).resolve()
     tests = task_test_files(task)
     changed = sandbox.changed_files()
@@ -151,6 +153,7 @@ def source_files(sandbox: Sandbox, task: Task) -> dict[str, str]:
             continue
         size += len(text)
         if size > MAX_SOURCE_CHARS:
+            log.info("sources past %d characters are not read for candidates", MAX_SOURCE_CHARS)
             break
         out[path] = text
     return out

@@ -316,6 +316,23 @@ def test_settings_table_gives_the_test_command(tmp_path):
         fix(repo, FixConfig(sandbox=SandboxConfig(backend="local")))
 
 
+def test_settings_timeout_bounds_the_whole_fix_when_no_timeout_is_given(tmp_path):
+    """No candidate fixes this fault and each one hangs, so only the repo's own `timeout = 10`
+    ends the fix early (without it, the default of 900 s would)."""
+    from agent.fix import FixConfig, fix
+    from sandboxes.config import SandboxConfig
+
+    repo = write(tmp_path / "r", {
+        "spin.py": "def spin(n):\n    while n >= 0:\n        n = n + 0\n    return n\n",
+        "test_spin.py": "from spin import spin\n\ndef test_spin():\n    assert spin(3) == 'never'\n",
+        ".debug-agent.toml": "timeout = 10\ntest-timeout = 2\n",
+    })
+    started = time.monotonic()
+    result = fix(repo, FixConfig(sandbox=SandboxConfig(backend="local")))
+    assert not result.resolved
+    assert time.monotonic() - started < 10 + 10
+
+
 def test_local_backend_puts_src_on_the_path_and_drops_missing_plugin_options(tmp_path):
     repo = write(tmp_path / "r", {
         "pyproject.toml": "[tool.pytest.ini_options]\naddopts = '-q --no-such-plugin-opt -x'\n",

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from agent.commands.common import policy_options, sandbox_option
 
@@ -67,11 +68,9 @@ def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, max_steps, t
                              f"apply to --policy {policy}")
         check_adapter(prior)  # a bad directory is said before any sandbox starts
         options["prior"] = prior
-    settings = _repo_settings(repo)  # the rest of them fix() reads itself
-    if settings is not None:
-        source = click.get_current_context().get_parameter_source("timeout_s")
-        if settings.timeout and source is click.core.ParameterSource.DEFAULT:
-            timeout_s = settings.timeout
+    # Left to fix() when not given: it reads the repo's own timeout setting, else its default.
+    if click.get_current_context().get_parameter_source("timeout_s") is ParameterSource.DEFAULT:
+        timeout_s = None
     config = fixing.FixConfig(policy=policy, policy_options=options, sandbox=sandbox,
                               max_steps=max_steps, timeout_s=timeout_s, samples=samples,
                               test_command=test_command, apply=apply_, out=out,
@@ -93,13 +92,6 @@ def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, max_steps, t
     else:
         _report(console, result, apply_)
     click.get_current_context().exit(0 if result.resolved else 1)
-
-
-def _repo_settings(repo: Path):
-    """REPO's [tool.debug-agent] settings, or None when REPO is not a directory (fix says so)."""
-    from sandboxes.project import detect_project
-
-    return detect_project(repo).settings if repo.is_dir() else None
 
 
 class _Progress:

@@ -46,6 +46,7 @@ from agent.repair.syntax import syntax_error
 from envs.actions import (
     ActionError, Apply, Candidates, Localize, Open, RunTests, Submit, format_action, make_edit,
 )
+from envs.candidates import source_files
 from envs.localize import localize_report, traceback_frames
 from envs.reward import apply_changes, is_test_path, task_test_files
 from sandboxes.errors import SandboxError, UsageError
@@ -60,8 +61,6 @@ log = logging.getLogger("debug_agent.search")
 WORKER_SOURCE = (Path(__file__).parent / "validate_worker.py").read_text()
 RESULT_MARK = "@@RESULT "
 MAX_REQUEST_CHARS = 90_000  # one command-line argument may not exceed 128 KiB
-MAX_PACKAGE_CHARS = 4_000_000
-"""Sources read for candidates and ingredients, at most (a huge repo is searched in part)."""
 
 Location = tuple[str, int]
 
@@ -247,7 +246,7 @@ class SearchPolicy:
         cfg = self.config
         f2p, p2p = list(self.task.fail_to_pass), list(self.task.pass_to_pass)
         test_files = task_test_files(self.task)  # never "fix" the tests: the reward drops such edits
-        originals = self._package(sandbox, test_files)
+        originals = self._package(sandbox)
         current = dict(originals)
         base_passing = 0
         best: Outcome | None = None
@@ -318,37 +317,11 @@ class SearchPolicy:
         first = [met.get(k) or _as_candidate(listing.proposals[k], ranking) for k in keys]
         return itertools.chain(first, taken, found)
 
-    def _package(self, sandbox: Sandbox, test_files) -> dict[str, str]:
+    def _package(self, sandbox: Sandbox) -> dict[str, str]:
         """The repo's Python sources that are not tests: where candidates are made, and where
-        ingredients and imported names come from. Read from the task's repo on the host (one
-        sandbox round trip per file would cost seconds on a big project), with the files the
-        episode changed taken from the sandbox."""
-        repo = Path(self.task.repo).resolve()
-        changed = sandbox.changed_files()
-        out, size = {}, 0
-        for path in sandbox.list_files():
-            if not path.endswith(".py") or is_test_path(path, test_files):
-                continue
-            try:
-                if path in changed:
-                    data = changed[path]
-                    if data is None:
-                        continue
-                    text = data.decode("utf-8")
-                else:
-                    host = (repo / path).resolve()
-                    if not host.is_relative_to(repo):
-                        continue  # a link out of the repo: not the repo's source
-                    text = host.read_bytes().decode("utf-8")  # newlines as they are
-            except (OSError, UnicodeDecodeError) as exc:  # not text: not a candidate file
-                log.debug("skipping %s: %s", path, exc)
-                continue
-            size += len(text)
-            if size > MAX_PACKAGE_CHARS:
-                log.info("search: sources past %d characters are not read", MAX_PACKAGE_CHARS)
-                break
-            out[path] = text
-        return out
+        ingredients and imported names come from (``envs.candidates.source_files``, as the
+        env's ``candidates`` listing reads them)."""
+        return source_files(sandbox, self.task)
 
     def _problem_lines(self, current: dict[str, str]) -> list[Location]:
         """Lines where code cannot run at all (a SyntaxError; a name nothing binds when the
