@@ -10,9 +10,11 @@ the model never saw. Two action styles are compared, each a whole pipeline of it
 - ``edit``: free-form edits only. Demonstrations are the reference policy's (localize, one edit
   of the changed line, submit), their edits rewritten to the shortest unique SEARCH text
   (``minimal_block``: ``+`` -> ``-`` rather than the whole line), which leaves the file as before.
-- ``candidates``: the copy-free actions. Demonstrations list the repair engine's candidates at the
-  localized lines and ``apply`` the listed one that fixes the bug (``edit`` where none does), so a
-  model picks an id instead of copying a token from its prompt.
+- ``candidates``: the copy-free actions. Demonstrations are the reference policy's with
+  ``candidates=True`` (localize, ``candidates``, ``apply ID`` of the listed candidate that makes
+  the reference fix, submit; the edit where none does; ``--candidates-demo-policy search`` for the
+  search policy's, which validates many candidates first), so a model picks an id instead of
+  copying a token from its prompt.
 
 Stages, every output cached in WORK so that a rerun resumes where the last one stopped:
 
@@ -27,8 +29,7 @@ Stages, every output cached in WORK so that a rerun resumes where the last one s
    temperature 1.0, RLOO group baseline, KL to a frozen copy of the SFT adapter) and, where
    ``trainers.grpo`` is in the checkout, TRL's GRPO from the same SFT adapter; each evaluated
    greedily on the same held-out tasks (``--eval-tasks`` of them, a sample fixed by
-   ``--task-seed``), through ``agent.eval.run_eval``: ``--workers`` episodes at once in worker
-   processes, each with its own sandbox and its own copy of the model;
+   ``--task-seed``), ``--workers`` episodes at once, each in its own sandbox;
 5. per style and stage the resolve rate's mean and spread over seeds; paired per-task tests
    (``trainers.stats``) of PPO against SFT, GRPO against PPO and SFT against the base: exact
    McNemar over the pooled (seed, task) pairs, and a sign test over seeds (with 3 seeds its
@@ -62,7 +63,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from learning_tasks import FAMILIES, FUNCTIONS, make_tasks, minimal_edit_dataset
+from learning_tasks import (
+    FAMILIES,
+    FUNCTIONS,
+    edits_from_candidates,
+    make_tasks,
+    minimal_edit_dataset,
+)
 
 STYLES = ("edit", "candidates")
 TRAINED = ("sft", "ppo", "grpo")
@@ -102,10 +109,21 @@ def demonstrator(style: str, args) -> tuple[str, dict]:
 
 
 def collect_demos(work: Path, style: str, args) -> Path:
-    """Demonstrations of ``style`` on the training tasks (collect resumes); the dataset's path."""
+    """Demonstrations of ``style`` on the training tasks (collect resumes); the dataset's path.
+
+    With the reference demonstrator, the edit style's are made from the candidates style's
+    (``edits_from_candidates``: the same fixed files, by edits), which saves a second collection:
+    its localize runs are most of the time.
+    """
     from sandboxes.config import SandboxConfig
     from trainers.data import CollectConfig, collect
 
+    if style == "edit" and args.candidates_demo_policy == "reference":
+        candidates = collect_demos(work, "candidates", args).parent
+        derived = edits_from_candidates(candidates, work / "demos-edit")
+        if args.edit_style == "line":
+            return derived
+        return minimal_edit_dataset(derived.parent, work / "tasks" / "train")
     out = work / f"demos-{style}"
     policy, options = demonstrator(style, args)
     summary = collect(CollectConfig(tasks=str(work / "tasks" / "train"), out=str(out),
@@ -414,7 +432,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ppo-samples", type=int, default=4,
                         help="Episodes of each task per PPO iteration (GRPO's group size).")
     parser.add_argument("--ppo-temperature", type=float, default=1.0,
-                        help="Sampling temperature of PPO and GRPO rollouts (evaluation is greedy).")
+                        help="Sampling temperature of PPO and GRPO rollouts (greedy evaluation).")
     parser.add_argument("--ppo-lr", type=float, default=5e-5)
     parser.add_argument("--ppo-kl-coef", type=float, default=0.02,
                         help="Per-token KL penalty to the frozen SFT adapter.")

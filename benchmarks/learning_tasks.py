@@ -296,3 +296,46 @@ def minimal_edit_dataset(demos: Path, tasks_dir: Path) -> Path:
     out = demos / "dataset-minimal"
     load_from_disk(str(demos / "dataset")).map(rewrite).save_to_disk(str(out))
     return out
+
+
+def edits_from_candidates(demos: Path, out: Path) -> Path:
+    """The edit style's demonstrations made from the candidates style's, without new episodes.
+
+    Where a demonstration listed candidates and applied one, the pair of turns ``candidates`` (and
+    its listing) is dropped and ``apply ID`` becomes the edit it made (the env records it in the
+    step's info), answered by the env's own words for that edit (the apply observation less its
+    first line, "applied ID (...)"); demonstrations that edited stay as they are. Saved as a
+    demonstrations folder (``out/dataset`` and ``out/trajectories``), so that
+    ``minimal_edit_dataset`` can shorten its edits as it does for collected ones.
+    """
+    from datasets import Dataset, load_from_disk
+
+    from agent.trajectory import Trajectory
+
+    def verb(message: dict) -> str:
+        words = message["content"].strip("`\n ").split(maxsplit=1)
+        return words[0] if message["role"] == "assistant" and words else ""
+
+    def rewrite(row: dict) -> dict:
+        steps = Trajectory.load(demos / "trajectories" / f"{row['task_id']}.json").steps
+        edits = iter(s.info["edit"] for s in steps if s.info.get("action") == "apply")
+        old, messages, i = row["messages"], [], 0
+        while i < len(old):
+            if verb(old[i]) == "candidates":  # the action and the listing that answers it
+                i += 2
+                continue
+            if verb(old[i]) == "apply":
+                messages.append({**old[i], "content": next(edits)})
+                if i + 1 < len(old):  # "applied cN (words)\n" + what the edit says
+                    messages.append({**old[i + 1],
+                                     "content": old[i + 1]["content"].split("\n", 1)[-1]})
+                i += 2
+                continue
+            messages.append(old[i])
+            i += 1
+        return {**row, "messages": messages}
+
+    rows = [rewrite(row) for row in load_from_disk(str(demos / "dataset"))]
+    out.mkdir(parents=True, exist_ok=True)
+    Dataset.from_list(rows).save_to_disk(str(out / "dataset"))
+    return out / "dataset"

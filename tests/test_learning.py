@@ -87,6 +87,41 @@ def test_reference_policy_demonstrates_by_candidate_where_listed(tmp_path, buggy
     assert result.exit_status == "submitted" and result.resolved
 
 
+def test_edit_demonstrations_made_from_candidate_ones(tmp_path):
+    """The edit style's demonstrations without a second collection: apply ID becomes its edit,
+    the listing turns go, the env's words for the edit stay; then minimal_block shortens it."""
+    sys.path.insert(0, str(BENCHMARKS))
+    from datasets import load_from_disk
+    from learning_tasks import edits_from_candidates, minimal_edit_dataset
+
+    from sandboxes.config import SandboxConfig
+    from trainers.data import CollectConfig, collect
+
+    fixed = "def add(a, b):\n    return a + b\n"
+    write_task(tmp_path / "tasks" / "add-0", "def add(a, b):\n    return a - b\n", fixed)
+    write_task(tmp_path / "tasks" / "add-1", "def add(a, b):\n    return 0\n", fixed)
+    collect(CollectConfig(tasks=str(tmp_path / "tasks"), out=str(tmp_path / "demos"),
+                          policy="reference", policy_options={"candidates": True},
+                          sandbox=SandboxConfig("local"), max_steps=6))
+    derived = edits_from_candidates(tmp_path / "demos", tmp_path / "edit")
+    collected = load_from_disk(str(tmp_path / "demos" / "dataset"))
+    before = {r["task_id"]: r["messages"] for r in collected}
+    after = {r["task_id"]: r["messages"] for r in load_from_disk(str(derived))}
+    assert after["add-1"] == before["add-1"]  # it edited: nothing to change
+    said = [m["content"].strip("`\n").split("\n")[0] for m in before["add-0"]
+            if m["role"] == "assistant"]
+    assert said[:3] == ["localize", "candidates", "apply c" + said[2][-1]]
+    roles = [m["role"] for m in after["add-0"]]
+    assert len(after["add-0"]) == len(before["add-0"]) - 2 and roles[-1] == "assistant"
+    edit, answer = after["add-0"][4:6]
+    assert edit["content"].startswith("```\nedit mod.py\n<<<<<<< SEARCH")
+    assert answer["content"].startswith("edited mod.py") and "return a + b" in answer["content"]
+    shortest = load_from_disk(str(minimal_edit_dataset(tmp_path / "edit", tmp_path / "tasks")))
+    row = next(r for r in shortest if r["task_id"] == "add-0")
+    assert row["messages"][4]["content"] == (
+        "```\nedit mod.py\n<<<<<<< SEARCH\n-\n=======\n+\n>>>>>>> REPLACE\n```")
+
+
 @pytest.mark.slow
 def test_learning_quick_two_seeds(tmp_path, capsys):
     """The whole benchmark at toy size: base, demonstrations, SFT and PPO per seed, the paired
