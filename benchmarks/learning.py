@@ -386,6 +386,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--work", default="/tmp/debug-agent-learning", help="Working directory.")
     parser.add_argument("--seeds", type=int, default=3, help="Training seeds (0 .. N-1).")
+    parser.add_argument("--only-seed", type=int, default=None,
+                        help="Run one seed's stages only (into the same WORK, so that seeds can "
+                             "run side by side), writing results-seed-S.json; a later run "
+                             "without it collates every seed from the caches.")
     parser.add_argument("--task-seed", type=int, default=0,
                         help="Seed of the task family and of the evaluation sample (the same "
                              "for every training seed).")
@@ -506,7 +510,8 @@ def main(argv: list[str] | None = None) -> int:
     with timed("eval base"):
         base = evaluate(model_dir, None, tasks_dir / "held-out", ids, work / "eval-base.jsonl",
                         args)
-    seeds = list(range(args.seeds))
+    seeds = list(range(args.seeds)) if args.only_seed is None else [args.only_seed]
+    name = "results.json" if args.only_seed is None else f"results-seed-{args.only_seed}.json"
     outcomes = {style: {"base": {None: base}} for style in args.styles}
     histories: dict[str, list[dict]] = {}
     train = tasks_dir / "train"
@@ -529,15 +534,15 @@ def main(argv: list[str] | None = None) -> int:
                         run / f"eval-{stage}.jsonl", args)
                 print(f"seed {seed} {style} {stage}:",
                       figures(outcomes[style][stage][seed], held_out), flush=True)
-        results = collate(outcomes, seeds[: seed + 1], ids, held_out, timings, args)
-        (work / "results.json").write_text(json.dumps(results, indent=1))  # after every seed
+        results = collate(outcomes, seeds[: seeds.index(seed) + 1], ids, held_out, timings, args)
+        (work / name).write_text(json.dumps(results, indent=1))  # after every seed
     timings["total"] = round(time.monotonic() - started, 1)
     results["timings_s"] = timings
-    (work / "results.json").write_text(json.dumps(results, indent=1))
+    (work / name).write_text(json.dumps(results, indent=1))
     if histories:
         plot(histories, results, work / "learning.png")
     print_table(results)
-    print(f"total {timings['total']:.0f} s; results: {work / 'results.json'}")
+    print(f"total {timings['total']:.0f} s; results: {work / name}")
     return 0
 
 if __name__ == "__main__":
