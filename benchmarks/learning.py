@@ -415,7 +415,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="Generated source repos held out.")
     parser.add_argument("--extra-held-out", type=int, default=30,
                         help="More generated held-out source repos, from a generator seeded apart.")
-    parser.add_argument("--eval-tasks", type=int, default=0,
+    parser.add_argument("--eval-tasks", type=int, default=48,
                         help="Held-out tasks each stage is evaluated on (a fixed sample; 0: all).")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--hidden-size", type=int, default=128)
@@ -425,14 +425,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "(trainers.tiny.pretrain); 0 keeps it random.")
     parser.add_argument("--corpus-mb", type=float, default=4.0,
                         help="Megabytes of Python source for the tokenizer and pretraining.")
-    parser.add_argument("--sft-steps", type=int, default=800)
+    parser.add_argument("--sft-steps", type=int, default=200)
     parser.add_argument("--sft-lr", type=float, default=3e-3)
     parser.add_argument("--sft-batch", type=int, default=4)
     parser.add_argument("--no-train-head", dest="train_head", action="store_false",
                         help="LoRA only: keep the output layer and RMSNorm weights frozen.")
     parser.add_argument("--lora-r", type=int, default=64)
-    parser.add_argument("--ppo-iterations", type=int, default=20)
-    parser.add_argument("--ppo-episodes", type=int, default=16)
+    parser.add_argument("--ppo-iterations", type=int, default=8)
+    parser.add_argument("--ppo-episodes", type=int, default=8)
     parser.add_argument("--ppo-samples", type=int, default=4,
                         help="Episodes of each task per PPO iteration (GRPO's group size).")
     parser.add_argument("--ppo-temperature", type=float, default=1.0,
@@ -461,9 +461,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--stages takes sft then any of ppo, grpo, got {','.join(args.stages)!r}")
     if "grpo" in args.stages and not grpo_available():
         parser.error("--stages grpo needs trainers.grpo, which this checkout lacks")
-    if args.seeds < 1 or args.eval_tasks < 0:
-        parser.error(f"--seeds must be >= 1 and --eval-tasks >= 0, got {args.seeds} and "
-                     f"{args.eval_tasks}")
+    if args.seeds < 1 or args.eval_tasks < 0 or (args.only_seed or 0) < 0:
+        parser.error(f"--seeds must be >= 1, --eval-tasks and --only-seed >= 0, got "
+                     f"{args.seeds}, {args.eval_tasks} and {args.only_seed}")
     return args
 
 
