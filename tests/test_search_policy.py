@@ -140,3 +140,16 @@ def test_missing_value_templates() -> None:
     pop = "def ok(stack, ch):\n    if stack or stack.pop() != ch:\n        return False\n"
     fixed = [c for c in missing_value_candidates(pop, "m.py", 2) if "if not stack or" in c.text]
     assert len(fixed) == 1
+
+
+def test_two_partial_fixes_are_merged_unless_they_overlap() -> None:
+    from agent.policies.search import _merged
+
+    current = {"a.py": "x = 1\ny = 2\nz = 3\n", "b.py": "w = 0\n"}
+    one = {**current, "a.py": "x = 10\ny = 2\nz = 3\n"}
+    other_line = {**current, "a.py": "x = 1\ny = 2\nz = 30\n"}
+    other_file = {**current, "b.py": "w = 5\n"}
+    same_line = {**current, "a.py": "x = 11\ny = 2\nz = 3\n"}
+    assert _merged(current, one, other_line)["a.py"] == "x = 10\ny = 2\nz = 30\n"
+    assert _merged(current, one, other_file) == {"a.py": one["a.py"], "b.py": "w = 5\n"}
+    assert _merged(current, one, same_line) is None
