@@ -6,6 +6,7 @@ import base64
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,22 @@ def test_worker_kills_a_hanging_candidate(calc: Path) -> None:
     }
     results = run_worker(calc, request)
     assert results[0]["f2p"] == {"tests/test_calc.py::test_add": "timeout"}
+
+
+def test_a_candidate_that_hangs_costs_one_test_limit_not_one_per_test(calc: Path) -> None:
+    """Both failing tests would hang under the candidate: the first one's limit ends it."""
+    request = {
+        "candidates": [{"id": "hang", "files": {"calc.py": {
+            "start": 0, "end": 6, "text": "def add(a, b):\n    while True:\n        pass\n\n\n"
+                                          "def mul(a, b):\n    return add(a, b)\n"}}}],
+        "f2p": ["tests/test_calc.py::test_add", "tests/test_calc.py::test_mul"], "p2p": [],
+        "timeout": 3,
+    }
+    started = time.monotonic()
+    results = run_worker(calc, request)
+    assert results[0]["f2p"]["tests/test_calc.py::test_add"] == "timeout"
+    assert results[0]["f2p"]["tests/test_calc.py::test_mul"] != "passed"
+    assert time.monotonic() - started < 5.5  # 3 s for the first test, not 3 s more for the second
 
 
 def test_span_turns_old_into_new() -> None:

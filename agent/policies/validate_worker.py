@@ -52,6 +52,10 @@ class Collector:
         self.default = default
         self.current = None
         self.timed_out = set()
+        self.session = None
+
+    def pytest_sessionstart(self, session):
+        self.session = session
 
     # A per-test alarm: a hanging test costs its own limit, not the whole child's.
     def pytest_runtest_logstart(self, nodeid, location):
@@ -70,6 +74,10 @@ class Collector:
         nodeid = report.nodeid
         if nodeid in self.timed_out and report.failed:
             self.status[nodeid] = "timeout"
+            # A candidate that hangs in one test nearly always hangs in the next ones too:
+            # the rest count as not passing rather than costing their limits each.
+            if self.session is not None:
+                self.session.shouldstop = "debug-agent: a test ran past its limit"
         elif report.when == "call":
             self.status[nodeid] = "passed" if report.passed else (
                 "skipped" if report.skipped else "failed")

@@ -123,9 +123,9 @@ def tie_ranks(scores: list[float | None]) -> list[float]:
 
 def priority(candidate: Candidate, rank: int, context: str, prior: Prior,
              effective: float | None = None) -> float:
-    score = location_weight(rank if effective is None else effective) \
-        * prior.rate(candidate.family, context)
-    if candidate.disables and rank >= TOP_LINES:
+    where = rank if effective is None else effective
+    score = location_weight(where) * prior.rate(candidate.family, context)
+    if candidate.disables and where >= TOP_LINES:  # a tie with the top lines is at the top
         score *= LAST_RESORT
     return score
 
