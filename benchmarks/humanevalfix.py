@@ -46,6 +46,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from behaviour import compare, literal_calls  # a sibling script module
+from foreign_set import changed_old_lines
 
 from envs.mine import check_history, git
 from envs.task import Task, TaskError, load_suite
@@ -477,6 +478,11 @@ def misses(tasks: list[Task], runs: Path) -> str:
         stats = result.get("policy_stats") or {}
         tried = ", ".join(f"{name} {c.get('tried', 0)}"
                           for name, c in (stats.get("families") or {}).items())
+        ranked = result.get("localization", [])
+        fault = [f"{path}:{line}" for path, lines in
+                 changed_old_lines(task.reference_patch or "").items() for line in sorted(lines)]
+        ranks = [f"{where} at {ranked.index(where) + 1}" if where in ranked else f"{where} unranked"
+                 for where in fault]
         parts.append(
             f"## {task.id} (`{task.extra['entry_point']}`)\n\n"
             f"fail_to_pass {len(task.fail_to_pass)}, pass_to_pass {len(task.pass_to_pass)}; "
@@ -484,7 +490,8 @@ def misses(tasks: list[Task], runs: Path) -> str:
             f"exit {result.get('exit_status', '?')}"
             + (f", error: {result['error'][:300]}" if result.get("error") else "") + "\n\n"
             f"- families tried: {tried or 'none'}\n"
-            f"- localization (top 5): {', '.join(result.get('localization', [])[:5]) or '?'}\n\n"
+            f"- localization (top 5): {', '.join(ranked[:5]) or '?'}; the reference's lines: "
+            f"{', '.join(ranks) or '?'} (of {len(ranked)})\n\n"
             f"```diff\n{(task.reference_patch or '').strip()}\n```\n")
     return "\n".join(parts)
 

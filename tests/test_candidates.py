@@ -169,3 +169,31 @@ def test_search_demonstrates_an_edit_when_its_fix_is_not_listed(tasks, tmp_path)
     assert result.resolved and policy.stats.family == "insert_guard"
     verbs = [s["info"]["action"] for s in json.loads(path.read_text())["steps"]]
     assert verbs == ["localize", "open", "edit", "run_tests", "submit"]
+
+
+def test_an_openai_style_model_fixes_by_choosing_from_the_listing(tasks, monkeypatch):
+    """A chat endpoint that reads the listing and answers an id: no text copied from the file."""
+    import re
+
+    from agent.loop import run_episode
+    from agent.policies import make_policy
+    from tests.test_openai_policy import ChatServer, completion
+
+    def answer(body):
+        last = body["messages"][-1]["content"]
+        if "candidates at" in last:  # the listing: choose the operator swap by its words
+            key = re.search(r"^(c\d+) .* - -> \+$", last, re.M)[1]
+            return 200, completion(f"```\napply {key}\n```")
+        if len(body["messages"]) < 4:
+            return 200, completion("```\ncandidates calc/ops.py:5\n```")
+        return 200, completion("```\nsubmit\n```")
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    task = next(t for t in tasks if t.id == "env-calc-add")
+    with ChatServer(answer) as server, \
+            DebugEnv(EnvConfig(sandbox=SandboxConfig("local")), [task]) as env:
+        policy = make_policy("openai", model="chooser", base_url=server.url)
+        result = run_episode(policy, env, task)
+    assert result.resolved and result.steps == 3 and len(server.requests) == 3
+    assert server.requests[2]["messages"][-2]["content"].startswith("```\napply c")
+    assert server.requests[2]["messages"][-1]["content"].startswith("applied c")

@@ -44,7 +44,15 @@ from agent.repair import Candidate, evidence, problem_locations, rank
 from agent.repair.proposals import candidate_groups
 from agent.repair.syntax import syntax_error
 from envs.actions import (
-    ActionError, Apply, Candidates, Localize, Open, RunTests, Submit, format_action, make_edit,
+    ActionError,
+    Apply,
+    Candidates,
+    Localize,
+    Open,
+    RunTests,
+    Submit,
+    format_action,
+    make_edit,
 )
 from envs.candidates import source_files
 from envs.localize import localize_report, traceback_frames
@@ -81,7 +89,8 @@ class SearchConfig:
     """Most seconds one test may run; the first run's durations set a lower limit per test."""
     extra_candidates: int = 30
     """After the first plausible fix, how many more candidates (that could beat it) are tried,
-    so that the smallest, most local plausible edit wins rather than the first."""
+    so that the smallest, most local plausible edit wins rather than the first; after the
+    first partial fix, how many more the round tries before the next round builds on it."""
     prior: str | None = None
     """A trained adapter directory (`agent train sft` / `ppo`): its probabilities over the
     ``candidates`` listing of the top lines order their validation (``agent.policies.prior``)."""
@@ -110,6 +119,8 @@ class Outcome:
     candidate: Candidate | None = None
     rank: int = 0
     """Rank (0-based) of the candidate's line in the search's ranking."""
+    fixed: frozenset[str] = frozenset()
+    """The failing tests it makes pass."""
 
     def solved(self, n_f2p: int) -> bool:
         return self.f2p_passed == n_f2p and self.p2p_failed == 0
@@ -137,6 +148,12 @@ class SearchStats:
     """Plausible fixes found (the first one and those of the extra budget)."""
     families: dict[str, dict[str, int]] = field(default_factory=dict)
     """Per family: candidates validated ("tried") and plausible ones."""
+    generate_s: float = 0.0
+    """Seconds spent making candidates (every family, ranking, AST deduplication, compiling)."""
+    validate_s: float = 0.0
+    """Seconds spent validating them in the sandbox (worker round trips)."""
+    localize_s: float = 0.0
+    """Seconds spent localizing afresh after a partial fix (coverage runs of later rounds)."""
     prior_order: list[str] = field(default_factory=list)
     """With a prior: the listed candidates' ids, likeliest first, as validated."""
     prior_s: float = 0.0
@@ -169,6 +186,8 @@ class SearchPolicy:
 
     def _reset_evidence(self) -> None:
         self._coverage: dict = {}
+        self._scores: dict[Location, float] = {}
+        """Suspiciousness of the localized lines (the ranking's ties share a rank)."""
         self._suite: dict = {}
         self._failure_text = ""
         self._collection_text = ""
@@ -203,6 +222,7 @@ class SearchPolicy:
     def ranking(self) -> list[Location]:
         """The env's ranking, then the lines named in the first run's failure tracebacks."""
         ranked = [(s.path, s.line) for s in self.workspace.localization or []]
+        self._scores = {(s.path, s.line): s.score for s in self.workspace.localization or []}
         report, workdir = self.workspace.initial_report, self.workspace.sandbox.workdir
         for test in self.task.fail_to_pass:
             result = report.tests.get(test) if report is not None else None
@@ -222,6 +242,8 @@ class SearchPolicy:
         with _files_kept(sandbox):
             best, originals = self._search(sandbox, ranking, started)
         self.stats.elapsed_s = round(time.monotonic() - started, 2)
+        for name in ("generate_s", "validate_s", "localize_s"):
+            setattr(self.stats, name, round(getattr(self.stats, name), 2))
         if best is None:
             return {}
         solved = best.solved(len(self.task.fail_to_pass))
@@ -254,25 +276,36 @@ class SearchPolicy:
         for round_ in range(cfg.rounds):
             self.stats.rounds = round_ + 1
             if round_ > 0:  # after a partial fix only the tests that still fail point at lines
+                t0 = time.monotonic()
                 ranking = self._localize(sandbox, started)
+                self.stats.localize_s += time.monotonic() - t0
             ranking = [loc for loc in dict.fromkeys(self._problem_lines(current) + ranking)
                        if loc[0] in current and not is_test_path(loc[0], test_files)
                        and not self.task.leaves_alone(loc[0])]
             self._state = tuple(sorted(p for p in current if current[p] != originals[p]))
+            t0 = time.monotonic()
             found = self.candidates(ranking[: cfg.top_locations], current)
             if round_ == 0 and self.prior is not None:
                 found = self._prior_first(found, ranking)
             ordered = _Stream(found)
+            self.stats.generate_s += time.monotonic() - t0
             outcomes = self._validate(sandbox, ordered, current, f2p, p2p, base_passing,
                                       started, seen)
+            log.info("search: round %d validated %d candidates at %d lines (top: %s)",
+                     round_ + 1, len(outcomes), min(len(ranking), cfg.top_locations),
+                     ", ".join(f"{p}:{n}" for p, n in ranking[:5]))
             solved = [o for o in outcomes if o.solved(len(f2p))]
             if solved:
                 return self._choose(sandbox, solved, ordered, current, f2p, p2p, base_passing,
                                     started, seen), originals
-            partial = [o for o in outcomes if o.f2p_passed > base_passing and o.p2p_failed == 0]
+            partial = [o for o in outcomes if _partial(o, base_passing)]
             if not partial:
                 break
             best = max(partial, key=lambda o: o.f2p_passed)
+            combined = self._combine(sandbox, best, partial, current, f2p, p2p, started)
+            if combined is not None:
+                self.stats.history.append(best.description)
+                return combined, originals
             base_passing = best.f2p_passed
             for path, text in best.files.items():
                 if text != current[path]:
@@ -291,7 +324,8 @@ class SearchPolicy:
         # Making candidates is pure CPU; on a starved machine it alone could outlast the
         # budget, so it takes at most half of it.
         groups = candidate_groups(ranking, current, time_limit_s=self._budget_s / 2)
-        return rank.unique(rank.order(groups), current)
+        weights = rank.tie_ranks([self._scores.get(loc) for loc in ranking])
+        return rank.unique(rank.order(groups, weights=weights), current)
 
     def _prior_first(self, found: Iterator[tuple[int, Candidate]], ranking: list[Location]
                      ) -> Iterator[tuple[int, Candidate]]:
@@ -366,6 +400,7 @@ class SearchPolicy:
             self._coverage = report.coverage
             self._suite["p2p_by_file"] = evidence.tests_by_file(
                 self._coverage, list(self.task.pass_to_pass))
+        self._scores = {(s.path, s.line): s.score for s in ranked}
         return [(s.path, s.line) for s in ranked]
 
     def _outcome(self, cand: Candidate, index: int, current) -> Outcome:
@@ -380,13 +415,14 @@ class SearchPolicy:
         cfg = self.config
         outcomes: list[Outcome] = []
         budget = cfg.max_candidates - self.stats.candidates if limit is None else limit
-        exhausted = False
+        exhausted = partial_seen = False
         while budget > 0 and not exhausted:
             left = self._budget_s - (time.monotonic() - started)
             if left <= 0 or sandbox.deadline.expired:
                 log.info("search: time budget of %.0f s spent", self._budget_s)
                 break
             batch, payload, size = [], [], 0
+            t0 = time.monotonic()
             while len(batch) < min(cfg.batch_size, budget):
                 item = ordered.next()
                 if item is None:
@@ -408,13 +444,23 @@ class SearchPolicy:
                 batch.append(self._outcome(cand, index, current))
                 payload.append(entry)
                 size += entry_size
+            self.stats.generate_s += time.monotonic() - t0
             if not batch:
                 break
             budget -= len(batch)
+            t0 = time.monotonic()
             outcomes += self._run_batch(sandbox, batch, payload, f2p, p2p, base_passing, left,
                                         stop_on_success)
+            self.stats.validate_s += time.monotonic() - t0
             if stop_on_success and any(o.solved(len(f2p)) for o in outcomes):
                 break
+            if stop_on_success and not partial_seen and any(
+                    _partial(o, base_passing) for o in outcomes):
+                # A partial fix ends the round after a small extra budget: the next round
+                # builds on it, localized afresh. Going through every candidate first would
+                # spend the whole budget on a space that grows with every family.
+                partial_seen = True
+                budget = min(budget, cfg.extra_candidates)
         return outcomes
 
     def _run_batch(self, sandbox, batch, payload, f2p, p2p, base_passing, left,
@@ -425,12 +471,18 @@ class SearchPolicy:
         argv = [sandbox.python, "-c", WORKER_SOURCE, _encode(request)]
         if self._suite:
             argv.append(_encode(self._suite))
+        t0 = time.monotonic()
         result = sandbox.run(argv, timeout=left + 5)
+        log.info("search: %d candidates validated in %.1f s", len(batch),
+                 time.monotonic() - t0)
         by_id = {}
         for line in result.output.splitlines():
             if line.startswith(RESULT_MARK):
                 data = json.loads(line[len(RESULT_MARK):])
                 by_id[data["id"]] = data
+        for data in sorted(by_id.values(), key=lambda d: -d.get("elapsed_s", 0))[:3]:
+            log.debug("search: %.2f s for %s", data.get("elapsed_s", 0),
+                      batch[int(data["id"])].description)
         if not by_id:
             log.warning("candidate validation produced no results (exit %s): %s",
                         result.exit_code, result.output[-500:])
@@ -442,14 +494,44 @@ class SearchPolicy:
             self.stats.candidates += 1
             family = self.stats.families.setdefault(cand.family, {"tried": 0, "plausible": 0})
             family["tried"] += 1
-            cand.f2p_passed = sum(s == "passed" for s in data["f2p"].values())
-            if data["p2p"] or not p2p:
+            cand.fixed = frozenset(t for t, s in data["f2p"].items() if s == "passed")
+            cand.f2p_passed = len(cand.fixed)
+            if data["p2p"] or data.get("p2p_checked") or not p2p:
                 if cand.f2p_passed > base_passing:
                     cand.p2p_failed = sum(s != "passed" for s in data["p2p"].values())
             if cand.solved(len(f2p)):
                 family["plausible"] += 1
             outcomes.append(cand)
         return outcomes
+
+    def _combine(self, sandbox, best: Outcome, partial: list[Outcome], current, f2p, p2p,
+                 started) -> Outcome | None:
+        """The best partial fix joined with each other one that fixes tests it does not (in
+        another file, or at lines it leaves alone): two faults found in one round cost one more
+        batch instead of a round of localization and search. The first that fixes everything."""
+        joined, payload = [], []
+        for other in partial:
+            if other is best or other.fixed <= best.fixed or other.candidate is None:
+                continue
+            files = _merged(current, best.files, other.files)
+            if files is None:
+                continue
+            joined.append(Outcome(files=files, description=other.description,
+                                  family=other.family, candidate=other.candidate,
+                                  rank=other.rank))
+            payload.append({"id": str(len(payload)), "files": {
+                path: _span(current[path], text) for path, text in files.items()
+                if text != current[path]}})
+            if len(joined) >= self.config.extra_candidates:
+                break
+        left = self._budget_s - (time.monotonic() - started)
+        if not joined or left <= 0:
+            return None
+        t0 = time.monotonic()
+        outcomes = self._run_batch(sandbox, joined, payload, f2p, p2p, best.f2p_passed, left,
+                                   True)
+        self.stats.validate_s += time.monotonic() - t0
+        return next((o for o in outcomes if o.solved(len(f2p))), None)
 
     def _choose(self, sandbox, solved, ordered, current, f2p, p2p, base_passing, started, seen):
         """Among the first plausible fix and those found within a small extra budget at lines
@@ -516,6 +598,32 @@ def _as_candidate(proposal, ranking: list[Location]) -> tuple[int, Candidate]:
     index = ranking.index(where) if where in ranking else 0
     return index, Candidate(proposal.path, proposal.line, proposal.text, proposal.family,
                             proposal.words)
+
+
+def _merged(current: dict[str, str], a: dict[str, str], b: dict[str, str]
+            ) -> dict[str, str] | None:
+    """Both edits (whole-file texts over ``current``) at once; None where they overlap."""
+    files = dict(a)
+    for path, text in b.items():
+        if text == current[path]:
+            continue
+        if a[path] == current[path]:
+            files[path] = text
+            continue
+        one, two = _span(current[path], a[path]), _span(current[path], text)
+        if not (one["end"] <= two["start"] or two["end"] <= one["start"]) \
+                or one["start"] == two["start"]:
+            return None
+        lines = current[path].splitlines(True)
+        for span in sorted((one, two), key=lambda sp: -sp["start"]):  # later lines first
+            lines[span["start"]:span["end"]] = [span["text"]]
+        files[path] = "".join(lines)
+    return files
+
+
+def _partial(outcome: Outcome, base_passing: int) -> bool:
+    """Whether a candidate fixes more failing tests than the round's base, breaking none."""
+    return outcome.f2p_passed > base_passing and outcome.p2p_failed == 0
 
 
 class _Stream:
