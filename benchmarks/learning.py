@@ -36,18 +36,41 @@ Stages, every output cached in WORK so that a rerun resumes where the last one s
    smallest two-sided p is 0.25, so p < 0.05 can only come from the pooled test); results.json
    and a table.
 
-Run: ``python benchmarks/learning.py --seeds 3 --work /tmp/learning``; ``--quick`` takes a few
-minutes and shows only that the pipeline runs. Timings of the single-seed edit-only pipeline at
-full size, measured before (2 CPU cores, idle machine): pretraining 3000 steps 18 min,
-demonstrations 10.5 min (173 episodes, mostly localize's coverage runs), SFT 800 steps 10 min,
-PPO 320 episodes 16.5 min, each evaluation of 96 tasks 3-3.5 min.
+Run: ``python benchmarks/learning.py --seeds 3 --work /tmp/learning``; ``--only-seed S`` runs one
+seed's stages into the same WORK (seeds side by side on a machine with cores to spare), and a run
+without it then collates every seed from the caches; ``--quick`` shows only that the pipeline runs.
 
-Last single-seed figures (2026-11-30, edit style, 96 held-out tasks): base 0/96, SFT 6/96, PPO
-11/96; PPO fixed 7 that SFT did not and lost 2 (exact McNemar p = 0.18). The tiny base barely
-copies from its prompt (28 of 65 edits named a SEARCH text that is in the file), which is why the
-``candidates`` style exists. Runs that did not work: PPO with the value-head baseline (whitened
-GAE) lowered the training resolve rate (0.19 -> 0 in 6 iterations), so the group baseline, which
-pushes only where a task's samples disagree, is the default here.
+Cost. Measured before on an idle 2-core machine, single seed, edit style: pretraining 3000 steps
+18 min, demonstrations 3.6 s an episode (173 in 10.5 min, mostly localize's coverage runs), SFT
+0.75 s a step, PPO 3.1 s an episode, evaluation 2 s a task. From those, the defaults (sized for
+three seeds: one collection of demonstrations for both styles, 48 evaluated tasks, SFT 200 steps,
+PPO 8 x 8 episodes) come to about 84 minutes from scratch for 3 seeds x 2 styles without GRPO
+(66 with the base cached), and about 72 for the candidates style alone with GRPO: an estimate,
+not a measurement (the candidates style's demonstrations are longer, so its SFT steps cost more).
+
+Last run (2026-12-01), and what it shows: nothing about learning yet. The machine (2 cores) was
+shared with five other jobs (load average 11-25), which made everything 6-40x slower than the
+idle figures above, so only a cut-down configuration ran, candidates style, one seed:
+``--styles candidates --stages sft,ppo --pretrain-steps 300 --generated 10 --per-source 2
+--eval-tasks 16 --sft-steps 40 --ppo-iterations 3 --ppo-episodes 8 --ppo-lr 1e-4`` (41 training
+tasks, 66 held out, 16 evaluated). Pretraining 300 steps took 24 min (loss 8.35 -> 4.99). The
+demonstrations resolved 40 of 41; 30 of them chose the fix by ``candidates`` + ``apply``, 10
+edited (the fix was not listed). The base resolved 0/16 (205 s for 16 episodes). SFT, 40 steps
+(22 min, loss 4.23 -> 0.88), also 0/16: it had learned the fences, not the verbs (its actions
+were empty fenced blocks, then ``submit``). PPO's first iteration (8 rollouts, none resolved)
+took 10 min, 8.5 of them scoring and the update, and the run was stopped in the second (seeds 1
+and 2 side by side, ``--only-seed``, made each process 2.5x slower: no more throughput on a
+saturated machine, so they were stopped too). So
+the targets (SFT clearly above the base, PPO 10 points above SFT at p < 0.05 over 3 seeds) are
+untested here: they need the default sizes on a machine that is not saturated.
+
+Last single-seed figures at full size (2026-11-30, edit style, 96 held-out tasks, 800 SFT steps,
+320 PPO episodes): base 0/96, SFT 6/96, PPO 11/96; PPO fixed 7 that SFT did not and lost 2 (exact
+McNemar p = 0.18). The tiny base barely copies from its prompt (28 of 65 edits named a SEARCH
+text that is in the file), which is why the ``candidates`` style exists. Runs that did not work:
+PPO with the value-head baseline (whitened GAE) lowered the training resolve rate (0.19 -> 0 in 6
+iterations), so the group baseline, which pushes only where a task's samples disagree, is the
+default here.
 """
 
 from __future__ import annotations

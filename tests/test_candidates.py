@@ -39,14 +39,18 @@ def make_env(backend, tasks):
         env.close()
 
 
+# The engine's order is its own (and changes as it learns families); 20 listed hold calc's fix.
+K = 20
+
+
 def test_the_listing_is_deterministic_and_names_id_site_family_and_new_line(make_env):
-    first, second = make_env(), make_env()
+    first, second = make_env(candidates_k=K), make_env(candidates_k=K)
     seen = [first.step(act("candidates calc/ops.py:5"))[0],
             first.step(act("candidates calc/ops.py:5"))[0],
             second.step(act("candidates calc/ops.py:5"))[0]]
     assert seen[0] == seen[1] == seen[2]
     listing = first.list_candidates(("calc/ops.py", 5))
-    assert list(listing.proposals) == [f"c{i}" for i in range(1, 9)]  # candidates_k = 8
+    assert list(listing.proposals) == [f"c{i}" for i in range(1, K + 1)]
     key = next(k for k, p in listing.proposals.items() if "- -> +" in p.words)
     entry = seen[0].split(f"\n{key}  ", 1)[1].split("\nc", 1)[0]
     assert entry.startswith("calc/ops.py:5  arith op: - -> +")
@@ -63,7 +67,7 @@ def test_candidates_without_a_line_localizes_first_and_lists_the_top_lines(make_
 
 
 def test_apply_is_exactly_the_equivalent_edit(make_env):
-    by_apply, by_edit = make_env(), make_env()
+    by_apply, by_edit = make_env(candidates_k=K), make_env(candidates_k=K)
     by_apply.step(act("candidates calc/ops.py:5"))
     listing = by_apply.list_candidates(("calc/ops.py", 5))
     key = next(k for k, p in listing.proposals.items() if "- -> +" in p.words)
@@ -138,13 +142,14 @@ def test_a_proposer_that_does_not_load_is_a_format_error_not_a_crash(make_env):
 
 def test_search_demonstrates_candidates_and_apply_and_the_viewer_replays_them(backend, tasks,
                                                                            tmp_path):
+    """With 20 listed, calc's fix (the engine's 11th at the top lines) is one of them."""
     from agent.loop import run_episode
     from agent.policies.search import SearchPolicy
     from agent.view.model import trajectory_view
 
     task = next(t for t in tasks if t.id == "env-calc-add")
     path = tmp_path / "trajectory.json"
-    with DebugEnv(EnvConfig(sandbox=SandboxConfig(backend)), [task]) as env:
+    with DebugEnv(EnvConfig(sandbox=SandboxConfig(backend), candidates_k=K), [task]) as env:
         result = run_episode(SearchPolicy(), env, task, trajectory_path=path)
     assert result.resolved
     view = trajectory_view(path, repo=Path(task.repo))
@@ -155,18 +160,17 @@ def test_search_demonstrates_candidates_and_apply_and_the_viewer_replays_them(ba
     assert view.diffs_note == "" and apply.diff_changed and "+    result = a + b" in apply.diff
 
 
-@pytest.mark.slow
 def test_search_demonstrates_an_edit_when_its_fix_is_not_listed(tasks, tmp_path):
     import json
 
     from agent.loop import run_episode
     from agent.policies.search import SearchPolicy
 
-    task = next(t for t in tasks if t.id == "env-mean-empty")
+    task = next(t for t in tasks if t.id == "env-calc-add")
     policy, path = SearchPolicy(), tmp_path / "trajectory.json"
-    with DebugEnv(EnvConfig(sandbox=SandboxConfig("local")), [task]) as env:
+    with DebugEnv(EnvConfig(sandbox=SandboxConfig("local"), candidates_k=2), [task]) as env:
         result = run_episode(policy, env, task, trajectory_path=path)
-    assert result.resolved and policy.stats.family == "insert_guard"
+    assert result.resolved and policy.stats.family == "arith_op"
     verbs = [s["info"]["action"] for s in json.loads(path.read_text())["steps"]]
     assert verbs == ["localize", "open", "edit", "run_tests", "submit"]
 

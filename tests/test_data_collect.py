@@ -99,11 +99,11 @@ def test_search_demonstrations_teach_both_candidates_apply_and_edit(tmp_path):
     from trainers.data import CollectConfig, collect
 
     suite = tmp_path / "suite"
-    for name in ("calc", "mean"):  # the fix of calc is listed by `candidates`, mean's is not
+    for name in ("calc", "mean"):  # 20 listed: calc's fix is among them, mean's is not
         shutil.copytree(Path(__file__).parent / "fixtures" / "env_tasks" / name, suite / name)
     out = tmp_path / "demos"
     summary = collect(CollectConfig(tasks=str(suite), out=str(out), workers=2,
-                                    sandbox=SandboxConfig("local")))
+                                    sandbox=SandboxConfig("local"), candidates_k=20))
     assert summary.resolved == 2
     rows = load_from_disk(str(out / "dataset"))
     actions = {row["task_id"]: [m["content"].split("\n")[1] for m in row["messages"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -151,6 +152,11 @@ def test_grpo_steps_train_on_env_returns_and_save_a_loadable_adapter(acting_tiny
     weights = lora_b(out)
     assert weights and any(float(w.abs().sum()) > 0 for w in weights.values())
     assert not (out / "ref").exists()  # only the policy's adapter is the output
+
+    # Rerun with more steps: it resumes from checkpoint-2 and runs step 3 alone.
+    again = run_grpo(dataclasses.replace(config, steps=3))
+    assert again.steps == 3 and [h["step"] for h in again.history] == [3]
+    assert any(not (lora_b(out)[k] == weights[k]).all() for k in weights)
 
     # It loads exactly as PPO's does.
     from peft import PeftModel

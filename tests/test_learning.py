@@ -66,9 +66,9 @@ def write_task(root: Path, buggy: str, fixed: str) -> Path:
 
 @pytest.mark.parametrize("buggy, verbs", [
     # an operator swap is among the listed candidates: chosen by id
-    ("def add(a, b):\n    return a - b\n", ["localize", "candidates", "apply"]),
+    ("def add(a, b):\n    return a - b\n", ["localize", "candidates", "apply", "submit"]),
     # a lost expression is no candidate: the reference edit is played
-    ("def add(a, b):\n    return 0\n", ["localize", "edit"]),
+    ("def add(a, b):\n    return 0\n", ["localize", "edit", "submit"]),
 ])
 def test_reference_policy_demonstrates_by_candidate_where_listed(tmp_path, buggy, verbs):
     from agent.loop import run_episode
@@ -83,7 +83,7 @@ def test_reference_policy_demonstrates_by_candidate_where_listed(tmp_path, buggy
     with DebugEnv(EnvConfig(sandbox=SandboxConfig("local"), max_steps=6), tasks=[task]) as env:
         result = run_episode(policy, env, task=task,
                              on_step=lambda step: seen.append(step.info["action"]))
-    assert seen == verbs  # on_step hears every step but the last, which ends the episode
+    assert seen == verbs
     assert result.exit_status == "submitted" and result.resolved
 
 
