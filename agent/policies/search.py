@@ -71,6 +71,8 @@ RESULT_MARK = "@@RESULT "
 MAX_REQUEST_CHARS = 90_000  # one command-line argument may not exceed 128 KiB
 
 Location = tuple[str, int]
+PARTIAL_SHARE = 0.3
+"""Share of the search's budget a round spends before a partial fix ends it early."""
 
 
 @dataclass
@@ -301,7 +303,7 @@ class SearchPolicy:
             partial = [o for o in outcomes if _partial(o, base_passing)]
             if not partial:
                 break
-            best = max(partial, key=lambda o: o.f2p_passed)
+            best = max(partial, key=lambda o: (not _disables(o), o.f2p_passed))
             combined = self._combine(sandbox, best, partial, current, f2p, p2p, started)
             if combined is not None:
                 self.stats.history.append(best.description)
@@ -454,11 +456,15 @@ class SearchPolicy:
             self.stats.validate_s += time.monotonic() - t0
             if stop_on_success and any(o.solved(len(f2p)) for o in outcomes):
                 break
-            if stop_on_success and not partial_seen and any(
-                    _partial(o, base_passing) for o in outcomes):
-                # A partial fix ends the round after a small extra budget: the next round
-                # builds on it, localized afresh. Going through every candidate first would
-                # spend the whole budget on a space that grows with every family.
+            if stop_on_success and not partial_seen \
+                    and time.monotonic() - started > self._budget_s * PARTIAL_SHARE and any(
+                    _partial(o, base_passing) and not _disables(o) for o in outcomes):
+                # Once a share of the budget is spent, a partial fix ends the round after a
+                # small extra budget: the next round builds on it, localized afresh. Going
+                # through every candidate first would spend the whole budget on a space that
+                # grows with every family; ending at once would build on the accidental
+                # partial fixes of a single fault (one that switches behaviour off, removing
+                # the faulty lines, never counts).
                 partial_seen = True
                 budget = min(budget, cfg.extra_candidates)
         return outcomes
@@ -619,6 +625,10 @@ def _merged(current: dict[str, str], a: dict[str, str], b: dict[str, str]
             lines[span["start"]:span["end"]] = [span["text"]]
         files[path] = "".join(lines)
     return files
+
+
+def _disables(outcome: Outcome) -> bool:
+    return outcome.candidate is not None and outcome.candidate.disables
 
 
 def _partial(outcome: Outcome, base_passing: int) -> bool:
