@@ -3,10 +3,10 @@
 The env does not make candidates itself: a *proposer* does, named by an import path in
 ``EnvConfig.proposer`` (the repair engine's, ``agent.repair.proposals:propose``, by default), so
 that envs keeps importing nothing of the agent at module level. A proposer is called as
-``propose(files, ranking, limit=K, failures=TEXT, editable=FN)`` with the repo's source files
-(path -> text, tests left out), the ranked suspicious lines ((path, line), best first), the
-failing tests' output and which files may be edited (``Task.leave_alone``), and returns up to K
-``Proposal``s in the order worth trying.
+``propose(files, ranking, limit=K, failures=TEXT, editable=FN, scores=MAP)`` with the repo's
+source files (path -> text, tests left out), the ranked suspicious lines ((path, line), best
+first), the failing tests' output, which files may be edited (``Task.leave_alone``) and the
+localization's score of each line, and returns up to K ``Proposal``s in the order worth trying.
 
 A ``Listing`` numbers them ``c1`` ... ``cK`` and keeps, for each, the edit that makes it: a
 SEARCH/REPLACE ``Edit`` computed against the file as it read when listed (``make_edit``), so

@@ -382,8 +382,10 @@ class DebugEnv(gym.Env[str, str]):
                                   if t in task.fail_to_pass]
                                  + list(self.initial_report.collection_errors))
         propose = load_proposer(self.config.proposer)
+        scores = {(s.path, s.line): s.score for s in self._localization or []}
         found = propose(files, ranking, limit=self.config.candidates_k, failures=failures,
-                        editable=lambda p: not task.leaves_alone(p))
+                        editable=lambda p: not task.leaves_alone(p),
+                        scores=scores if action.path is None else None)
         return Listing.of(found, files, where)
 
     def _candidate_ranking(self) -> list[tuple[str, int]]:

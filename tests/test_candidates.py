@@ -39,7 +39,8 @@ def make_env(backend, tasks):
         env.close()
 
 
-# The engine's order is its own (and changes as it learns families); 20 listed hold calc's fix.
+# The engine's order is its own (it changes as families and ranking change); 20 listed hold
+# calc's fix.
 K = 20
 
 
@@ -142,7 +143,7 @@ def test_a_proposer_that_does_not_load_is_a_format_error_not_a_crash(make_env):
 
 def test_search_demonstrates_candidates_and_apply_and_the_viewer_replays_them(backend, tasks,
                                                                            tmp_path):
-    """With 20 listed, calc's fix (the engine's 11th at the top lines) is one of them."""
+    """With 20 listed, calc's fix is one of them."""
     from agent.loop import run_episode
     from agent.policies.search import SearchPolicy
     from agent.view.model import trajectory_view

@@ -25,7 +25,8 @@ def episode(policy, task, path=None):
     from agent.loop import run_episode
     from envs.env import DebugEnv, EnvConfig
 
-    with DebugEnv(EnvConfig(sandbox=SandboxConfig("local")), [task]) as env:
+    # 20 listed hold calc's fix (the engine's order changes as families and ranking do)
+    with DebugEnv(EnvConfig(sandbox=SandboxConfig("local"), candidates_k=20), [task]) as env:
         return run_episode(policy, env, task, trajectory_path=path)
 
 
@@ -85,22 +86,28 @@ def test_a_tiny_adapter_orders_the_search_end_to_end(demonstration, tmp_path):
     assert answer.startswith("```\napply c") and answer != "```\napply c1\n```"
     key = answer.split()[2]
     # A model that learned this one demonstration by heart: it prefers the demonstrated id.
-    tiny = init_tiny(tmp_path / "tiny", TinyModelConfig(vocab_size=512, hidden_size=64,
+    # A vocabulary of 4096 keeps the episode (system prompt, listing of 20) within the 4096
+    # positions, so SFT does not cut the answer off.
+    tiny = init_tiny(tmp_path / "tiny", TinyModelConfig(vocab_size=4096, hidden_size=64,
                                                          corpus_mb=0.3))
     rows = [{"messages": example_messages(trajectory["messages"], 24_000)}] * 8
     Dataset.from_list(rows).save_to_disk(str(tmp_path / "data"))
     adapter = tmp_path / "adapter"
     run_sft(SFTRunConfig(model=str(tiny), dataset=str(tmp_path / "data"), output_dir=str(adapter),
-                         max_steps=30, learning_rate=5e-3, batch_size=4, lora_r=8,
-                         warmup_ratio=0.0, max_length=4096, report_to=["none"]))
+                         max_steps=40, learning_rate=5e-3, batch_size=4, lora_r=8,
+                         warmup_ratio=0.0, max_length=4096, report_to=["none"],
+                         # the output layer too: "apply c11" must beat "apply c1" + end of turn
+                         lora_args={"modules_to_save": ["lm_head", "norm"]}))
     assert check_adapter(adapter) == str(tiny)
+    prior = load_prior(str(adapter))
+    assert len(prior.policy.prompt_ids(rows[0]["messages"])) < 4096 - 512
 
     guided = SearchPolicy(extra_candidates=0, prior=str(adapter))
-    assert guided.prior is load_prior(str(adapter)) and guided.name == "search+prior"
+    assert guided.prior is prior and guided.name == "search+prior"
     result = episode(guided, calc_task())
     assert result.resolved
     assert guided.stats.prior_order[0] == key and sorted(guided.stats.prior_order) == sorted(
-        f"c{i}" for i in range(1, 9))
+        f"c{i}" for i in range(1, 21))
     # The engine validated the fix as its key-th candidate; guided, it is the first.
     assert plain.candidates == int(key[1:]) and guided.stats.candidates == 1
 
@@ -110,4 +117,6 @@ def test_a_tiny_adapter_orders_the_search_end_to_end(demonstration, tmp_path):
     assert main(["fix", str(repo), "--prior", str(adapter), "--sandbox", "local",
                  "--out", str(out), "--json"]) == 0
     result = json.loads((out / "result.json").read_text())
-    assert result["resolved"] and result["policy_stats"]["prior_order"][0] == key
+    # agent fix lists the default 8: the prior orders them all
+    assert result["resolved"] and sorted(result["policy_stats"]["prior_order"]) == sorted(
+        f"c{i}" for i in range(1, 9))

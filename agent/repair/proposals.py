@@ -46,18 +46,22 @@ def candidate_groups(ranking: list[Location], files: dict[str, str],
 
 
 def ordered(ranking: list[Location], files: dict[str, str], failures: str = "",
-            top_lines: int = TOP_LINES, editable: Callable[[str], bool] | None = None
-            ) -> Iterator[tuple[int, Candidate]]:
+            top_lines: int = TOP_LINES, editable: Callable[[str], bool] | None = None,
+            scores: dict[Location, float] | None = None) -> Iterator[tuple[int, Candidate]]:
     """The candidates at the lines where code cannot run at all (a SyntaxError; a name nothing
     binds, when the failures mention a NameError), then at ``ranking``, most promising first,
-    without duplicates or code that does not compile; only in files that ``editable`` accepts."""
+    without duplicates or code that does not compile; only in files that ``editable`` accepts.
+    ``scores`` (the localization's suspiciousness) lets tied lines share a rank
+    (``rank.tie_ranks``), as in the search."""
     problems = []
     for path, text in files.items():
         if "NameError" in failures or syntax_error(text, path) is not None:
             problems += [(path, line) for line in problem_locations(path, text)]
     lines = [loc for loc in dict.fromkeys(problems + list(ranking))
              if loc[0] in files and (editable is None or editable(loc[0]))]
-    return rank.unique(rank.order(candidate_groups(lines[:top_lines], files)), files)
+    lines = lines[:top_lines]
+    weights = rank.tie_ranks([(scores or {}).get(loc) for loc in lines])
+    return rank.unique(rank.order(candidate_groups(lines, files), weights=weights), files)
 
 
 def words(candidate: Candidate) -> str:
@@ -66,8 +70,9 @@ def words(candidate: Candidate) -> str:
 
 
 def propose(files: dict[str, str], ranking: list[Location], *, limit: int, failures: str = "",
-            editable: Callable[[str], bool] | None = None) -> list[Proposal]:
+            editable: Callable[[str], bool] | None = None,
+            scores: dict[Location, float] | None = None) -> list[Proposal]:
     """The first ``limit`` candidates at ``ranking`` (see ``ordered``) as proposals."""
-    found = ordered(ranking, files, failures, editable=editable)
+    found = ordered(ranking, files, failures, editable=editable, scores=scores)
     return [Proposal(c.path, c.line, c.text, c.family, words(c))
             for _, c in itertools.islice(found, limit)]
