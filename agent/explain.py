@@ -224,7 +224,8 @@ def explain(trajectory: Path, *, repo: Path | None, fixed: list[str], broken: li
     if stats.get("candidates"):
         result.candidates_tried, result.search_s = stats["candidates"], stats.get("elapsed_s")
     else:  # a model's attempts are its edits
-        result.candidates_tried = sum(s.verb == "edit" and not s.format_error for s in view.steps)
+        result.candidates_tried = sum(s.verb in ("edit", "apply") and not s.format_error
+                                     for s in view.steps)
         result.search_s = view.elapsed_s
     result.warnings = warnings(result)
     return result

@@ -46,13 +46,15 @@ class EpisodeOver(Exception):
     """Ends the episode: raised by the step that noticed, caught once by ``play_episode``."""
 
     def __init__(self, status: ExitStatus, final_info: dict[str, Any] | None = None,
-                 error: str = "") -> None:
+                 error: str = "", step: Step | None = None) -> None:
         super().__init__(status.value)
         self.status = status
         self.final_info = final_info or {}
         """The env's info of the step that ended the episode (scores, tests, patch); empty when
         the env did not end it."""
         self.error = error
+        self.step = step
+        """The step that ended the episode (its reward carries the score); None when no step did."""
 
 
 @dataclass
@@ -123,6 +125,8 @@ def play_episode(
             if on_step is not None:
                 on_step(step)
     except EpisodeOver as over:
+        if over.step is not None and on_step is not None:
+            on_step(over.step)  # the last step too: its reward is the episode's score
         result = _result(policy, episode, over, started, trajectory_path)
     except Cancelled as cancelled:  # keep what was found, then let it unwind (sandboxes close)
         over = EpisodeOver(ExitStatus.INTERRUPTED, {"patch": episode.patch})
@@ -157,16 +161,16 @@ def _step(policy: Policy, env: DebugEnv, episode: _Episode, config: LoopConfig) 
         observation=observation,
         reward=float(reward),
         elapsed_s=round(time.monotonic() - step_started, 3),
-        info={k: info[k] for k in ("action", "format_error") if k in info},
+        info={k: info[k] for k in ("action", "format_error", "edit") if k in info},
     )
     episode.trajectory.steps.append(step)
     add_turn(episode.trajectory.messages, action_text, observation)
     if forced:
-        raise EpisodeOver(ExitStatus.FORMAT_ERRORS, info)
+        raise EpisodeOver(ExitStatus.FORMAT_ERRORS, info, step=step)
     if terminated:
-        raise EpisodeOver(ExitStatus.SUBMITTED, info)
+        raise EpisodeOver(ExitStatus.SUBMITTED, info, step=step)
     if truncated:
-        raise EpisodeOver(_TRUNCATED[info["truncated_reason"]], info)
+        raise EpisodeOver(_TRUNCATED[info["truncated_reason"]], info, step=step)
     return step
 
 

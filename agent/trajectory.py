@@ -39,7 +39,8 @@ class Step:
     reward: float
     elapsed_s: float
     info: dict[str, Any] = field(default_factory=dict)
-    """The small, JSON-safe part of the env's info (verb, format_error)."""
+    """The small, JSON-safe part of the env's info (verb, format_error; for an ``apply``, the
+    equivalent ``edit`` action as text)."""
 
 
 @dataclass

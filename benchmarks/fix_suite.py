@@ -60,6 +60,30 @@ def same_program(a: dict[str, str] | None, b: dict[str, str] | None) -> bool:
     return True
 
 
+PHASES = ("start", "coverage", "generate", "validate", "search_other", "final")
+"""Where one fix's seconds go: set-up, sandbox start and the first test run; the coverage run
+of ``localize``; making candidates; validating them; the rest of the search (later rounds'
+localization, bookkeeping); the policy's closing actions and the final scoring run."""
+
+
+def phases(result: dict, trajectory: Path) -> dict[str, float]:
+    """The seconds of each of PHASES for one `agent fix --json` result and its trajectory."""
+    stats = result.get("policy_stats") or {}
+    try:
+        steps = json.loads(trajectory.read_text())["steps"]
+    except (OSError, ValueError, KeyError):
+        steps = []
+    in_steps = sum(s["elapsed_s"] for s in steps)
+    coverage = sum(s["elapsed_s"] for s in steps
+                   if s["action"].strip("`\n ").split()[:1] == ["localize"])
+    search = stats.get("elapsed_s", 0.0)
+    out = {"start": result.get("total_elapsed_s", 0.0) - in_steps, "coverage": coverage,
+           "generate": stats.get("generate_s", 0.0), "validate": stats.get("validate_s", 0.0)}
+    out["search_other"] = search - out["generate"] - out["validate"]
+    out["final"] = in_steps - coverage - search
+    return {k: round(max(v, 0.0), 2) for k, v in out.items()}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=Path, default=bundled_suite_path())
@@ -96,16 +120,20 @@ def main() -> int:
                 same = ours is not None and ours == reference
                 same_ast = same_program(ours, reference)
             stats = result.get("policy_stats") or {}
+            spent = phases(result, Path(out) / task.id / "trajectory.json")
             rows.append({"task": task.id, "bug_class": task.bug_class or "?",
                          "resolved": bool(result.get("resolved")), "same_as_reference": same,
                          "same_program_as_reference": same_ast,
                          "wall_s": round(wall, 2), "error": result.get("error"),
                          "family": stats.get("family", ""), "candidates": stats.get("candidates", 0),
                          "search_s": stats.get("elapsed_s", 0.0), "line_rank": stats.get("line_rank"),
-                         "families": stats.get("families", {}),
+                         "families": stats.get("families", {}), "phases": spent,
                          "runs": result.get("runs", {}), "patch": result.get("patch", "")})
             mark = "ok " if rows[-1]["resolved"] else "-- "
-            print(f"[{i:3}/{len(tasks)}] {mark} {wall:6.1f}s  {task.id}", flush=True,
+            print(f"[{i:3}/{len(tasks)}] {mark} {wall:6.1f}s  {task.id}  "
+                  f"({rows[-1]['candidates']} candidates"
+                  + (f", {rows[-1]['family']} at line rank {rows[-1]['line_rank']}"
+                     if rows[-1]["family"] else "") + ")", flush=True,
                   file=sys.stderr if args.json else sys.stdout)  # --json: stdout is the JSON
 
     resolved = sum(r["resolved"] for r in rows)
@@ -123,6 +151,7 @@ def main() -> int:
             families[row["family"]]["fixes"] += 1
     searched = sum(r["search_s"] for r in rows)
     late = [r["task"] for r in rows if args.timeout and r["wall_s"] > args.timeout + 10]
+    validated = sum(r["phases"]["validate"] for r in rows)
     summary = {
         "sandbox": args.sandbox,
         "tasks": len(rows),
@@ -135,6 +164,10 @@ def main() -> int:
         "candidates": sum(r["candidates"] for r in rows),
         "candidates_per_s": round(sum(r["candidates"] for r in rows) / searched, 2)
         if searched else 0.0,
+        "candidates_per_validation_s": round(sum(r["candidates"] for r in rows) / validated, 2)
+        if validated else 0.0,
+        "phases_mean_s": {k: round(sum(r["phases"][k] for r in rows) / len(rows), 2)
+                          for k in PHASES} if rows else {},
         "past_timeout_by_10s": late,
         "by_family": dict(sorted(families.items(), key=lambda kv: -kv[1]["tried"])),
         "by_class": {c: {"resolved": sum(r["resolved"] for r in rs), "total": len(rs)}
@@ -156,7 +189,9 @@ def main() -> int:
     print("per fix (mean): " + ", ".join(f"{v} {k.replace('_', ' ')}"
                                          for k, v in summary["runs_per_fix"].items()))
     print(f"{summary['candidates']} candidates validated, {summary['candidates_per_s']} per "
-          "second of search")
+          f"second of search, {summary['candidates_per_validation_s']} per second of validation")
+    print("time per task (mean s): " + ", ".join(
+        f"{k.replace('_', ' ')} {v}" for k, v in summary["phases_mean_s"].items()))
     if args.timeout:
         print(f"episodes past --timeout {args.timeout:g} by more than 10 s: "
               f"{len(late)}" + (f" ({', '.join(late)})" if late else ""))

@@ -1,429 +1,434 @@
-"""Does the training pipeline learn? Base vs SFT vs PPO on held-out synthetic bugs.
+"""Does the training pipeline learn, over several seeds? Base, SFT, PPO (and GRPO) on held-out bugs.
 
-A narrow family of bugs: single-function modules (``mod.py`` + ``test_mod.py``, one "source repo"
-per function) with one mutation of a few classes (arithmetic operator, comparison boundary,
-comparison negation, integer constant; ``envs.mutations``). The functions are the hand-written
-``FUNCTIONS`` plus ``generated_functions`` (same shape, made from templates, their tests computed
-from the correct function): with the defaults 173 training tasks (15 hand-written + 70 generated
-source repos) and 96 held-out ones: 31 in tasks/test (5 hand-written + 10 generated source repos)
-and 65 in tasks/test-extra (30 more generated source repos from a generator seeded apart, none
-with the body of a training function), so evaluation is on functions the model never saw.
-Demonstrations are the reference policy's (localize, one edit of the changed line, submit); by
-default (``--edit-style minimal``) their edits are rewritten to the shortest unique SEARCH text
-(``minimal_block``: ``+`` -> ``-`` rather than the whole line), which leaves the file exactly as
-before. Then:
+The tasks are ``learning_tasks``'s family: single-function modules (``mod.py`` + ``test_mod.py``,
+one "source repo" per function) with one mutation (arithmetic operator, comparison boundary,
+comparison negation, integer constant). With the defaults: 173 training tasks (15 hand-written +
+70 generated source functions) and 96 held-out ones from 45 other functions (30 of them from a
+generator seeded apart, none with the body of a training function), so evaluation is on functions
+the model never saw. Two action styles are compared, each a whole pipeline of its own:
 
-1. build the tiny local model (``trainers.tiny``: 4 layers, width 128) and pretrain it for
-   ``--pretrain-steps`` next-token steps on Python source, a stand-in for a pretrained base;
-2. collect verified demonstrations on the training tasks (``trainers.data``; the reference policy
-   by default; ``--demo-policy search`` for the model-free search policy);
-3. evaluate the base model on the held-out tasks (greedy decoding, the real loop and env);
-4. QLoRA SFT (``trainers.sft``), evaluate;
-5. PPO from the SFT adapter on the training tasks (``trainers.ppo``): 20 iterations of 4 tasks x
-   4 samples at temperature 1.0, RLOO group baseline, KL 0.02 per token to a frozen copy of the
-   SFT adapter; evaluate greedily;
-6. print resolve rate and mean reward of the three stages (and per bug class, and the resolved
-   task ids), write results.json and a PNG of the PPO reward curve with the three figures.
+- ``edit``: free-form edits only. Demonstrations are the reference policy's (localize, one edit
+  of the changed line, submit), their edits rewritten to the shortest unique SEARCH text
+  (``minimal_block``: ``+`` -> ``-`` rather than the whole line), which leaves the file as before.
+- ``candidates``: the copy-free actions. Demonstrations are the reference policy's with
+  ``candidates=True`` (localize, ``candidates``, ``apply ID`` of the listed candidate that makes
+  the reference fix, submit; the edit where none does; ``--candidates-demo-policy search`` for the
+  search policy's, which validates many candidates first), so a model picks an id instead of
+  copying a token from its prompt.
 
-Run: ``python benchmarks/learning.py --work /tmp/learning``: about 65 minutes from scratch on 2
-CPU cores (pretraining 18 min, demonstrations 10.5 min (173 episodes, mostly localize's coverage
-runs), SFT 800 steps 10 min, PPO 320 episodes 16.5 min, each evaluation of 96 tasks 3-3.5 min);
-``--quick`` takes a few minutes and shows only that the pipeline runs. Every stage's output stays
-in WORK; a rerun reuses what is there.
+Stages, every output cached in WORK so that a rerun resumes where the last one stopped:
 
-Last run (2026-11-30, defaults; the tasks, demonstrations and pretrained model came from earlier
-runs with the same settings), held-out resolve rate / mean reward over 96 tasks:
-base 0.000 / 0.000, SFT 0.062 / 0.057 (6: 5 of 47 arith_op, 1 of 5 compare_boundary, 0 of 44
-int_constant), PPO 0.115 / 0.113 (11, all arith_op). Paired by task: PPO fixes 7 that SFT does
-not, SFT 2 that PPO does not (exact McNemar p = 0.18: one seed, not yet significant). SFT loss
-2.35 -> 0.11. PPO's training-rollout resolve rate stays between 0 and 0.19 per iteration (16
-episodes each: noisy). What the model learns is weak: it barely copies from its prompt (on
-test-extra, 33 of SFT's 65 edits are ``+`` -> ``*``; after PPO 31 are ``+`` -> ``-`` and 10
-``/`` -> ``*``, and 28 of 65 name a SEARCH text that is in the file once), so SFT learns the action
-format and the localize -> edit -> submit pattern, and PPO shifts which operator edit it makes
-towards those that pass tests; no int_constant task is ever fixed.
-Runs that did not work: without pretraining SFT reached the same 2 of the first 31; PPO with the
-value-head baseline (whitened GAE) lowered the training resolve rate (0.19 -> 0 in 6 iterations)
-and at temperature 1.0 from the random-base SFT found no success in 96 episodes, so the group
-baseline, which pushes only where a task's samples disagree, is the default here.
+1. tasks, and the tiny base (``trainers.tiny``: 4 layers, width 128) pretrained for
+   ``--pretrain-steps`` next-token steps on Python source: built once, shared by every seed and
+   style (the stand-in for a pretrained model, not what is compared);
+2. demonstrations of each style on the training tasks, once: the demonstrators are deterministic,
+   so every seed would collect the same episodes (what differs by seed is what is trained on them);
+3. the base evaluated once: greedy decoding in the same env is the same for every seed and style;
+4. per seed and style: QLoRA SFT (``trainers.sft``; the seed sets LoRA's init and the data order),
+   PPO from the SFT adapter (``trainers.ppo``: ``--ppo-iterations`` of tasks x 4 samples at
+   temperature 1.0, RLOO group baseline, KL to a frozen copy of the SFT adapter) and, where
+   ``trainers.grpo`` is in the checkout, TRL's GRPO from the same SFT adapter; each evaluated
+   greedily on the same held-out tasks (``--eval-tasks`` of them, a sample fixed by
+   ``--task-seed``), ``--workers`` episodes at once, each in its own sandbox;
+5. per style and stage the resolve rate's mean and spread over seeds; paired per-task tests
+   (``trainers.stats``) of PPO against SFT, GRPO against PPO and SFT against the base: exact
+   McNemar over the pooled (seed, task) pairs, and a sign test over seeds (with 3 seeds its
+   smallest two-sided p is 0.25, so p < 0.05 can only come from the pooled test); results.json
+   and a table.
+
+Run: ``python benchmarks/learning.py --seeds 3 --work /tmp/learning``; ``--only-seed S`` runs one
+seed's stages into the same WORK (seeds side by side on a machine with cores to spare), and a run
+without it then collates every seed from the caches; ``--quick`` shows only that the pipeline runs.
+
+Cost. Measured before on an idle 2-core machine, single seed, edit style: pretraining 3000 steps
+18 min, demonstrations 3.6 s an episode (173 in 10.5 min, mostly localize's coverage runs), SFT
+0.75 s a step, PPO 3.1 s an episode, evaluation 2 s a task. From those, the defaults (sized for
+three seeds: one collection of demonstrations for both styles, 48 evaluated tasks, SFT 200 steps,
+PPO 8 x 8 episodes) come to about 84 minutes from scratch for 3 seeds x 2 styles without GRPO
+(66 with the base cached), and about 72 for the candidates style alone with GRPO: an estimate,
+not a measurement (the candidates style's demonstrations are longer, so its SFT steps cost more).
+
+Last run (2026-12-01), and what it shows: nothing about learning yet. The machine (2 cores) was
+shared with five other jobs (load average 11-25), which made everything 6-40x slower than the
+idle figures above, so only a cut-down configuration ran, candidates style, one seed:
+``--styles candidates --stages sft,ppo --pretrain-steps 300 --generated 10 --per-source 2
+--eval-tasks 16 --sft-steps 40 --ppo-iterations 3 --ppo-episodes 8 --ppo-lr 1e-4`` (41 training
+tasks, 66 held out, 16 evaluated). Pretraining 300 steps took 24 min (loss 8.35 -> 4.99). The
+demonstrations resolved 40 of 41; 30 of them chose the fix by ``candidates`` + ``apply``, 10
+edited (the fix was not listed). The base resolved 0/16 (205 s for 16 episodes). SFT, 40 steps
+(22 min, loss 4.23 -> 0.88), also 0/16: it had learned the fences, not the verbs (its actions
+were empty fenced blocks, then ``submit``). PPO's first iteration (8 rollouts, none resolved)
+took 10 min, 8.5 of them scoring and the update, and the run was stopped in the second (seeds 1
+and 2 side by side, ``--only-seed``, made each process 2.5x slower: no more throughput on a
+saturated machine, so they were stopped too). So
+the targets (SFT clearly above the base, PPO 10 points above SFT at p < 0.05 over 3 seeds) are
+untested here: they need the default sizes on a machine that is not saturated.
+
+Last single-seed figures at full size (2026-11-30, edit style, 96 held-out tasks, 800 SFT steps,
+320 PPO episodes): base 0/96, SFT 6/96, PPO 11/96; PPO fixed 7 that SFT did not and lost 2 (exact
+McNemar p = 0.18). The tiny base barely copies from its prompt (28 of 65 edits named a SEARCH
+text that is in the file), which is why the ``candidates`` style exists. Runs that did not work:
+PPO with the value-head baseline (whitened GAE) lowered the training resolve rate (0.19 -> 0 in 6
+iterations), so the group baseline, which pushes only where a task's samples disagree, is the
+default here.
 """
 
 from __future__ import annotations
 
 import argparse
-import difflib
+import importlib.util
 import json
 import random
-import re
-import threading
+import statistics
+import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
-FAMILIES = ("arith_op", "compare_boundary", "compare_negate", "int_constant")
-
-# name -> (function source, {test name: assertion}); each test checks one behaviour so that a
-# mutation breaks some tests and leaves others passing.
-FUNCTIONS: dict[str, tuple[str, dict[str, str]]] = {
-    "add": ("def add(a, b):\n    return a + b\n",
-            {"small": "add(2, 3) == 5", "zero": "add(0, 4) == 4", "neg": "add(-1, -2) == -3"}),
-    "area": ("def area(w, h):\n    return w * h\n",
-             {"square": "area(3, 3) == 9", "rect": "area(2, 5) == 10", "zero": "area(0, 7) == 0"}),
-    "adult": ("def is_adult(age):\n    return age >= 18\n",
-              {"edge": "is_adult(18) is True", "young": "is_adult(12) is False",
-               "old": "is_adult(40) is True"}),
-    "even": ("def is_even(n):\n    return n % 2 == 0\n",
-             {"four": "is_even(4) is True", "seven": "is_even(7) is False",
-              "zero": "is_even(0) is True"}),
-    "double": ("def double(x):\n    return x * 2\n",
-               {"three": "double(3) == 6", "zero": "double(0) == 0", "neg": "double(-2) == -4"}),
-    "perimeter": ("def perimeter(w, h):\n    return 2 * (w + h)\n",
-                  {"square": "perimeter(1, 1) == 4", "rect": "perimeter(2, 3) == 10",
-                   "zero": "perimeter(0, 0) == 0"}),
-    "mean2": ("def mean2(a, b):\n    return (a + b) / 2\n",
-              {"ints": "mean2(2, 4) == 3", "same": "mean2(5, 5) == 5",
-               "half": "mean2(1, 2) == 1.5"}),
-    "within": ("def within(x, limit):\n    return abs(x) <= limit\n",
-               {"inside": "within(2, 5) is True", "edge": "within(-5, 5) is True",
-                "outside": "within(7, 5) is False"}),
-    "max2": ("def max2(a, b):\n    if a > b:\n        return a\n    return b\n",
-             {"first": "max2(5, 1) == 5", "second": "max2(1, 5) == 5",
-              "neg": "max2(-3, -8) == -3"}),
-    "sign": ("def sign(x):\n    if x > 0:\n        return 1\n    if x < 0:\n        return -1\n"
-             "    return 0\n",
-             {"pos": "sign(4) == 1", "neg": "sign(-4) == -1", "zero": "sign(0) == 0"}),
-    "last": ("def last_index(items):\n    return len(items) - 1\n",
-             {"three": "last_index([1, 2, 3]) == 2", "one": "last_index([9]) == 0",
-              "empty": "last_index([]) == -1"}),
-    "price": ("def total_price(qty, unit):\n    return qty * unit + 5\n",
-              {"one": "total_price(1, 10) == 15", "none": "total_price(0, 10) == 5",
-               "many": "total_price(3, 2) == 11"}),
-    "diff": ("def abs_diff(a, b):\n    if a > b:\n        return a - b\n    return b - a\n",
-             {"order": "abs_diff(5, 2) == 3", "reverse": "abs_diff(2, 5) == 3",
-              "same": "abs_diff(4, 4) == 0"}),
-    "square": ("def square_sum(a, b):\n    return a * a + b * b\n",
-               {"small": "square_sum(1, 2) == 5", "zero": "square_sum(0, 0) == 0",
-                "neg": "square_sum(-3, 0) == 9"}),
-    "pass": ("def passed(score):\n    return score >= 50\n",
-             {"edge": "passed(50) is True", "low": "passed(10) is False",
-              "high": "passed(90) is True"}),
-    "minutes": ("def minutes(hours):\n    return hours * 60\n",
-                {"one": "minutes(1) == 60", "two": "minutes(2) == 120", "zero": "minutes(0) == 0"}),
-    "discount": ("def discount(price):\n    if price > 100:\n        return price - 10\n"
-                 "    return price\n",
-                 {"big": "discount(150) == 140", "small": "discount(50) == 50",
-                  "edge": "discount(100) == 100"}),
-    "count": ("def count_positive(xs):\n    n = 0\n    for x in xs:\n        if x > 0:\n"
-              "            n += 1\n    return n\n",
-              {"mixed": "count_positive([1, -2, 3]) == 2", "none": "count_positive([-1, 0]) == 0",
-               "empty": "count_positive([]) == 0"}),
-    "next_even": ("def next_even(n):\n    return n + 2 - n % 2\n",
-                  {"even": "next_even(4) == 6", "odd": "next_even(5) == 6",
-                   "zero": "next_even(0) == 2"}),
-    "cube": ("def cube(x):\n    return x * x * x\n",
-             {"two": "cube(2) == 8", "one": "cube(1) == 1", "neg": "cube(-2) == -8"}),
-}
-
-
-# Procedurally generated functions of the same shape (one small integer function, three tests
-# whose expected values are computed from the correct function): more training sources than the
-# hand-written ones above, and a second held-out set drawn from the same generator.
-_WORDS = ("score", "total", "level", "width", "budget", "speed", "weight", "points", "limit",
-          "offset", "count", "height", "amount", "steps", "rank", "size", "delay", "margin",
-          "bonus", "depth", "ratio", "stock", "fee", "load")
-_VARS = ("a", "b", "x", "y", "n", "m", "k", "p", "q", "v", "w", "t")
-_TEMPLATES = (
-    "    return {a} {op} {b}\n",
-    "    return {a} {op} {c}\n",
-    "    return {a} {cmp} {c}\n",
-    "    return ({a} {op} {b}) {op2} {c}\n",
-    "    if {a} {cmp} {b}:\n        return {a}\n    return {b}\n",
-    "    if {a} {cmp} {c}:\n        return {a} {op} {c2}\n    return {a}\n",
-    "    {t} = {a} {op} {b}\n    return {t} {op2} {c}\n",
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from learning_tasks import (
+    FAMILIES,
+    FUNCTIONS,
+    edits_from_candidates,
+    make_tasks,
+    minimal_edit_dataset,
 )
 
-
-def generated_functions(count: int, seed: int) -> dict[str, tuple[str, dict[str, str]]]:
-    """``count`` generated functions (name -> (source, tests)), reproducible from ``seed``."""
-    rng = random.Random(seed)
-    out: dict[str, tuple[str, dict[str, str]]] = {}
-    while len(out) < count:
-        template = rng.choice(_TEMPLATES)
-        a, b, t = rng.sample(_VARS, 3)
-        c, c2 = rng.randint(1, 9), rng.randint(1, 9)
-        name = f"{rng.choice(_WORDS)}_{rng.choice(_WORDS)}"
-        if name in out or name in FUNCTIONS:
-            continue
-        body = template.format(a=a, b=b, t=t, c=c, c2=c2, op=rng.choice("+-*"),
-                               op2=rng.choice("+-*"), cmp=rng.choice((">", ">=", "<", "<=")))
-        params = [v for v in (a, b) if re.search(rf"\b{v}\b", body)]
-        src = f"def {name}({', '.join(params)}):\n{body}"
-        namespace: dict = {}
-        exec(src, namespace)
-        # Inputs around the constant (boundaries matter for comparisons) and a few others.
-        pool = sorted({c - 1, c, c + 1, 0, 2, 5, 11, -3})
-        calls: list[list[int]] = []
-        while len(calls) < 3:
-            args = [rng.choice(pool) for _ in params]
-            if args not in calls or len(set(pool)) ** len(params) < 3:
-                calls.append(args)
-        tests = {}
-        for i, args in enumerate(calls):
-            call = f"{name}({', '.join(map(str, args))})"
-            tests[f"case{i}"] = f"{call} == {namespace[name](*args)!r}"
-        out[name] = (src, tests)
-    return out
+STYLES = ("edit", "candidates")
+TRAINED = ("sft", "ppo", "grpo")
+COMPARISONS = (("sft", "base"), ("ppo", "sft"), ("grpo", "ppo"))
+"""(B, A): each paired test asks whether B resolved more held-out tasks than A."""
 
 
-def test_source(name: str, func_src: str, tests: dict[str, str]) -> str:
-    func = func_src.split("(")[0].removeprefix("def ")
-    lines = [f"from mod import {func}\n"]
-    for test, assertion in tests.items():
-        lines.append(f"\ndef test_{test}():\n    assert {assertion}\n")
-    return "".join(lines)
+def grpo_available() -> bool:
+    return importlib.util.find_spec("trainers.grpo") is not None
 
 
-def statuses(module_src: str, tests_src: str, tests: dict[str, str]) -> dict[str, str]:
-    """Per-test outcome, computed in-process (pure functions; pytest agrees on these)."""
-    namespace: dict = {}
-    exec(compile(module_src, "mod.py", "exec"), namespace)
-    out = {}
-    for test, assertion in tests.items():
-        try:
-            ok = eval(assertion, dict(namespace))
-        except Exception:
-            ok = False
-        out[f"test_mod.py::test_{test}"] = "passed" if ok else "failed"
-    return out
+# -- stages ---------------------------------------------------------------------------------------
 
 
-def write_source_tasks(out: Path, name: str, func_src: str, tests: dict[str, str],
-                       rng: random.Random, per_source: int) -> list[str]:
-    """Up to ``per_source`` tasks of one source function, one mutation each, under ``out``.
+def build_base(work: Path, args) -> Path:
+    """The pretrained tiny base, once per (width, depth, pretraining steps): shared by all seeds."""
+    from trainers.tiny import TinyModelConfig, init_tiny
 
-    Each reference patch has no context lines (the one changed line), widened by the reference
-    policy only where that line is not unique in the file.
+    name = f"base-h{args.hidden_size}-l{args.layers}-p{args.pretrain_steps}"
+    if args.corpus_mb != 4.0:
+        name += f"-c{args.corpus_mb:g}"
+    model_dir = work / name / "model"
+    if not (model_dir / "config.json").is_file():
+        init_tiny(model_dir, TinyModelConfig(hidden_size=args.hidden_size, layers=args.layers,
+                                             seed=0, pretrain_steps=args.pretrain_steps,
+                                             corpus_mb=args.corpus_mb))
+    return model_dir
+
+
+def demonstrator(style: str, args) -> tuple[str, dict]:
+    """The policy (name, options) whose resolved episodes are the SFT data of ``style``."""
+    if style == "edit":
+        return "reference", {}
+    if args.candidates_demo_policy == "search":
+        return "search", {}
+    return "reference", {"candidates": True}
+
+
+def collect_demos(work: Path, style: str, args) -> Path:
+    """Demonstrations of ``style`` on the training tasks (collect resumes); the dataset's path.
+
+    With the reference demonstrator, the edit style's are made from the candidates style's
+    (``edits_from_candidates``: the same fixed files, by edits), which saves a second collection:
+    its localize runs are most of the time.
     """
-    from envs.mutations import apply, enumerate_mutations
-    from envs.task import Task
+    from sandboxes.config import SandboxConfig
+    from trainers.data import CollectConfig, collect
 
-    tests_src = test_source(name, func_src, tests)
-    mutants = [m for m in enumerate_mutations(func_src, "mod.py") if m.family in FAMILIES]
-    rng.shuffle(mutants)
-    ids: list[str] = []
-    for m in mutants:
-        if len(ids) >= per_source:
-            break
-        buggy = apply(func_src, m)
-        status = statuses(buggy, tests_src, tests)
-        failing = sorted(k for k, v in status.items() if v != "passed")
-        if not failing:
-            continue
-        task_id = f"{name}-{len(ids)}"
-        task_dir = out / task_id
-        (task_dir / "repo").mkdir(parents=True, exist_ok=True)
-        (task_dir / "repo" / "mod.py").write_text(buggy)
-        (task_dir / "repo" / "test_mod.py").write_text(tests_src)
-        patch = "".join(difflib.unified_diff(
-            buggy.splitlines(True), func_src.splitlines(True), "a/mod.py", "b/mod.py", n=0))
-        Task(id=task_id, repo=task_dir / "repo", fail_to_pass=tuple(failing),
-             pass_to_pass=tuple(sorted(set(status) - set(failing))), bug_class=m.family,
-             source=name, reference_patch=patch).save(task_dir)
-        ids.append(task_id)
-    return ids
+    if style == "edit" and args.candidates_demo_policy == "reference":
+        candidates = collect_demos(work, "candidates", args).parent
+        derived = edits_from_candidates(candidates, work / "demos-edit")
+        if args.edit_style == "line":
+            return derived
+        return minimal_edit_dataset(derived.parent, work / "tasks" / "train")
+    out = work / f"demos-{style}"
+    policy, options = demonstrator(style, args)
+    summary = collect(CollectConfig(tasks=str(work / "tasks" / "train"), out=str(out),
+                                    policy=policy, policy_options=options, workers=args.workers,
+                                    sandbox=SandboxConfig("local"), max_steps=10,
+                                    max_context_chars=args.max_context_chars))
+    print(f"demonstrations ({style}, {policy}): {summary.resolved} resolved of "
+          f"{summary.attempted + summary.skipped}", flush=True)
+    if style == "edit" and args.edit_style == "minimal":
+        return minimal_edit_dataset(out, work / "tasks" / "train")
+    return out / "dataset"
 
 
-def make_tasks(out: Path, seed: int, held_out: int, per_source: int, generated: int = 0,
-               generated_held_out: int = 0, extra_held_out: int = 0) -> dict[str, list[str]]:
-    """Write the task family under out/train, out/test and out/test-extra; the task ids of each.
+def train_sft(model_dir: Path, dataset: Path, out: Path, seed: int, args) -> None:
+    from trainers.sft import SFTRunConfig, run_sft
 
-    Held out: ``held_out`` hand-written source repos and ``generated_held_out`` generated ones
-    (out/test), and ``extra_held_out`` more generated ones from a generator seeded apart
-    (out/test-extra: more held-out tasks, without changing train or test); training: the other
-    hand-written ones and ``generated`` generated ones. No source function is in two parts.
+    if (out / "adapter_model.safetensors").is_file():
+        return
+    result = run_sft(SFTRunConfig(
+        model=str(model_dir), dataset=str(dataset), output_dir=str(out),
+        max_steps=args.sft_steps, learning_rate=args.sft_lr, batch_size=args.sft_batch,
+        lora_r=args.lora_r, lora_alpha=args.lora_r * 2, lora_dropout=0.0, max_length=1024,
+        seed=seed,
+        # A random base caps its logits (frozen norms and tied embeddings of std 0.02 give
+        # |logit| < ~3), so its distribution stays near uniform whatever LoRA learns; a
+        # trainable output layer and norms (saved with the adapter) let it become confident.
+        lora_args={"modules_to_save": ["lm_head", "norm"]} if args.train_head else {},
+        logging_steps=10, save_steps=max(args.sft_steps // 2, 1)))
+    print(f"SFT loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}", flush=True)
+
+
+def train_ppo(model_dir: Path, sft_dir: Path, tasks: Path, out: Path, seed: int,
+              args) -> list[dict]:
+    """PPO from the SFT adapter (resumes from its checkpoints); the per-iteration metrics."""
+    from trainers.ppo import PPOConfig, format_metrics, latest_checkpoint, run_ppo
+
+    last = latest_checkpoint(out)
+    if last is not None and (out / "adapter_model.safetensors").is_file():
+        state = json.loads((last / "state.json").read_text())
+        if state["iteration"] >= args.ppo_iterations:
+            return state["history"]
+    result = run_ppo(PPOConfig(
+        model=str(model_dir), adapter=str(sft_dir), tasks=str(tasks), output_dir=str(out),
+        iterations=args.ppo_iterations, episodes_per_iter=args.ppo_episodes,
+        samples_per_task=args.ppo_samples, num_envs=args.workers, max_steps=args.max_steps,
+        max_new_tokens=args.max_new_tokens, max_context_chars=args.max_context_chars,
+        learning_rate=args.ppo_lr, kl_coef=args.ppo_kl_coef, reference="adapter",
+        baseline="group", norm_adv=False, minibatch_size=4, update_epochs=2, seed=seed,
+        temperature=args.ppo_temperature),
+        log_fn=lambda i, m: print(format_metrics(i, m), flush=True))
+    return result.history
+
+
+def train_grpo(model_dir: Path, sft_dir: Path, tasks: Path, out: Path, seed: int,
+               args) -> None:
+    """TRL's GRPO from the same SFT adapter, on the same training tasks, env reward and episode
+    budget as PPO: a step is one PPO iteration's tasks, each sampled ``--ppo-samples`` times."""
+    from trainers.grpo import GRPOConfig, run_grpo
+
+    if (out / "adapter_model.safetensors").is_file():
+        return
+    run_grpo(GRPOConfig(
+        model=str(model_dir), adapter=str(sft_dir), tasks=str(tasks), output_dir=str(out),
+        steps=args.grpo_steps or args.ppo_iterations, num_generations=args.ppo_samples,
+        tasks_per_step=args.ppo_episodes // args.ppo_samples, num_envs=args.workers,
+        max_steps=args.max_steps, max_new_tokens=args.max_new_tokens,
+        temperature=args.ppo_temperature, learning_rate=args.ppo_lr, beta=args.ppo_kl_coef,
+        seed=seed))
+
+
+def evaluate(model_dir: Path, adapter: Path | None, tasks: Path, ids: list[str], out: Path,
+             args) -> dict[str, dict]:
+    """Greedy episodes of the hf policy on the tasks ``ids``; {task id: {"resolved", "reward",
+    "verbs"}}, each appended to ``out`` (JSON lines) as it ends, so that a rerun runs only the
+    tasks missing there; the trajectories go beside it, in a folder of its name.
+
+    Episodes run ``--workers`` at a time in threads, each in its own sandbox, sharing one copy of
+    the model (generation takes turns behind a lock). Worker processes (agent.eval.run_eval) would
+    each import torch and load the model: measured on the shared 2-core machine, 130 s for a
+    2-task evaluation, most of it that start-up, paid again by each of a run's many evaluations.
     """
-    names = sorted(FUNCTIONS)
-    rng = random.Random(seed)
-    rng.shuffle(names)
-    functions = dict(FUNCTIONS)
-    extra = generated_functions(generated + generated_held_out, seed + 1)
-    functions.update(extra)
-    extra_names = list(extra)
-    split = {"test": names[:held_out] + extra_names[generated:],
-             "train": names[held_out:] + extra_names[:generated]}
-    ids: dict[str, list[str]] = {"train": [], "test": [], "test-extra": []}
-    for part, sources in split.items():
-        for name in sources:
-            ids[part] += write_source_tasks(out / part, name, *functions[name], rng, per_source)
-    bodies = {src.split(":", 1)[1] for src, _ in functions.values()}
-    candidates = generated_functions(2 * extra_held_out + 10, seed + 1000)
-    more = {name: fn for name, fn in candidates.items()
-            if name not in functions and fn[0].split(":", 1)[1] not in bodies}
-    for name in list(more)[:extra_held_out]:
-        ids["test-extra"] += write_source_tasks(out / "test-extra", name, *more[name], rng,
-                                                per_source)
-    return ids
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
 
-
-def minimal_block(buggy: str, fixed: str) -> tuple[str, str] | None:
-    """The shortest SEARCH/REPLACE pair of whole words that turns ``buggy`` into ``fixed``.
-
-    SEARCH is a substring of one line that occurs once in the file (the env replaces a unique
-    SEARCH text wherever it is), grown word by word from the changed characters. None when the
-    change spans several lines or no such pair exists.
-    """
-    old_lines, new_lines = buggy.split("\n"), fixed.split("\n")
-    changed = [i for i, (a, b) in enumerate(zip(old_lines, new_lines)) if a != b]
-    if len(old_lines) != len(new_lines) or len(changed) != 1:
-        return None
-    old, new = old_lines[changed[0]], new_lines[changed[0]]
-    p = 0
-    while p < min(len(old), len(new)) and old[p] == new[p]:
-        p += 1
-    q = 0
-    while q < min(len(old), len(new)) - p and old[-1 - q] == new[-1 - q]:
-        q += 1
-    start, end = p, len(old) - q  # the changed span of old; new's is [p, len(new) - q)
-    while start > 0 and not old[start - 1].isspace():
-        start -= 1
-    while end < len(old) and not old[end].isspace():
-        end += 1
-    while True:
-        search = old[start:end]
-        replace = new[start:len(new) - (len(old) - end)]
-        if (search.strip() and buggy.count(search) == 1
-                and buggy.replace(search, replace, 1) == fixed):
-            return search, replace
-        if start == len(old) - len(old.lstrip()) and end == len(old):
-            return None
-        # one more word on each side (the indentation is never part of SEARCH)
-        while start > len(old) - len(old.lstrip()) and old[start - 1].isspace():
-            start -= 1
-        while start > len(old) - len(old.lstrip()) and not old[start - 1].isspace():
-            start -= 1
-        while end < len(old) and old[end].isspace():
-            end += 1
-        while end < len(old) and not old[end].isspace():
-            end += 1
-
-
-def minimal_edit_dataset(demos: Path, tasks_dir: Path) -> Path:
-    """demos/dataset with each edit rewritten to its minimal_block, saved as demos/dataset-minimal.
-
-    The rewritten edit leaves the file exactly as the demonstrated one did (checked here), so the
-    env's answer, kept as recorded, is what it says to the new edit too. A shorter action is one
-    a small model from scratch can learn: it names the wrong token instead of copying a line.
-    """
-    from datasets import load_from_disk
-
-    from envs.actions import Edit, EditBlock, format_action, parse_action
-    from envs.task import load_suite
-
-    repos = {t.id: Path(t.repo) for t in load_suite(tasks_dir)}
-
-    def rewrite(row):
-        buggy = (repos[row["task_id"]] / "mod.py").read_text()
-        messages = []
-        for m in row["messages"]:
-            if m["role"] == "assistant" and m["content"].lstrip("`\n").startswith("edit"):
-                action = parse_action(m["content"])
-                fixed = buggy
-                for block in action.blocks:
-                    fixed = fixed.replace(block.search, block.replace, 1)
-                pair = minimal_block(buggy, fixed) if isinstance(action, Edit) else None
-                if pair is not None:
-                    m = {**m, "content": format_action(Edit(action.path, (EditBlock(*pair),)))}
-            messages.append(m)
-        return {"messages": messages}
-
-    out = demos / "dataset-minimal"
-    load_from_disk(str(demos / "dataset")).map(rewrite).save_to_disk(str(out))
-    return out
-
-
-def evaluate(model_dir: str, adapter: str | None, tasks_dirs: list[Path], args) -> dict:
-    """Resolve rate and mean reward of the hf policy (greedy) on every task, episodes in threads."""
     from agent.loop import run_episode
     from agent.policies.hf import GenerationSettings, HFPolicy
     from envs.env import DebugEnv, EnvConfig
+    from envs.task import Task
     from sandboxes.config import SandboxConfig
-    from envs.task import load_suite
 
-    tasks = [task for tasks_dir in tasks_dirs if tasks_dir.is_dir()
-             for task in load_suite(tasks_dir)]
-    base = HFPolicy(model_dir, adapter=adapter, load_4bit=True, generation=GenerationSettings(
-        max_new_tokens=args.max_new_tokens, do_sample=False,
-        max_context_chars=args.max_context_chars))
-    lock = threading.Lock()
-    env_config = EnvConfig(sandbox=SandboxConfig("local"), max_steps=args.max_steps,
-                           time_budget_s=300)
+    done = {}
+    if out.is_file():
+        for line in out.read_text().splitlines():
+            row = json.loads(line)
+            done[row.pop("task_id")] = row
+    todo = [t for t in ids if t not in done]
+    if todo:
+        base = HFPolicy(str(model_dir), adapter=str(adapter) if adapter else None, load_4bit=True,
+                        generation=GenerationSettings(
+                            max_new_tokens=args.max_new_tokens, do_sample=False,
+                            max_context_chars=args.max_context_chars))
+        lock = threading.Lock()
+        env_config = EnvConfig(sandbox=SandboxConfig("local"), max_steps=args.max_steps,
+                               time_budget_s=300)
+        out.parent.mkdir(parents=True, exist_ok=True)
 
-    def one(task):
-        policy = HFPolicy.from_model(base.model, base.tokenizer, base.settings, lock=lock)
-        with DebugEnv(env_config, tasks=[task]) as env:
-            return run_episode(policy, env, task=task)
+        def one(task_id: str) -> None:
+            task = Task.load(tasks / task_id)
+            policy = HFPolicy.from_model(base.model, base.tokenizer, base.settings, lock=lock)
+            seen: set[str] = set()
+            with DebugEnv(env_config, tasks=[task]) as env:
+                result = run_episode(policy, env, task=task,
+                                     trajectory_path=out.with_suffix("") / f"{task_id}.json",
+                                     on_step=lambda step: seen.add(step.info.get("action") or ""))
+            verbs = sorted(seen - {""})
+            row = {"resolved": bool(result.resolved), "reward": result.reward, "verbs": verbs}
+            with lock, out.open("a") as f:
+                f.write(json.dumps({"task_id": task_id, **row}) + "\n")
+            done[task_id] = row
 
-    with ThreadPoolExecutor(max_workers=args.workers) as pool:
-        results = list(pool.map(one, tasks))
-
-    def resolved(where) -> str:
-        picked = [r for t, r in zip(tasks, results) if where(t)]
-        return f"{sum(r.resolved for r in picked)}/{len(picked)}"
-
-    return {
-        "resolve_rate": sum(r.resolved for r in results) / len(results),
-        "resolved_handwritten": resolved(lambda t: t.source in FUNCTIONS),
-        "resolved_generated": resolved(lambda t: t.source not in FUNCTIONS),
-        **{f"resolved_{cls}": resolved(lambda t, c=cls: t.bug_class == c)
-           for cls in FAMILIES if any(t.bug_class == cls for t in tasks)},
-        "mean_reward": sum(r.reward for r in results) / len(results),
-        "episodes": len(results),
-        "submitted_rate": sum(r.exit_status == "submitted" for r in results) / len(results),
-        "resolved_ids": sorted(t.id for t, r in zip(tasks, results) if r.resolved),
-        "mean_steps": sum(r.steps for r in results) / len(results),
-    }
+        with ThreadPoolExecutor(max_workers=args.workers) as pool:
+            list(pool.map(one, todo))
+    return {t: done[t] for t in ids}
 
 
-def plot(history: list[dict], figures: dict, path: Path) -> None:
-    """Left: the PPO reward curve on training rollouts; right: held-out figures by stage."""
+# -- figures --------------------------------------------------------------------------------------
+
+
+def figures(outcomes: dict[str, dict], tasks: dict) -> dict:
+    """Resolve rate, mean reward, per bug class, how often each action was used."""
+    n = len(outcomes)
+    by_class = {}
+    for cls in FAMILIES:
+        ids = [t for t in outcomes if tasks[t].bug_class == cls]
+        if ids:
+            by_class[cls] = f"{sum(outcomes[t]['resolved'] for t in ids)}/{len(ids)}"
+    used = {verb: round(sum(verb in o["verbs"] for o in outcomes.values()) / n, 3)
+            for verb in ("edit", "candidates", "apply")}
+    return {"resolved": sum(o["resolved"] for o in outcomes.values()), "episodes": n,
+            "resolve_rate": round(sum(o["resolved"] for o in outcomes.values()) / n, 4),
+            "mean_reward": round(sum(o["reward"] for o in outcomes.values()) / n, 4),
+            "by_class": by_class, "used": used,
+            "handwritten": sum(o["resolved"] for t, o in outcomes.items()
+                               if tasks[t].source in FUNCTIONS)}
+
+
+def spread(values: list[float]) -> dict:
+    return {"mean": round(statistics.fmean(values), 4),
+            "sd": round(statistics.stdev(values), 4) if len(values) > 1 else 0.0,
+            "min": min(values), "max": max(values), "per_seed": values}
+
+
+def paired_tests(outcomes: dict[str, dict[str, dict[int, dict]]], seeds: list[int],
+                 ids: list[str]) -> dict:
+    """Per style, each comparison of COMPARISONS: pooled exact McNemar and a per-seed sign test.
+
+    ``outcomes[style][stage][seed]`` maps task id to outcome; the base's is under seed None, and
+    it is paired with every seed's SFT (it is one greedy run, the same whatever the seed).
+    """
+    from trainers.stats import mcnemar_exact, sign_test
+
+    def run(style: str, stage: str, seed: int) -> dict | None:
+        runs = outcomes[style].get(stage, {})
+        return runs.get(None) if stage == "base" else runs.get(seed)
+
+    tests: dict[str, dict] = {}
+    for style in outcomes:
+        for b, a in COMPARISONS:
+            pairs = [(run(style, a, s), run(style, b, s)) for s in seeds]
+            pairs = [(x, y) for x, y in pairs if x is not None and y is not None]
+            if not pairs:
+                continue
+            pooled = mcnemar_exact([x[t]["resolved"] for x, _ in pairs for t in ids],
+                                   [y[t]["resolved"] for _, y in pairs for t in ids])
+            per_seed = sign_test([sum(x[t]["resolved"] for t in ids) for x, _ in pairs],
+                                 [sum(y[t]["resolved"] for t in ids) for _, y in pairs])
+            points = 100 * (pooled.b_only - pooled.a_only) / (len(pairs) * len(ids))
+            tests[f"{style}: {b} vs {a}"] = {"seeds": len(pairs), "points": round(points, 1),
+                                             "mcnemar": pooled.to_json(),
+                                             "sign": per_seed.to_json()}
+    return tests
+
+
+def collate(outcomes: dict, seeds: list[int], ids: list[str], tasks: dict, timings: dict,
+            args) -> dict:
+    """results.json: per style and stage the figures of each seed, their mean and spread, the
+    paired tests and the resolved task ids."""
+    def key(seed: int | None) -> str:
+        return "once" if seed is None else str(seed)
+
+    runs = {style: {stage: {key(seed): figures(o, tasks) for seed, o in by_seed.items()}
+                    for stage, by_seed in stages.items()} for style, stages in outcomes.items()}
+    summary = {style: {stage: {
+        "resolve_rate": spread([f["resolve_rate"] for f in by_seed.values()]),
+        "mean_reward": spread([f["mean_reward"] for f in by_seed.values()]),
+        "apply_used": spread([f["used"]["apply"] for f in by_seed.values()]),
+    } for stage, by_seed in stages.items()} for style, stages in runs.items()}
+    resolved = {style: {stage: {key(seed): sorted(t for t, o in by.items() if o["resolved"])
+                                for seed, by in by_seed.items()}
+                        for stage, by_seed in stages.items()}
+                for style, stages in outcomes.items()}
+    return {"seeds": seeds, "eval_tasks": ids, "summary": summary,
+            "tests": paired_tests(outcomes, seeds, ids), "runs": runs, "resolved_ids": resolved,
+            "timings_s": timings, "args": vars(args)}
+
+
+def print_table(results: dict) -> None:
+    n = len(results["eval_tasks"])
+    print(f"\nheld-out tasks: {n} (source functions never seen in training), "
+          f"seeds: {results['seeds']}")
+    print(f"{'style':<11} {'stage':<5} {'resolve rate: mean':>18} {'sd':>6} {'per seed':<24} "
+          f"{'reward':>7} {'apply used':>10}")
+    for style, stages in results["summary"].items():
+        for stage, row in stages.items():
+            rate = row["resolve_rate"]
+            per_seed = " ".join(f"{v:.3f}" for v in rate["per_seed"])
+            print(f"{style:<11} {stage:<5} {rate['mean']:>18.3f} {rate['sd']:>6.3f} "
+                  f"{per_seed:<24} {row['mean_reward']['mean']:>7.3f} "
+                  f"{row['apply_used']['mean']:>10.2f}")
+    print("\npaired tests (B vs A: resolve rate difference; pairs where only B / only A "
+          "resolved):")
+    for name, test in results["tests"].items():
+        m, s = test["mcnemar"], test["sign"]
+        print(f"  {name:<26} {test['points']:+6.1f} points; pooled McNemar +{m['b_only']} "
+              f"-{m['a_only']} p={m['p']:.4f};  "
+              f"sign over {test['seeds']} seeds +{s['b_only']} -{s['a_only']} p={s['p']:.3f}")
+
+
+def plot(histories: dict[str, list[dict]], results: dict, path: Path) -> None:
+    """Left: PPO training-rollout resolve rate per seed and style; right: held-out rates."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (curve, bars) = plt.subplots(1, 2, figsize=(10, 4))
-    its = [h["iteration"] for h in history]
-    curve.plot(its, [h["charts/mean_reward"] for h in history], "o-", label="mean reward (score)")
-    curve.plot(its, [h.get("charts/mean_return", float("nan")) for h in history], "^:",
-               label="mean return (with penalties)")
-    curve.plot(its, [h["charts/resolve_rate"] for h in history], "s--", label="resolve rate")
+    fig, (curve, bars) = plt.subplots(1, 2, figsize=(11, 4))
+    for name, history in histories.items():
+        curve.plot([h["iteration"] for h in history],
+                   [h["charts/resolve_rate"] for h in history], ".-", label=name, alpha=0.7)
     curve.set_xlabel("PPO iteration")
-    curve.set_title("PPO rollouts on training tasks")
-    curve.legend(fontsize=8)
-    stages = list(figures)
-    x = range(len(stages))
-    bars.bar([i - 0.2 for i in x], [figures[s]["resolve_rate"] for s in stages], 0.4,
-             label="resolve rate")
-    bars.bar([i + 0.2 for i in x], [figures[s]["mean_reward"] for s in stages], 0.4,
-             label="mean reward")
-    bars.set_xticks(list(x), stages)
-    bars.set_title("held-out tasks (unseen source repos)")
-    bars.legend(fontsize=8)
-    fig.suptitle("debug-agent, tiny local model: base -> SFT -> PPO")
+    curve.set_title("PPO rollouts on training tasks: resolve rate")
+    curve.legend(fontsize=7)
+    labels, means, sds = [], [], []
+    for style, stages in results["summary"].items():
+        for stage, row in stages.items():
+            labels.append(f"{style}\n{stage}")
+            means.append(row["resolve_rate"]["mean"])
+            sds.append(row["resolve_rate"]["sd"])
+    bars.bar(range(len(labels)), means, yerr=sds, capsize=3)
+    bars.set_xticks(range(len(labels)), labels, fontsize=7)
+    bars.set_title(f"held-out resolve rate, mean and sd over {len(results['seeds'])} seeds")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
 
-def main() -> None:
+# -- the run --------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--work", default="/tmp/debug-agent-learning", help="Working directory.")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, default=3, help="Training seeds (0 .. N-1).")
+    parser.add_argument("--only-seed", type=int, default=None,
+                        help="Run one seed's stages only (into the same WORK, so that seeds can "
+                             "run side by side), writing results-seed-S.json; a later run "
+                             "without it collates every seed from the caches.")
+    parser.add_argument("--task-seed", type=int, default=0,
+                        help="Seed of the task family and of the evaluation sample (the same "
+                             "for every training seed).")
+    parser.add_argument("--styles", default=",".join(STYLES),
+                        help="Action styles, comma-separated: edit, candidates.")
+    parser.add_argument("--stages", default=None,
+                        help="Trained stages, comma-separated (default: sft,ppo and grpo where "
+                             "trainers.grpo exists).")
     parser.add_argument("--quick", action="store_true", help="Tiny settings: checks the pipeline.")
-    parser.add_argument("--plot-only", action="store_true",
-                        help="Redraw the plot from WORK/results.json and the PPO checkpoint.")
-    parser.add_argument("--demo-policy", default="reference", help="reference or search.")
+    parser.add_argument("--candidates-demo-policy", default="reference",
+                        choices=("reference", "search"),
+                        help="Demonstrator of the candidates style: reference (the reference fix "
+                             "by candidates + apply where listed: one test run an episode) or "
+                             "search (the model-free search, which validates many candidates).")
     parser.add_argument("--edit-style", default="minimal", choices=("minimal", "line"),
-                        help="minimal: SFT on demos whose edits are rewritten to the shortest "
+                        help="minimal: the edit style's demonstrations rewritten to the shortest "
                              "unique SEARCH (minimal_block); line: the reference edits as played.")
     parser.add_argument("--held-out", type=int, default=5, help="Source repos held out.")
     parser.add_argument("--per-source", type=int, default=3, help="Tasks per source repo.")
@@ -432,159 +437,136 @@ def main() -> None:
     parser.add_argument("--generated-held-out", type=int, default=10,
                         help="Generated source repos held out.")
     parser.add_argument("--extra-held-out", type=int, default=30,
-                        help="More generated source repos held out, from a generator seeded "
-                             "apart (tasks/test-extra), for a less noisy held-out figure.")
+                        help="More generated held-out source repos, from a generator seeded apart.")
+    parser.add_argument("--eval-tasks", type=int, default=48,
+                        help="Held-out tasks each stage is evaluated on (a fixed sample; 0: all).")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--hidden-size", type=int, default=128)
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--pretrain-steps", type=int, default=3000,
-                        help="Next-token steps of the tiny base on Python source before anything "
-                             "else (trainers.tiny.pretrain): the stand-in for a pretrained model; "
-                             "0 keeps it random.")
-    parser.add_argument("--sft-steps", type=int, default=800)
+                        help="Next-token steps of the tiny base on Python source "
+                             "(trainers.tiny.pretrain); 0 keeps it random.")
+    parser.add_argument("--corpus-mb", type=float, default=4.0,
+                        help="Megabytes of Python source for the tokenizer and pretraining.")
+    parser.add_argument("--sft-steps", type=int, default=200)
     parser.add_argument("--sft-lr", type=float, default=3e-3)
     parser.add_argument("--sft-batch", type=int, default=4)
     parser.add_argument("--no-train-head", dest="train_head", action="store_false",
                         help="LoRA only: keep the output layer and RMSNorm weights frozen.")
     parser.add_argument("--lora-r", type=int, default=64)
-    parser.add_argument("--ppo-iterations", type=int, default=20)
-    parser.add_argument("--ppo-episodes", type=int, default=16)
+    parser.add_argument("--ppo-iterations", type=int, default=8)
+    parser.add_argument("--ppo-episodes", type=int, default=8)
     parser.add_argument("--ppo-samples", type=int, default=4,
-                        help="Episodes of each task per PPO iteration.")
-    parser.add_argument("--ppo-baseline", default="group", choices=("group", "value"),
-                        help="group: RLOO over a task's samples, advantages not whitened; value: "
-                             "GAE on the value head, whitened.")
+                        help="Episodes of each task per PPO iteration (GRPO's group size).")
     parser.add_argument("--ppo-temperature", type=float, default=1.0,
-                        help="Sampling temperature of PPO rollouts (evaluation is greedy).")
+                        help="Sampling temperature of PPO and GRPO rollouts (greedy evaluation).")
     parser.add_argument("--ppo-lr", type=float, default=5e-5)
     parser.add_argument("--ppo-kl-coef", type=float, default=0.02,
-                        help="Per-token KL penalty to the PPO reference policy.")
-    parser.add_argument("--ppo-reference", default="adapter", choices=("adapter", "base"),
-                        help="adapter: KL to a frozen copy of the SFT adapter; base: to the base "
-                             "model (adapter disabled), which SFT has moved several nats per "
-                             "token away from, so any useful coefficient swamps the task reward.")
+                        help="Per-token KL penalty to the frozen SFT adapter.")
+    parser.add_argument("--grpo-steps", type=int, default=0,
+                        help="GRPO optimizer steps (default: --ppo-iterations, the same episodes).")
     parser.add_argument("--max-steps", type=int, default=5)
     parser.add_argument("--max-new-tokens", type=int, default=96)
     parser.add_argument("--max-context-chars", type=int, default=4000)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.quick:
         args.held_out, args.per_source, args.sft_steps = 2, 1, 10
         args.generated, args.generated_held_out, args.extra_held_out = 2, 1, 1
         args.ppo_iterations, args.ppo_episodes, args.ppo_samples, args.layers = 1, 2, 2, 2
-        args.pretrain_steps = 20
+        args.pretrain_steps, args.corpus_mb = 20, 0.5
+    args.styles = [s for s in args.styles.split(",") if s]
+    if not args.styles or set(args.styles) - set(STYLES):
+        parser.error(f"--styles takes a comma-separated subset of {', '.join(STYLES)}, got "
+                     f"{','.join(args.styles)!r}")
+    default = "sft,ppo,grpo" if grpo_available() else "sft,ppo"
+    args.stages = [s for s in (args.stages or default).split(",") if s]
+    if not args.stages or args.stages[0] != "sft" or set(args.stages) - set(TRAINED):
+        parser.error(f"--stages takes sft then any of ppo, grpo, got {','.join(args.stages)!r}")
+    if "grpo" in args.stages and not grpo_available():
+        parser.error("--stages grpo needs trainers.grpo, which this checkout lacks")
+    if args.seeds < 1 or args.eval_tasks < 0 or (args.only_seed or 0) < 0:
+        parser.error(f"--seeds must be >= 1, --eval-tasks and --only-seed >= 0, got "
+                     f"{args.seeds}, {args.eval_tasks} and {args.only_seed}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from envs.task import load_suite
 
     work = Path(args.work)
-    if args.plot_only:
-        from trainers.ppo import latest_checkpoint
-
-        state = json.loads((latest_checkpoint(work / "ppo") / "state.json").read_text())
-        figures = json.loads((work / "results.json").read_text())["figures"]
-        plot(state["history"], figures, work / "reward_curve.png")
-        return
-
-    from sandboxes.config import SandboxConfig
-    from trainers.data import CollectConfig, collect
-    from trainers.ppo import PPOConfig, format_metrics, run_ppo
-    from trainers.sft import SFTRunConfig, run_sft
-    from trainers.tiny import TinyModelConfig, init_tiny
-
     started = time.monotonic()
     timings: dict[str, float] = {}
 
-    def stage(name: str, t0: float) -> None:
+    @contextmanager
+    def timed(name: str):
+        t0 = time.monotonic()
+        yield
         timings[name] = round(time.monotonic() - t0, 1)
         print(f"[{name}] {timings[name]} s", flush=True)
 
-    t0 = time.monotonic()
-    if not (work / "tasks" / "test").is_dir() or (
-            args.extra_held_out and not (work / "tasks" / "test-extra").is_dir()):
-        make_tasks(work / "tasks", args.seed, args.held_out, args.per_source, args.generated,
-                   args.generated_held_out, args.extra_held_out)
-    n_train = len(list((work / "tasks" / "train").glob("*/task.json")))
-    held_out = [work / "tasks" / "test", work / "tasks" / "test-extra"]
-    n_test = sum(len(list(d.glob("*/task.json"))) for d in held_out)
-    print(f"tasks: {n_train} train, {n_test} held-out (other source repos)")
-    model_dir = work / "model"
-    if not (model_dir / "config.json").is_file():
-        init_tiny(model_dir, TinyModelConfig(hidden_size=args.hidden_size, layers=args.layers,
-                                             seed=args.seed, pretrain_steps=args.pretrain_steps))
-    stage("tasks+model", t0)
+    tasks_dir = work / "tasks"
+    family = {k: getattr(args, k) for k in ("task_seed", "held_out", "per_source", "generated",
+                                            "generated_held_out", "extra_held_out")}
+    with timed("tasks+base"):
+        if not (tasks_dir / "family.json").is_file():
+            make_tasks(tasks_dir, args.task_seed, args.held_out, args.per_source, args.generated,
+                       args.generated_held_out, args.extra_held_out)
+            (tasks_dir / "family.json").write_text(json.dumps(family))
+        made = json.loads((tasks_dir / "family.json").read_text())
+        if made != family:
+            print(f"learning.py: {work} holds tasks made with {made}, not {family}; pass the "
+                  "same task options or another --work", file=sys.stderr)
+            return 2
+        model_dir = build_base(work, args)
+    held_out = {t.id: t for t in load_suite(tasks_dir / "held-out")}
+    ids = sorted(held_out)
+    if args.eval_tasks and args.eval_tasks < len(ids):
+        ids = sorted(random.Random(args.task_seed).sample(ids, args.eval_tasks))
+    n_train = len(load_suite(tasks_dir / "train"))
+    print(f"tasks: {n_train} train, {len(held_out)} held-out, {len(ids)} evaluated", flush=True)
 
-    t0 = time.monotonic()
-    summary = collect(CollectConfig(tasks=str(work / "tasks" / "train"), out=str(work / "demos"),
-                                    policy=args.demo_policy, workers=args.workers,
-                                    sandbox=SandboxConfig("local"), max_steps=10,
-                                    max_context_chars=args.max_context_chars))
-    print(f"demonstrations: {summary.resolved} resolved of {n_train}")
-    dataset = work / "demos" / "dataset"
-    if args.edit_style == "minimal":
-        dataset = minimal_edit_dataset(work / "demos", work / "tasks" / "train")
-    stage("collect", t0)
-
-    figures: dict[str, dict] = {}
-    results_path = work / "results.json"
-    saved = json.loads(results_path.read_text()) if results_path.is_file() else {}
-    figures.update(saved.get("figures", {}))
-
-    def record() -> None:
-        results_path.write_text(json.dumps({"figures": figures, "timings_s": timings,
-                                            "args": vars(args)}, indent=1))
-
-    def evaluate_stage(name: str, adapter: Path | None) -> None:
-        """Held-out figures of one stage, kept in results.json; reused while the task set is."""
-        t0 = time.monotonic()
-        if figures.get(name, {}).get("episodes") != n_test:
-            adapter_dir = str(adapter) if adapter else None
-            figures[name] = evaluate(str(model_dir), adapter_dir, held_out, args)
-            record()
-        print(f"{name}:", figures[name])
-        stage(f"eval {name}", t0)
-
-    evaluate_stage("base", None)
-
-    t0 = time.monotonic()
-    sft_dir = work / "sft"
-    if not (sft_dir / "adapter_model.safetensors").is_file():
-        result = run_sft(SFTRunConfig(
-            model=str(model_dir), dataset=str(dataset), output_dir=str(sft_dir),
-            max_steps=args.sft_steps, learning_rate=args.sft_lr, batch_size=args.sft_batch,
-            lora_r=args.lora_r,
-            lora_alpha=args.lora_r * 2, lora_dropout=0.0, max_length=1024, seed=args.seed,
-            # A random base caps its logits (frozen norms and tied embeddings of std 0.02 give
-            # |logit| < ~3), so its distribution stays near uniform whatever LoRA learns; a
-            # trainable output layer and norms (saved with the adapter) let it become confident.
-            lora_args={"modules_to_save": ["lm_head", "norm"]} if args.train_head else {},
-            logging_steps=10, save_steps=max(args.sft_steps // 2, 1)))
-        print(f"SFT loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f}")
-    stage("sft", t0)
-    evaluate_stage("sft", sft_dir)
-
-    t0 = time.monotonic()
-    ppo_dir = work / "ppo"
-    ppo = run_ppo(PPOConfig(
-        model=str(model_dir), adapter=str(sft_dir), tasks=str(work / "tasks" / "train"),
-        output_dir=str(ppo_dir), iterations=args.ppo_iterations,
-        episodes_per_iter=args.ppo_episodes, samples_per_task=args.ppo_samples,
-        num_envs=args.workers, max_steps=args.max_steps,
-        max_new_tokens=args.max_new_tokens, max_context_chars=args.max_context_chars,
-        learning_rate=args.ppo_lr, kl_coef=args.ppo_kl_coef, reference=args.ppo_reference,
-        baseline=args.ppo_baseline, norm_adv=args.ppo_baseline == "value",
-        minibatch_size=4, update_epochs=2, seed=args.seed,
-        temperature=args.ppo_temperature),
-        log_fn=lambda i, m: print(format_metrics(i, m), flush=True))
-    stage("ppo", t0)
-    evaluate_stage("ppo", ppo_dir)
+    datasets = {}
+    for style in args.styles:
+        with timed(f"demos {style}"):
+            datasets[style] = collect_demos(work, style, args)
+    with timed("eval base"):
+        base = evaluate(model_dir, None, tasks_dir / "held-out", ids, work / "eval-base.jsonl",
+                        args)
+    seeds = list(range(args.seeds)) if args.only_seed is None else [args.only_seed]
+    name = "results.json" if args.only_seed is None else f"results-seed-{args.only_seed}.json"
+    outcomes = {style: {"base": {None: base}} for style in args.styles}
+    histories: dict[str, list[dict]] = {}
+    train = tasks_dir / "train"
+    for seed in seeds:
+        for style in args.styles:
+            run = work / f"seed-{seed}" / style
+            with timed(f"seed {seed} {style} sft"):
+                train_sft(model_dir, datasets[style], run / "sft", seed, args)
+            if "ppo" in args.stages:
+                with timed(f"seed {seed} {style} ppo"):
+                    histories[f"{style} seed {seed}"] = train_ppo(
+                        model_dir, run / "sft", train, run / "ppo", seed, args)
+            if "grpo" in args.stages:
+                with timed(f"seed {seed} {style} grpo"):
+                    train_grpo(model_dir, run / "sft", train, run / "grpo", seed, args)
+            for stage in args.stages:
+                with timed(f"seed {seed} {style} eval {stage}"):
+                    outcomes[style].setdefault(stage, {})[seed] = evaluate(
+                        model_dir, run / stage, tasks_dir / "held-out", ids,
+                        run / f"eval-{stage}.jsonl", args)
+                print(f"seed {seed} {style} {stage}:",
+                      figures(outcomes[style][stage][seed], held_out), flush=True)
+        results = collate(outcomes, seeds[: seeds.index(seed) + 1], ids, held_out, timings, args)
+        (work / name).write_text(json.dumps(results, indent=1))  # after every seed
     timings["total"] = round(time.monotonic() - started, 1)
-    record()
-    plot(ppo.history, figures, work / "reward_curve.png")
-
-    print(f"\nheld-out tasks: {n_test} (source repos never seen in training)")
-    print(f"{'stage':<6} {'resolve rate':>13} {'mean reward':>12}")
-    for name, fig in figures.items():
-        print(f"{name:<6} {fig['resolve_rate']:>13.3f} {fig['mean_reward']:>12.3f}")
-    print(f"total {timings['total']:.0f} s; plot: {work / 'reward_curve.png'}; "
-          f"results: {results_path}")
-
+    results["timings_s"] = timings
+    (work / name).write_text(json.dumps(results, indent=1))
+    if histories:
+        plot(histories, results, work / "learning.png")
+    print_table(results)
+    print(f"total {timings['total']:.0f} s; results: {work / name}")
+    return 0
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -2,18 +2,21 @@
 
 Input: a mirror of a public collection of faulty / corrected program pairs (for example
 ConDefects' ``Code/<problem>/Python/<id>/{faultyVersion,correctVersion}.py``, given with
-``--mirror``; nothing of it is committed). For each pair whose fix changes at most
+``--mirror``; nothing of it is committed), or HumanEvalFix's Python tasks from a mirror of a
+harbor humanevalpack dataset (``--humanevalfix dev``: the even ids, the development half). For each pair whose fix changes at most
 ``--max-lines`` lines, the engine's candidates at the changed lines (perfect localization) are
 generated, ordered as the search orders them, and compared with the corrected program by AST.
 ``--tasks SUITE`` takes the pairs from a suite's tasks instead (the buggy file and the file after
 the reference patch, for tasks whose reference patch changes one Python file).
 Printed: how many pairs each engine reaches (the corrected program among its candidates), the
-median position of the fix in the engine's order, and which families reach them. The naive
+median position of the fix in the engine's order, which families reach them, and how many
+candidates one line gets and how long generating them takes. The naive
 engine is the mutation operators alone. No tests run: this measures the search space and the
 ranking, not localization or validation.
 
     python benchmarks/repair_reach.py --mirror DIR [--n 300] [--seed 0] [--max-lines 2] [--json]
     python benchmarks/repair_reach.py --tasks SUITE [--max-lines 2] [--json]
+    python benchmarks/repair_reach.py --mirror HARBOR_HUMANEVALPACK --humanevalfix dev --max-lines 4
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ import argparse
 import difflib
 import json
 import random
+import re
 import statistics
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -49,6 +54,29 @@ def pairs(mirror: Path) -> list[tuple[str, str, str]]:
         fixed = path.replace("faultyVersion.py", "correctVersion.py")
         out.append((path.rsplit("/", 1)[0], path, fixed))
     return out
+
+
+HUMANEVALFIX = "datasets/humanevalpack-fix/python_{n}"
+
+
+def humanevalfix_pairs(mirror: Path, half: str) -> list[tuple[str, str, str]]:
+    """(id, faulty, correct) texts of HumanEvalFix's Python tasks from a mirror of a harbor
+    humanevalpack dataset: the buggy program of ``instruction.md``'s context, the reference
+    ``solution/solution.py``. ``half`` "dev" is the even ids, "eval" the odd ones (measure only).
+    Blank lines are dropped from both (the two differ in them; the AST does not)."""
+    out = []
+    for n in range(0 if half == "dev" else 1, 164, 2):
+        folder = HUMANEVALFIX.format(n=n)
+        prompt, solution = show(mirror, f"{folder}/instruction.md"), show(mirror, f"{folder}/solution/solution.py")
+        found = re.search(r"# Context\n\n```python\n(.*?)```", prompt or "", re.S)
+        if found is None or solution is None:
+            continue
+        out.append((f"humanevalfix/python_{n}", _squeeze(found.group(1)), _squeeze(solution)))
+    return out
+
+
+def _squeeze(text: str) -> str:
+    return "\n".join(line for line in text.split("\n") if line.strip()) + "\n"
 
 
 def show(mirror: Path, path: str) -> str | None:
@@ -109,14 +137,26 @@ def position(groups, target: str) -> tuple[int | None, str]:
 
 def measure(faulty: str, correct: str, rows: list[int]) -> dict:
     target = rank.ast_key("m.py", correct)
-    full, naive = [], []
+    full, naive, sizes, times = [], [], [], []
     for r, line in enumerate(rows):
         context = rank.context_of(faulty, line)
-        full.append((r, context, candidates_at("m.py", faulty, line)))
+        start = time.perf_counter()
+        found = candidates_at("m.py", faulty, line)
+        times.append(time.perf_counter() - start)
+        sizes.append(len(found))
+        full.append((r, context, found))
         naive.append((r, context, mutation_candidates("m.py", faulty, line)))
     at, family = position((full, faulty), target)
     naive_at, _ = position((naive, faulty), target)
-    return {"engine": at, "family": family, "naive": naive_at}
+    return {"engine": at, "family": family, "naive": naive_at, "site_candidates": sizes,
+            "site_seconds": times}
+
+
+def _quantile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def main() -> int:
@@ -128,10 +168,16 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-lines", type=int, default=2)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--humanevalfix", choices=("dev", "eval"),
+                        help="the mirror is a harbor humanevalpack dataset: read HumanEvalFix's "
+                             "Python pairs, the even ids (dev) or the odd ones (eval: report "
+                             "only, never tune on them)")
     args = parser.parse_args()
 
     if args.tasks:
         texts = suite_pairs(args.tasks)
+    elif args.humanevalfix:
+        texts = iter(humanevalfix_pairs(args.mirror, args.humanevalfix))
     else:
         candidates = pairs(args.mirror)
         random.Random(args.seed).shuffle(candidates)
@@ -155,6 +201,10 @@ def main() -> int:
         "naive_reached": len(naive),
         "engine_median_position": statistics.median([r["engine"] for r in reached]) if reached else None,
         "naive_median_position": statistics.median([r["naive"] for r in naive]) if naive else None,
+        "site_candidates_median": _quantile([n for r in rows for n in r["site_candidates"]], 0.5),
+        "site_candidates_p90": _quantile([n for r in rows for n in r["site_candidates"]], 0.9),
+        "site_ms_median": _quantile([1000 * t for r in rows for t in r["site_seconds"]], 0.5),
+        "site_ms_p90": _quantile([1000 * t for r in rows for t in r["site_seconds"]], 0.9),
         "by_family": dict(Counter(r["family"] for r in reached).most_common()),
     }
     if args.json:
@@ -164,6 +214,9 @@ def main() -> int:
     print(f"engine reaches {summary['engine_reached']} (median position "
           f"{summary['engine_median_position']}), mutation operators alone "
           f"{summary['naive_reached']} (median position {summary['naive_median_position']})")
+    print(f"candidates per line: median {summary['site_candidates_median']}, p90 "
+          f"{summary['site_candidates_p90']}; generation per line: median "
+          f"{summary['site_ms_median']:.1f} ms, p90 {summary['site_ms_p90']:.1f} ms")
     for family, n in summary["by_family"].items():
         print(f"  {family:24} {n}")
     return 0

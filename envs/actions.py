@@ -12,6 +12,9 @@ A policy answers with one fenced block holding one action::
     =======
     new lines
     >>>>>>> REPLACE
+    candidates [PATH:LINE]        list repair candidates (ids c1, c2, ...) at the top localized
+                                  lines, or at PATH:LINE
+    apply ID                      make the edit of candidate ID of the latest listing
     submit                        end the episode; the tests decide the reward
 
 Text outside the block is the policy's own notes and is ignored. ``format_action`` writes an
@@ -72,13 +75,29 @@ class Edit:
 
 
 @dataclass(frozen=True)
+class Candidates:
+    """List the repair engine's candidate edits: at the top localized lines, or at one line."""
+
+    path: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Apply:
+    """Make the edit of one listed candidate (its id, ``c1`` ...), as the equivalent ``edit``."""
+
+    id: str
+
+
+@dataclass(frozen=True)
 class Submit:
     pass
 
 
-Action = Union[RunTests, Open, Search, Localize, Edit, Submit]
+Action = Union[RunTests, Open, Search, Localize, Edit, Candidates, Apply, Submit]
 
-VERBS = ("run_tests", "open", "search", "localize", "edit", "submit")
+VERBS = ("run_tests", "open", "search", "localize", "edit", "candidates", "apply", "submit")
+_CANDIDATE_ID = re.compile(r"^c[1-9][0-9]*$")
 
 USAGE = """\
 Answer with exactly one action in a fenced block, for example:
@@ -86,7 +105,7 @@ Answer with exactly one action in a fenced block, for example:
 run_tests
 ```
 Actions: run_tests [NODE_ID ...] | open PATH [START [END]] | search PATTERN [PATH] | localize |
-edit PATH followed by SEARCH/REPLACE blocks | submit
+edit PATH followed by SEARCH/REPLACE blocks | candidates [PATH:LINE] | apply ID | submit
 An edit looks like:
 ```
 edit pkg/module.py
@@ -95,6 +114,12 @@ edit pkg/module.py
 =======
     return a + b
 >>>>>>> REPLACE
+```
+Instead of writing an edit you may choose one: `candidates` lists possible fixes at the most
+suspicious lines (`candidates pkg/module.py:12` at one line), each with an id and the line as it
+would read; then apply one, which edits the file as that listing shows:
+```
+apply c2
 ```"""
 
 _FENCE = re.compile(r"^```[\w+-]*\s*$")
@@ -154,11 +179,28 @@ def parse_action(text: str) -> Action:
         except re.error as exc:
             raise ActionError(f"search: {args[0]!r} is not a valid regular expression ({exc})") from None
         return Search(args[0], args[1] if len(args) == 2 else None)
+    if verb == "candidates":
+        return _parse_candidates(args)
+    if verb == "apply":
+        if len(args) != 1 or not _CANDIDATE_ID.match(args[0].lower()):
+            raise ActionError("apply takes one candidate id from the latest `candidates` listing, "
+                              f"e.g. `apply c1`; got {' '.join(args)!r}")
+        return Apply(args[0].lower())
     if verb in ("localize", "submit"):
         if args:
             raise ActionError(f"{verb} takes no arguments, got {' '.join(args)!r}")
         return Localize() if verb == "localize" else Submit()
     raise ActionError(f"unknown action {verb!r}\n" + USAGE)
+
+
+def _parse_candidates(args: list[str]) -> Candidates:
+    if not args:
+        return Candidates()
+    path, _, line = args[0].rpartition(":")
+    if len(args) != 1 or not path or not line.isdigit() or int(line) < 1:
+        raise ActionError("candidates takes nothing (the top localized lines) or one PATH:LINE, "
+                          f"e.g. `candidates calc/ops.py:12`; got {' '.join(args)!r}")
+    return Candidates(path, int(line))
 
 
 def _parse_edit(args: list[str], rest: str) -> Edit:
@@ -207,6 +249,10 @@ def _body(action: Action) -> str:
             return "localize"
         case Submit():
             return "submit"
+        case Candidates(path, line):
+            return "candidates" if path is None else f"candidates {shlex.quote(f'{path}:{line}')}"
+        case Apply(id):
+            return f"apply {id}"
         case Edit(path, blocks):
             parts = [f"edit {shlex.quote(path)}"]
             for block in blocks:

@@ -15,9 +15,11 @@ from gymnasium import spaces
 from envs import reward as scoring
 from envs import tools
 from envs.actions import (
-    Action, ActionError, Edit, Localize, Open, RunTests, Search, Submit, parse_action,
+    Action, ActionError, Apply, Candidates, Edit, Localize, Open, RunTests, Search, Submit,
+    format_action, parse_action,
 )
-from envs.localize import Suspicious, format_ranking, localize_report
+from envs.candidates import Listing, load_proposer, source_files
+from envs.localize import Suspicious, format_ranking, localize_report, traceback_frames
 from envs.task import Task, load_suite, pytest_args
 from sandboxes.base import Sandbox, TestReport
 from sandboxes.config import SandboxConfig
@@ -29,7 +31,8 @@ from sandboxes.errors import UsageError
 CHARSET = frozenset(string.printable) | frozenset(map(chr, range(0xA0, 0x2C00)))
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _VERBS = {RunTests: "run_tests", Open: "open", Search: "search", Localize: "localize",
-          Edit: "edit", Submit: "submit"}
+          Edit: "edit", Candidates: "candidates", Apply: "apply", Submit: "submit"}
+_CHANGES_FILES = ("edit", "apply")
 
 
 @dataclass
@@ -65,11 +68,20 @@ class EnvConfig:
     observation shows."""
     intro_max_files: int = 200
     """Files listed in the reset observation."""
+    candidates_k: int = 8
+    """Repair candidates ``candidates`` lists (ids c1 .. cK)."""
+    proposer: str = "agent.repair.proposals:propose"
+    """Import path (``module:function``) of what makes the candidates (envs.candidates): the
+    repair engine's by default, loaded when ``candidates`` first runs."""
 
     def __post_init__(self) -> None:
+        module, colon, name = self.proposer.partition(":")
+        if not (module and colon and name.isidentifier()):
+            raise ValueError(f"EnvConfig.proposer must be an import path module:function, got "
+                             f"{self.proposer!r}")
         for name in ("max_steps", "max_observation_chars", "max_action_chars", "open_window",
                      "search_max_matches", "localize_top_n", "localization_depth",
-                     "intro_max_files"):
+                     "intro_max_files", "candidates_k"):
             if getattr(self, name) < 1:
                 raise ValueError(f"EnvConfig.{name} must be at least 1, got {getattr(self, name)}")
         for name in ("time_budget_s", "test_timeout_s", "per_test_timeout_s"):
@@ -90,8 +102,13 @@ class DebugEnv(gym.Env[str, str]):
 
     ``Text(max_action_chars)`` over ``CHARSET``: one action in the grammar of ``envs.actions``
     (``run_tests [NODE_ID ...]``, ``open PATH [START [END]]``, ``search PATTERN [PATH]``,
-    ``localize``, ``edit PATH`` + SEARCH/REPLACE blocks, ``submit``), usually inside one fenced
-    block; text around the block is ignored. Anything the policy writes is accepted: a malformed
+    ``localize``, ``edit PATH`` + SEARCH/REPLACE blocks, ``candidates [PATH:LINE]``, ``apply ID``,
+    ``submit``), usually inside one fenced block; text around the block is ignored.
+    ``candidates`` lists up to ``candidates_k`` repair candidates (ids ``c1`` ...) at the top
+    localized lines (localizing first when no ``localize`` ran) or at PATH:LINE, made by
+    ``EnvConfig.proposer`` (envs.candidates); ``apply ID`` is exactly the ``edit`` that makes that
+    candidate (same diff, same reward). Ids hold until the next listing or change of files; an
+    unknown or stale id is a format error. Anything the policy writes is accepted: a malformed
     action, or one that cannot be carried out (no such file, a path outside the repo, SEARCH text
     found nowhere or in several places), yields an observation saying what went wrong and how to
     write it, the ``format_penalty`` and ``info["format_error"] = True``.
@@ -130,7 +147,8 @@ class DebugEnv(gym.Env[str, str]):
     Every step's info holds "action" (the verb, or None when unparsable), "format_error",
     "patch" (the diff of the repo against its start) and "steps"; "localization" (the ranking of
     the latest ``localize`` as ``envs.localize.Suspicious``, ``localization_depth`` lines) once
-    localize has run.
+    localize has run; "edit" (the equivalent ``edit`` action's text) after an ``apply`` that
+    took.
 
     ## Version History
 
@@ -160,6 +178,11 @@ class DebugEnv(gym.Env[str, str]):
         self._localization: list[Suspicious] | None = None
         self.localization_report: TestReport | None = None
         """The run of the latest ``localize``, with per-test coverage and durations."""
+        self._listing: Listing | None = None
+        self._listing_gone = ""
+        """Why there is no listing now (for the message of a stale ``apply``)."""
+        self._applied = ""
+        """The edit the step's ``apply`` made, as action text (info["edit"])."""
 
     # -- Gymnasium API -------------------------------------------------------------------------
 
@@ -171,6 +194,7 @@ class DebugEnv(gym.Env[str, str]):
         options = options or {}
         self._steps, self._done, self._patch, self._localization = 0, False, "", None
         self.localization_report = None
+        self._listing, self._listing_gone = None, "no `candidates` listing yet"
         if "repo" in options:
             self.task, self.initial_report = self._start_from_repo(options)
         else:
@@ -218,6 +242,7 @@ class DebugEnv(gym.Env[str, str]):
         self._steps += 1
         reward = self.config.step_penalty
         verb, format_error, terminated = None, False, False
+        self._applied = ""
         try:
             parsed = parse_action(action if isinstance(action, str) else str(action))
             verb = _VERBS[type(parsed)]
@@ -234,8 +259,11 @@ class DebugEnv(gym.Env[str, str]):
             format_error = True
             reward += self.config.format_penalty
             observation = f"error: {exc}"
-        if verb in ("edit", "run_tests", "localize"):
+        if verb in ("edit", "apply", "run_tests", "localize"):
             self._patch = self.sandbox.diff()
+        if verb in _CHANGES_FILES and not format_error:
+            self._listing = None
+            self._listing_gone = f"the {verb} of step {self._steps} changed the files"
         truncated_reason = None
         if not terminated:
             # the run's deadline (agent fix --timeout) ends the episode as its own budget does
@@ -248,6 +276,8 @@ class DebugEnv(gym.Env[str, str]):
                                 "patch": self._patch, "steps": self._steps}
         if self._localization is not None:
             info["localization"] = self.localization
+        if self._applied:
+            info["edit"] = self._applied
         if terminated or truncated_reason:
             result = self._score()
             reward += result.reward
@@ -274,16 +304,17 @@ class DebugEnv(gym.Env[str, str]):
             case Search():
                 return tools.search(sandbox, action, max_matches=config.search_max_matches)
             case Edit():
-                if self.task.leaves_alone(tools.clean_path(action.path)):
-                    raise tools.ToolError(
-                        f"{action.path} is left alone (the repository's [tool.debug-agent] "
-                        "exclude); edit the code elsewhere")
-                text = tools.apply_edit(sandbox, action)
-                if scoring.is_test_path(tools.clean_path(action.path),
-                                        scoring.task_test_files(self.task)):
-                    text += ("\nnote: this is a test file or test configuration; changes to it are "
-                             "dropped when the episode is scored")
-                return text
+                return self._edit(action)
+            case Candidates():
+                note = ""
+                if action.path is None and self._localization is None:
+                    self._act(Localize())
+                    note = "(ran localize first)\n"
+                self._listing = self._list(action)
+                self._listing_gone = "the listing was replaced"
+                return note + self._listing.text
+            case Apply():
+                return self._apply(action)
             case RunTests():
                 report = self._run_tests(list(action.node_ids) or None, self.task.test_command)
                 return tools.format_report(report, max_chars=config.max_observation_chars - 500)
@@ -294,6 +325,82 @@ class DebugEnv(gym.Env[str, str]):
                 self._localization = ranking
                 return format_ranking(ranking[: config.localize_top_n])
         raise TypeError(f"not an action: {action!r}")
+
+    def _edit(self, action: Edit) -> str:
+        if self.task.leaves_alone(tools.clean_path(action.path)):
+            raise tools.ToolError(
+                f"{action.path} is left alone (the repository's [tool.debug-agent] "
+                "exclude); edit the code elsewhere")
+        text = tools.apply_edit(self.sandbox, action)
+        if scoring.is_test_path(tools.clean_path(action.path),
+                                scoring.task_test_files(self.task)):
+            text += ("\nnote: this is a test file or test configuration; changes to it are "
+                     "dropped when the episode is scored")
+        return text
+
+    def _apply(self, action: Apply) -> str:
+        listing = self._listing
+        if listing is None:
+            raise ActionError(f"no candidate {action.id}: {self._listing_gone}; run `candidates` "
+                              "and apply one of its ids")
+        if action.id not in listing.edits:
+            known = f"c1 .. c{len(listing)}" if len(listing) else "none"
+            raise ActionError(f"no candidate {action.id} in the latest listing (its ids: {known})")
+        proposal, edit = listing.proposals[action.id], listing.edits[action.id]
+        text = self._edit(edit)
+        self._applied = format_action(edit)
+        return f"applied {action.id} ({proposal.words})\n{text}"
+
+    def list_candidates(self, at: tuple[str, int] | None = None) -> Listing:
+        """The listing ``candidates`` (with ``at`` = (PATH, LINE): ``candidates PATH:LINE``) would
+        show now, without taking a step; an empty one before localize when no test failed."""
+        return self._list(Candidates() if at is None else Candidates(*at))
+
+    def _list(self, action: Candidates) -> Listing:
+        task = self.task
+        files = source_files(self.sandbox, task)
+        if action.path is not None:
+            path = tools.clean_path(action.path)
+            if task.leaves_alone(path):
+                raise tools.ToolError(f"{path} is left alone (the repository's [tool.debug-agent] "
+                                      "exclude); look for candidates elsewhere")
+            if path not in files:
+                what = ("a test file or not a Python source" if path in self.sandbox.list_files()
+                        else "not a file of the repository")
+                raise tools.ToolError(f"candidates: {path} is {what}; give a source file's "
+                                      "PATH:LINE, e.g. one that `localize` ranks")
+            n_lines = files[path].count("\n") + 1
+            if action.line > n_lines:
+                raise tools.ToolError(f"candidates: {path} has {n_lines} lines; line "
+                                      f"{action.line} is past the end")
+            ranking, where = [(path, action.line)], f"{path}:{action.line}"
+        else:
+            ranking, where = self._candidate_ranking(), "the top localized lines"
+        failures = ""
+        if self.initial_report is not None:
+            failures = "\n".join([r.message for t, r in self.initial_report.tests.items()
+                                  if t in task.fail_to_pass]
+                                 + list(self.initial_report.collection_errors))
+        propose = load_proposer(self.config.proposer)
+        scores = {(s.path, s.line): s.score for s in self._localization or []}
+        found = propose(files, ranking, limit=self.config.candidates_k, failures=failures,
+                        editable=lambda p: not task.leaves_alone(p),
+                        scores=scores if action.path is None else None)
+        return Listing.of(found, files, where)
+
+    def _candidate_ranking(self) -> list[tuple[str, int]]:
+        """What the search ranks (``SearchPolicy.ranking``): the frames of a module that fails to
+        import, the latest localization, then the frames of the failing tests' tracebacks."""
+        report, workdir = self.initial_report, self.sandbox.workdir
+        ranked = []
+        if report is not None:
+            ranked += traceback_frames("\n".join(report.collection_errors), workdir)
+        ranked += [(s.path, s.line) for s in self._localization or []]
+        for test in self.task.fail_to_pass:
+            result = report.tests.get(test) if report is not None else None
+            if result is not None:
+                ranked += traceback_frames(result.message, workdir)
+        return list(dict.fromkeys(ranked))
 
     def _run_tests(self, node_ids: list[str] | None, test_command: str | None) -> TestReport:
         from sandboxes.pytest_runner import run_pytest

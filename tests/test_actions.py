@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from envs.actions import (
-    ActionError, Edit, EditBlock, Localize, Open, RunTests, Search, Submit, extract_block,
-    format_action, parse_action,
+    ActionError, Apply, Candidates, Edit, EditBlock, Localize, Open, RunTests, Search, Submit,
+    extract_block, format_action, parse_action,
 )
 
 ACTIONS = [
@@ -22,6 +22,11 @@ ACTIONS = [
     Edit("calc/ops.py", (EditBlock("    return a - b", "    return a + b"),)),
     Edit("m.py", (EditBlock("x = 1\ny = 2", "x = 2"), EditBlock("def f():\n    pass", ""))),
     Edit("m.py", (EditBlock("s = '```'", "s = '``'"),)),
+    Candidates(),
+    Candidates("calc/ops.py", 12),
+    Candidates("dir with space/m.py", 3),
+    Apply("c1"),
+    Apply("c12"),
 ]
 
 
@@ -75,6 +80,14 @@ def test_edit_with_empty_replace_deletes_lines():
     ("edit a.py\nreturn 1", "expected a line"),
     ("edit a.py\n<<<<<<< SEARCH\nx\n>>>>>>> REPLACE", "needs `=======`"),
     ("edit a.py\n<<<<<<< SEARCH\n\n=======\ny\n>>>>>>> REPLACE", "SEARCH part is empty"),
+    ("candidates calc/ops.py", "one PATH:LINE"),
+    ("candidates calc/ops.py:0", "one PATH:LINE"),
+    ("candidates a.py:1 b.py:2", "one PATH:LINE"),
+    ("apply", "apply takes one candidate id"),
+    ("apply 3", "apply takes one candidate id"),
+    ("apply c0", "apply takes one candidate id"),
+    ("apply c1 c2", "apply takes one candidate id"),
+    ("candidates\napply c1", "one action per answer"),
 ])
 def test_malformed_actions_raise_action_error_saying_what_to_do(text, message):
     with pytest.raises(ActionError, match=None) as info:

@@ -89,3 +89,27 @@ def test_search_policy_demonstration(tmp_path):
     assert summary.resolved == 1
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["policy"] == "search"
+
+
+def test_search_demonstrations_teach_both_candidates_apply_and_edit(tmp_path):
+    import shutil
+
+    from datasets import load_from_disk
+
+    from trainers.data import CollectConfig, collect
+
+    suite = tmp_path / "suite"
+    for name in ("calc", "mean"):  # 20 listed: calc's fix is among them, mean's is not
+        shutil.copytree(Path(__file__).parent / "fixtures" / "env_tasks" / name, suite / name)
+    out = tmp_path / "demos"
+    summary = collect(CollectConfig(tasks=str(suite), out=str(out), workers=2,
+                                    sandbox=SandboxConfig("local"), candidates_k=20))
+    assert summary.resolved == 2
+    rows = load_from_disk(str(out / "dataset"))
+    actions = {row["task_id"]: [m["content"].split("\n")[1] for m in row["messages"]
+                                if m["role"] == "assistant"] for row in rows}
+    assert actions["env-calc-add"][:2] == ["localize", "candidates"]
+    assert actions["env-calc-add"][2].startswith("apply c")
+    assert actions["env-mean-empty"][:3] == ["localize", "open stats/core.py 1 18",
+                                             "edit stats/core.py"]
+    assert all(a[-1] == "submit" for a in actions.values())

@@ -143,3 +143,25 @@ def test_candidates_that_hang_cost_their_test_limit_not_the_budget(tmp_path: Pat
     exec(fix["loop.py"][1], namespace)  # noqa: S102
     assert namespace["countdown"](3) == [3, 2, 1]
     assert time.monotonic() - started < 100
+
+
+@pytest.mark.slow
+def test_two_faults_in_two_files_are_joined_in_one_round(tmp_path: Path, backend: str) -> None:
+    """Each fault makes its own test fail: the two partial fixes found in the first round are
+    tried together before a second round (and its coverage run) is spent on the second one."""
+    repo = make_repo(tmp_path / "two", {
+        "ops/__init__.py": "",
+        "ops/add.py": "def add(a, b):\n    return a - b\n",
+        "ops/scale.py": "def halve(x):\n    return x // 3\n",
+        "tests/test_add.py": "from ops.add import add\n\n\ndef test_add():\n"
+                             "    assert add(2, 3) == 5\n",
+        "tests/test_scale.py": "from ops.scale import halve\n\n\ndef test_halve():\n"
+                               "    assert halve(8) == 4\n\n\ndef test_zero():\n"
+                               "    assert halve(0) == 0\n",
+    })
+    fix, stats = fix_with_search(repo, ["tests/test_add.py::test_add",
+                                        "tests/test_scale.py::test_halve"],
+                                 ["tests/test_scale.py::test_zero"], backend)
+    assert set(fix) == {"ops/add.py", "ops/scale.py"}
+    assert "a + b" in fix["ops/add.py"][1] and "x // 2" in fix["ops/scale.py"][1]
+    assert stats.rounds == 1 and len(stats.history) == 1

@@ -6,6 +6,7 @@ import base64
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,22 @@ def test_worker_kills_a_hanging_candidate(calc: Path) -> None:
     }
     results = run_worker(calc, request)
     assert results[0]["f2p"] == {"tests/test_calc.py::test_add": "timeout"}
+
+
+def test_a_candidate_that_hangs_costs_one_test_limit_not_one_per_test(calc: Path) -> None:
+    """Both failing tests would hang under the candidate: the first one's limit ends it."""
+    request = {
+        "candidates": [{"id": "hang", "files": {"calc.py": {
+            "start": 0, "end": 6, "text": "def add(a, b):\n    while True:\n        pass\n\n\n"
+                                          "def mul(a, b):\n    return add(a, b)\n"}}}],
+        "f2p": ["tests/test_calc.py::test_add", "tests/test_calc.py::test_mul"], "p2p": [],
+        "timeout": 3,
+    }
+    started = time.monotonic()
+    results = run_worker(calc, request)
+    assert results[0]["f2p"]["tests/test_calc.py::test_add"] == "timeout"
+    assert results[0]["f2p"]["tests/test_calc.py::test_mul"] != "passed"
+    assert time.monotonic() - started < 5.5  # 3 s for the first test, not 3 s more for the second
 
 
 def test_span_turns_old_into_new() -> None:
@@ -140,3 +157,16 @@ def test_missing_value_templates() -> None:
     pop = "def ok(stack, ch):\n    if stack or stack.pop() != ch:\n        return False\n"
     fixed = [c for c in missing_value_candidates(pop, "m.py", 2) if "if not stack or" in c.text]
     assert len(fixed) == 1
+
+
+def test_two_partial_fixes_are_merged_unless_they_overlap() -> None:
+    from agent.policies.search import _merged
+
+    current = {"a.py": "x = 1\ny = 2\nz = 3\n", "b.py": "w = 0\n"}
+    one = {**current, "a.py": "x = 10\ny = 2\nz = 3\n"}
+    other_line = {**current, "a.py": "x = 1\ny = 2\nz = 30\n"}
+    other_file = {**current, "b.py": "w = 5\n"}
+    same_line = {**current, "a.py": "x = 11\ny = 2\nz = 3\n"}
+    assert _merged(current, one, other_line)["a.py"] == "x = 10\ny = 2\nz = 30\n"
+    assert _merged(current, one, other_file) == {"a.py": one["a.py"], "b.py": "w = 5\n"}
+    assert _merged(current, one, same_line) is None

@@ -1,5 +1,5 @@
 """The commands that wire the trainers in: `agent data collect`, `agent model init-tiny`,
-`agent train sft` and `agent train ppo` (agent/cli.py's command table names them here).
+`agent train sft`, `agent train ppo` and `agent train grpo` (agent/cli.py's command table names them here).
 
 The options of `agent train` are the fields of the trainers' configs: each field's one-line
 docstring becomes its `--help` text, so the config class is the one place a hyperparameter is
@@ -127,7 +127,8 @@ def build_config(cls: type, values: dict[str, Any]) -> Any:
 
 @click.group()
 def train() -> None:
-    """Fine-tune a policy: QLoRA SFT on demonstrations, then PPO on test-pass rewards."""
+    """Fine-tune a policy: QLoRA SFT on demonstrations, then PPO (or TRL's GRPO) on test-pass
+    rewards."""
 
 
 from trainers.sft import SFTRunConfig  # noqa: E402  (no heavy imports at module level)
@@ -174,6 +175,33 @@ def ppo(**values: Any) -> None:
     click.echo(f"PPO: {result.iterations} iterations; last mean reward "
                f"{last.get('charts/mean_reward', float('nan')):.3f}, resolve rate "
                f"{last.get('charts/resolve_rate', float('nan')):.2f}; "
+               f"adapter in {result.adapter_dir}")
+
+
+from trainers.grpo import GRPOConfig  # noqa: E402
+
+
+@train.command("grpo")
+@config_options(GRPOConfig)
+def grpo(**values: Any) -> None:
+    """GRPO with TRL's GRPOTrainer in DebugEnv: PPO's cross-check, from the same SFT adapter.
+
+    \b
+    Each task is sampled --num-generations times per step; each episode's return in the
+    environment, less its group's mean, is the advantage of every token the model wrote in it.
+    Example:
+      agent train grpo --model tiny/ --adapter runs/sft --tasks data/train-tasks \\
+          --output-dir runs/grpo --steps 20 --num-generations 4
+    Metrics: tensorboard --logdir runs/grpo/runs. Rerun the same command to resume.
+    """
+    from trainers.grpo import format_metrics, run_grpo
+
+    config = build_config(GRPOConfig, values)
+    result = run_grpo(config, log_fn=lambda i, m: click.echo(format_metrics(i, m)))
+    last = result.history[-1] if result.history else {}
+    click.echo(f"GRPO: {result.steps} steps; last mean reward "
+               f"{last.get('reward', float('nan')):.3f}, resolve rate "
+               f"{last.get('rollout/resolve_rate', float('nan')):.2f}; "
                f"adapter in {result.adapter_dir}")
 
 

@@ -60,6 +60,9 @@ class CollectConfig:
     """Wall-clock budget per episode."""
     max_context_chars: int = 24_000
     """Character budget of fit_messages; match the hf policy's max_context_chars."""
+    candidates_k: int = 8
+    """Candidates a ``candidates`` listing shows (EnvConfig.candidates_k): the search
+    demonstrates its fix as ``candidates`` + ``apply ID`` where the fix is among them."""
     retries: int = 1
     """Extra attempts for a task whose episode an infrastructure error cut off."""
     ray_address: str | None = None
@@ -77,7 +80,7 @@ class CollectConfig:
             workers=self.workers, sandbox=self.sandbox, max_steps=self.max_steps, resume=True,
             retries=self.retries, task_timeout_s=2 * self.time_budget_s + 120,
             ray_address=self.ray_address,
-            env_options={"time_budget_s": self.time_budget_s})
+            env_options={"time_budget_s": self.time_budget_s, "candidates_k": self.candidates_k})
 
 
 @dataclass

@@ -309,21 +309,33 @@ REFERENCE = "reference"
 """PEFT name of the frozen reference adapter (``reference="adapter"``); the policy's: default."""
 
 
+def load_lora_model(model_name: str, adapter: str | None, load_4bit: bool, lora_r: int,
+                    lora_alpha: int):
+    """(peft model, tokenizer): the frozen base with ``adapter`` trainable, or a fresh LoRA.
+
+    The RL trainers' common start (PPO here, GRPO in trainers/grpo.py): the SFT output loads as
+    it is; a fresh adapter has no dropout, so that sampling and scoring see one policy.
+    """
+    from peft import LoraConfig, PeftModel, get_peft_model
+
+    from trainers.sft import load_base_for_training
+
+    base, tokenizer = load_base_for_training(model_name, load_4bit)
+    if adapter:
+        return PeftModel.from_pretrained(base, adapter, is_trainable=True), tokenizer
+    return get_peft_model(base, LoraConfig(r=lora_r, lora_alpha=lora_alpha, lora_dropout=0.0,
+                                           target_modules="all-linear",
+                                           task_type="CAUSAL_LM")), tokenizer
+
+
 def load_policy_model(config: PPOConfig, adapter: str | None):
     """(peft model, tokenizer, value head) ready for training."""
     import torch
-    from peft import LoraConfig, PeftModel, get_peft_model
 
     from agent.policies.hf import disable_cpu_repacking
-    from trainers.sft import load_base_for_training
 
-    base, tokenizer = load_base_for_training(config.model, config.load_4bit)
-    if adapter:
-        model = PeftModel.from_pretrained(base, adapter, is_trainable=True)
-    else:
-        model = get_peft_model(base, LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha,
-                                                lora_dropout=0.0, target_modules="all-linear",
-                                                task_type="CAUSAL_LM"))
+    model, tokenizer = load_lora_model(config.model, adapter, config.load_4bit, config.lora_r,
+                                       config.lora_alpha)
     if config.reference == "adapter":
         # Always the starting adapter, also when ``adapter`` is a checkpoint being resumed.
         model.load_adapter(config.adapter, adapter_name=REFERENCE, is_trainable=False)

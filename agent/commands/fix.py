@@ -34,8 +34,12 @@ from agent.commands.common import policy_options, sandbox_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON result object instead.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Where trajectories go [default: ~/.cache/debug-agent/runs/REPO-TIME].")
+@click.option("--prior", default=None, metavar="ADAPTER",
+              help="Search policy: a trained adapter directory (agent train sft / ppo; its base "
+                   "is the one it names) whose probabilities over the listed candidates order "
+                   "their validation.")
 def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, max_steps, timeout_s,
-        samples, test_command, setup, apply_, as_json, out):
+        samples, test_command, setup, apply_, as_json, out, prior):
     """Find and fix the fault that makes REPO's tests fail.
 
     Runs the tests in a sandbox, localizes the fault, tries fixes until the tests pass and prints
@@ -55,6 +59,15 @@ def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, max_steps, t
         options = {"model": model, "adapter": adapter, "base_url": base_url}
     if policy == "hf":
         options["load_4bit"] = load_4bit
+    if prior is not None:
+        from agent.policies.prior import check_adapter
+        from sandboxes.errors import UsageError
+
+        if policy != "search":
+            raise UsageError(f"--prior orders the search policy's candidates; it does not "
+                             f"apply to --policy {policy}")
+        check_adapter(prior)  # a bad directory is said before any sandbox starts
+        options["prior"] = prior
     # Left to fix() when not given: it reads the repo's own timeout setting, else its default.
     if click.get_current_context().get_parameter_source("timeout_s") is ParameterSource.DEFAULT:
         timeout_s = None

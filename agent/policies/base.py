@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from agent.prompts import Message
 
 if TYPE_CHECKING:
+    from envs.candidates import Listing
     from envs.localize import Suspicious
     from envs.task import Task
     from sandboxes.base import Sandbox, TestReport
@@ -42,6 +43,10 @@ class Workspace(Protocol):
     @property
     def localization_report(self) -> TestReport | None:
         """The test run of that ``localize``: per-test coverage and durations; None before."""
+
+    def list_candidates(self, at: tuple[str, int] | None = None) -> Listing:
+        """What a ``candidates`` action (at ``at`` = (PATH, LINE), if given) would list now,
+        without taking a step."""
 
 
 @runtime_checkable

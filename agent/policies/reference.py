@@ -2,7 +2,9 @@
 
 It is the upper bound of a suite (every task should resolve with it) and a cheap, real policy for
 evaluation tests and benchmarks: it goes through the same loop, actions, sandbox and scoring as
-any other policy.
+any other policy. With ``candidates=True`` it plays the fix the copy-free way where it can: after
+``localize``, ``candidates`` and ``apply ID`` when the listing at the top localized lines holds
+exactly the fixed file (as the search policy's demonstrations do), the edits otherwise.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from pathlib import Path
 
 from agent.patches import Hunk, parse_patch
 from agent.policies.base import ScriptedPolicy
-from envs.actions import Edit, EditBlock, Localize, RunTests, format_action
+from envs.actions import (
+    ActionError, Apply, Candidates, Edit, EditBlock, Localize, RunTests, format_action,
+)
 from sandboxes.errors import UsageError
 
 
@@ -62,8 +66,10 @@ def reference_actions(patch: str, repo: Path | None = None, *, localize: bool = 
     return replies
 
 
-def reference_policy(task, *, localize: bool = True, run_tests: bool = False) -> ScriptedPolicy:
-    """A ScriptedPolicy that plays ``task``'s reference.patch (after a ``localize``), then submits."""
+def reference_policy(task, *, localize: bool = True, run_tests: bool = False,
+                     candidates: bool = False) -> ScriptedPolicy:
+    """A ScriptedPolicy that plays ``task``'s reference.patch (after a ``localize``), then submits;
+    with ``candidates``, by ``candidates`` + ``apply ID`` where the listing holds the fix."""
     if task is None:
         raise UsageError("the reference policy needs the task (make_policy('reference', task=...))")
     if not task.reference_patch:
@@ -71,4 +77,43 @@ def reference_policy(task, *, localize: bool = True, run_tests: bool = False) ->
         return ScriptedPolicy([], name="reference")
     replies = reference_actions(task.reference_patch, Path(task.repo), localize=localize,
                                 run_tests=run_tests)
+    if candidates and localize:
+        return _ByCandidate(replies, task)
     return ScriptedPolicy(replies, name="reference")
+
+
+class _ByCandidate(ScriptedPolicy):
+    """The reference replies, whose single edit becomes ``candidates`` + ``apply ID`` when the
+    listing after ``localize`` holds the file as the edit leaves it."""
+
+    def __init__(self, replies: list[str], task) -> None:
+        super().__init__(replies, name="reference")
+        self.played = list(replies)
+        self.repo = Path(task.repo)
+        self.workspace = None
+
+    def start_episode(self, task, workspace) -> None:
+        super().start_episode(task, workspace)
+        self.replies, self.workspace = list(self.played), workspace
+        edits = [r for r in self.replies if r.lstrip("`\n").startswith("edit")]
+        self._swap = len(edits) == 1  # decided at the edit's turn, when localize has run
+
+    def act(self, messages) -> str:
+        from envs.actions import parse_action
+
+        reply = super().act(messages)
+        if not (self._swap and reply.lstrip("`\n").startswith("edit")):
+            return reply
+        self._swap = False
+        edit = parse_action(reply)
+        fixed = (self.repo / edit.path).read_text()
+        for block in edit.blocks:
+            fixed = fixed.replace(block.search, block.replace, 1)
+        try:
+            key = self.workspace.list_candidates().find(edit.path, fixed)
+        except ActionError:
+            key = None  # no proposer here: the edit says the same
+        if key is None:
+            return reply
+        self.replies.insert(self._next, format_action(Apply(key)))
+        return format_action(Candidates())

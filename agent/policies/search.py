@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import itertools
 import json
 import logging
 import time
@@ -39,9 +40,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.prompts import Message
-from agent.repair import Candidate, candidates_at, evidence, problem_locations, rank
+from agent.repair import Candidate, evidence, problem_locations, rank
+from agent.repair.proposals import candidate_groups
 from agent.repair.syntax import syntax_error
-from envs.actions import Localize, Open, RunTests, Submit, format_action, make_edit
+from envs.actions import (
+    ActionError,
+    Apply,
+    Candidates,
+    Localize,
+    Open,
+    RunTests,
+    Submit,
+    format_action,
+    make_edit,
+)
+from envs.candidates import source_files
 from envs.localize import localize_report, traceback_frames
 from envs.reward import apply_changes, is_test_path, task_test_files
 from sandboxes.errors import SandboxError, UsageError
@@ -56,10 +69,10 @@ log = logging.getLogger("debug_agent.search")
 WORKER_SOURCE = (Path(__file__).parent / "validate_worker.py").read_text()
 RESULT_MARK = "@@RESULT "
 MAX_REQUEST_CHARS = 90_000  # one command-line argument may not exceed 128 KiB
-MAX_PACKAGE_CHARS = 4_000_000
-"""Sources read for candidates and ingredients, at most (a huge repo is searched in part)."""
 
 Location = tuple[str, int]
+PARTIAL_SHARE = 0.3
+"""Share of the search's budget a round spends before a partial fix ends it early."""
 
 
 @dataclass
@@ -78,7 +91,11 @@ class SearchConfig:
     """Most seconds one test may run; the first run's durations set a lower limit per test."""
     extra_candidates: int = 30
     """After the first plausible fix, how many more candidates (that could beat it) are tried,
-    so that the smallest, most local plausible edit wins rather than the first."""
+    so that the smallest, most local plausible edit wins rather than the first; after the
+    first partial fix, how many more the round tries before the next round builds on it."""
+    prior: str | None = None
+    """A trained adapter directory (`agent train sft` / `ppo`): its probabilities over the
+    ``candidates`` listing of the top lines order their validation (``agent.policies.prior``)."""
 
     def __post_init__(self) -> None:
         if self.extra_candidates < 0:
@@ -104,6 +121,8 @@ class Outcome:
     candidate: Candidate | None = None
     rank: int = 0
     """Rank (0-based) of the candidate's line in the search's ranking."""
+    fixed: frozenset[str] = frozenset()
+    """The failing tests it makes pass."""
 
     def solved(self, n_f2p: int) -> bool:
         return self.f2p_passed == n_f2p and self.p2p_failed == 0
@@ -131,6 +150,16 @@ class SearchStats:
     """Plausible fixes found (the first one and those of the extra budget)."""
     families: dict[str, dict[str, int]] = field(default_factory=dict)
     """Per family: candidates validated ("tried") and plausible ones."""
+    generate_s: float = 0.0
+    """Seconds spent making candidates (every family, ranking, AST deduplication, compiling)."""
+    validate_s: float = 0.0
+    """Seconds spent validating them in the sandbox (worker round trips)."""
+    localize_s: float = 0.0
+    """Seconds spent localizing afresh after a partial fix (coverage runs of later rounds)."""
+    prior_order: list[str] = field(default_factory=list)
+    """With a prior: the listed candidates' ids, likeliest first, as validated."""
+    prior_s: float = 0.0
+    """Seconds the prior took to score them."""
 
 
 class SearchPolicy:
@@ -142,6 +171,13 @@ class SearchPolicy:
             raise TypeError("pass either a SearchConfig or its fields, not both")
         self.config = config or SearchConfig(**options)
         self.name = "search"
+        self.prior = None
+        if self.config.prior is not None:
+            from agent.policies.prior import load_prior
+
+            self.prior = load_prior(self.config.prior)
+            self.name = "search+prior"
+        self._messages: list[Message] = []
         self.tokens_used = 0
         self.task: Task | None = None
         self.workspace: Workspace | None = None
@@ -152,6 +188,8 @@ class SearchPolicy:
 
     def _reset_evidence(self) -> None:
         self._coverage: dict = {}
+        self._scores: dict[Location, float] = {}
+        """Suspiciousness of the localized lines (the ranking's ties share a rank)."""
         self._suite: dict = {}
         self._failure_text = ""
         self._collection_text = ""
@@ -177,6 +215,7 @@ class SearchPolicy:
             if self.task is None or self.workspace is None:
                 raise RuntimeError("the search policy needs its episode: run it through "
                                    "run_episode, which calls start_episode")
+            self._messages = messages  # what a prior sees before the listing
             fix = self.repair(self.ranking())
             self._plan = self.plan_for(fix)
             return self._plan.pop(0)
@@ -185,6 +224,7 @@ class SearchPolicy:
     def ranking(self) -> list[Location]:
         """The env's ranking, then the lines named in the first run's failure tracebacks."""
         ranked = [(s.path, s.line) for s in self.workspace.localization or []]
+        self._scores = {(s.path, s.line): s.score for s in self.workspace.localization or []}
         report, workdir = self.workspace.initial_report, self.workspace.sandbox.workdir
         for test in self.task.fail_to_pass:
             result = report.tests.get(test) if report is not None else None
@@ -204,6 +244,8 @@ class SearchPolicy:
         with _files_kept(sandbox):
             best, originals = self._search(sandbox, ranking, started)
         self.stats.elapsed_s = round(time.monotonic() - started, 2)
+        for name in ("generate_s", "validate_s", "localize_s"):
+            setattr(self.stats, name, round(getattr(self.stats, name), 2))
         if best is None:
             return {}
         solved = best.solved(len(self.task.fail_to_pass))
@@ -228,7 +270,7 @@ class SearchPolicy:
         cfg = self.config
         f2p, p2p = list(self.task.fail_to_pass), list(self.task.pass_to_pass)
         test_files = task_test_files(self.task)  # never "fix" the tests: the reward drops such edits
-        originals = self._package(sandbox, test_files)
+        originals = self._package(sandbox)
         current = dict(originals)
         base_passing = 0
         best: Outcome | None = None
@@ -236,22 +278,36 @@ class SearchPolicy:
         for round_ in range(cfg.rounds):
             self.stats.rounds = round_ + 1
             if round_ > 0:  # after a partial fix only the tests that still fail point at lines
+                t0 = time.monotonic()
                 ranking = self._localize(sandbox, started)
+                self.stats.localize_s += time.monotonic() - t0
             ranking = [loc for loc in dict.fromkeys(self._problem_lines(current) + ranking)
                        if loc[0] in current and not is_test_path(loc[0], test_files)
                        and not self.task.leaves_alone(loc[0])]
             self._state = tuple(sorted(p for p in current if current[p] != originals[p]))
-            ordered = _Stream(self.candidates(ranking[: cfg.top_locations], current))
+            t0 = time.monotonic()
+            found = self.candidates(ranking[: cfg.top_locations], current)
+            if round_ == 0 and self.prior is not None:
+                found = self._prior_first(found, ranking)
+            ordered = _Stream(found)
+            self.stats.generate_s += time.monotonic() - t0
             outcomes = self._validate(sandbox, ordered, current, f2p, p2p, base_passing,
                                       started, seen)
+            log.info("search: round %d validated %d candidates at %d lines (top: %s)",
+                     round_ + 1, len(outcomes), min(len(ranking), cfg.top_locations),
+                     ", ".join(f"{p}:{n}" for p, n in ranking[:5]))
             solved = [o for o in outcomes if o.solved(len(f2p))]
             if solved:
                 return self._choose(sandbox, solved, ordered, current, f2p, p2p, base_passing,
                                     started, seen), originals
-            partial = [o for o in outcomes if o.f2p_passed > base_passing and o.p2p_failed == 0]
+            partial = [o for o in outcomes if _partial(o, base_passing)]
             if not partial:
                 break
-            best = max(partial, key=lambda o: o.f2p_passed)
+            best = max(partial, key=lambda o: (not _disables(o), o.f2p_passed))
+            combined = self._combine(sandbox, best, partial, current, f2p, p2p, started)
+            if combined is not None:
+                self.stats.history.append(best.description)
+                return combined, originals
             base_passing = best.f2p_passed
             for path, text in best.files.items():
                 if text != current[path]:
@@ -267,50 +323,41 @@ class SearchPolicy:
         """Every family's candidate fixes at the ranked lines as (rank of the line, candidate),
         most promising first, without AST duplicates or code that does not compile (lazily:
         only what is validated is parsed). ``current`` maps each source file to its text now."""
-        groups = []
-        started = time.monotonic()
-        for index, (path, line) in enumerate(ranking):
-            # Making candidates is pure CPU (a big module is parsed many times a line); on a
-            # starved machine it alone could outlast the budget, so it takes at most half of it.
-            if groups and time.monotonic() - started > self._budget_s / 2:
-                log.info("search: candidates made for the top %d lines only", len(groups))
-                break
-            source = current[path]
-            groups.append((index, rank.context_of(source, line),
-                           candidates_at(path, source, line, current)))
-        return rank.unique(rank.order(groups), current)
+        # Making candidates is pure CPU; on a starved machine it alone could outlast the
+        # budget, so it takes at most half of it.
+        groups = candidate_groups(ranking, current, time_limit_s=self._budget_s / 2)
+        weights = rank.tie_ranks([self._scores.get(loc) for loc in ranking])
+        return rank.unique(rank.order(groups, weights=weights), current)
 
-    def _package(self, sandbox: Sandbox, test_files) -> dict[str, str]:
-        """The repo's Python sources that are not tests: where candidates are made, and where
-        ingredients and imported names come from. Read from the task's repo on the host (one
-        sandbox round trip per file would cost seconds on a big project), with the files the
-        episode changed taken from the sandbox."""
-        repo = Path(self.task.repo).resolve()
-        changed = sandbox.changed_files()
-        out, size = {}, 0
-        for path in sandbox.list_files():
-            if not path.endswith(".py") or is_test_path(path, test_files):
-                continue
-            try:
-                if path in changed:
-                    data = changed[path]
-                    if data is None:
-                        continue
-                    text = data.decode("utf-8")
-                else:
-                    host = (repo / path).resolve()
-                    if not host.is_relative_to(repo):
-                        continue  # a link out of the repo: not the repo's source
-                    text = host.read_bytes().decode("utf-8")  # newlines as they are
-            except (OSError, UnicodeDecodeError) as exc:  # not text: not a candidate file
-                log.debug("skipping %s: %s", path, exc)
-                continue
-            size += len(text)
-            if size > MAX_PACKAGE_CHARS:
-                log.info("search: sources past %d characters are not read", MAX_PACKAGE_CHARS)
+    def _prior_first(self, found: Iterator[tuple[int, Candidate]], ranking: list[Location]
+                     ) -> Iterator[tuple[int, Candidate]]:
+        """The candidates of the env's listing in the prior's order, then the rest as the
+        engine orders them (a candidate met twice is validated once: ``_validate``'s seen)."""
+        try:
+            listing = self.workspace.list_candidates()
+        except ActionError as exc:
+            log.warning("search: no candidates listing for the prior (%s)", exc)
+            return found
+        started = time.monotonic()
+        keys = self.prior.order(self._messages, listing)
+        self.stats.prior_order, self.stats.prior_s = keys, round(time.monotonic() - started, 2)
+        wanted = {(listing.proposals[k].path, listing.proposals[k].text): k for k in keys}
+        met, taken = {}, []
+        for item in found:  # the listing is the engine's first few: find them in its stream
+            taken.append(item)
+            key = (item[1].path, item[1].text)
+            if key in wanted:
+                met[wanted[key]] = item
+            if len(met) == len(wanted) or len(taken) >= 20 * len(wanted):
                 break
-            out[path] = text
-        return out
+        first = [met.get(k) or _as_candidate(listing.proposals[k], ranking) for k in keys]
+        return itertools.chain(first, taken, found)
+
+    def _package(self, sandbox: Sandbox) -> dict[str, str]:
+        """The repo's Python sources that are not tests: where candidates are made, and where
+        ingredients and imported names come from (``envs.candidates.source_files``, as the
+        env's ``candidates`` listing reads them)."""
+        return source_files(sandbox, self.task)
 
     def _problem_lines(self, current: dict[str, str]) -> list[Location]:
         """Lines where code cannot run at all (a SyntaxError; a name nothing binds when the
@@ -355,6 +402,7 @@ class SearchPolicy:
             self._coverage = report.coverage
             self._suite["p2p_by_file"] = evidence.tests_by_file(
                 self._coverage, list(self.task.pass_to_pass))
+        self._scores = {(s.path, s.line): s.score for s in ranked}
         return [(s.path, s.line) for s in ranked]
 
     def _outcome(self, cand: Candidate, index: int, current) -> Outcome:
@@ -369,13 +417,14 @@ class SearchPolicy:
         cfg = self.config
         outcomes: list[Outcome] = []
         budget = cfg.max_candidates - self.stats.candidates if limit is None else limit
-        exhausted = False
+        exhausted = partial_seen = False
         while budget > 0 and not exhausted:
             left = self._budget_s - (time.monotonic() - started)
             if left <= 0 or sandbox.deadline.expired:
                 log.info("search: time budget of %.0f s spent", self._budget_s)
                 break
             batch, payload, size = [], [], 0
+            t0 = time.monotonic()
             while len(batch) < min(cfg.batch_size, budget):
                 item = ordered.next()
                 if item is None:
@@ -397,13 +446,27 @@ class SearchPolicy:
                 batch.append(self._outcome(cand, index, current))
                 payload.append(entry)
                 size += entry_size
+            self.stats.generate_s += time.monotonic() - t0
             if not batch:
                 break
             budget -= len(batch)
+            t0 = time.monotonic()
             outcomes += self._run_batch(sandbox, batch, payload, f2p, p2p, base_passing, left,
                                         stop_on_success)
+            self.stats.validate_s += time.monotonic() - t0
             if stop_on_success and any(o.solved(len(f2p)) for o in outcomes):
                 break
+            if stop_on_success and not partial_seen \
+                    and time.monotonic() - started > self._budget_s * PARTIAL_SHARE and any(
+                    _partial(o, base_passing) and not _disables(o) for o in outcomes):
+                # Once a share of the budget is spent, a partial fix ends the round after a
+                # small extra budget: the next round builds on it, localized afresh. Going
+                # through every candidate first would spend the whole budget on a space that
+                # grows with every family; ending at once would build on the accidental
+                # partial fixes of a single fault (one that switches behaviour off, removing
+                # the faulty lines, never counts).
+                partial_seen = True
+                budget = min(budget, cfg.extra_candidates)
         return outcomes
 
     def _run_batch(self, sandbox, batch, payload, f2p, p2p, base_passing, left,
@@ -414,12 +477,18 @@ class SearchPolicy:
         argv = [sandbox.python, "-c", WORKER_SOURCE, _encode(request)]
         if self._suite:
             argv.append(_encode(self._suite))
+        t0 = time.monotonic()
         result = sandbox.run(argv, timeout=left + 5)
+        log.info("search: %d candidates validated in %.1f s", len(batch),
+                 time.monotonic() - t0)
         by_id = {}
         for line in result.output.splitlines():
             if line.startswith(RESULT_MARK):
                 data = json.loads(line[len(RESULT_MARK):])
                 by_id[data["id"]] = data
+        for data in sorted(by_id.values(), key=lambda d: -d.get("elapsed_s", 0))[:3]:
+            log.debug("search: %.2f s for %s", data.get("elapsed_s", 0),
+                      batch[int(data["id"])].description)
         if not by_id:
             log.warning("candidate validation produced no results (exit %s): %s",
                         result.exit_code, result.output[-500:])
@@ -431,14 +500,44 @@ class SearchPolicy:
             self.stats.candidates += 1
             family = self.stats.families.setdefault(cand.family, {"tried": 0, "plausible": 0})
             family["tried"] += 1
-            cand.f2p_passed = sum(s == "passed" for s in data["f2p"].values())
-            if data["p2p"] or not p2p:
+            cand.fixed = frozenset(t for t, s in data["f2p"].items() if s == "passed")
+            cand.f2p_passed = len(cand.fixed)
+            if data["p2p"] or data.get("p2p_checked") or not p2p:
                 if cand.f2p_passed > base_passing:
                     cand.p2p_failed = sum(s != "passed" for s in data["p2p"].values())
             if cand.solved(len(f2p)):
                 family["plausible"] += 1
             outcomes.append(cand)
         return outcomes
+
+    def _combine(self, sandbox, best: Outcome, partial: list[Outcome], current, f2p, p2p,
+                 started) -> Outcome | None:
+        """The best partial fix joined with each other one that fixes tests it does not (in
+        another file, or at lines it leaves alone): two faults found in one round cost one more
+        batch instead of a round of localization and search. The first that fixes everything."""
+        joined, payload = [], []
+        for other in partial:
+            if other is best or other.fixed <= best.fixed or other.candidate is None:
+                continue
+            files = _merged(current, best.files, other.files)
+            if files is None:
+                continue
+            joined.append(Outcome(files=files, description=other.description,
+                                  family=other.family, candidate=other.candidate,
+                                  rank=other.rank))
+            payload.append({"id": str(len(payload)), "files": {
+                path: _span(current[path], text) for path, text in files.items()
+                if text != current[path]}})
+            if len(joined) >= self.config.extra_candidates:
+                break
+        left = self._budget_s - (time.monotonic() - started)
+        if not joined or left <= 0:
+            return None
+        t0 = time.monotonic()
+        outcomes = self._run_batch(sandbox, joined, payload, f2p, p2p, best.f2p_passed, left,
+                                   True)
+        self.stats.validate_s += time.monotonic() - t0
+        return next((o for o in outcomes if o.solved(len(f2p))), None)
 
     def _choose(self, sandbox, solved, ordered, current, f2p, p2p, base_passing, started, seen):
         """Among the first plausible fix and those found within a small extra budget at lines
@@ -467,8 +566,11 @@ class SearchPolicy:
     # -- playing the fix through actions ----------------------------------------------------------
 
     def plan_for(self, fix: dict[str, tuple[str, str]]) -> list[str]:
-        plan = []
-        for path in sorted(fix):
+        """The actions that make ``fix``: ``candidates`` + ``apply ID`` where it is one of the
+        listed candidates (the copy-free way), ``open`` + ``edit`` otherwise; then the failing
+        tests and ``submit``."""
+        plan = self._plan_by_candidate(fix)
+        for path in sorted(fix) if not plan else ():
             old, new = fix[path]
             edit = make_edit(path, old, new)
             if edit is None:
@@ -480,6 +582,58 @@ class SearchPolicy:
             plan.append(format_action(RunTests(tuple(self.task.fail_to_pass))))
         plan.append(format_action(Submit()))
         return plan
+
+    def _plan_by_candidate(self, fix: dict[str, tuple[str, str]]) -> list[str]:
+        """``candidates`` + ``apply ID`` when the top localized lines' listing holds the fix."""
+        if len(fix) != 1 or self.workspace is None:
+            return []
+        (path, (_, new)), = fix.items()
+        try:
+            key = self.workspace.list_candidates().find(path, new)
+        except ActionError as exc:  # no proposer here: the edit says the same
+            log.info("search: no candidates listing (%s); the fix is played as an edit", exc)
+            return []
+        if key is None:
+            return []
+        return [format_action(Candidates()), format_action(Apply(key))]
+
+
+def _as_candidate(proposal, ranking: list[Location]) -> tuple[int, Candidate]:
+    """A listed proposal the engine's stream did not yield (its lines differ), as a candidate."""
+    where = (proposal.path, proposal.line)
+    index = ranking.index(where) if where in ranking else 0
+    return index, Candidate(proposal.path, proposal.line, proposal.text, proposal.family,
+                            proposal.words)
+
+
+def _merged(current: dict[str, str], a: dict[str, str], b: dict[str, str]
+            ) -> dict[str, str] | None:
+    """Both edits (whole-file texts over ``current``) at once; None where they overlap."""
+    files = dict(a)
+    for path, text in b.items():
+        if text == current[path]:
+            continue
+        if a[path] == current[path]:
+            files[path] = text
+            continue
+        one, two = _span(current[path], a[path]), _span(current[path], text)
+        if not (one["end"] <= two["start"] or two["end"] <= one["start"]) \
+                or one["start"] == two["start"]:
+            return None
+        lines = current[path].splitlines(True)
+        for span in sorted((one, two), key=lambda sp: -sp["start"]):  # later lines first
+            lines[span["start"]:span["end"]] = [span["text"]]
+        files[path] = "".join(lines)
+    return files
+
+
+def _disables(outcome: Outcome) -> bool:
+    return outcome.candidate is not None and outcome.candidate.disables
+
+
+def _partial(outcome: Outcome, base_passing: int) -> bool:
+    """Whether a candidate fixes more failing tests than the round's base, breaking none."""
+    return outcome.f2p_passed > base_passing and outcome.p2p_failed == 0
 
 
 class _Stream:

@@ -18,7 +18,8 @@ The pass-to-pass tests run only for a candidate with at least p2p_from failing t
 is killed when the sum of its tests' limits has passed), ``timeout`` is the limit of a test that
 has none. ``p2p_by_file`` names the pass-to-pass tests that cover each file (all of them when
 absent). No candidate starts after ``deadline_s`` seconds.
-Output lines: "@@RESULT " + {"id", "f2p": {nodeid: status}, "p2p": {nodeid: status}, "error"}
+Output lines: "@@RESULT " + {"id", "f2p": {nodeid: status}, "p2p": {nodeid: status}, "error",
+"elapsed_s", "p2p_checked" (present when the pass-to-pass step ran, even over no tests)}
 
 A SPAN is {"start": a, "end": b, "text": t}: lines a..b-1 (0-based) of the file as it is now are
 replaced by t, which keeps a request small enough for one command-line argument.
@@ -51,6 +52,10 @@ class Collector:
         self.default = default
         self.current = None
         self.timed_out = set()
+        self.session = None
+
+    def pytest_sessionstart(self, session):
+        self.session = session
 
     # A per-test alarm: a hanging test costs its own limit, not the whole child's.
     def pytest_runtest_logstart(self, nodeid, location):
@@ -69,6 +74,10 @@ class Collector:
         nodeid = report.nodeid
         if nodeid in self.timed_out and report.failed:
             self.status[nodeid] = "timeout"
+            # A candidate that hangs in one test nearly always hangs in the next ones too:
+            # the rest count as not passing rather than costing their limits each.
+            if self.session is not None:
+                self.session.shouldstop = "debug-agent: a test ran past its limit"
         elif report.when == "call":
             self.status[nodeid] = "passed" if report.passed else (
                 "skipped" if report.skipped else "failed")
@@ -99,7 +108,11 @@ def run_child(node_ids, limits, default, stop_at_failure=False, deadline=None):
 
             collector = Collector(limits, default)
             signal.signal(signal.SIGALRM, collector.alarm)
-            args = ["-q", "-p", "no:cacheprovider"] + (["-x"] if stop_at_failure else [])
+            # The collector reads outcomes only: formatting a failure's traceback (--tb) and
+            # rewriting the test modules' asserts for introspection (--assert) were each a
+            # quarter of a candidate's cost, and a test passes or fails alike without them.
+            args = ["-q", "--tb=no", "--assert=plain", "-p", "no:cacheprovider"]
+            args += ["-x"] if stop_at_failure else []
             pytest.main(args + list(node_ids), plugins=[collector])
             os.write(write_fd, json.dumps(collector.status).encode())
         finally:
@@ -149,6 +162,27 @@ def run_pass_to_pass(p2p, by_file, files, limits, default, complete, deadline):
     return status
 
 
+def preload_plugins():
+    """Import pytest's built-in plugins once (each child would import them again), then freeze
+    the heap: a child's gc.collect (pytest runs several at session end) then skips everything
+    inherited from this process, which was a third of a candidate's cost."""
+    import gc
+    import importlib
+
+    try:
+        from _pytest.config import default_plugins
+    except ImportError:  # a pytest that names them differently: children import them
+        default_plugins = ()
+    for name in ["_pytest." + n for n in default_plugins] + ["pdb"]:  # pdb: the debugging plugin's
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    gc.collect()
+    if hasattr(gc, "freeze"):
+        gc.freeze()
+
+
 def decode(arg):
     raw = base64.b64decode(arg)
     try:
@@ -169,6 +203,8 @@ def main():
     sys.path.insert(0, os.getcwd())  # as `python -m pytest` does, so tests import the repo
     import pytest  # noqa: F401  (imported once here, inherited by every child)
 
+    preload_plugins()
+
     default = float(request.get("timeout", 30))
     limits = request.get("limits") or {}
     deadline = started + float(request["deadline_s"]) if request.get("deadline_s") else None
@@ -178,6 +214,7 @@ def main():
         if deadline is not None and time.monotonic() > deadline:
             break
         originals = {}
+        began = time.monotonic()
         result = {"id": candidate["id"], "f2p": {}, "p2p": {}, "error": None}
         try:
             for path, span in candidate["files"].items():
@@ -193,12 +230,14 @@ def main():
                 result["p2p"] = run_pass_to_pass(p2p, by_file, candidate["files"], limits,
                                                  default, passing == len(request["f2p"]),
                                                  deadline)
+                result["p2p_checked"] = True  # {} then means: no passing test covers the edit
         except OSError as exc:
             result["error"] = str(exc)
         finally:
             for path, text in originals.items():
                 with open(path, "w", encoding="utf-8") as f:
                     f.write(text)
+        result["elapsed_s"] = round(time.monotonic() - began, 3)
         sys.stdout.write(MARK + json.dumps(result) + "\n")
         sys.stdout.flush()
         solved = all(s == "passed" for s in result["f2p"].values()) and all(

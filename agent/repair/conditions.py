@@ -5,6 +5,9 @@
   for X among the names in scope, names of the line first;
 - ``compare_zero_none``: an operand ``X`` used as a truth value -> ``X is None``, ``X is not
   None``, ``X == 0``, ``X != 0``, ``X > 0``; ``X == 0`` <-> ``X is None``;
+- ``symmetric_case``: ``C1 or C2`` -> ``C1 or C2 or C1'`` with two names of C1 exchanged;
+- ``loop_guard``: a statement inside two ``for`` loops guarded by ``if a == b:`` / ``!=``;
+- ``invert_returns``: every ``return True`` <-> ``return False`` of the function at once;
 - ``condition_ingredient``: another condition of the same function or module (one whose names
   are all bound here) in place of, in conjunction with, or in disjunction with ``C``.
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
+from agent.repair.operators import operator_span
 from agent.repair.site import Candidate, Site
 
 _TRUTH = (ast.Name, ast.Attribute, ast.Call, ast.Subscript)
@@ -139,9 +143,93 @@ def condition_ingredient(site: Site) -> Iterator[Candidate]:
                                      f"{old} -> {new}", size=len(text), disables=disables)
 
 
+def _swapped(text: str, a: str, b: str) -> str | None:
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in (a, b):
+            node.id = b if node.id == a else a
+    return ast.unparse(tree)
+
+
+def symmetric_case(site: Site) -> Iterator[Candidate]:
+    """``C1 or C2`` -> ``C1 or C2 or C1'``, C1' a disjunct with two of its names exchanged
+    (``x + y == z or y + z == x`` lacks ``x + z == y``): the case the author forgot among
+    several symmetric ones. Conjunctions likewise."""
+    for cond in conditions(site):
+        if not isinstance(cond, ast.BoolOp):
+            continue
+        have = {ast.dump(v) for v in cond.values}
+        op = " or " if isinstance(cond.op, ast.Or) else " and "
+        made = set()
+        for k, value in enumerate(cond.values):
+            # right after this operand (past its closing parenthesis): the new case sits
+            # next to the one it mirrors
+            if k + 1 < len(cond.values):
+                at = operator_span(site, value, cond.values[k + 1])[0]
+            else:
+                at = site.text.span(cond)[1]
+            names = list(dict.fromkeys(n.id for n in ast.walk(value) if isinstance(n, ast.Name)))
+            for i, a in enumerate(names[:4]):
+                for b in names[i + 1:4]:
+                    new = _swapped(site.segment(value), a, b)
+                    if new is None or new in made or ast.dump(ast.parse(new, mode="eval").body) in have:
+                        continue
+                    made.add(new)
+                    piece = f"{op.strip()} ({new}) " if k + 1 < len(cond.values) else f"{op}({new})"
+                    yield site.candidate(site.replace_span(at, at, piece), "symmetric_case",
+                                         f"add{op.rstrip()} {new}", size=len(new))
+
+
+def loop_guard(site: Site) -> Iterator[Candidate]:
+    """A statement of nested loops that lacks its guard: ``if a == b:`` (or ``!=``) over the
+    targets of two enclosing ``for`` loops, put around it."""
+    stmt = site.stmt
+    if stmt is None or hasattr(stmt, "body") or stmt.lineno != stmt.end_lineno:
+        return
+    targets, node = [], stmt
+    while node is not None and node is not site.func:
+        node = site.parents.get(node)
+        if isinstance(node, (ast.For, ast.AsyncFor)) and isinstance(node.target, ast.Name):
+            targets.append(node.target.id)
+    row = stmt.lineno - 1
+    line = site.lines[row]
+    indent = line[: len(line) - len(line.lstrip())]
+    for i, a in enumerate(targets):
+        for b in targets[i + 1:]:
+            for op in ("==", "!="):
+                guard = f"if {b} {op} {a}:"
+                lines = site.lines[:row] + [indent + guard, "    " + line] + site.lines[row + 1:]
+                yield site.candidate("\n".join(lines), "loop_guard", f"guard with `{guard}`",
+                                     size=len(guard), disables=True)
+
+
+def invert_returns(site: Site) -> Iterator[Candidate]:
+    """Every ``return True`` of the function -> ``return False`` and back, at once: a predicate
+    that answers the opposite question (one flip alone fails on both kinds of input)."""
+    func = site.func
+    if func is None:
+        return
+    flips = [n.value for n in ast.walk(func) if isinstance(n, ast.Return)
+             and isinstance(n.value, ast.Constant) and type(n.value.value) is bool]
+    if len(flips) < 2 or len({f.value for f in flips}) < 2:
+        return
+    text = site.source
+    for node in sorted(flips, key=site.text.span, reverse=True):
+        a, b = site.text.span(node)
+        text = text[:a] + str(not node.value) + text[b:]
+    yield site.candidate(text, "invert_returns", f"every True <-> False returned by {func.name}",
+                         size=len(flips))
+
+
 FAMILIES = {
     "widen_condition": widen_condition,
     "tighten_condition": tighten_condition,
     "compare_zero_none": compare_zero_none,
     "condition_ingredient": condition_ingredient,
+    "invert_returns": invert_returns,
+    "symmetric_case": symmetric_case,
+    "loop_guard": loop_guard,
 }

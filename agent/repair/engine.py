@@ -8,6 +8,9 @@ Families, by group:
 - ``agent.repair.conditions``: widened / tightened conditions, comparisons to 0 / None;
 - ``agent.repair.ingredients``: statements of the same function / module / package;
 - ``agent.repair.names``: misspelled names, attributes, imports;
+- ``agent.repair.operators``: any operator for any other of its kind, sibling calls;
+- ``agent.repair.wrapping``: a value subscripted, converted, wrapped in a call or unwrapped;
+- ``agent.repair.deletions``: two adjacent statements or a whole block removed;
 - ``agent.repair.syntax``: token-level fixes when the file does not compile.
 """
 
@@ -16,7 +19,7 @@ from __future__ import annotations
 import logging
 
 from agent.policies import templates
-from agent.repair import conditions, expressions, ingredients, names
+from agent.repair import conditions, deletions, expressions, ingredients, names, operators, wrapping
 from agent.repair.site import Candidate, Site
 from agent.repair.syntax import syntax_error, syntax_fixes
 from envs.mutations import MutationError, enumerate_mutations
@@ -30,7 +33,8 @@ DISABLING = frozenset({"negate_condition", "remove_statement", "remove_condition
                        "return_value", "insert_guard", "insert_not"})
 
 FAMILIES = {**expressions.FAMILIES, **conditions.FAMILIES, **ingredients.FAMILIES,
-            **names.FAMILIES}
+            **names.FAMILIES, **operators.FAMILIES, **wrapping.FAMILIES,
+            **deletions.FAMILIES}
 
 
 def mutation_candidates(path: str, source: str, line: int) -> list[Candidate]:

@@ -9,13 +9,17 @@ bound at the insertion point to the closest one that is (difflib), and inserted
 - at the end of the enclosing loop body,
 - before the function's next ``return``;
 
-or put in place of a statement of the same kind (``ingredient_replace``).
+or put in place of a statement of the same kind (``ingredient_replace``). A counter update of
+another loop (``i -= 1``) is also renamed to a name that a ``while`` loop around the line tests
+but never assigns (``div -= 1``). ``expression_ingredient`` does the same for one value of the
+line: another expression of the function or module in its place.
 """
 
 from __future__ import annotations
 
 import ast
 import difflib
+import re
 import textwrap
 from collections.abc import Iterator
 from functools import lru_cache
@@ -169,12 +173,42 @@ def _near(site: Site, row: int, text: str) -> bool:
     return text.split("\n")[0].strip() in around
 
 
+def _stalled_names(site: Site) -> list[str]:
+    """Names a ``while`` loop around the line tests but its body never assigns: the loop
+    cannot end, so a counter update of another loop, renamed to them, is the likely fix."""
+    node, out = site.stmt, []
+    while node is not None and node is not site.func:
+        node = site.parents.get(node)
+        if isinstance(node, ast.While):
+            stored = {n.id for s in node.body for n in ast.walk(s)
+                      if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+            out += [n.id for n in ast.walk(node.test) if isinstance(n, ast.Name)
+                    and n.id in site.locals and n.id not in stored]
+    return list(dict.fromkeys(out))
+
+
+def _counter_renames(site: Site, node: ast.stmt, text: str, stalled: list[str]
+                     ) -> list[tuple[str, str]]:
+    """``i -= 1`` as ``div -= 1`` for each stalled loop name ``div``."""
+    if not (isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name)):
+        return []
+    out = []
+    for name in stalled:
+        if name != node.target.id:
+            renamed = _rename(text, node.target.id, name)
+            if renamed is not None:
+                out.append((renamed, f" ({node.target.id} -> {name})"))
+    return out
+
+
 def ingredient_insert(site: Site) -> Iterator[Candidate]:
     pool = _pool(site)
     points = _points(site)
+    stalled = _stalled_names(site)
     made = 0
     for origin, node, text in pool:
-        for adapted, note in _adapted(site, node, text):
+        for adapted, note in _adapted(site, node, text) + _counter_renames(site, node, text,
+                                                                          stalled):
             made += 1
             for row, indent, where in points:
                 if _near(site, row, adapted):
@@ -203,7 +237,51 @@ def ingredient_replace(site: Site) -> Iterator[Candidate]:
                                      size=len(adapted) + 10 * origin)
 
 
+MAX_EXPRESSIONS = 10
+MAX_TARGETS = 8
+_EXPRS = (ast.Call, ast.Subscript, ast.BinOp, ast.Attribute)
+
+
+def _expression_pool(site: Site) -> list[str]:
+    """Texts of one-line expressions of the function (nearest to the line first), then of the
+    module, whose names are all bound at the line."""
+    found = []
+    for scope in ([site.func] if site.func is not None else []) + [site.tree]:
+        for node in ast.walk(scope):
+            if isinstance(node, _EXPRS) and node.lineno == node.end_lineno \
+                    and not isinstance(getattr(node, "ctx", None), (ast.Store, ast.Del)) \
+                    and not isinstance(site.parents.get(node), ast.Expr) \
+                    and {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} <= site.bound:
+                text = site.segment(node)
+                if len(text) <= 40:
+                    found.append((scope is site.tree, abs(node.lineno - site.line), text))
+    found.sort(key=lambda item: item[:2])
+    return list(dict.fromkeys(text for *_, text in found))[:MAX_EXPRESSIONS]
+
+
+def expression_ingredient(site: Site) -> Iterator[Candidate]:
+    """A value on the line -> another expression of the function (``ord(ch)`` -> ``ord("a")``,
+    ``/ mean`` -> ``/ len(numbers)``): plastic surgery at the expression level."""
+    targets = [n for n in site.line_nodes() if (isinstance(n, _EXPRS) or (
+        isinstance(n, ast.Name) and n.id in site.locals)) and "\n" not in site.segment(n)
+        and not isinstance(getattr(n, "ctx", None), (ast.Store, ast.Del))
+        and not (isinstance(site.parents.get(n), ast.Call) and site.parents[n].func is n)]
+    if not targets:
+        return
+    pool = _expression_pool(site)
+    for node in targets[:MAX_TARGETS]:
+        old = site.segment(node)
+        for text in pool:
+            if text == old or re.search(rf"(?<![\w.]){re.escape(old)}(?!\w)", text):
+                continue  # wrapping the value itself is the wrapping families' work
+            new = text if isinstance(node, ast.Name) or not isinstance(
+                site.parents.get(node), (ast.BinOp, ast.UnaryOp)) else f"({text})"
+            yield site.candidate(site.replace(node, new), "expression_ingredient",
+                                 f"{old} -> {text}", size=len(text))
+
+
 FAMILIES = {
+    "expression_ingredient": expression_ingredient,
     "ingredient_insert": ingredient_insert,
     "ingredient_replace": ingredient_replace,
 }

@@ -92,31 +92,58 @@ def context_of(source: str, line: int) -> str:
     return type(best).__name__ if best is not None else "Module"
 
 
-def location_weight(rank: int) -> float:
+def location_weight(rank: float) -> float:
     """How likely the line at this localization rank is the fault (top-1 about a third of the
     time on the bundled suite, top-5 four fifths): a slow decay, so the second line's likely
     fixes still come before the first line's unlikely ones."""
     return 1.0 / (1.0 + rank)
 
 
-def priority(candidate: Candidate, rank: int, context: str, prior: Prior) -> float:
-    score = location_weight(rank) * prior.rate(candidate.family, context)
-    if candidate.disables and rank >= TOP_LINES:
+TIE_STEP = 0.25
+"""Within lines of equal suspiciousness, how much of a rank each later one loses."""
+
+
+def tie_ranks(scores: list[float | None]) -> list[float]:
+    """Effective ranks for lines in localization order: lines with the same score (a block
+    that every failing test runs) share their rank but for a small step each (``TIE_STEP``:
+    the ranking's own order within a tie is a weak hint), so that a likely fix at the fourth of
+    four tied lines comes before unlikely ones at the first; a line without a score (a
+    traceback frame or a line that cannot run, added by the search) is a rank of its own."""
+    out: list[float] = []
+    level, place, previous = -1, 0, None
+    for score in scores:
+        if score is not None and previous is not None and abs(score - previous) < 1e-9:
+            place += 1
+        else:
+            level, place = level + 1, 0
+        out.append(level + TIE_STEP * place)
+        previous = score
+    return out
+
+
+def priority(candidate: Candidate, rank: int, context: str, prior: Prior,
+             effective: float | None = None) -> float:
+    where = rank if effective is None else effective
+    score = location_weight(where) * prior.rate(candidate.family, context)
+    if candidate.disables and where >= TOP_LINES:  # a tie with the top lines is at the top
         score *= LAST_RESORT
     return score
 
 
-def order(ranked: Iterable[tuple[int, str, list[Candidate]]], prior: Prior | None = None
-          ) -> list[tuple[int, Candidate]]:
+def order(ranked: Iterable[tuple[int, str, list[Candidate]]], prior: Prior | None = None,
+          weights: list[float] | None = None) -> list[tuple[int, Candidate]]:
     """(rank, candidate) pairs, most promising first, from (rank, context, candidates) groups.
-    Ties keep generation order (each family yields its likelier edits first)."""
+    ``weights[rank]``, where given, is the effective rank of the line (``tie_ranks``) that sets
+    its location weight. Ties keep generation order (each family yields its likelier edits
+    first)."""
     prior = prior or load_prior()
     scored = []
     for rank, context, candidates in ranked:
+        effective = weights[rank] if weights is not None and rank < len(weights) else rank
         place: dict[str, int] = {}
         for i, cand in enumerate(candidates):
             k = place[cand.family] = place.get(cand.family, -1) + 1
-            score = priority(cand, rank, context, prior) / (1.0 + k)
+            score = priority(cand, rank, context, prior, effective) / (1.0 + k)
             scored.append((-score, rank, i, cand))
     scored.sort(key=lambda item: item[:3])
     return [(rank, cand) for _, rank, _, cand in scored]

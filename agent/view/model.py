@@ -55,6 +55,8 @@ class StepView:
     """This step changed the diff (an edit that took)."""
     diff_from: int = 0
     """The step whose diff this still is (0: none yet), so a page shows each diff once."""
+    edit: str = ""
+    """For an ``apply``: the equivalent ``edit`` action the env carried out."""
 
 
 @dataclass
@@ -136,7 +138,8 @@ def _step(number: int, step: dict[str, Any]) -> StepView:
     verb = info.get("action") or ("?" if format_error else _verb(step["action"]))
     return StepView(number=number, verb=verb, action=step["action"],
                     observation=step["observation"], reward=step["reward"],
-                    elapsed_s=step["elapsed_s"], format_error=format_error)
+                    elapsed_s=step["elapsed_s"], format_error=format_error,
+                    edit=str(info.get("edit") or ""))
 
 
 def _verb(action: str) -> str:
@@ -208,9 +211,12 @@ def replay_diffs(steps: list[StepView], repo: Path | None, final_patch: str) -> 
     current: dict[str, str] = {}
     last_change = 0
     for step in steps:
-        if step.verb == "edit" and step.observation.startswith("edited "):
+        took = ((step.verb == "edit" and step.observation.startswith("edited "))
+                or (step.verb == "apply" and step.observation.startswith("applied ")))
+        if took:
             try:
-                step.diff_changed = _replay_edit(step.action, repo, original, current)
+                step.diff_changed = _replay_edit(step.edit or step.action, repo, original,
+                                                 current)
             except (ActionError, OSError) as exc:
                 _clear(steps)
                 return f"replaying step {step.number} failed ({exc}); the diff after each step is not shown"

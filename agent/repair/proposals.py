@@ -1,0 +1,78 @@
+"""The repair engine as the env's proposer: what the ``candidates`` action lists.
+
+``propose`` is what ``envs.candidates`` calls (``EnvConfig.proposer``): the engine's candidates at
+the ranked lines, in the order the search validates them (``candidate_groups`` then
+``rank.order`` and ``rank.unique``, as ``SearchPolicy.candidates`` does), lines where code cannot
+run at all first, the first ``limit`` of them as ``envs.candidates.Proposal``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator
+
+from agent.repair import rank
+from agent.repair.engine import candidates_at, problem_locations
+from agent.repair.site import Candidate
+from agent.repair.syntax import syntax_error
+from envs.candidates import Proposal
+
+log = logging.getLogger("debug_agent.repair")
+
+Location = tuple[str, int]
+TOP_LINES = 20
+"""Ranked lines that get candidates (the search's ``SearchConfig.top_locations`` default)."""
+_AT_LINE = re.compile(r" at (?:return )?line \d+$")
+
+
+def candidate_groups(ranking: list[Location], files: dict[str, str],
+                     time_limit_s: float | None = None) -> list[tuple[int, str, list[Candidate]]]:
+    """(rank of the line, its statement kind, its candidates) for each ranked line, what
+    ``rank.order`` takes. Making candidates is pure CPU (a big module is parsed many times a
+    line); with ``time_limit_s`` lines after the first stop being done once it is spent."""
+    groups = []
+    started = time.monotonic()
+    for index, (path, line) in enumerate(ranking):
+        if groups and time_limit_s is not None and time.monotonic() - started > time_limit_s:
+            log.info("candidates made for the top %d lines only", len(groups))
+            break
+        source = files[path]
+        groups.append((index, rank.context_of(source, line),
+                       candidates_at(path, source, line, files)))
+    return groups
+
+
+def ordered(ranking: list[Location], files: dict[str, str], failures: str = "",
+            top_lines: int = TOP_LINES, editable: Callable[[str], bool] | None = None,
+            scores: dict[Location, float] | None = None) -> Iterator[tuple[int, Candidate]]:
+    """The candidates at the lines where code cannot run at all (a SyntaxError; a name nothing
+    binds, when the failures mention a NameError), then at ``ranking``, most promising first,
+    without duplicates or code that does not compile; only in files that ``editable`` accepts.
+    ``scores`` (the localization's suspiciousness) lets tied lines share a rank
+    (``rank.tie_ranks``), as in the search."""
+    problems = []
+    for path, text in files.items():
+        if "NameError" in failures or syntax_error(text, path) is not None:
+            problems += [(path, line) for line in problem_locations(path, text)]
+    lines = [loc for loc in dict.fromkeys(problems + list(ranking))
+             if loc[0] in files and (editable is None or editable(loc[0]))]
+    lines = lines[:top_lines]
+    weights = rank.tie_ranks([(scores or {}).get(loc) for loc in lines])
+    return rank.unique(rank.order(candidate_groups(lines, files), weights=weights), files)
+
+
+def words(candidate: Candidate) -> str:
+    """The family and the edit in words: "arith op: - -> +"."""
+    return f"{candidate.family.replace('_', ' ')}: {_AT_LINE.sub('', candidate.description)}"
+
+
+def propose(files: dict[str, str], ranking: list[Location], *, limit: int, failures: str = "",
+            editable: Callable[[str], bool] | None = None,
+            scores: dict[Location, float] | None = None) -> list[Proposal]:
+    """The first ``limit`` candidates at ``ranking`` (see ``ordered``) as proposals."""
+    found = ordered(ranking, files, failures, editable=editable, scores=scores)
+    return [Proposal(c.path, c.line, c.text, c.family, words(c))
+            for _, c in itertools.islice(found, limit)]
