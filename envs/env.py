@@ -19,7 +19,13 @@ from envs.actions import (
     format_action, parse_action,
 )
 from envs.candidates import Listing, load_proposer, source_files
-from envs.localize import Suspicious, format_ranking, localize_report, traceback_frames
+from envs.localize import (
+    Suspicious,
+    coverage_test_limit,
+    format_ranking,
+    localize_report,
+    traceback_frames,
+)
 from envs.task import Task, load_suite, pytest_args
 from sandboxes.base import Sandbox, TestReport
 from sandboxes.config import SandboxConfig
@@ -321,7 +327,9 @@ class DebugEnv(gym.Env[str, str]):
             case Localize():
                 ranking, self.localization_report = localize_report(
                     sandbox, self.task, top_n=max(config.localize_top_n, config.localization_depth),
-                    timeout=self._timeout(), per_test_timeout=config.per_test_timeout_s)
+                    timeout=self._timeout(),
+                    per_test_timeout=coverage_test_limit(self.initial_report,
+                                                         config.per_test_timeout_s))
                 self._localization = ranking
                 return format_ranking(ranking[: config.localize_top_n])
         raise TypeError(f"not an action: {action!r}")

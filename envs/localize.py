@@ -121,6 +121,25 @@ def rank(
     return ranked
 
 
+#: The coverage run's per-test limit after a first run in which tests hung: this many times the
+#: slowest test that finished (tracing slows tests down), at least ``HUNG_FLOOR_S``.
+HUNG_FACTOR = 5.0
+HUNG_FLOOR_S = 2.0
+
+
+def coverage_test_limit(first_run, ceiling: float) -> float:
+    """Seconds one test may run in the coverage run, after ``first_run`` (a TestReport or None).
+
+    ``ceiling`` unless a test timed out in the first run: such a test will very likely hang
+    again, and at the full limit it would cost as much as the rest of the search's budget, so
+    the limit is cut to what the tests that did finish needed (their coverage up to the cut is
+    still recorded)."""
+    if first_run is None or "timeout" not in first_run.statuses.values():
+        return ceiling
+    finished = [r.duration_s for r in first_run.tests.values() if r.status != "timeout"]
+    return min(ceiling, max(HUNG_FLOOR_S, HUNG_FACTOR * max(finished, default=0.0)))
+
+
 def localize(
     sandbox,
     task,

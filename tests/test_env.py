@@ -1,6 +1,7 @@
 """DebugEnv in real sandboxes: reset, every action, format errors, budgets, the Gymnasium API."""
 
 import shutil
+import time
 from pathlib import Path
 
 import gymnasium
@@ -310,3 +311,37 @@ def test_a_task_outside_the_suite_can_be_given_by_path(tmp_path):
     with DebugEnv(EnvConfig(sandbox=SandboxConfig("local"))) as env:
         obs, info = env.reset(options={"task": Task.load(tmp_path / "mean")})
     assert info["task_id"] == "env-mean-empty" and "ZeroDivisionError" in obs
+
+
+def test_coverage_limit_is_cut_only_after_tests_hung():
+    from envs.localize import coverage_test_limit
+    from sandboxes.base import TestReport, TestResult
+
+    finished = {"t::a": TestResult("t::a", "passed", 0.1), "t::b": TestResult("t::b", "failed", 0.9)}
+    assert coverage_test_limit(None, 30.0) == 30.0
+    assert coverage_test_limit(TestReport(tests=dict(finished)), 30.0) == 30.0
+    hung = TestReport(tests={**finished, "t::c": TestResult("t::c", "timeout", 30.0)})
+    assert coverage_test_limit(hung, 30.0) == 4.5  # 5 x the slowest test that finished
+    assert coverage_test_limit(hung, 3.0) == 3.0
+    only = TestReport(tests={"t::c": TestResult("t::c", "timeout", 30.0)})
+    assert coverage_test_limit(only, 30.0) == 2.0
+
+
+@pytest.mark.slow
+def test_localize_after_a_hang_costs_little_and_still_points_at_the_loop(backend, tmp_path):
+    """The failing test hangs: the coverage run stops it at a short limit, not the configured
+    20 s, and the lines it ran up to the cut still rank first."""
+    repo = tmp_path / "spin"
+    repo.mkdir()
+    (repo / "spin.py").write_text("def spin(n):\n    while n >= 0:\n        n = n + 0\n"
+                                  "    return n\n\n\ndef double(n):\n    return 2 * n\n")
+    (repo / "test_spin.py").write_text("from spin import double, spin\n\n\n"
+                                       "def test_spin():\n    assert spin(3) == -1\n\n\n"
+                                       "def test_double():\n    assert double(2) == 4\n")
+    with DebugEnv(EnvConfig(sandbox=SandboxConfig(backend), per_test_timeout_s=20.0)) as env:
+        env.reset(options={"repo": repo})
+        assert env.initial_report.statuses["test_spin.py::test_spin"] == "timeout"
+        started = time.monotonic()
+        *_, info = env.step("localize")
+        assert time.monotonic() - started < 15.0
+    assert info["localization"][0].location in ("spin.py:2", "spin.py:3")
