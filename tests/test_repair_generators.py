@@ -4,22 +4,9 @@ it has nothing to do."""
 
 from __future__ import annotations
 
-import ast
-import textwrap
+from test_repair import line_of, same, src
 
 from agent.repair import candidates_at
-
-
-def src(text: str) -> str:
-    return textwrap.dedent(text).lstrip("\n")
-
-
-def same(a: str, b: str) -> bool:
-    return ast.dump(ast.parse(a)) == ast.dump(ast.parse(b))
-
-
-def line_of(source: str, needle: str) -> int:
-    return next(i for i, line in enumerate(source.split("\n"), 1) if needle in line)
 
 
 def texts(family: str, source: str, needle: str) -> list[str]:
