@@ -40,9 +40,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.prompts import Message
-from agent.repair import Candidate, evidence, problem_locations, rank
-from agent.repair.proposals import candidate_groups
-from agent.repair.syntax import syntax_error
+from agent.repair import Candidate, evidence, rank
+from agent.repair.proposals import in_order, problem_lines
 from envs.actions import (
     ActionError,
     Apply,
@@ -325,9 +324,7 @@ class SearchPolicy:
         only what is validated is parsed). ``current`` maps each source file to its text now."""
         # Making candidates is pure CPU; on a starved machine it alone could outlast the
         # budget, so it takes at most half of it.
-        groups = candidate_groups(ranking, current, time_limit_s=self._budget_s / 2)
-        weights = rank.tie_ranks([self._scores.get(loc) for loc in ranking])
-        return rank.unique(rank.order(groups, weights=weights), current)
+        return in_order(ranking, current, self._scores, time_limit_s=self._budget_s / 2)
 
     def _prior_first(self, found: Iterator[tuple[int, Candidate]], ranking: list[Location]
                      ) -> Iterator[tuple[int, Candidate]]:
@@ -363,11 +360,7 @@ class SearchPolicy:
         """Lines where code cannot run at all (a SyntaxError; a name nothing binds when the
         failures mention a NameError; the frames of a module that fails to import): nothing
         else in the file is testable before them."""
-        name_errors = "NameError" in self._failure_text
-        out = []
-        for path, text in current.items():
-            if name_errors or syntax_error(text, path) is not None:
-                out += [(path, line) for line in problem_locations(path, text)]
+        out = problem_lines(current, self._failure_text)
         workdir = self.workspace.sandbox.workdir
         out += [loc for loc in traceback_frames(self._collection_text, workdir) if loc[0] in current]
         return out

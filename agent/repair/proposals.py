@@ -53,15 +53,28 @@ def ordered(ranking: list[Location], files: dict[str, str], failures: str = "",
     without duplicates or code that does not compile; only in files that ``editable`` accepts.
     ``scores`` (the localization's suspiciousness) lets tied lines share a rank
     (``rank.tie_ranks``), as in the search."""
-    problems = []
+    lines = [loc for loc in dict.fromkeys(problem_lines(files, failures) + list(ranking))
+             if loc[0] in files and (editable is None or editable(loc[0]))]
+    return in_order(lines[:top_lines], files, scores or {})
+
+
+def problem_lines(files: dict[str, str], failures: str) -> list[Location]:
+    """Lines where code cannot run at all: in a file with a SyntaxError, or in every file when
+    the ``failures`` text mentions a NameError (a name nothing binds)."""
+    out = []
     for path, text in files.items():
         if "NameError" in failures or syntax_error(text, path) is not None:
-            problems += [(path, line) for line in problem_locations(path, text)]
-    lines = [loc for loc in dict.fromkeys(problems + list(ranking))
-             if loc[0] in files and (editable is None or editable(loc[0]))]
-    lines = lines[:top_lines]
-    weights = rank.tie_ranks([(scores or {}).get(loc) for loc in lines])
-    return rank.unique(rank.order(candidate_groups(lines, files), weights=weights), files)
+            out += [(path, line) for line in problem_locations(path, text)]
+    return out
+
+
+def in_order(lines: list[Location], files: dict[str, str], scores: dict[Location, float],
+             time_limit_s: float | None = None) -> Iterator[tuple[int, Candidate]]:
+    """The candidates at ``lines`` (ranked, most suspicious first), most promising first,
+    without duplicates or code that does not compile; tied ``scores`` share a rank."""
+    weights = rank.tie_ranks([scores.get(loc) for loc in lines])
+    groups = candidate_groups(lines, files, time_limit_s=time_limit_s)
+    return rank.unique(rank.order(groups, weights=weights), files)
 
 
 def words(candidate: Candidate) -> str:
