@@ -423,6 +423,8 @@ def run_grpo(config: GRPOConfig, log_fn: Callable[[int, dict[str, float]], None]
             processing_class=tokenizer, callbacks=[Record()],
             rollout_func=EpisodeRollout(config, model, tokenizer, tasks))
     disable_cpu_repacking(trainer.model)  # the reference copy TRL added has 4-bit layers too
+    if config.load_4bit and not use_cuda:
+        restore_cpu_dtype(trainer.model)
     resume_from = get_last_checkpoint(str(out)) if config.resume else None
     log.info("GRPO on %d tasks, groups of %d, %s base, %s%s", len(tasks), config.num_generations,
              "4-bit" if config.load_4bit else "full-precision", "cuda" if use_cuda else "cpu",
@@ -431,6 +433,25 @@ def run_grpo(config: GRPOConfig, log_fn: Callable[[int, dict[str, float]], None]
     model.save_pretrained(out, selected_adapters=["default"])
     tokenizer.save_pretrained(out)
     return GRPOResult(adapter_dir=str(out), steps=trainer.state.global_step, history=history)
+
+
+def restore_cpu_dtype(model) -> int:
+    """Put back in float32 the trainable weights that GRPOTrainer cast to bfloat16 for QLoRA.
+
+    TRL casts every trainable parameter of a quantized model to bf16; on CPU the 4-bit base
+    computes in float32, so a trained output layer or norm (an SFT adapter's
+    ``modules_to_save``) then fails every forward ("expected m1 and m2 to have the same dtype");
+    LoRA layers cast their input and only slow down. Float32, as PPO trains them. Returns the
+    number of tensors changed. Call before training: the optimizer is made then.
+    """
+    import torch
+
+    n = 0
+    for param in model.parameters():
+        if param.requires_grad and param.dtype == torch.bfloat16:
+            param.data = param.data.float()
+            n += 1
+    return n
 
 
 def format_metrics(step: int, metrics: dict[str, float]) -> str:
