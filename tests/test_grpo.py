@@ -206,3 +206,33 @@ def test_cli_grpo_prints_each_step_and_rejects_bad_options(acting_tiny, two_task
     assert main(["train", "grpo", "--help"]) == 0
     help_text = capsys.readouterr().out
     assert "--num-generations" in help_text and "--beta" in help_text
+
+
+@pytest.mark.train
+@pytest.mark.slow
+def test_a_trained_output_layer_runs_after_the_qlora_cast(tmp_path):
+    """GRPOTrainer casts a 4-bit model's trainable weights to bf16; an SFT adapter that trains
+    the output layer and norms (modules_to_save) then fails every CPU forward until
+    restore_cpu_dtype puts them back in float32."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from trainers.grpo import restore_cpu_dtype
+    from trainers.sft import load_base_for_training
+    from trainers.tiny import TinyModelConfig, init_tiny
+
+    base = init_tiny(tmp_path / "tiny", TinyModelConfig(vocab_size=512, hidden_size=64,
+                                                        corpus_mb=0.3))
+    model, _ = load_base_for_training(str(base), load_4bit=True)
+    model = get_peft_model(model, LoraConfig(r=8, target_modules="all-linear",
+                                             modules_to_save=["lm_head", "norm"],
+                                             task_type="CAUSAL_LM"))
+    for param in model.parameters():  # what GRPOTrainer does to a quantized model
+        if param.requires_grad:
+            param.data = param.data.to(torch.bfloat16)
+    ids = torch.tensor([[1, 2, 3, 4]])
+    with pytest.raises(RuntimeError, match="dtype"):
+        model(input_ids=ids)
+    assert restore_cpu_dtype(model) > 0
+    assert model(input_ids=ids).logits.dtype == torch.float32
+    assert restore_cpu_dtype(model) == 0
