@@ -8,6 +8,8 @@ Settings come from environment variables:
 - ``DEBUG_AGENT_TEST_TIMEOUT``: seconds per test (setup + call + teardown). At the deadline
   SIGALRM fails the test and marks it timed out; if the test swallows that and still runs after a
   grace period, the process exits (the runner then reports from the progress log).
+- ``DEBUG_AGENT_TEST_LIMITS``: JSON {nodeid: seconds}, the tests whose limit differs from
+  ``DEBUG_AGENT_TEST_TIMEOUT`` (a short cap for those that hung in an earlier run).
 - ``DEBUG_AGENT_PROGRESS``: a JSON-lines log of collection and results, written as they happen,
   so that a killed run still tells what ran.
 - ``DEBUG_AGENT_COVERAGE``: path of a JSON file {nodeid: {file: [lines]}} of per-test coverage.
@@ -23,7 +25,17 @@ import pytest
 NODEID = "debug_agent.nodeid"
 TIMED_OUT = "debug_agent.timeout"
 
-_state = {"item": None, "progress": None, "cov": None, "fired": 0}
+_state = {"item": None, "progress": None, "cov": None, "fired": 0, "limits": None}
+
+
+def _limit(item):
+    """Seconds ``item`` may run."""
+    if _state["limits"] is None:
+        _state["limits"] = json.loads(os.environ.get("DEBUG_AGENT_TEST_LIMITS") or "{}")
+    default = float(os.environ["DEBUG_AGENT_TEST_TIMEOUT"])
+    if item is None:
+        return default
+    return float(_state["limits"].get(item.nodeid, default))
 
 
 def _log(**event):
@@ -63,7 +75,7 @@ def pytest_collection_finish(session):
 def _on_alarm(signum, frame):
     item = _state["item"]
     _state["fired"] += 1
-    seconds = float(os.environ["DEBUG_AGENT_TEST_TIMEOUT"])
+    seconds = _limit(item)
     if _state["fired"] == 1:
         if item is not None:
             item.user_properties.append((TIMED_OUT, str(seconds)))
@@ -88,7 +100,7 @@ def pytest_runtest_protocol(item, nextitem):
         cov.switch_context(item.nodeid)
     if _alarm_usable():
         signal.signal(signal.SIGALRM, _on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, float(os.environ["DEBUG_AGENT_TEST_TIMEOUT"]))
+        signal.setitimer(signal.ITIMER_REAL, _limit(item))
     # None: the default protocol runs the test
 
 

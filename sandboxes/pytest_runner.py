@@ -38,6 +38,7 @@ def run_pytest(
     *,
     timeout: float = 300.0,
     per_test_timeout: float | None = 60.0,
+    limits: Mapping[str, float] | None = None,
     coverage: bool = False,
     extra_args: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
@@ -47,7 +48,9 @@ def run_pytest(
 
     A test still running after ``per_test_timeout`` s fails with status "timeout"; the run as a
     whole is killed after ``timeout`` s, and the tests that had not finished are reported as
-    "timeout" (or as "error" when the run ended for another reason without them). With
+    "timeout" (or as "error" when the run ended for another reason without them); ``limits``
+    gives some tests a limit of their own (``envs.limits``: a short cap for tests that hung
+    before). With
     ``coverage=True`` the report's ``coverage`` maps each test to the repo lines it ran.
 
     A test module that fails to import (a SyntaxError or a bad import in it or in the code it
@@ -72,6 +75,8 @@ def run_pytest(
     }
     if per_test_timeout:
         run_env["DEBUG_AGENT_TEST_TIMEOUT"] = str(per_test_timeout)
+        if limits:
+            run_env["DEBUG_AGENT_TEST_LIMITS"] = json.dumps(dict(limits))
     if coverage:
         run_env["DEBUG_AGENT_COVERAGE"] = f"{scratch}/{names['coverage']}"
     merged = {**(env or {}), **run_env}
