@@ -17,8 +17,12 @@ from typing import Mapping, Sequence
 
 from sandboxes import counts
 from sandboxes._common import PLUGIN_MODULE
-from sandboxes._pytest_plugin import NODEID, TIMED_OUT
+from sandboxes._pytest_plugin import CUT_SHORT, NODEID, TIMED_OUT
 from sandboxes.base import Sandbox, TestReport, TestResult
+
+#: How a test's message says it was stopped at the short limit after another test of its file
+#: hung, not at its own: it may be a slow test, not a hanging one (``envs.limits``).
+CUT_SHORT_NOTE = "(cut short: an earlier test of its file hung)"
 
 
 def pytest_command(sandbox: Sandbox, junit: str, node_ids: Sequence[str] | None = None,
@@ -137,7 +141,8 @@ def _parse_junit(data: bytes, report: TestReport) -> None:
             continue
         if TIMED_OUT in props:
             status, node = "timeout", failure if failure is not None else error
-            props["message"] = f"timed out after {props[TIMED_OUT]} s (per-test timeout)\n"
+            why = CUT_SHORT_NOTE if CUT_SHORT in props else "(per-test timeout)"
+            props["message"] = f"timed out after {props[TIMED_OUT]} s {why}\n"
         elif failure is not None:
             status, node = "failed", failure
         elif error is not None:

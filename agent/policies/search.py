@@ -59,6 +59,7 @@ from envs.limits import (
     SCORING_SLOWDOWN,
     expected_run_s,
     hung_limits,
+    statuses_of,
     test_limits,
 )
 from envs.localize import localize_report, traceback_frames
@@ -383,7 +384,7 @@ class SearchPolicy:
         report = initial or localized
         if report is not None:
             durations = {t: r.duration_s for t, r in report.tests.items()}
-            limits = test_limits(durations, report.statuses, ceiling=cfg.test_timeout_s)
+            limits = test_limits(durations, statuses_of(report), ceiling=cfg.test_timeout_s)
             self._suite["limits"] = {t: limits[t] for t in f2p + p2p if t in limits}
             texts = [r.message for t, r in report.tests.items() if t in f2p]
             self._failure_text = "\n".join(texts + list(report.collection_errors))
