@@ -219,7 +219,7 @@ def _fix(repo: Path, spec: ProjectSpec, config: FixConfig,
     image = prepare_environment(repo, spec, backend=config.sandbox.backend,
                                 image=config.sandbox.image,
                                 setup=config.setup, progress=progress.status,
-                                time_limit=deadline.current().remaining())
+                                time_limit=max(deadline.current().remaining(), 0.01))
     # The episode stops early enough for its final scoring run to fit in the deadline; a test
     # that hangs is stopped early enough for the rest of the suite to run.
     per_test = settings.test_timeout or min(30.0, max(5.0, config.timeout_s / 6))

@@ -52,7 +52,7 @@ def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, max_steps, t
     from rich.console import Console
 
     from agent import fix as fixing
-    from sandboxes.deadline import Cancelled, process_start
+    from sandboxes.deadline import Cancelled
 
     options = {}
     if policy in ("hf", "openai"):
@@ -74,7 +74,8 @@ def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, max_steps, t
     config = fixing.FixConfig(policy=policy, policy_options=options, sandbox=sandbox,
                               max_steps=max_steps, timeout_s=timeout_s, samples=samples,
                               test_command=test_command, apply=apply_, out=out,
-                              setup=tuple(setup), started_at=process_start())
+                              setup=tuple(setup),
+                              started_at=(click.get_current_context().obj or {}).get("started"))
     console = Console(stderr=True, quiet=as_json)
     started = time.monotonic()
     try:
