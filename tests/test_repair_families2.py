@@ -1,0 +1,200 @@
+"""The reshaping repair families (``agent.repair.reshape``) and the dedupe wrapping, on small
+hand-written sources: each proposes the exact text of the fix it is meant for, keeps the rest of
+the file byte for byte, and stays silent where it has nothing to do."""
+
+from __future__ import annotations
+
+from test_repair import line_of, same, src
+
+from agent.repair import candidates_at, rank
+
+
+def texts(family: str, source: str, needle: str) -> list[str]:
+    return [c.text for c in candidates_at("m.py", source, line_of(source, needle),
+                                          families={family})]
+
+
+# -- swap_branches ---------------------------------------------------------------------------
+
+def test_swap_branches_exchanges_the_bodies_of_an_if_else() -> None:
+    buggy = src("""
+        def longer(a, b):
+            if len(a) <= len(b):
+                return b
+            else:
+                # the first one wins ties
+                return a
+    """)
+    fixed = src("""
+        def longer(a, b):
+            if len(a) <= len(b):
+                # the first one wins ties
+                return a
+            else:
+                return b
+    """)
+    assert fixed in texts("swap_branches", buggy, "if len")
+    assert fixed in texts("swap_branches", buggy, "return b")  # from inside a branch too
+
+
+def test_swap_branches_on_a_conditional_expression_and_not_on_elif_chains() -> None:
+    buggy = "def sign(x):\n    return 1 if x < 0 else -1\n"
+    assert texts("swap_branches", buggy, "return") == ["def sign(x):\n    return -1 if x < 0 else 1\n"]
+    chain = src("""
+        def f(x):
+            if x < 0:
+                return -1
+            elif x > 0:
+                return 1
+    """)
+    assert texts("swap_branches", chain, "if x") == []
+    assert texts("swap_branches", "def f(x):\n    if x:\n        return 1\n    return 0\n", "if x") == []
+
+
+# -- reduce_subscript ------------------------------------------------------------------------
+
+def test_reduce_subscript_turns_a_picked_element_into_a_reduction() -> None:
+    buggy = "def digit_sum(n):\n    return [int(d) for d in str(n)][-1]\n"
+    found = texts("reduce_subscript", buggy, "return")
+    assert "def digit_sum(n):\n    return sum(int(d) for d in str(n))\n" in found
+    assert "def digit_sum(n):\n    return len([int(d) for d in str(n)])\n" in found
+    assert "def top(xs):\n    return max(xs)\n" in texts(
+        "reduce_subscript", "def top(xs):\n    return xs[0]\n", "return")
+    assert texts("reduce_subscript", "def f(xs, i):\n    return xs[i]\n", "return") == []
+
+
+# -- slice_edit ------------------------------------------------------------------------------
+
+def test_slice_edit_drops_negates_exchanges_and_reverses_bounds() -> None:
+    found = texts("slice_edit", "def tail(xs, k):\n    return xs[k:]\n", "return")
+    assert "def tail(xs, k):\n    return xs[-k:]\n" in found
+    assert "def tail(xs, k):\n    return xs[k::-1]\n" in found
+    assert "def tail(xs, k):\n    return xs[:]\n" in found
+    found = texts("slice_edit", "def f(s):\n    return s[::2]\n", "return")
+    assert "def f(s):\n    return s\n" in found and "def f(s):\n    return s[::-2]\n" in found
+    assert "def f(s, a, b):\n    return s[b:a]\n" in texts(
+        "slice_edit", "def f(s, a, b):\n    return s[a:b]\n", "return")
+    assert texts("slice_edit", "def f(s, i):\n    return s[i]\n", "return") == []
+
+
+# -- drop_unary ------------------------------------------------------------------------------
+
+def test_drop_unary_removes_a_sign_or_an_inversion() -> None:
+    assert texts("drop_unary", "def f(a, b):\n    return -(a - b) * 2\n", "return") == [
+        "def f(a, b):\n    return (a - b) * 2\n"]
+    assert texts("drop_unary", "def f(m):\n    return ~m & 7\n", "return") == [
+        "def f(m):\n    return m & 7\n"]
+    assert texts("drop_unary", "def f():\n    return -1\n", "return") == []
+
+
+# -- inline_dead_store -----------------------------------------------------------------------
+
+def test_inline_dead_store_puts_the_unread_value_where_it_was_meant() -> None:
+    buggy = src("""
+        def only_ints(values):
+            out = [x for x in values if isinstance(x, int)]
+            return values
+    """)
+    fixed = "def only_ints(values):\n    return [x for x in values if isinstance(x, int)]\n"
+    assert fixed in texts("inline_dead_store", buggy, "return")
+    assert fixed in texts("inline_dead_store", buggy, "out =")
+    used = src("""
+        def f(values):
+            out = sorted(values)
+            return out + values
+    """)
+    assert texts("inline_dead_store", used, "return") == []  # `out` is read: not dead
+
+
+# -- literal_spelling ------------------------------------------------------------------------
+
+def test_literal_spelling_follows_the_module_prose() -> None:
+    buggy = src('''
+        def planets():
+            """The planets from Mercury to Jupiter."""
+            return ("Mercury", "Venus", "Jupyter")
+    ''')
+    assert texts("literal_spelling", buggy, "return") == [buggy.replace('"Jupyter"', '"Jupiter"')]
+    plain = 'def f():\n    """Say hello."""\n    return "hello"\n'
+    assert texts("literal_spelling", plain, "return") == []  # spelled as the prose spells it
+
+
+# -- value_to_local --------------------------------------------------------------------------
+
+def test_value_to_local_uses_a_value_already_at_hand() -> None:
+    buggy = src("""
+        def spread(nums):
+            biggest = max(nums)
+            smallest = min(-i for i in nums)
+            return smallest
+    """)
+    found = texts("value_to_local", buggy, "smallest =")
+    assert buggy.replace("min(-i for i in nums)", "-biggest") in found
+    assert buggy.replace("min(-i for i in nums)", "biggest") in found
+    assert texts("value_to_local", "def f(x):\n    return x\n", "return") == []
+
+
+# -- statements moved ------------------------------------------------------------------------
+
+def test_move_statement_takes_a_return_out_of_its_loop() -> None:
+    buggy = src("""
+        def total(xs):
+            t = 0
+            for x in xs:
+                t += x
+                return t
+    """)
+    fixed = "def total(xs):\n    t = 0\n    for x in xs:\n        t += x\n    return t\n"
+    assert fixed in texts("move_statement", buggy, "return")
+    outside = "def f(xs):\n    t = 0\n    for x in xs:\n        t += x\n    t *= 2\n    return t\n"
+    assert "def f(xs):\n    t = 0\n    for x in xs:\n        t += x\n        t *= 2\n    return t\n" \
+        in texts("move_statement", outside, "t *=")
+
+
+def test_swap_statements_exchanges_neighbours_but_never_past_an_exit() -> None:
+    buggy = src("""
+        def fib(n):
+            a, b = 0, 1
+            for _ in range(n):
+                b = a + b
+                a = b - a
+            return a
+    """)
+    found = texts("swap_statements", buggy, "b = a + b")
+    assert buggy.replace("        b = a + b\n        a = b - a\n",
+                         "        a = b - a\n        b = a + b\n") in found
+    assert all("return a\n    " not in t for t in texts("swap_statements", buggy, "return a"))
+
+
+# -- list(set(e)) ----------------------------------------------------------------------------
+
+def test_wrap_convert_drops_duplicates_keeping_a_list() -> None:
+    buggy = "def unique(l):\n    return sorted(l)\n"
+    assert "def unique(l):\n    return sorted(list(set(l)))\n" in texts("wrap_convert", buggy,
+                                                                        "return")
+
+
+def test_new_families_compile_and_change_only_their_line_region() -> None:
+    """Every candidate the new families make for a mixed module parses, and differs from the
+    original (the engine's dedupe would drop it otherwise, so none is wasted)."""
+    source = src('''
+        def f(xs, k):
+            """Sum of the first k, the Mercury way."""
+            kept = xs[1:k]
+            if k > 0:
+                total = -sum(kept)
+            else:
+                total = kept[0]
+            label = "Mercurry" if total else "none"
+            return total, label
+    ''')
+    families = {"swap_branches", "reduce_subscript", "slice_edit", "drop_unary",
+                "inline_dead_store", "literal_spelling", "value_to_local", "swap_statements",
+                "move_statement"}
+    made = set()
+    for line in range(1, source.count("\n") + 1):
+        for cand in candidates_at("m.py", source, line, families=families):
+            assert rank.ast_key("m.py", cand.text) is not None, cand.description
+            assert not same(cand.text, source), cand.description
+            made.add(cand.family)
+    assert made == families - {"inline_dead_store"}
