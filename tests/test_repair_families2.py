@@ -1,12 +1,12 @@
-"""The reshaping repair families (``agent.repair.reshape``) and the dedupe wrapping, on small
-hand-written sources: each proposes the exact text of the fix it is meant for, keeps the rest of
+"""The reshaping repair families (``agent.repair.reshape``, ``agent.repair.flow``) and the dedupe
+wrapping, on small hand-written sources: each proposes the exact text of the fix it is meant for, keeps the rest of
 the file byte for byte, and stays silent where it has nothing to do."""
 
 from __future__ import annotations
 
 from test_repair import line_of, same, src
 
-from agent.repair import candidates_at, rank
+from agent.repair import candidates_at, flow, rank, reshape
 
 
 def texts(family: str, source: str, needle: str) -> list[str]:
@@ -188,13 +188,57 @@ def test_new_families_compile_and_change_only_their_line_region() -> None:
             label = "Mercurry" if total else "none"
             return total, label
     ''')
-    families = {"swap_branches", "reduce_subscript", "slice_edit", "drop_unary",
-                "inline_dead_store", "literal_spelling", "value_to_local", "swap_statements",
-                "move_statement"}
+    families = set(reshape.FAMILIES) | set(flow.FAMILIES)
     made = set()
     for line in range(1, source.count("\n") + 1):
         for cand in candidates_at("m.py", source, line, families=families):
             assert rank.ast_key("m.py", cand.text) is not None, cand.description
             assert not same(cand.text, source), cand.description
             made.add(cand.family)
-    assert made == families - {"inline_dead_store"}
+    assert made == families - {"inline_dead_store", "literal_to_name", "elif_if", "insert_break"}
+
+
+# -- elif_if ---------------------------------------------------------------------------------
+
+def test_elif_if_separates_or_joins_cases() -> None:
+    joined = src("""
+        def fizz(n):
+            out = ""
+            if n % 3 == 0:
+                out += "Fizz"
+            elif n % 5 == 0:
+                out += "Buzz"
+            return out
+    """)
+    assert texts("elif_if", joined, "elif") == [joined.replace("elif n % 5", "if n % 5")]
+    separate = "def f(x):\n    if x < 0:\n        x = 0\n    if x < 5:\n        x = 5\n    return x\n"
+    assert texts("elif_if", separate, "if x < 5") == [separate.replace("if x < 5", "elif x < 5")]
+    assert texts("elif_if", separate, "if x < 0") == []
+
+
+# -- insert_break ----------------------------------------------------------------------------
+
+def test_insert_break_stops_a_search_at_what_it_found() -> None:
+    buggy = src("""
+        def first_even(xs):
+            found = None
+            for x in xs:
+                if x % 2 == 0:
+                    found = x
+            return found
+    """)
+    fixed = buggy.replace("            found = x\n", "            found = x\n            break\n")
+    found = candidates_at("m.py", buggy, line_of(buggy, "found = x"), families={"insert_break"})
+    assert [c.text for c in found] == [fixed] and found[0].disables
+    assert fixed in texts("insert_break", buggy, "if x % 2")
+    assert texts("insert_break", buggy, "return found") == []  # not in a loop
+    done = "def f(xs):\n    for x in xs:\n        y = x\n        break\n    return y\n"
+    assert texts("insert_break", done, "y = x") == []
+
+
+# -- literal_to_name -------------------------------------------------------------------------
+
+def test_literal_to_name_unquotes_a_local() -> None:
+    buggy = "import hashlib\n\n\ndef digest(text):\n    return hashlib.md5('text').hexdigest()\n"
+    assert texts("literal_to_name", buggy, "return") == [buggy.replace("'text'", "text")]
+    assert texts("literal_to_name", "def f(a):\n    return 'b'\n", "return") == []

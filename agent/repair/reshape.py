@@ -1,10 +1,8 @@
-"""Edits that reshape the code at the line rather than substitute one token: branches exchanged,
-a picked element turned into a reduction, a slice's bounds or step changed, a unary operator
-dropped, a value that was stored but never read put where it was meant to go, a misspelled word
-in a string literal spelled as the module's own prose spells it.
+"""Expressions reshaped at the line rather than one token substituted: a picked element turned
+into a reduction, a slice's bounds or step changed, a unary operator dropped, a value that was
+stored but never read put where it was meant to go, the whole value replaced by a local, a
+misspelled word in a string literal spelled as the module's own prose spells it.
 
-- ``swap_branches``: ``if c: A else: B`` -> ``if c: B else: A``; ``x if c else y`` -> ``y if c
-  else x`` (the branches' bodies exchanged, where negating the test is the other reading);
 - ``reduce_subscript``: ``xs[0]`` / ``xs[-1]`` -> ``sum(xs)``, ``max(xs)``, ``min(xs)``,
   ``len(xs)`` (a comprehension becomes a generator: ``[f(x) for x in xs][-1]`` -> ``sum(f(x)
   for x in xs)``): one element picked where the whole collection was meant;
@@ -15,9 +13,13 @@ in a string literal spelled as the module's own prose spells it.
 - ``inline_dead_store``: ``out = E`` whose name nothing reads, followed by a statement that
   reads another local ``v``: ``v`` -> ``E`` there and the store removed (pyflakes' "assigned but
   never used" is the symptom: the value was computed for the statement after it);
+- ``value_to_local``: the whole value of an assignment or return -> a local bound before the
+  line, or its negation for a number (``min_sum = min(-i for i in nums)`` -> ``-max_sum``);
 - ``literal_spelling``: a word of a string literal -> the closest word (difflib) that the
   module's docstrings, comments or other literals spell (``"Jupyter"`` -> ``"Jupiter"`` where
-  the docstring lists the planets).
+  the docstring lists the planets);
+- ``literal_to_name``: a string literal that spells a local's name -> the local
+  (``md5('text')`` -> ``md5(text)``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from collections import Counter
 from collections.abc import Iterator
 from functools import lru_cache
 
+from agent.repair.deletions import alone_on_lines, block_of
 from agent.repair.site import Candidate, Site, scope_nodes
 
 _ATOM = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Constant, ast.List, ast.Tuple,
@@ -52,44 +55,6 @@ def _one_line(site: Site, node: ast.AST) -> bool:
 
 def _loaded(node: ast.AST) -> bool:
     return not isinstance(getattr(node, "ctx", None), (ast.Store, ast.Del))
-
-
-# -- swap_branches ----------------------------------------------------------------------------
-
-def _branching(site: Site) -> list[ast.If]:
-    """The ``if`` whose header is the line, or whose branch holds the line's statement."""
-    stmt = site.stmt
-    out = []
-    if isinstance(stmt, ast.If):
-        out.append(stmt)
-    parent = site.parents.get(stmt)
-    if isinstance(parent, ast.If) and (stmt in parent.body or stmt in parent.orelse):
-        out.append(parent)
-    return out
-
-
-def swap_branches(site: Site) -> Iterator[Candidate]:
-    lines = site.lines
-    for node in _branching(site):
-        if not node.orelse or lines[node.orelse[0].lineno - 1].lstrip().startswith("elif"):
-            continue  # no else, or an elif chain (its branches are the mutations' business)
-        b0, b1 = node.body[0].lineno - 1, node.body[-1].end_lineno
-        e1 = node.orelse[-1].end_lineno
-        heads = [r for r in range(b1, node.orelse[0].lineno - 1)
-                 if lines[r].split("#")[0].strip() == "else:"]
-        if b0 <= node.lineno - 1 or not heads:
-            continue  # a one-line `if c: x` or `else: y`: leave it to the other families
-        e0 = heads[-1] + 1  # the else branch's rows, comments above its code included
-        text = "\n".join(lines[:b0] + lines[e0:e1] + lines[b1:e0] + lines[b0:b1] + lines[e1:])
-        yield site.candidate(text, "swap_branches", f"exchange the branches of "
-                             f"`{lines[node.lineno - 1].strip()[:50]}`", size=2)
-    for node in site.line_nodes():
-        if isinstance(node, ast.IfExp) and _one_line(site, node):
-            body, test, orelse = (site.segment(n) for n in (node.body, node.test, node.orelse))
-            wrap = (lambda n, t: f"({t})" if isinstance(n, (ast.IfExp, ast.Lambda)) else t)
-            new = f"{wrap(node.orelse, orelse)} if {test} else {wrap(node.body, body)}"
-            yield site.candidate(site.replace(node, _paren(site, node, new)), "swap_branches",
-                                 f"{site.segment(node)} -> {new}", size=2)
 
 
 # -- reduce_subscript -------------------------------------------------------------------------
@@ -188,15 +153,6 @@ def drop_unary(site: Site) -> Iterator[Candidate]:
 MAX_INLINED = 4
 
 
-def _block(site: Site, stmt: ast.stmt) -> list[ast.stmt] | None:
-    parent = site.parents.get(stmt)
-    for name in ("body", "orelse", "finalbody"):
-        block = getattr(parent, name, None)
-        if isinstance(block, list) and stmt in block:
-            return block
-    return None
-
-
 def _dead_store(site: Site, stmt: ast.stmt) -> str | None:
     """The name ``stmt`` assigns when it is ``name = E`` alone on its lines and nothing in the
     function reads the name."""
@@ -207,16 +163,12 @@ def _dead_store(site: Site, stmt: ast.stmt) -> str | None:
     if any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
            for n in scope_nodes(site.func)):
         return None
-    row = site.lines[stmt.lineno - 1]
-    if row[: stmt.col_offset].strip() or site.lines[stmt.end_lineno - 1][
-            stmt.end_col_offset:].split("#")[0].strip():
-        return None
-    return name
+    return name if alone_on_lines(site, stmt) else None
 
 
 def inline_dead_store(site: Site) -> Iterator[Candidate]:
     stmt = site.stmt
-    block = _block(site, stmt) if stmt is not None else None
+    block = block_of(site, stmt) if stmt is not None else None
     if block is None:
         return
     k = block.index(stmt)
@@ -315,79 +267,20 @@ def value_to_local(site: Site) -> Iterator[Candidate]:
                                  f"{old[:40]} -> {new}", size=len(new))
 
 
-# -- statements moved -------------------------------------------------------------------------
+# -- literal_to_name --------------------------------------------------------------------------
 
-def _alone(site: Site, stmt: ast.stmt) -> bool:
-    lines = site.lines
-    return not lines[stmt.lineno - 1][: stmt.col_offset].strip() and not lines[
-        stmt.end_lineno - 1][stmt.end_col_offset:].split("#")[0].strip()
-
-
-def _reindent(rows: list[str], old: str, new: str) -> list[str]:
-    return [new + r[len(old):] if r.startswith(old) else r for r in rows]
-
-
-def swap_statements(site: Site) -> Iterator[Candidate]:
-    """The line's statement and the one after it (or before it) in the same block exchanged:
-    an update made before the read it should follow."""
-    stmt = site.stmt
-    block = _block(site, stmt) if stmt is not None else None
-    if block is None:
-        return
-    k = block.index(stmt)
-    lines = site.lines
-    for first, second in ((block[k - 1], stmt) if k > 0 else (None, None),
-                          (stmt, block[k + 1]) if k + 1 < len(block) else (None, None)):
-        if first is None or not (_alone(site, first) and _alone(site, second)) \
-                or isinstance(second, (ast.Return, ast.Raise, ast.Continue, ast.Break)):
-            continue  # a statement moved below an exit would never run
-        a0, a1 = first.lineno - 1, first.end_lineno
-        b0, b1 = second.lineno - 1, second.end_lineno
-        text = "\n".join(lines[:a0] + lines[b0:b1] + lines[a1:b0] + lines[a0:a1] + lines[b1:])
-        yield site.candidate(text, "swap_statements", f"`{lines[a0].strip()[:30]}` after "
-                             f"`{lines[b0].strip()[:30]}`", size=2)
-
-
-def move_statement(site: Site) -> Iterator[Candidate]:
-    """The line's statement one block out (after the loop or ``if`` it sits in: a ``return``
-    indented into a loop), or the statement after a block moved to the block's end."""
-    stmt = site.stmt
-    block = _block(site, stmt) if stmt is not None else None
-    if block is None or not _alone(site, stmt):
-        return
-    lines, parent = site.lines, site.parents.get(stmt)
-    rows = lines[stmt.lineno - 1: stmt.end_lineno]
-    indent = rows[0][: stmt.col_offset]
-    if isinstance(parent, (ast.For, ast.While, ast.If, ast.With)) and len(block) > 1 \
-            and stmt is block[-1] and parent.lineno != stmt.lineno:
-        outer = lines[parent.lineno - 1][: parent.col_offset]
-        end = parent.end_lineno
-        moved = _reindent(rows, indent, outer)
-        text = "\n".join(lines[: stmt.lineno - 1] + lines[stmt.end_lineno: end] + moved
-                         + lines[end:])
-        yield site.candidate(text, "move_statement", f"`{rows[0].strip()[:40]}` out of "
-                             f"`{lines[parent.lineno - 1].strip()[:30]}`", size=2)
-    k = block.index(stmt)
-    before = block[k - 1] if k > 0 else None
-    if isinstance(before, (ast.For, ast.While, ast.If, ast.With)) and before.body \
-            and before.body[-1].lineno != before.lineno:
-        last = before.orelse[-1] if getattr(before, "orelse", None) else before.body[-1]
-        inner = lines[last.lineno - 1][: last.col_offset]
-        if len(inner) > len(indent):
-            moved = _reindent(rows, indent, inner)
-            text = "\n".join(lines[: stmt.lineno - 1] + lines[stmt.end_lineno:])
-            text_lines = text.split("\n")
-            at = last.end_lineno
-            text = "\n".join(text_lines[:at] + moved + text_lines[at:])
-            yield site.candidate(text, "move_statement", f"`{rows[0].strip()[:40]}` into "
-                                 f"`{lines[before.lineno - 1].strip()[:30]}`", size=2)
+def literal_to_name(site: Site) -> Iterator[Candidate]:
+    for node in site.line_nodes():
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                and node.value in site.locals \
+                and not isinstance(site.parents.get(node), (ast.JoinedStr, ast.Expr)):
+            yield site.candidate(site.replace(node, node.value), "literal_to_name",
+                                 f"{site.segment(node)} -> {node.value}", size=2)
 
 
 FAMILIES = {
+    "literal_to_name": literal_to_name,
     "value_to_local": value_to_local,
-    "swap_statements": swap_statements,
-    "move_statement": move_statement,
-    "swap_branches": swap_branches,
     "reduce_subscript": reduce_subscript,
     "slice_edit": slice_edit,
     "drop_unary": drop_unary,
