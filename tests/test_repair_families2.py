@@ -4,6 +4,12 @@ the file byte for byte, and stays silent where it has nothing to do."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 from test_repair import line_of, same, src
 
 from agent.repair import candidates_at, flow, rank, reshape
@@ -242,3 +248,52 @@ def test_literal_to_name_unquotes_a_local() -> None:
     buggy = "import hashlib\n\n\ndef digest(text):\n    return hashlib.md5('text').hexdigest()\n"
     assert texts("literal_to_name", buggy, "return") == [buggy.replace("'text'", "text")]
     assert texts("literal_to_name", "def f(a):\n    return 'b'\n", "return") == []
+
+
+# -- end to end ------------------------------------------------------------------------------
+
+CART = '''def total(prices):
+    t = 0
+    for p in prices:
+        t += p
+        return t
+
+
+def count(prices):
+    return len(prices)
+'''
+
+CART_TESTS = '''from cart import count, total
+
+
+def test_total():
+    assert total([1, 2, 3]) == 6
+
+
+def test_single():
+    assert total([5]) == 5
+
+
+def test_count():
+    assert count([1, 2]) == 2
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.docker
+def test_agent_fix_moves_a_return_out_of_its_loop(tmp_path: Path, docker_ready) -> None:
+    """No mutation operator moves a statement: `agent fix` in the Docker sandbox finds the
+    ``return`` that sits one level too deep with move_statement, and says so."""
+    repo = tmp_path / "cart"
+    (repo / "tests").mkdir(parents=True)
+    (repo / "cart.py").write_text(CART)
+    (repo / "tests" / "test_cart.py").write_text(CART_TESTS)
+    done = subprocess.run([sys.executable, "-m", "agent", "fix", str(repo), "--sandbox", "docker",
+                           "--json", "--timeout", "120", "--out", str(tmp_path / "run")],
+                          check=False, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    payload = json.loads(done.stdout)
+    assert payload["resolved"] is True
+    assert payload["policy_stats"]["family"] == "move_statement"
+    assert "-        return t\n+    return t\n" in payload["patch"]
+    assert (repo / "cart.py").read_text() == CART  # not applied: the repo is left alone
