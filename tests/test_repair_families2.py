@@ -193,6 +193,17 @@ def test_new_families_compile_and_change_only_their_line_region() -> None:
                 total = kept[0]
             label = "Mercurry" if total else "none"
             return total, label
+
+
+        def g(words, text):
+            best = max(words)
+            for w in words:
+                if w == 'text':
+                    best = w
+                elif w:
+                    print(w)
+            size = len(words)
+            log(best)
     ''')
     families = set(reshape.FAMILIES) | set(flow.FAMILIES)
     made = set()
@@ -201,7 +212,7 @@ def test_new_families_compile_and_change_only_their_line_region() -> None:
             assert rank.ast_key("m.py", cand.text) is not None, cand.description
             assert not same(cand.text, source), cand.description
             made.add(cand.family)
-    assert made == families - {"inline_dead_store", "literal_to_name", "elif_if", "insert_break"}
+    assert made == families
 
 
 # -- elif_if ---------------------------------------------------------------------------------
@@ -297,3 +308,30 @@ def test_agent_fix_moves_a_return_out_of_its_loop(tmp_path: Path, docker_ready) 
     assert payload["policy_stats"]["family"] == "move_statement"
     assert "-        return t\n+    return t\n" in payload["patch"]
     assert (repo / "cart.py").read_text() == CART  # not applied: the repo is left alone
+
+
+# -- call_key and add_return ---------------------------------------------------------------
+
+def test_call_key_orders_by_another_measure() -> None:
+    found = texts("call_key", "def longest(ws):\n    return max(ws)\n", "return")
+    assert found == [f"def longest(ws):\n    return max(ws, key={k})\n"
+                     for k in ("len", "abs", "str.lower")]
+    assert "def f(ws):\n    ws.sort(key=len)\n" in texts("call_key", "def f(ws):\n    ws.sort()\n",
+                                                           "sort")
+    assert texts("call_key", "def f(ws):\n    return max(ws, key=len)\n", "return") == []
+    assert texts("call_key", "def f(a, b):\n    return max(a, b)\n", "return") == []
+
+
+def test_add_return_hands_back_a_computed_value() -> None:
+    buggy = src("""
+        def evens(xs):
+            out = []
+            for x in xs:
+                if x % 2 == 0:
+                    out.append(x)
+    """)
+    found = texts("add_return", buggy, "out.append")
+    assert buggy + "    return out\n" in [t if t.endswith("\n") else t + "\n" for t in found]
+    assert all("return out.append" not in t for t in found)  # a method call has no result
+    assert texts("add_return", "def f(x):\n    g(x)\n", "g(x)") == ["def f(x):\n    return g(x)\n"]
+    assert texts("add_return", "def f(x):\n    y = x\n    return y\n", "y = x") == []

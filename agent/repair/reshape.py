@@ -19,7 +19,11 @@ misspelled word in a string literal spelled as the module's own prose spells it.
   module's docstrings, comments or other literals spell (``"Jupyter"`` -> ``"Jupiter"`` where
   the docstring lists the planets);
 - ``literal_to_name``: a string literal that spells a local's name -> the local
-  (``md5('text')`` -> ``md5(text)``).
+  (``md5('text')`` -> ``md5(text)``);
+- ``call_key``: ``max(xs)`` / ``sorted(xs)`` / ``xs.sort()`` -> ``key=len``, ``key=abs``,
+  ``key=str.lower``: ordered by the wrong measure;
+- ``add_return``: ``f(x)`` -> ``return f(x)``; ``return NAME`` after the last statement of a
+  function that returns no value anywhere (a result computed, never handed back).
 """
 
 from __future__ import annotations
@@ -278,7 +282,68 @@ def literal_to_name(site: Site) -> Iterator[Candidate]:
                                  f"{site.segment(node)} -> {node.value}", size=2)
 
 
+# -- call_key ---------------------------------------------------------------------------------
+
+KEYS = ("len", "abs", "str.lower")
+_KEYED = {"sorted", "min", "max", "sort"}
+
+
+def call_key(site: Site) -> Iterator[Candidate]:
+    """``max(words)`` -> ``max(words, key=len)``: an ordering by the wrong measure (length,
+    magnitude, case-blind)."""
+    for node in site.line_nodes():
+        if not isinstance(node, ast.Call) or any(k.arg == "key" for k in node.keywords) \
+                or not _one_line(site, node):
+            continue
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+        positional = 0 if isinstance(func, ast.Attribute) and name == "sort" else 1
+        if name not in _KEYED or len(node.args) != positional or any(
+                isinstance(a, ast.Starred) for a in node.args):
+            continue
+        a, b = site.text.span(node)
+        inside = site.source[a:b - 1].rstrip()
+        sep = "" if inside.endswith("(") else ", "
+        for key in KEYS:
+            new = f"{inside}{sep}key={key})"
+            yield site.candidate(site.replace(node, new), "call_key",
+                                 f"{site.segment(node)} -> {new}", size=len(key) + 4)
+
+
+# -- add_return -------------------------------------------------------------------------------
+
+MAX_RETURNED = 4
+
+
+def add_return(site: Site) -> Iterator[Candidate]:
+    """A value computed but never handed back: ``helper(x)`` -> ``return helper(x)``, and
+    ``return NAME`` appended after the function's last statement when it can fall off its end
+    (for the locals it assigns, the last assigned first)."""
+    stmt, func = site.stmt, site.func
+    if func is None or stmt is None:
+        return
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) \
+            and isinstance(stmt.value.func, ast.Name) and stmt.value.func.id != "print" \
+            and alone_on_lines(site, stmt):  # a method call mutates its owner: no result
+        yield site.candidate(site.replace(stmt, f"return {site.segment(stmt)}"), "add_return",
+                             f"return {site.segment(stmt)[:40]}", size=7)
+    last = func.body[-1]
+    if isinstance(last, (ast.Return, ast.Raise)) or any(
+            isinstance(n, ast.Return) and n.value is not None for n in scope_nodes(func)) \
+            or not last.lineno <= site.line <= last.end_lineno and stmt is not last:
+        return  # it returns values already, or the line is not where it ends
+    stored = [n.id for n in scope_nodes(func) if isinstance(n, ast.Name)
+              and isinstance(n.ctx, ast.Store)]
+    indent = site.lines[func.body[0].lineno - 1][: func.body[0].col_offset]
+    for name in list(dict.fromkeys(reversed(stored)))[:MAX_RETURNED]:
+        yield site.candidate(site.insert(last.end_lineno, [f"return {name}"], indent),
+                             "add_return", f"return {name} at the end of {func.name}",
+                             size=len(name) + 7)
+
+
 FAMILIES = {
+    "call_key": call_key,
+    "add_return": add_return,
     "literal_to_name": literal_to_name,
     "value_to_local": value_to_local,
     "reduce_subscript": reduce_subscript,
