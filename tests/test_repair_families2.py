@@ -203,7 +203,9 @@ def test_new_families_compile_and_change_only_their_line_region() -> None:
                 elif w:
                     print(w)
             size = len(words)
-            log(best)
+            lo, hi = words[0], words[-1]
+            lo, hi = len(lo), len(hi)
+            log(best, lo, hi)
     ''')
     families = set(reshape.FAMILIES) | set(flow.FAMILIES)
     made = set()
@@ -335,3 +337,24 @@ def test_add_return_hands_back_a_computed_value() -> None:
     assert all("return out.append" not in t for t in found)  # a method call has no result
     assert texts("add_return", "def f(x):\n    g(x)\n", "g(x)") == ["def f(x):\n    return g(x)\n"]
     assert texts("add_return", "def f(x):\n    y = x\n    return y\n", "y = x") == []
+
+
+# -- exchange_names --------------------------------------------------------------------------
+
+def test_exchange_names_through_the_statements_that_read_both() -> None:
+    buggy = src("""
+        def parse(date):
+            day, month, year = date.split('-')
+            day, month, year = int(day), int(month), int(year)
+            return month <= 12 and day <= 31
+    """)
+    fixed = src("""
+        def parse(date):
+            month, day, year = date.split('-')
+            month, day, year = int(month), int(day), int(year)
+            return month <= 12 and day <= 31
+    """)
+    assert fixed in texts("exchange_names", buggy, "split")
+    assert fixed in texts("exchange_names", buggy, "int(day)")
+    alone = "def f(a, b):\n    c = a - b\n    return c\n"
+    assert texts("exchange_names", alone, "c =") == []  # one statement: other families' work

@@ -22,6 +22,8 @@ misspelled word in a string literal spelled as the module's own prose spells it.
   (``md5('text')`` -> ``md5(text)``);
 - ``call_key``: ``max(xs)`` / ``sorted(xs)`` / ``xs.sort()`` -> ``key=len``, ``key=abs``,
   ``key=str.lower``: ordered by the wrong measure;
+- ``exchange_names``: two locals of the line exchanged through the neighbouring statements
+  that assign them (fields read the wrong way round, fixed on every line that reads them);
 - ``add_return``: ``f(x)`` -> ``return f(x)``; ``return NAME`` after the last statement of a
   function that returns no value anywhere (a result computed, never handed back).
 """
@@ -341,7 +343,55 @@ def add_return(site: Site) -> Iterator[Candidate]:
                              size=len(name) + 7)
 
 
+# -- exchange_names ---------------------------------------------------------------------------
+
+MAX_PAIRS = 6
+
+
+def _binds_with(stmt: ast.stmt, a: str, b: str) -> bool:
+    """Whether the statement mentions both names and assigns one of them (a statement that only
+    reads them is where the exchanged values are used: exchanging there too undoes the edit)."""
+    names = [n for n in ast.walk(stmt) if isinstance(n, ast.Name)]
+    return {a, b} <= {n.id for n in names} and any(
+        n.id in (a, b) and isinstance(n.ctx, ast.Store) for n in names)
+
+
+def exchange_names(site: Site) -> Iterator[Candidate]:
+    """Two locals of the line exchanged everywhere in the run of neighbouring statements that
+    assign them (``day, month = s.split('-')`` and ``day, month = int(day), int(month)`` read the
+    fields the wrong way round: both lines change together, or the second undoes the first)."""
+    stmt = site.stmt
+    block = block_of(site, stmt) if stmt is not None else None
+    if block is None or not alone_on_lines(site, stmt):
+        return
+    on_line = [n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and n.id in site.locals
+               and site.on_line(n)]
+    pairs = [(a, b) for i, a in enumerate(dict.fromkeys(on_line))
+             for b in list(dict.fromkeys(on_line))[i + 1:]][:MAX_PAIRS]
+    k = block.index(stmt)
+    for a, b in pairs:
+        first = last = k
+        if not _binds_with(stmt, a, b):
+            continue
+        while first > 0 and _binds_with(block[first - 1], a, b):
+            first -= 1
+        while last + 1 < len(block) and _binds_with(block[last + 1], a, b):
+            last += 1
+        run = [s for s in block[first: last + 1] if not hasattr(s, "body")]
+        if len(run) < 2:
+            continue  # one statement: swap_pair and wrong_variable make those edits
+        names = sorted((n for s in run for n in ast.walk(s) if isinstance(n, ast.Name)
+                        and n.id in (a, b)), key=lambda n: site.text.span(n), reverse=True)
+        text = site.source
+        for node in names:  # from the end: earlier offsets stay valid
+            x, y = site.text.span(node)
+            text = text[:x] + (b if node.id == a else a) + text[y:]
+        yield site.candidate(text, "exchange_names", f"{a} <-> {b} in lines "
+                             f"{run[0].lineno}-{run[-1].end_lineno}", size=2 * len(run))
+
+
 FAMILIES = {
+    "exchange_names": exchange_names,
     "call_key": call_key,
     "add_return": add_return,
     "literal_to_name": literal_to_name,
