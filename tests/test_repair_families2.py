@@ -205,7 +205,7 @@ def test_new_families_compile_and_change_only_their_line_region() -> None:
             size = len(words)
             lo, hi = words[0], words[-1]
             lo, hi = len(lo), len(hi)
-            log(best, lo, hi)
+            log(best, lo, hi, lo in words == hi in words)
     ''')
     families = set(reshape.FAMILIES) | set(flow.FAMILIES)
     made = set()
@@ -358,3 +358,27 @@ def test_exchange_names_through_the_statements_that_read_both() -> None:
     assert fixed in texts("exchange_names", buggy, "int(day)")
     alone = "def f(a, b):\n    c = a - b\n    return c\n"
     assert texts("exchange_names", alone, "c =") == []  # one statement: other families' work
+
+
+# -- comparisons: regrouped chains, the mirrored case ---------------------------------------
+
+def test_compare_regroup_parenthesizes_a_mixed_chain() -> None:
+    buggy = "def same_side(s, t, a):\n    return s in a == t in a\n"
+    found = texts("compare_regroup", buggy, "return")
+    assert "def same_side(s, t, a):\n    return (s in a) == (t in a)\n" in found
+    assert len(found) == 3  # each operator once the main one
+    assert texts("compare_regroup", "def f(a, b, c):\n    return a < b <= c\n", "return") == []
+
+
+def test_symmetric_case_mirrors_a_lone_comparison() -> None:
+    buggy = "def between(x, y, z):\n    return 'Yes' if x < z < y else 'No'\n"
+    found = texts("symmetric_case", buggy, "return")
+    assert any(same(t, buggy.replace("x < z < y", "x < z < y or y < z < x")) for t in found)
+    assert texts("symmetric_case", "def f(a):\n    return a > 0\n", "return") == []
+
+
+def test_value_to_local_reaches_the_first_bound_names_of_a_long_script() -> None:
+    lines = ["n = int(input())"] + [f"v{i} = n + {i}" for i in range(12)] + ["ans = -1",
+                                                                             "print(ans)"]
+    buggy = "\n".join(lines) + "\n"
+    assert buggy.replace("ans = -1", "ans = n") in texts("value_to_local", buggy, "ans =")

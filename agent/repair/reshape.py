@@ -22,6 +22,9 @@ misspelled word in a string literal spelled as the module's own prose spells it.
   (``md5('text')`` -> ``md5(text)``);
 - ``call_key``: ``max(xs)`` / ``sorted(xs)`` / ``xs.sort()`` -> ``key=len``, ``key=abs``,
   ``key=str.lower``: ordered by the wrong measure;
+- ``compare_regroup``: ``S in A == T in A`` -> ``(S in A) == (T in A)`` (a mixed chain of
+  comparisons, parenthesized at each of its operators);
+- ``number_literal``: a number -> its negation or another number of the function or module;
 - ``exchange_names``: two locals of the line exchanged through the neighbouring statements
   that assign them (fields read the wrong way round, fixed on every line that reads them);
 - ``add_return``: ``f(x)`` -> ``return f(x)``; ``return NAME`` after the last statement of a
@@ -242,7 +245,7 @@ def literal_spelling(site: Site) -> Iterator[Candidate]:
 
 # -- value_to_local ---------------------------------------------------------------------------
 
-MAX_LOCALS = 8
+MAX_LOCALS = 10
 _NUMERIC_CALLS = {"min", "max", "sum", "abs", "len", "round", "int"}
 
 
@@ -261,11 +264,15 @@ def value_to_local(site: Site) -> Iterator[Candidate]:
         return
     targets = {n.id for t in getattr(stmt, "targets", [getattr(stmt, "target", None)])
                if t is not None for n in ast.walk(t) if isinstance(n, ast.Name)}
-    bound = {n.id for n in scope_nodes(site.func or site.tree) if isinstance(n, ast.Name)
-             and isinstance(n.ctx, ast.Store) and n.lineno < stmt.lineno}
+    first: dict[str, int] = {}  # where each name is first bound: parameters, then in order
     if site.func is not None:
-        bound |= {a.arg for a in ast.walk(site.func.args) if isinstance(a, ast.arg)}
-    names = [n for n in site.locals if n in bound and n not in targets][:MAX_LOCALS]
+        first = {a.arg: 0 for a in ast.walk(site.func.args) if isinstance(a, ast.arg)
+                 and a.arg not in ("self", "cls")}
+    for node in scope_nodes(site.func or site.tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) \
+                and node.lineno < stmt.lineno:
+            first[node.id] = min(first.get(node.id, node.lineno), node.lineno)
+    names = sorted((n for n in first if n not in targets), key=lambda n: first[n])[:MAX_LOCALS]
     old = site.segment(stmt.value)
     for name in names:
         for new in ([name, f"-{name}"] if _numeric(stmt.value) else [name]):
@@ -390,7 +397,78 @@ def exchange_names(site: Site) -> Iterator[Candidate]:
                              f"{run[0].lineno}-{run[-1].end_lineno}", size=2 * len(run))
 
 
+# -- number_literal ---------------------------------------------------------------------------
+
+MAX_NUMBERS = 6
+
+
+def _numbers(site: Site) -> list[int | float]:
+    """Numbers written in the function, then in the module (not booleans), nearest first."""
+    found = []
+    for scope in ([site.func] if site.func is not None else []) + [site.tree]:
+        for node in ast.walk(scope):
+            if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+                found.append((scope is site.tree, abs(node.lineno - site.line), node.value))
+    found.sort(key=lambda item: item[:2])
+    return list(dict.fromkeys(value for *_, value in found))
+
+
+def number_literal(site: Site) -> Iterator[Candidate]:
+    """A number on the line -> its negation, or another number the function or module writes
+    (``x % 3`` -> ``x % 10`` where ``10`` is the base used elsewhere): the constants' own
+    plastic surgery, past the mutations' one-step ``int_constant``."""
+    pool = None
+    for node in site.line_nodes():
+        if not (isinstance(node, ast.Constant) and type(node.value) in (int, float)):
+            continue
+        pool = _numbers(site) if pool is None else pool
+        value = node.value
+        negated = site.parents.get(node)
+        if isinstance(negated, ast.UnaryOp) and isinstance(negated.op, ast.USub):
+            continue  # `-1`: drop_unary and int_constant move it
+        options = [-value] if value else []
+        options += [v for v in pool if v != value and abs(v - value) != 1][:MAX_NUMBERS]
+        for new_value in dict.fromkeys(options):
+            new = repr(new_value)
+            if new.startswith("-") and isinstance(site.parents.get(node), _TIGHT):
+                new = f"({new})"
+            yield site.candidate(site.replace(node, new), "number_literal",
+                                 f"{site.segment(node)} -> {new}", size=len(new))
+
+
+# -- compare_regroup --------------------------------------------------------------------------
+
+_ORDERING = ({ast.Lt, ast.LtE}, {ast.Gt, ast.GtE})
+_CMP = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
+        ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in"}
+
+
+def _chain(operands: list[str], ops: list[str], lo: int, hi: int) -> str:
+    """Operands ``lo`` .. ``hi`` with the operators between, parenthesized when more than one."""
+    text = operands[lo] + "".join(f" {ops[i]} {operands[i + 1]}" for i in range(lo, hi))
+    return f"({text})" if hi > lo else text
+
+
+def compare_regroup(site: Site) -> Iterator[Candidate]:
+    """``S in A == T in A`` -> ``(S in A) == (T in A)``: Python chains comparisons, so a mixed
+    chain compares more than its author meant. Each operator in turn becomes the main one, its
+    two sides parenthesized. Ascending or descending chains (``a < b <= c``) are meant so."""
+    for node in site.line_nodes():
+        if not isinstance(node, ast.Compare) or len(node.ops) < 2 or not _one_line(site, node) \
+                or any({type(o) for o in node.ops} <= kind for kind in _ORDERING):
+            continue
+        operands = [site.segment(o) for o in (node.left, *node.comparators)]
+        ops = [_CMP[type(o)] for o in node.ops]
+        for m in range(len(ops)):
+            new = (f"{_chain(operands, ops, 0, m)} {ops[m]} "
+                   f"{_chain(operands, ops, m + 1, len(ops))}")
+            yield site.candidate(site.replace(node, _paren(site, node, new)), "compare_regroup",
+                                 f"{site.segment(node)} -> {new}", size=2)
+
+
 FAMILIES = {
+    "compare_regroup": compare_regroup,
+    "number_literal": number_literal,
     "exchange_names": exchange_names,
     "call_key": call_key,
     "add_return": add_return,
