@@ -77,10 +77,18 @@ def test_slice_edit_drops_negates_exchanges_and_reverses_bounds() -> None:
     assert "def tail(xs, k):\n    return xs[k::-1]\n" in found
     assert "def tail(xs, k):\n    return xs[:]\n" in found
     found = texts("slice_edit", "def f(s):\n    return s[::2]\n", "return")
-    assert "def f(s):\n    return s\n" in found and "def f(s):\n    return s[::-2]\n" in found
+    assert "def f(s):\n    return s[::-2]\n" in found
     assert "def f(s, a, b):\n    return s[b:a]\n" in texts(
         "slice_edit", "def f(s, a, b):\n    return s[a:b]\n", "return")
     assert texts("slice_edit", "def f(s, i):\n    return s[i]\n", "return") == []
+
+
+def test_drop_subscript_removes_an_index_or_a_slice() -> None:
+    found = texts("drop_subscript", "def f(xs, i):\n    return len(xs[1:]) + xs[i][0]\n", "return")
+    assert "def f(xs, i):\n    return len(xs) + xs[i][0]\n" in found
+    assert "def f(xs, i):\n    return len(xs[1:]) + xs[i]\n" in found
+    assert len(found) == 3
+    assert texts("drop_subscript", "def f(xs):\n    xs[0] = 1\n", "xs[0]") == []  # a target
 
 
 # -- drop_unary ------------------------------------------------------------------------------

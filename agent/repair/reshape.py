@@ -7,7 +7,8 @@ misspelled word in a string literal spelled as the module's own prose spells it.
   ``len(xs)`` (a comprehension becomes a generator: ``[f(x) for x in xs][-1]`` -> ``sum(f(x)
   for x in xs)``): one element picked where the whole collection was meant;
 - ``slice_edit``: ``xs[a:b]`` -> ``xs[a:]``, ``xs[:b]``, ``xs[b:a]``, ``xs[-a:b]``,
-  ``xs[a:b:-1]``; ``xs[::s]`` -> ``xs``, ``xs[::-s]``: a bound too many, a sign or a direction;
+  ``xs[a:b:-1]``, ``xs[::-s]``: a bound too many, a sign or a direction;
+- ``drop_subscript``: ``xs[1:]`` -> ``xs``, ``xs[0]`` -> ``xs``: a subscript too many;
 - ``drop_unary``: ``-x`` -> ``x``, ``~x`` -> ``x``, ``+x`` -> ``x`` (``not`` is the mutations'
   ``remove_not``);
 - ``inline_dead_store``: ``out = E`` whose name nothing reads, followed by a statement that
@@ -130,16 +131,21 @@ def slice_edit(site: Site) -> Iterator[Candidate]:
                 and _one_line(site, node)):
             continue
         value = site.segment(node.value)
-        options = _slice_options(site, node.slice)
-        if node.slice.step is not None and node.slice.lower is None \
-                and node.slice.upper is None:
-            options.append(None)  # xs[::2] -> xs: the whole sequence
-        for inner in options:
-            new = value if inner is None else f"{value}[{inner}]"
-            if new == value and not _loaded(node):
-                continue
+        for inner in _slice_options(site, node.slice):
+            new = f"{value}[{inner}]"
             yield site.candidate(site.replace(node, new), "slice_edit",
                                  f"{site.segment(node)} -> {new}", size=2)
+
+
+def drop_subscript(site: Site) -> Iterator[Candidate]:
+    """``xs[1:]`` -> ``xs``, ``xs[0]`` -> ``xs``, ``d[k][j]`` -> ``d[k]``: a subscript or slice
+    too many (excess logic; ``unwrap_call`` does the same for calls)."""
+    for node in site.line_nodes():
+        if not (isinstance(node, ast.Subscript) and _loaded(node) and _one_line(site, node)):
+            continue
+        old, new = site.segment(node), site.segment(node.value)
+        yield site.candidate(site.replace(node, new), "drop_subscript", f"{old} -> {new}",
+                             size=len(old) - len(new))
 
 
 # -- drop_unary -------------------------------------------------------------------------------
@@ -467,6 +473,7 @@ def compare_regroup(site: Site) -> Iterator[Candidate]:
 
 
 FAMILIES = {
+    "drop_subscript": drop_subscript,
     "compare_regroup": compare_regroup,
     "number_literal": number_literal,
     "exchange_names": exchange_names,
