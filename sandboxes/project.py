@@ -466,6 +466,8 @@ def _hints(col: _Collected) -> None:
             return
         for line in parser.get("testenv", "deps", fallback="").splitlines():
             line = line.split("#", 1)[0].strip()
+            if re.match(r"[\w{},.!-]+:\s", line):
+                continue  # a factor-conditional dep ("py27: mock"): for some environments only
             if line.startswith("-r"):
                 read_requirements_file(col, line[2:].strip())
             elif line and not line.startswith(("-", "{", ".")):

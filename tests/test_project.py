@@ -109,6 +109,7 @@ def test_setup_cfg_and_requirement_files_with_includes(tmp_path):
 
 def test_tox_and_nox_are_hints_only_when_nothing_else_names_test_deps(tmp_path):
     write(tmp_path, {"tox.ini": "[testenv]\ndeps =\n    pytest-randomly\n    -rreq-test.txt\n"
+                                "    py{27,py}: ipython<6.0.0\n    !pypy3: numpy\n"
                                 "commands = pytest\n",
                      "req-test.txt": "freezegun\n",
                      "noxfile.py": "def tests(session):\n    session.install('-e', '.', 'responses')\n"})
