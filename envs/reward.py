@@ -79,8 +79,23 @@ class Score:
 
 
 def task_test_files(task: Task) -> set[str]:
-    """The files that hold the task's tests (the part of each node id before ``::``)."""
-    return {posixpath.normpath(nodeid.split("::", 1)[0]) for nodeid in task.tests}
+    """The files that hold the task's tests (the part of each node id before ``::``), leaving
+    out the source modules whose doctests are collected (``--doctest-modules``): those are the
+    code under repair, not tests."""
+    return {posixpath.normpath(nodeid.split("::", 1)[0]) for nodeid in task.tests
+            if not is_doctest_item(nodeid)}
+
+
+def is_doctest_item(nodeid: str) -> bool:
+    """Whether ``nodeid`` names a doctest in a Python module that is not a test file by its
+    name: ``semver.py::semver.VersionInfo.bump_major`` or ``src/pkg/mod.py::pkg.mod`` (the
+    docstrings' dotted names). A text file's doctests (``README.rst::README.rst``) stay tests."""
+    path, _, name = nodeid.partition("::")
+    if not name or not path.endswith(".py") or is_test_file(path):
+        return False
+    first = name.split("::", 1)[0].split("[", 1)[0]
+    stem = posixpath.basename(path)[:-3]
+    return "." in first or first == stem  # a test function's name has no dot
 
 
 def is_test_path(path: str, test_files: Iterable[str] = ()) -> bool:
