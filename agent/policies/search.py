@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 
 from agent.prompts import Message
 from agent.repair import Candidate, evidence, rank
-from agent.repair.proposals import in_order, problem_lines
+from agent.repair.proposals import in_order, naive_order, problem_lines
 from envs.actions import (
     ActionError,
     Apply,
@@ -78,6 +78,7 @@ RESULT_MARK = "@@RESULT "
 MAX_REQUEST_CHARS = 90_000  # one command-line argument may not exceed 128 KiB
 
 Location = tuple[str, int]
+ENGINES = ("full", "naive")
 PARTIAL_SHARE = 0.3
 """Share of the search's budget a round spends before a partial fix ends it early."""
 
@@ -100,11 +101,18 @@ class SearchConfig:
     """After the first plausible fix, how many more candidates (that could beat it) are tried,
     so that the smallest, most local plausible edit wins rather than the first; after the
     first partial fix, how many more the round tries before the next round builds on it."""
+    engine: str = "full"
+    """"full": every repair family at the ranked lines, ranked; "naive": the baseline, single
+    mutations (``envs.mutations``) of every source file in file order, neither localized nor
+    ranked (``proposals.naive_order``)."""
     prior: str | None = None
     """A trained adapter directory (`agent train sft` / `ppo`): its probabilities over the
     ``candidates`` listing of the top lines order their validation (``agent.policies.prior``)."""
 
     def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ValueError(f"SearchConfig.engine must be one of {', '.join(ENGINES)}, "
+                             f"got {self.engine!r}")
         if self.extra_candidates < 0:
             raise ValueError(f"SearchConfig.extra_candidates must be >= 0, got {self.extra_candidates}")
         for name in ("max_candidates", "top_locations", "rounds", "batch_size"):
@@ -199,6 +207,8 @@ class SearchPolicy:
         """Suspiciousness of the localized lines (the ranking's ties share a rank)."""
         self._suite: dict = {}
         self._failure_text = ""
+        self._failure_texts: list[str] = []
+        """The failing tests' outputs, one per test (their hints raise families: rank.order)."""
         self._collection_text = ""
         self._state: tuple = ()
         self._budget_s = self.config.time_budget_s
@@ -333,9 +343,14 @@ class SearchPolicy:
         """Every family's candidate fixes at the ranked lines as (rank of the line, candidate),
         most promising first, without AST duplicates or code that does not compile (lazily:
         only what is validated is parsed). ``current`` maps each source file to its text now."""
+        if self.config.engine == "naive":
+            test_files = task_test_files(self.task)
+            return naive_order(current, lambda p: not is_test_path(p, test_files)
+                               and not self.task.leaves_alone(p))
         # Making candidates is pure CPU; on a starved machine it alone could outlast the
         # budget, so it takes at most half of it.
-        return in_order(ranking, current, self._scores, time_limit_s=self._budget_s / 2)
+        return in_order(ranking, current, self._scores, time_limit_s=self._budget_s / 2,
+                        failures=self._failure_texts)
 
     def _prior_first(self, found: Iterator[tuple[int, Candidate]], ranking: list[Location]
                      ) -> Iterator[tuple[int, Candidate]]:
@@ -388,6 +403,7 @@ class SearchPolicy:
             self._suite["limits"] = {t: limits[t] for t in f2p + p2p if t in limits}
             texts = [r.message for t, r in report.tests.items() if t in f2p]
             self._failure_text = "\n".join(texts + list(report.collection_errors))
+            self._failure_texts = texts
             self._collection_text = "\n".join(report.collection_errors)
         if localized is not None and localized.coverage:
             self._coverage = localized.coverage

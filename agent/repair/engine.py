@@ -49,12 +49,13 @@ FAMILIES = {**expressions.FAMILIES, **conditions.FAMILIES, **ingredients.FAMILIE
             **deletions.FAMILIES, **reshape.FAMILIES, **flow.FAMILIES}
 
 
-def mutation_candidates(path: str, source: str, line: int) -> list[Candidate]:
+def mutation_candidates(path: str, source: str, line: int | None = None) -> list[Candidate]:
+    """The mutation operators' edits touching ``line`` (every line of the file: None)."""
     try:
-        mutations = enumerate_mutations(source, path, lines=[line])
+        mutations = enumerate_mutations(source, path, lines=None if line is None else [line])
     except MutationError:
         return []
-    return [Candidate(path, line, apply_mutation(source, m), m.family,
+    return [Candidate(path, m.line if line is None else line, apply_mutation(source, m), m.family,
                       f"{m.description} at line {m.line}",
                       size=max(len(m.old_text), len(m.new_text), 1) if m.family in (
                           "remove_statement", "return_value") else 1,
