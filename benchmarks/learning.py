@@ -66,6 +66,26 @@ id (``c4``) 4, ``c3`` 2. The reference's applied ids are spread (c3 10, c5 6, c2
 c7 and c8 once): the id must be read from the listing's content, which a 1.5M-parameter model
 with 300 pretraining steps does not do.
 
+PPO and GRPO from that SFT adapter, seed 0, 2 iterations / steps of 2 tasks x 4 samples (16
+episodes each; PPO lr 1e-4, KL 0.02 to the SFT adapter), the same 16 held-out tasks
+(``--styles candidates --stages sft,ppo,grpo --pretrain-steps 300 --generated 10 --per-source 2
+--eval-tasks 16 --sft-steps 100 --ppo-iterations 2 --ppo-episodes 8 --ppo-lr 1e-4``)::
+
+    ceiling of choosing a listed candidate: 0.875 (14/16); always c4: 0.250
+    candidates  base  0.000   sft  0.000 (apply in 0.25)   ppo  0.125 (apply in 0.75)
+                grpo  0.000 (apply in 0.19)
+    ppo vs sft  +12.5 points; McNemar +2 -0 p=0.50;  grpo vs ppo  -12.5 points, p=0.50
+
+The env rewards a correct ``apply`` (1.0 when the tests pass, 0.5 x the share of failing tests
+fixed otherwise) and PPO's rollouts saw it (iteration 1: 1 of 8 resolved, mean reward 0.15), so
+PPO learned what SFT had not: to apply after one listing and submit (12 of 16 episodes end
+``apply``, ``submit``), now mostly ``c1`` / ``c2``; it resolved the two tasks where that id is
+the fix. GRPO's two steps (rewards -0.06, then 0.06 with 1 of 8 resolved) left the relisting
+loop as it was. One seed and 16 tasks: no p < 0.05 can come out of it (2 discordant pairs give
+0.5). Wall time on the shared machine: SFT 1269 s, PPO 1257 s, GRPO 693 s, each evaluation
+350-400 s (PPO and GRPO side by side); the three-seed run (about 3 x 75 minutes at this load)
+did not fit the session.
+
 Throughput: on the shared machine (load average 13-30 on 2 cores), one torch thread ran a
 training step 3-4x faster than two (``--threads``, default 1); SFT steps took 4.5 s with one of
 this benchmark's processes running and 15-25 s with four, so seeds side by side bring nothing.
