@@ -78,7 +78,7 @@ episodes each; PPO lr 1e-4, KL 0.02 to the SFT adapter), the same 16 held-out ta
 
 The env rewards a correct ``apply`` (1.0 when the tests pass, 0.5 x the share of failing tests
 fixed otherwise) and PPO's rollouts saw it (iteration 1: 1 of 8 resolved, mean reward 0.15), so
-PPO learned what SFT had not: to apply after one listing and submit (12 of 16 episodes end
+PPO learned what SFT had not: to apply and then submit (12 of 16 episodes apply, 10 end
 ``apply``, ``submit``), now mostly ``c1`` / ``c2``; it resolved the two tasks where that id is
 the fix. GRPO's two steps (rewards -0.06, then 0.06 with 1 of 8 resolved) left the relisting
 loop as it was. One seed and 16 tasks: no p < 0.05 can come out of it (2 discordant pairs give
