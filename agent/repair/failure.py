@@ -20,7 +20,7 @@ import ast
 import re
 from collections import Counter
 
-HINT_BOOST = 3.0
+HINT_BOOST = 2.0
 """How much a family that every failing test's output points at gains in priority."""
 
 OFF_BY_ONE = ("off_by_one_bound", "plus_minus_one", "int_constant", "compare_boundary",
