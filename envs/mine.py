@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -62,6 +63,10 @@ class MineConfig:
     """Stop once this many tasks are kept in this run (None: walk the whole history)."""
     max_source_lines: int | None = None
     """Skip, without running, commits whose source diff changes more lines than this."""
+    subject: str | None = None
+    """Only commits whose subject matches this regular expression (case-insensitive, anywhere
+    in the subject; ``fix`` for bug fixes). Like ``since``, the others are not decided, so a
+    later run without it still tries them."""
     retry: bool = False
     """Try again the commits that an earlier run rejected after running them (say, once the
     project's environment can be built); rejects decided without running stay decided."""
@@ -84,6 +89,12 @@ class MineConfig:
         for name in ("timeout", "per_test_timeout"):
             if getattr(self, name) <= 0:
                 raise TaskError(f"MineConfig.{name} must be positive, got {getattr(self, name)}")
+        if self.subject is not None:
+            try:
+                re.compile(self.subject)
+            except re.error as exc:
+                raise TaskError(f"MineConfig.subject {self.subject!r} is not a regular "
+                                f"expression: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -181,6 +192,8 @@ def commits(repo: Path, config: MineConfig) -> Iterator[Commit]:
         if not parents:
             continue  # the root commit: nothing to compare with
         parent = parents.split()[0]
+        if config.subject and not re.search(config.subject, subject, re.IGNORECASE):
+            continue
         yield _with_files(repo, Commit(sha, parent, date, subject))
 
 

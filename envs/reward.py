@@ -41,7 +41,7 @@ import posixpath
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from envs.task import Task, is_test_file
 from sandboxes.base import Sandbox, TestReport
@@ -79,8 +79,23 @@ class Score:
 
 
 def task_test_files(task: Task) -> set[str]:
-    """The files that hold the task's tests (the part of each node id before ``::``)."""
-    return {posixpath.normpath(nodeid.split("::", 1)[0]) for nodeid in task.tests}
+    """The files that hold the task's tests (the part of each node id before ``::``), leaving
+    out the source modules whose doctests are collected (``--doctest-modules``): those are the
+    code under repair, not tests."""
+    return {posixpath.normpath(nodeid.split("::", 1)[0]) for nodeid in task.tests
+            if not is_doctest_item(nodeid)}
+
+
+def is_doctest_item(nodeid: str) -> bool:
+    """Whether ``nodeid`` names a doctest in a Python module that is not a test file by its
+    name: ``semver.py::semver.VersionInfo.bump_major`` or ``src/pkg/mod.py::pkg.mod`` (the
+    docstrings' dotted names). A text file's doctests (``README.rst::README.rst``) stay tests."""
+    path, _, name = nodeid.partition("::")
+    if not name or not path.endswith(".py") or is_test_file(path):
+        return False
+    first = name.split("::", 1)[0].split("[", 1)[0]
+    stem = posixpath.basename(path)[:-3]
+    return "." in first or first == stem  # a test function's name has no dot
 
 
 def is_test_path(path: str, test_files: Iterable[str] = ()) -> bool:
@@ -119,9 +134,11 @@ def compute_reward(fail_to_pass: dict[str, bool], pass_to_pass: dict[str, bool])
 
 
 def score(
-    sandbox: Sandbox, task: Task, *, timeout: float = 300.0, per_test_timeout: float = 30.0
+    sandbox: Sandbox, task: Task, *, timeout: float = 300.0, per_test_timeout: float = 30.0,
+    limits: Mapping[str, float] | None = None,
 ) -> Score:
-    """Score the sandbox's current state for ``task`` (steps 1-4 of the module docstring)."""
+    """Score the sandbox's current state for ``task`` (steps 1-4 of the module docstring);
+    ``limits``: tests with a limit of their own (``run_pytest``)."""
     from sandboxes.pytest_runner import run_pytest
 
     changes = sandbox.changed_files()
@@ -139,8 +156,8 @@ def score(
                 del kept[path]
         apply_changes(sandbox, kept)
         report = run_pytest(
-            sandbox, list(task.tests), timeout=timeout, per_test_timeout=per_test_timeout
-        )
+            sandbox, list(task.tests), timeout=timeout, per_test_timeout=per_test_timeout,
+            limits=limits)
     finally:
         sandbox.reset()
         apply_changes(sandbox, changes)

@@ -14,8 +14,9 @@
 - ``src/`` or flat layout, and our own table (`AgentSettings`): ``[tool.debug-agent]`` in
   pyproject.toml or a ``.debug-agent.toml``.
 
-The result, a `ProjectSpec`, also names every file that declared it (``inputs``), so that the
-environment image built from it (sandboxes/image.py) is cached by their hash.
+The result, a `ProjectSpec`, also names every file that declared it (``inputs``); the
+environment image built from it (sandboxes/project_image.py) is cached by the hash of what it
+declares (`ProjectSpec.environment_key`), or of those files when some of it could not be read.
 """
 
 from __future__ import annotations
@@ -157,6 +158,26 @@ class ProjectSpec:
                      *setup, "\0", *self.packages):
             h.update(part.encode() + b"\n")
         h.update(f"{self.settings.install}".encode())
+        return h.hexdigest()
+
+    def environment_key(self, setup: tuple[str, ...] = ()) -> str:
+        """Hash of what the environment image holds: the requirements, build requirements,
+        extras, name, layout and top-level packages, our settings and ``setup``; not the bytes
+        of the declaring files, which change with every version bump or linter setting (mined
+        commits of one project, or a user's next commit, then share one image). The project is
+        installed editable, so its code is the sandbox's copy whatever the image was built from;
+        its installed metadata (version, entry points) is the build's. When detection could not
+        read all of it (``notes``: computed or dynamic requirements, a setup.py that does not
+        parse), what the install does is unknown here and the files are hashed whole
+        (`digest`)."""
+        if self.notes:
+            return self.digest(setup)
+        h = hashlib.sha256(f"debug-agent.environment/{SPEC_FORMAT}".encode())
+        for part in (self.name or "", self.layout, f"{self.installable}", "\0",
+                     *self.packages, "\0", *self.build_requires, "\0", *self.requirements,
+                     "\0", *self.extras, "\0", *self.settings.requirements, "\0",
+                     *self.settings.setup, "\0", *setup, "\0", f"{self.settings.install}"):
+            h.update(part.encode() + b"\n")
         return h.hexdigest()
 
 
@@ -445,6 +466,8 @@ def _hints(col: _Collected) -> None:
             return
         for line in parser.get("testenv", "deps", fallback="").splitlines():
             line = line.split("#", 1)[0].strip()
+            if re.match(r"[\w{},.!-]+:\s", line):
+                continue  # a factor-conditional dep ("py27: mock"): for some environments only
             if line.startswith("-r"):
                 read_requirements_file(col, line[2:].strip())
             elif line and not line.startswith(("-", "{", ".")):

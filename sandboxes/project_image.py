@@ -13,8 +13,10 @@ Steps (each named in a `SetupFailed` when it fails):
    copy), each ``setup`` command, ``probe`` (the options the image's pytest knows and the
    installed distributions, kept as image labels so `run_args` can neutralize the rest).
 3. The repo copy and the wheels are removed and the container is committed as
-   ``debug-agent-project:<hash>``: the hash of every file that declared the environment, the
-   setup commands and the base image. The tag exists only once every step succeeded; the build
+   ``debug-agent-project:<hash>``: the hash of what the environment holds (requirements, extras,
+   layout and packages, our settings: `ProjectSpec.environment_key`, not the declaring files'
+   bytes, so a version bump or a linter setting does not rebuild it), the setup commands and the
+   base image. The tag exists only once every step succeeded; the build
    container is removed whatever happens. The second run on the same repo finds the tag.
 """
 
@@ -77,7 +79,7 @@ class ProjectEnvironment:
 def project_tag(spec: ProjectSpec, base_id: str, setup: Sequence[str] = ()) -> str:
     import hashlib
 
-    digest = hashlib.sha256((base_id + spec.digest(tuple(setup))).encode()).hexdigest()
+    digest = hashlib.sha256((base_id + spec.environment_key(tuple(setup))).encode()).hexdigest()
     return f"{REPOSITORY}:{digest[:16]}"
 
 

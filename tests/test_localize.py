@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from envs.localize import (
-    Suspicious, format_ranking, localize, ochiai_scores, rank, traceback_frames,
+    COVERAGE_SAMPLE, Suspicious, coverage_tests, format_ranking, localize, localize_report,
+    ochiai_scores, rank, traceback_frames,
 )
 from envs.reward import is_test_path
 from envs.task import Task
@@ -121,3 +122,40 @@ def test_localize_uses_the_traceback_for_an_exception_bug():
     with open_sandbox(task.repo, backend="local") as sandbox:
         ranking = localize(sandbox, task, top_n=5, timeout=120, per_test_timeout=30)
     assert ranking[0].location == "stats/core.py:3"
+
+
+def test_coverage_of_a_large_suite_is_the_failing_tests_their_files_and_a_sample():
+    small = Task(id="s", repo=FIXTURES / "calc", fail_to_pass=("t/test_a.py::f",),
+                 pass_to_pass=("t/test_b.py::g",))
+    assert coverage_tests(small) == ["t/test_a.py::f", "t/test_b.py::g"]
+    others = tuple(f"t/test_o{i}.py::x" for i in range(100))
+    big = Task(id="b", repo=FIXTURES / "calc", fail_to_pass=("t/test_a.py::f",),
+               pass_to_pass=("t/test_a.py::g", *others, "t/test_a.py::h"))
+    chosen = coverage_tests(big, most=11)
+    assert chosen[:3] == ["t/test_a.py::f", "t/test_a.py::g", "t/test_a.py::h"]
+    assert len(chosen) == len(set(chosen)) == 11
+    assert chosen[3:] == [others[i * 100 // 8] for i in range(8)]  # spread over the others
+
+
+@pytest.mark.slow
+def test_localize_on_a_large_suite_covers_a_sample_and_still_finds_the_fault(tmp_path):
+    from sandboxes import open_sandbox
+
+    (tmp_path / "calc").mkdir()
+    (tmp_path / "calc/__init__.py").write_text("")
+    (tmp_path / "calc/ops.py").write_text(
+        "def norm(x):\n    return abs(x)\n\n\ndef half(x):\n    return norm(x) * 2\n")
+    (tmp_path / "test_many.py").write_text(
+        "import pytest\nfrom calc.ops import half, norm\n\n\n"
+        f"@pytest.mark.parametrize('x', range({COVERAGE_SAMPLE + 100}))\n"
+        "def test_norm(x):\n    assert norm(-x) == x\n")
+    (tmp_path / "test_half.py").write_text(
+        "from calc.ops import half\n\n\ndef test_half():\n    assert half(4) == 2\n\n\n"
+        "def test_half_zero():\n    assert half(0) == 0\n")
+    many = tuple(f"test_many.py::test_norm[{x}]" for x in range(COVERAGE_SAMPLE + 100))
+    task = Task(id="big", repo=tmp_path, fail_to_pass=("test_half.py::test_half",),
+                pass_to_pass=("test_half.py::test_half_zero", *many))
+    with open_sandbox(task.repo, backend="local") as sandbox:
+        ranking, report = localize_report(sandbox, task, top_n=3, timeout=120)
+    assert len(report.tests) == COVERAGE_SAMPLE
+    assert ranking[0].location == "calc/ops.py:6"  # half() alone: norm() is run by passing tests

@@ -142,6 +142,22 @@ def test_cli_mines_and_says_what_it_did(history, tmp_path, capsys):
     assert not list(out.glob("*/task.json"))
 
 
+def test_subject_filter_leaves_the_others_undecided(history, tmp_path, capsys):
+    repo, shas = history
+    out = tmp_path / "mined"
+    code = main(["bugs", "mine", str(repo), "--out", str(out), "--subject", r"\b(try|readme)\b",
+                 "--sandbox", "local"])
+    assert code == 0
+    log = [json.loads(line) for line in (out / "mined.jsonl").read_text().splitlines()]
+    assert {r["commit"] for r in log} == {shas["still_failing"], shas["docs"]}  # case-insensitive
+    # the others were not decided: a run without --subject still tries them (and keeps the fix)
+    again = mine(repo, out, MineConfig(sandbox=SandboxConfig("local")))
+    assert shas["fix"] in {d.commit.sha for d in again if d.kept}
+    code = main(["bugs", "mine", str(repo), "--out", str(out), "--subject", "(fix"])
+    err = capsys.readouterr().err
+    assert code == 2 and "is not a regular expression" in err and "Traceback" not in err
+
+
 @pytest.mark.parametrize("make, message", [
     (lambda p: p, "is not a git repository"),
     (lambda p: p / "missing", "is not a directory"),

@@ -109,6 +109,7 @@ def test_setup_cfg_and_requirement_files_with_includes(tmp_path):
 
 def test_tox_and_nox_are_hints_only_when_nothing_else_names_test_deps(tmp_path):
     write(tmp_path, {"tox.ini": "[testenv]\ndeps =\n    pytest-randomly\n    -rreq-test.txt\n"
+                                "    py{27,py}: ipython<6.0.0\n    !pypy3: numpy\n"
                                 "commands = pytest\n",
                      "req-test.txt": "freezegun\n",
                      "noxfile.py": "def tests(session):\n    session.install('-e', '.', 'responses')\n"})
@@ -151,6 +152,33 @@ exclude = ["vendor/"]
     (tmp_path / ".debug-agent.toml").write_text("setup = [1]\n")
     with pytest.raises(UsageError, match="setup must be a string or a list of strings"):
         detect_project(tmp_path)
+
+
+def test_environment_key_is_what_the_image_holds_not_the_files_bytes(tmp_path):
+    setup_py = ("from setuptools import setup\nsetup(name='calc', version='{v}', "
+                "install_requires=[{reqs}], packages=['calc'])\n")
+    write(tmp_path, {"setup.py": setup_py.format(v="1.0", reqs="'attrs'"),
+                     "setup.cfg": "[flake8]\nmax-line-length = 88\n", "calc/__init__.py": ""})
+    key = detect_project(tmp_path).environment_key()
+    # a release's version bump and a linter setting: the same environment, the same image
+    write(tmp_path, {"setup.py": setup_py.format(v="1.1", reqs="'attrs'"),
+                     "setup.cfg": "[flake8]\nmax-line-length = 100\n"})
+    spec = detect_project(tmp_path)
+    assert spec.environment_key() == key != spec.environment_key(("make data",))
+    assert spec.digest() != key  # the files' bytes did change
+    write(tmp_path, {"setup.py": setup_py.format(v="1.1", reqs="'attrs', 'six'")})
+    assert detect_project(tmp_path).environment_key() != key
+    write(tmp_path, {"calc2/__init__.py": ""})  # a new top-level package: the editable install's
+    assert detect_project(tmp_path).environment_key() != key
+    # what detection could not read: the files are hashed whole
+    computed = "from setuptools import setup\nREQS = open('r.txt').read().split()\n" \
+               "setup(name='calc', install_requires=REQS)\n"
+    write(tmp_path, {"setup.py": computed})
+    spec = detect_project(tmp_path)
+    whole = spec.environment_key()
+    assert spec.notes and whole == spec.digest()
+    write(tmp_path, {"setup.py": computed + "# v2\n"})
+    assert detect_project(tmp_path).environment_key() != whole
 
 
 def test_bad_toml_is_a_usage_error(tmp_path):

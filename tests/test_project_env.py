@@ -131,8 +131,10 @@ docs = ["no-such-package-is-needed"]
 [project.entry-points."proj.plugins"]
 hello = "proj.core:quad"
 
+[tool.debug-agent]
+setup = "true {hashlib.sha256(marker.encode()).hexdigest()[:16]}"  # a fresh image for this test
+
 [tool.pytest.ini_options]
-# {marker}: a fresh hash, so this test builds its own image
 addopts = "-ra --tiny-flag --cov=proj --cov-report=term -n 2"
 """,
         "_build/tinybackend.py": BACKEND,
@@ -195,9 +197,15 @@ def test_src_layout_project_with_dependencies_and_test_extras(docker_ready, tmp_
         (repo / "src/proj/core.py").write_text("def quad(x):\n    return x ** 2\n")
         assert project_tag(detect_project(repo), docker_client().images.get(DEFAULT_IMAGE).id) \
             == tag
-        (repo / "pyproject.toml").write_text((repo / "pyproject.toml").read_text() + "\n# new\n")
-        assert project_tag(detect_project(repo), docker_client().images.get(DEFAULT_IMAGE).id) \
-            != tag
+        # nor is a version bump or a comment in the declaring file; a new dependency is
+        base_id = docker_client().images.get(DEFAULT_IMAGE).id
+        text = (repo / "pyproject.toml").read_text()
+        (repo / "pyproject.toml").write_text(text.replace('version = "0.3"', 'version = "0.4"')
+                                             + "\n# new\n")
+        assert project_tag(detect_project(repo), base_id) == tag
+        (repo / "pyproject.toml").write_text(text.replace('["tinydep>=1"]',
+                                                          '["tinydep>=1", "tinyhelper"]'))
+        assert project_tag(detect_project(repo), base_id) != tag
     finally:
         _remove_image(tag)
 

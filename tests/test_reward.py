@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from envs.reward import (
-    compute_reward, is_test_path, score, shadows_tooling, tampers_with_tests, task_test_files,
+    compute_reward, is_doctest_item, is_test_path, score, shadows_tooling, tampers_with_tests,
+    task_test_files,
 )
 from envs.task import Task
 
@@ -61,6 +62,20 @@ def test_source_files_are_not_test_paths(path):
 def test_task_test_files_come_from_node_ids():
     task = Task.load(FIXTURES / "calc")
     assert task_test_files(task) == {"tests/test_ops.py", "tests/test_stats.py"}
+
+
+def test_doctests_of_source_modules_do_not_make_them_test_files():
+    """--doctest-modules collects the code under repair itself (semver.py::semver.compare):
+    were semver.py a test file, it could be neither localized in nor fixed."""
+    doctests = ("semver.py::semver", "semver.py::semver.VersionInfo.bump_major",
+                "src/pkg/mod.py::pkg.mod.f")
+    kept = ("tests/test_a.py::test_one[1.2.3]", "check.py::test_x", "README.rst::README.rst",
+            "tests/test_a.py::TestA::test_two", "test_semver.py::test_semver.f")
+    task = Task(id="t", repo=FIXTURES / "calc", fail_to_pass=kept[:1],
+                pass_to_pass=doctests + kept[1:])
+    assert [n for n in doctests + kept if is_doctest_item(n)] == list(doctests)
+    assert task_test_files(task) == {"tests/test_a.py", "check.py", "README.rst",
+                                     "test_semver.py"}
 
 
 @pytest.mark.parametrize("path, shadows", [

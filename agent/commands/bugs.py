@@ -117,6 +117,9 @@ def split(suite: Path, eval_fraction: float, seed: int) -> None:
 @click.option("--rev", default="HEAD", show_default=True, help="The history to walk.")
 @click.option("--max-source-lines", default=None, type=click.IntRange(min=1),
               help="Skip commits whose source diff changes more lines than this.")
+@click.option("--subject", default=None,
+              help="Only commits whose subject matches this regular expression "
+                   "(case-insensitive; e.g. 'fix').")
 @click.option("--source", default=None,
               help="Source name recorded in the tasks [default: the repo directory's name].")
 @click.option("--timeout", default=300.0, show_default=True, type=click.FloatRange(min=1),
@@ -125,8 +128,8 @@ def split(suite: Path, eval_fraction: float, seed: int) -> None:
               help="Try again the commits an earlier run rejected after running their tests.")
 @sandbox_option
 def mine(repo: Path, out: Path, since: str | None, max_tasks: int | None, rev: str,
-         max_source_lines: int | None, source: str | None, timeout: float, retry: bool,
-         sandbox: SandboxConfig) -> None:
+         max_source_lines: int | None, subject: str | None, source: str | None, timeout: float,
+         retry: bool, sandbox: SandboxConfig) -> None:
     """Turn REPO's git history into tasks: each commit that changes source and tests, whose
     tests fail on the parent's source and pass with the commit's, becomes one.
 
@@ -142,7 +145,8 @@ def mine(repo: Path, out: Path, since: str | None, max_tasks: int | None, rev: s
 
     check_history(repo, rev)  # before the progress display, so a bad path is one line
     config = MineConfig(rev=rev, since=since, max_tasks=max_tasks,
-                        max_source_lines=max_source_lines, source=source, retry=retry,
+                        max_source_lines=max_source_lines, subject=subject, source=source,
+                        retry=retry,
                         sandbox=sandbox, timeout=timeout)
     console = Console(stderr=True)
     counts = Counter()

@@ -85,7 +85,8 @@ def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, max_steps, t
     config = fixing.FixConfig(policy=policy, policy_options=options, sandbox=sandbox,
                               max_steps=max_steps, timeout_s=timeout_s, samples=samples,
                               test_command=test_command, apply=apply_, out=out,
-                              setup=tuple(setup))
+                              setup=tuple(setup),
+                              started_at=(click.get_current_context().obj or {}).get("started"))
     console = Console(stderr=True, quiet=as_json)
     started = time.monotonic()
     try:

@@ -54,6 +54,14 @@ from envs.actions import (
     make_edit,
 )
 from envs.candidates import source_files
+from envs.limits import (
+    COVERAGE_SLOWDOWN,
+    SCORING_SLOWDOWN,
+    expected_run_s,
+    hung_limits,
+    statuses_of,
+    test_limits,
+)
 from envs.localize import localize_report, traceback_frames
 from envs.reward import apply_changes, is_test_path, task_test_files
 from sandboxes.errors import SandboxError, UsageError
@@ -270,7 +278,10 @@ class SearchPolicy:
         ``--timeout`` holds."""
         # The sandbox's deadline is the whole run's --timeout (inf when there is none).
         left = min(self.workspace.time_left_s, self.workspace.sandbox.deadline.remaining())
-        reserve = 2 * (initial.duration_s if initial is not None else 0.0) + 5.0
+        # The tests that hung in the first run have a short cap in the final run (envs.limits).
+        final = expected_run_s(initial, hung_limits(initial, self.config.test_timeout_s,
+                                                    slowdown=SCORING_SLOWDOWN))
+        reserve = 2 * final + 5.0
         return max(min(self.config.time_budget_s, left - reserve), 1.0)
 
     def _search(self, sandbox: Sandbox, ranking: list[Location], started: float
@@ -388,7 +399,7 @@ class SearchPolicy:
         report = initial or localized
         if report is not None:
             durations = {t: r.duration_s for t, r in report.tests.items()}
-            limits = evidence.test_limits(durations, report.statuses, ceiling=cfg.test_timeout_s)
+            limits = test_limits(durations, statuses_of(report), ceiling=cfg.test_timeout_s)
             self._suite["limits"] = {t: limits[t] for t in f2p + p2p if t in limits}
             texts = [r.message for t, r in report.tests.items() if t in f2p]
             self._failure_text = "\n".join(texts + list(report.collection_errors))
@@ -403,7 +414,10 @@ class SearchPolicy:
         try:
             ranked, report = localize_report(
                 sandbox, self.task, top_n=self.config.top_locations,
-                timeout=max(min(self.config.test_timeout_s * 4, left / 2), 5.0))
+                timeout=max(min(self.config.test_timeout_s * 4, left / 2), 5.0),
+                per_test_timeout=self.config.test_timeout_s,
+                limits=hung_limits(self.workspace.initial_report, self.config.test_timeout_s,
+                                   slowdown=COVERAGE_SLOWDOWN))
         except (SandboxError, UsageError) as exc:  # a hint: the round goes on without it
             log.warning("search: localization after the partial fix failed: %s", exc)
             return []
@@ -483,18 +497,10 @@ class SearchPolicy:
         request = {"candidates": payload, "f2p": f2p, "p2p": p2p,
                    "timeout": self.config.test_timeout_s, "stop_on_success": stop_on_success,
                    "p2p_from": base_passing + 1, "deadline_s": max(left, 1.0)}
-        argv = [sandbox.python, "-c", WORKER_SOURCE, _encode(request)]
-        if self._suite:
-            argv.append(_encode(self._suite))
         t0 = time.monotonic()
-        result = sandbox.run(argv, timeout=left + 5)
+        result, by_id = run_worker(sandbox, request, self._suite, timeout=left + 5)
         log.info("search: %d candidates validated in %.1f s", len(batch),
                  time.monotonic() - t0)
-        by_id = {}
-        for line in result.output.splitlines():
-            if line.startswith(RESULT_MARK):
-                data = json.loads(line[len(RESULT_MARK):])
-                by_id[data["id"]] = data
         for data in sorted(by_id.values(), key=lambda d: -d.get("elapsed_s", 0))[:3]:
             log.debug("search: %.2f s for %s", data.get("elapsed_s", 0),
                       batch[int(data["id"])].description)
@@ -656,6 +662,22 @@ class _Stream:
 
     def push(self, item) -> None:
         self.back.append(item)
+
+
+def run_worker(sandbox: Sandbox, request: dict, suite: dict, *, timeout: float,
+               source: str = WORKER_SOURCE):
+    """One batch through ``validate_worker`` (``source``: its text) in ``sandbox``: the command's
+    result and each candidate's result line by id."""
+    argv = [sandbox.python, "-c", source, _encode(request)]
+    if suite:
+        argv.append(_encode(suite))
+    result = sandbox.run(argv, timeout=timeout)
+    by_id = {}
+    for line in result.output.splitlines():
+        if line.startswith(RESULT_MARK):
+            data = json.loads(line[len(RESULT_MARK):])
+            by_id[data["id"]] = data
+    return result, by_id
 
 
 def _encode(data: dict) -> str:
