@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from repair_reach import suite_pairs  # a sibling script module
+from repair_reach import _quantile, suite_pairs  # a sibling script module
 
 from agent.repair import rank
 from agent.repair.failure import split_tests
@@ -82,13 +82,6 @@ def measure_task(task, buggy_text: str, fixed_text: str, path: str, runs: Path,
             position, family, line_rank = i, cand.family, index + 1
     return {"task": task.id, "position": position, "family": family, "line_rank": line_rank,
             "candidates": total, "lines": len(lines), "seconds": round(time.perf_counter() - started, 3)}
-
-
-def _quantile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def main() -> int:

@@ -49,6 +49,7 @@ def test_each_kind_of_failure_has_its_families():
     assert "slice_iteration" in failure.test_hints("E       assert [1, 2] == [1, 2, 3]")
     assert "subscript_value" in failure.test_hints("E   IndexError: list index out of range")
     assert "loop_guard" in failure.test_hints("timed out after 2.0 s (per-test timeout)")
+    assert "compare_negate" in failure.test_hints("E       assert None == 'x'")  # not returned
     assert failure.test_hints("E       assert 11.0 == 8.0") == set()  # says nothing
     assert failure.hints([]) == {}
 

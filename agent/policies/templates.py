@@ -150,9 +150,10 @@ def membership_guard_candidates(source: str, path: str, line: int) -> list[Candi
         if (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load)
                 and isinstance(node.value, (ast.Name, ast.Attribute))
                 and isinstance(node.slice, (ast.Name, ast.Attribute))):
-            pair = (ast.get_source_segment(source, node.slice),
-                    ast.get_source_segment(source, node.value))
-            if None not in pair and pair not in lookups:
+            # names and attributes unparse as written; get_source_segment would split the
+            # whole module once per lookup (seconds a line on a big module)
+            pair = (ast.unparse(node.slice), ast.unparse(node.value))
+            if pair not in lookups:
                 lookups.append(pair)
     lines = source.split("\n")
     out = []

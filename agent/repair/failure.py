@@ -5,7 +5,8 @@ A failing assertion shows the value the code computed and the one the test expec
 (``IndexError``, ``TypeError``) or the test timed out. Each says something about the edit that
 is missing, the way a developer reads it: values that differ by one point at an off-by-one;
 values of opposite sign at an operator or operand order; values of different types at a missing
-conversion or call; booleans at a condition; a sequence one item too long or short at a bound
+conversion or call; booleans at a condition; None where a value was wanted at a return never
+reached; a sequence one item too long or short at a bound
 or a slice; the same items in another order at a swap or a sort's direction; an IndexError at a
 bound or a subscript; a TypeError at a call or conversion; a timeout at a loop's progress.
 
@@ -20,7 +21,7 @@ import ast
 import re
 from collections import Counter
 
-HINT_BOOST = 3.0
+HINT_BOOST = 2.0
 """How much a family that every failing test's output points at gains in priority."""
 
 OFF_BY_ONE = ("off_by_one_bound", "plus_minus_one", "int_constant", "compare_boundary",
@@ -35,6 +36,10 @@ ORDER = ("swap_pair", "swap_operands", "swap_arguments", "compare_direction", "a
          "call_swap", "slice_iteration", "bool_constant")
 LENGTH = ("off_by_one_bound", "plus_minus_one", "compare_boundary", "slice_iteration",
           "int_constant", "compare_direction", "tighten_condition", "widen_condition")
+NOTHING = ("compare_negate", "compare_direction", "compare_boundary", "operator_replace", "bool_op",
+           "widen_condition", "tighten_condition", "return_name", "extend_return", "is_eq")
+"""A function that returned None where a value was wanted: a return never reached (its
+condition is wrong) or missing."""
 STRING = ("string_literal", "symmetric_case", "slice_iteration", "subscript_value", "api_swap")
 ERRORS = {
     "IndexError": ("off_by_one_bound", "plus_minus_one", "subscript_value", "slice_iteration",
@@ -79,8 +84,10 @@ def _number(x) -> bool:
 def compared(actual, expected) -> set[str]:
     """Families a wrong value points at: ``actual`` computed where ``expected`` was wanted."""
     out: set[str] = set()
-    if actual is _NOT_LITERAL or expected is _NOT_LITERAL or actual is None or expected is None:
+    if actual is _NOT_LITERAL or expected is _NOT_LITERAL or expected is None:
         return out
+    if actual is None:
+        return set(NOTHING)
     if isinstance(actual, bool) and isinstance(expected, bool):
         return set(CONDITION)
     if _number(actual) and _number(expected):

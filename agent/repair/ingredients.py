@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from agent.repair.site import Candidate, Site, indent_of
+from envs.mutations import _Text
 
 _SIMPLE = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Return, ast.Raise,
            ast.Delete, ast.Continue, ast.Break)
@@ -67,8 +68,16 @@ def _file_statements(source: str) -> tuple[tuple[ast.stmt, str], ...]:
         return ()
 
 
+@lru_cache(maxsize=16)
+def _texts(source: str) -> tuple[_Text, list[str]]:
+    """The source split once, however many statements and sites read it (``get_source_segment``
+    splits the whole module per statement: minutes on a 1500-line module)."""
+    return _Text(source), source.split("\n")
+
+
 def _statements(scope: ast.AST, source: str) -> list[tuple[ast.stmt, str]]:
     out = []
+    text_of, rows = _texts(source)
     for node in ast.walk(scope):
         if not (isinstance(node, _SIMPLE) or (isinstance(node, ast.If) and all(
                 isinstance(s, _SIMPLE) for s in node.body) and not node.orelse)):
@@ -77,16 +86,10 @@ def _statements(scope: ast.AST, source: str) -> list[tuple[ast.stmt, str]]:
             continue  # a docstring or a bare name
         if node.end_lineno - node.lineno >= MAX_LINES:
             continue
-        text = (ast.get_source_segment(source, node) if node.lineno == node.end_lineno
-                else _dedent_block(source, node))
-        if text is not None:
-            out.append((node, text))
+        text = (text_of.get(node) if node.lineno == node.end_lineno
+                else textwrap.dedent("\n".join(rows[node.lineno - 1: node.end_lineno])))
+        out.append((node, text))
     return out
-
-
-def _dedent_block(source: str, node: ast.stmt) -> str:
-    lines = source.split("\n")[node.lineno - 1: node.end_lineno]
-    return textwrap.dedent("\n".join(lines))
 
 
 def _unbound(site: Site, node: ast.stmt) -> list[str]:
