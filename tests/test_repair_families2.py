@@ -390,3 +390,26 @@ def test_value_to_local_reaches_the_first_bound_names_of_a_long_script() -> None
                                                                              "print(ans)"]
     buggy = "\n".join(lines) + "\n"
     assert buggy.replace("ans = -1", "ans = n") in texts("value_to_local", buggy, "ans =")
+
+
+# -- number_literal --------------------------------------------------------------------------
+
+def test_number_literal_negates_or_takes_another_number_of_the_module() -> None:
+    buggy = src("""
+        BASE = 10
+
+
+        def digits(n):
+            out = []
+            while n:
+                out.append(n % 3)
+                n //= BASE
+            return out
+    """)
+    found = texts("number_literal", buggy, "append")
+    assert buggy.replace("n % 3", "n % 10") in found
+    assert buggy.replace("n % 3", "n % (-3)") in found
+    assert "def f(i):\n    return i * 1\n" in texts("number_literal",
+                                                     "def f(i):\n    return i * -1\n", "return")
+    table = "def f():\n    return [" + ", ".join(str(10 * k) for k in range(20)) + "]\n"
+    assert len(texts("number_literal", table, "return")) <= 12

@@ -406,6 +406,7 @@ def exchange_names(site: Site) -> Iterator[Candidate]:
 # -- number_literal ---------------------------------------------------------------------------
 
 MAX_NUMBERS = 6
+MAX_NUMBER_EDITS = 12
 
 
 def _numbers(site: Site) -> list[int | float]:
@@ -423,23 +424,26 @@ def number_literal(site: Site) -> Iterator[Candidate]:
     """A number on the line -> its negation, or another number the function or module writes
     (``x % 3`` -> ``x % 10`` where ``10`` is the base used elsewhere): the constants' own
     plastic surgery, past the mutations' one-step ``int_constant``."""
-    pool = None
+    pool, made = None, 0
     for node in site.line_nodes():
         if not (isinstance(node, ast.Constant) and type(node.value) in (int, float)):
             continue
         pool = _numbers(site) if pool is None else pool
-        value = node.value
-        negated = site.parents.get(node)
-        if isinstance(negated, ast.UnaryOp) and isinstance(negated.op, ast.USub):
-            continue  # `-1`: drop_unary and int_constant move it
+        value, at = node.value, node
+        parent = site.parents.get(node)
+        if isinstance(parent, ast.UnaryOp) and isinstance(parent.op, ast.USub):
+            value, at = -value, parent  # `-1` is one number (drop_unary leaves constants be)
         options = [-value] if value else []
         options += [v for v in pool if v != value and abs(v - value) != 1][:MAX_NUMBERS]
         for new_value in dict.fromkeys(options):
+            if made >= MAX_NUMBER_EDITS:
+                return  # a table of numbers: its first ones are enough
             new = repr(new_value)
-            if new.startswith("-") and isinstance(site.parents.get(node), _TIGHT):
+            if new.startswith("-") and isinstance(site.parents.get(at), _TIGHT):
                 new = f"({new})"
-            yield site.candidate(site.replace(node, new), "number_literal",
-                                 f"{site.segment(node)} -> {new}", size=len(new))
+            made += 1
+            yield site.candidate(site.replace(at, new), "number_literal",
+                                 f"{site.segment(at)} -> {new}", size=len(new))
 
 
 # -- compare_regroup --------------------------------------------------------------------------
