@@ -1,5 +1,5 @@
 import sys
 
-from agent.cli import main
+from agent.cli import run
 
-sys.exit(main())
+run()

@@ -99,16 +99,21 @@ def cli(verbose: int) -> None:
     setup_logging(verbose)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, started: float | None = None) -> int:
     """Entry point: our errors become one red line and their exit status (2 for bad input),
-    never a traceback; SIGINT / SIGTERM stop the command with 130 / 143 (agent.interrupts)."""
+    never a traceback; SIGINT / SIGTERM stop the command with 130 / 143 (agent.interrupts).
+    ``started``: the ``time.monotonic()`` value the command's clock (``agent fix --timeout``)
+    counts from; None: now. The process entry points pass the process's start."""
+    import time
+
     from agent.interrupts import handled
     from sandboxes.deadline import Cancelled
 
     try:
         with handled():
             # Not standalone: click hands back ctx.exit(code) as a return value, not exiting.
-            code = cli.main(args=argv, prog_name="agent", standalone_mode=False)
+            code = cli.main(args=argv, prog_name="agent", standalone_mode=False,
+                            obj={"started": time.monotonic() if started is None else started})
     except Cancelled as exc:
         click.echo(f"interrupted ({signal_name(exc.signum)})", err=True)
         return exc.exit_code
@@ -140,5 +145,7 @@ if __name__ == "__main__":
 
 
 def run() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
+    """Console-script entry point: ``--timeout`` counts from the process's start."""
+    from sandboxes.deadline import process_start
+
+    sys.exit(main(started=process_start()))

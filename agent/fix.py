@@ -65,6 +65,9 @@ class FixConfig:
     """Where trajectories go; None for a new directory under the user's cache."""
     setup: tuple[str, ...] = ()
     """Shell commands run once in the build of the project's environment image (Docker only)."""
+    started_at: float | None = None
+    """The ``time.monotonic()`` value ``timeout_s`` counts from (`agent fix`: the process's
+    start, ``sandboxes.deadline.process_start``); None: when ``fix`` is called."""
 
     def __post_init__(self) -> None:
         if self.max_steps < 2:
@@ -188,10 +191,10 @@ def fix(repo: str | os.PathLike, config: FixConfig = FixConfig(),
     if config.timeout_s is None:
         config = dataclasses.replace(config,
                                      timeout_s=spec.settings.timeout or DEFAULT_TIMEOUT_S)
-    for name in prune_orphans():
-        log.info("removed %s, left by a run that was killed", name)
     limit = max(config.timeout_s - CLOSE_MARGIN_S, config.timeout_s / 2)
-    with deadline.scope(limit):
+    with deadline.scope(limit, since=config.started_at):
+        for name in prune_orphans():
+            log.info("removed %s, left by a run that was killed", name)
         return _fix(repo, spec, config, progress)
 
 
@@ -201,6 +204,7 @@ def _fix(repo: Path, spec: ProjectSpec, config: FixConfig,
     from agent.policies import make_policy
     from agent.selection import best_result
     from envs.env import DebugEnv, EnvConfig
+    from sandboxes import deadline
 
     progress = progress or _Quiet()
     started, before = time.monotonic(), counts.snapshot()
@@ -215,7 +219,7 @@ def _fix(repo: Path, spec: ProjectSpec, config: FixConfig,
     image = prepare_environment(repo, spec, backend=config.sandbox.backend,
                                 image=config.sandbox.image,
                                 setup=config.setup, progress=progress.status,
-                                time_limit=config.timeout_s)
+                                time_limit=max(deadline.current().remaining(), 0.01))
     # The episode stops early enough for its final scoring run to fit in the deadline; a test
     # that hangs is stopped early enough for the rest of the suite to run.
     per_test = settings.test_timeout or min(30.0, max(5.0, config.timeout_s / 6))

@@ -9,7 +9,10 @@ tried and the fixes found, candidates validated per second, and episodes that ra
 --timeout by more than 10 s.
 
     python benchmarks/fix_suite.py [--sandbox docker|local] [--tasks DIR] [--limit N] [--json]
-        [--timeout S] [--runs DIR]
+        [--timeout S] [--runs DIR] [--engine full|naive]
+
+``--engine naive`` runs the baseline the engine is compared with on the same tasks, sandbox and
+budget: single mutations of every source file in file order, one round (`agent fix --engine`).
 
 Run it with the package installed (or ``PYTHONPATH`` at the checkout).
 
@@ -95,6 +98,8 @@ def main() -> int:
     parser.add_argument("--runs", type=Path, default=None,
                         help="Keep each task's agent fix output (trajectory, result) in "
                              "RUNS/TASK_ID (default: a temporary folder).")
+    parser.add_argument("--engine", choices=("full", "naive"), default="full",
+                        help="agent fix --engine: the repair engine, or the naive baseline.")
     args = parser.parse_args()
 
     tasks = load_suite(args.tasks)[: args.limit]
@@ -105,7 +110,7 @@ def main() -> int:
             started = time.monotonic()
             done = subprocess.run(
                 [sys.executable, "-m", "agent", "fix", str(task.repo), "--json",
-                 "--sandbox", args.sandbox, "--out", f"{out}/{task.id}",
+                 "--sandbox", args.sandbox, "--out", f"{out}/{task.id}", "--engine", args.engine,
                  *(["--timeout", str(args.timeout)] if args.timeout else [])],
                 capture_output=True, text=True)
             wall = time.monotonic() - started
@@ -154,6 +159,7 @@ def main() -> int:
     validated = sum(r["phases"]["validate"] for r in rows)
     summary = {
         "sandbox": args.sandbox,
+        "engine": args.engine,
         "tasks": len(rows),
         "resolved": resolved,
         "resolve_rate": round(resolved / len(rows), 3) if rows else 0.0,
@@ -181,7 +187,7 @@ def main() -> int:
         return 0
     print()
     print(f"resolved {resolved}/{len(rows)} ({summary['resolve_rate']:.0%}) with the "
-          f"{args.sandbox} sandbox; median {summary['median_s']} s, p90 {summary['p90_s']} s "
+          f"{args.sandbox} sandbox ({args.engine} engine); median {summary['median_s']} s, p90 {summary['p90_s']} s "
           "per task")
     print(f"resolved patches identical in effect to the reference fix: "
           f"{summary['same_as_reference']}/{resolved}; the same program (AST): "

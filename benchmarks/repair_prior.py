@@ -3,12 +3,18 @@
 For every bug with a known fix, the engine's candidates at the fault lines (the lines the fix
 touches) are generated, deduplicated by AST, and each is compared with the fixed file by AST.
 A family's rate in a context (the kind of statement at the fault line) is the share of the bugs
-where it proposed something at which one of its candidates was the fix. Bugs come from our own suites only: the bundled tasks (hand-written
-bugs with reference patches) and synthetic mutants of the seed repositories (one random
-mutation each, the original as the fix). No sandbox runs: an exact match with the fix is a
-stricter test than passing the tests, so the rates are lower bounds that rank families alike.
+where it proposed something at which one of its candidates was the fix. Bugs come from our own
+suites (the bundled tasks: hand-written bugs with reference patches; synthetic mutants of the
+seed repositories: one random mutation each, the original as the fix) and, since our suites'
+bugs are mostly inverse mutations, from code written elsewhere: ``--mirror`` a collection of
+faulty / corrected program pairs (ConDefects; only the *tune* half of its pairs,
+``repair_reach.split_of``, so that ``repair_reach.py --split check`` measures on pairs the prior
+never saw) and ``--humanevalfix`` a harbor humanevalpack mirror (its development half only, the
+even ids). No sandbox runs: an exact match with the fix is a stricter test than passing the
+tests, so the rates are lower bounds that rank families alike.
 
     python benchmarks/repair_prior.py [--suite DIR] [--mutants N] [--seed S] [--out PATH]
+        [--mirror CONDEFECTS --pairs N] [--humanevalfix HARBOR_MIRROR]
 
 Writes ``agent/repair/prior.json`` by default; prints the families by rate.
 """
@@ -26,6 +32,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from repair_reach import changed_lines, foreign_pairs, humanevalfix_pairs  # sibling script
 
 from agent.repair import candidates_at
 from agent.repair.rank import PRIOR_PATH, ast_key, context_of
@@ -114,6 +124,20 @@ def mutants(seeds: list[Path], n: int, seed: int, counts) -> int:
     return min(n, len(pool))
 
 
+def foreign(texts, counts, max_lines: int = 3) -> int:
+    """Score (id, faulty, correct) program pairs whose fix changes at most ``max_lines`` lines."""
+    n = 0
+    for _, faulty, correct in texts:
+        if faulty is None or correct is None or ast_key("m.py", faulty) is None \
+                or ast_key("m.py", correct) is None:
+            continue
+        lines = changed_lines(faulty, correct)
+        if lines and len(lines) <= max_lines:
+            score_bug({"m.py": faulty}, {"m.py": correct}, {"m.py": lines}, counts)
+            n += 1
+    return n
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", type=Path, default=bundled_suite_path())
@@ -122,19 +146,30 @@ def main() -> int:
     parser.add_argument("--mutants", type=int, default=200, help="Synthetic mutants to score.")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=PRIOR_PATH)
+    parser.add_argument("--mirror", type=Path, default=None,
+                        help="A git mirror of faulty/corrected pairs (ConDefects): its tune half.")
+    parser.add_argument("--pairs", type=int, default=300, help="Pairs of --mirror to score.")
+    parser.add_argument("--humanevalfix", type=Path, default=None,
+                        help="A harbor humanevalpack mirror: HumanEvalFix's development half.")
     args = parser.parse_args()
 
     counts: dict[str, dict[str, int]] = defaultdict(lambda: {"tried": 0, "fixed": 0})
     n_tasks = bundled(args.suite, counts)
     n_mutants = mutants([p for p in args.seeds if p.is_dir()], args.mutants, args.seed, counts)
+    n_pairs = foreign(foreign_pairs(args.mirror, args.pairs, args.seed, "tune"), counts) \
+        if args.mirror else 0
+    n_hefix = foreign(humanevalfix_pairs(args.humanevalfix, "dev"), counts, max_lines=4) \
+        if args.humanevalfix else 0
     data = {"format": "debug-agent.repair-prior/1",
             "measured_on": {"bundled_tasks": n_tasks, "synthetic_mutants": n_mutants,
-                            "seed": args.seed},
+                            "seed": args.seed, "foreign_pairs": n_pairs,
+                            "humanevalfix_dev": n_hefix},
             "counts": dict(sorted(counts.items()))}
     args.out.write_text(json.dumps(data, indent=1) + "\n")
     families = sorted((k for k in counts if "|" not in k),
                       key=lambda k: -counts[k]["fixed"] / max(counts[k]["tried"], 1))
-    print(f"{n_tasks} bundled tasks, {n_mutants} mutants -> {args.out}")
+    print(f"{n_tasks} bundled tasks, {n_mutants} mutants, {n_pairs} foreign pairs, "
+          f"{n_hefix} HumanEvalFix dev programs -> {args.out}")
     print(f"{'family':24} {'bugs':>7} {'fixed':>6}  rate  (bugs: where the family proposed an edit)")
     for name in families:
         c = counts[name]

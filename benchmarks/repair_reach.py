@@ -15,6 +15,7 @@ engine is the mutation operators alone. No tests run: this measures the search s
 ranking, not localization or validation.
 
     python benchmarks/repair_reach.py --mirror DIR [--n 300] [--seed 0] [--max-lines 2] [--json]
+        [--split check]
     python benchmarks/repair_reach.py --tasks SUITE [--max-lines 2] [--json]
     python benchmarks/repair_reach.py --mirror HARBOR_HUMANEVALPACK --humanevalfix dev --max-lines 4
 """
@@ -30,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -54,6 +56,20 @@ def pairs(mirror: Path) -> list[tuple[str, str, str]]:
         fixed = path.replace("faultyVersion.py", "correctVersion.py")
         out.append((path.rsplit("/", 1)[0], path, fixed))
     return out
+
+
+def split_of(pair_id: str) -> str:
+    """"tune" or "check", fixed per pair: ``repair_prior.py`` measures the prior on the tune
+    half of a mirror's pairs, so the check half measures the order on pairs it never saw."""
+    return "tune" if zlib.crc32(pair_id.encode()) % 2 == 0 else "check"
+
+
+def foreign_pairs(mirror: Path, n: int, seed: int, split: str | None = None):
+    """Up to ``n`` (id, faulty, correct) texts of a mirror's pairs in a seeded order (of one
+    ``split`` only, where given), read lazily."""
+    found = [p for p in pairs(mirror) if split is None or split_of(p[0]) == split]
+    random.Random(seed).shuffle(found)
+    return ((pid, show(mirror, a), show(mirror, b)) for pid, a, b in found[:n])
 
 
 HUMANEVALFIX = "datasets/humanevalpack-fix/python_{n}"
@@ -168,6 +184,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-lines", type=int, default=2)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--split", choices=("tune", "check"), default=None,
+                        help="--mirror: only the pairs of this half (repair_prior.py measures "
+                             "the prior on the tune half)")
     parser.add_argument("--humanevalfix", choices=("dev", "eval"),
                         help="the mirror is a harbor humanevalpack dataset: read HumanEvalFix's "
                              "Python pairs, the even ids (dev) or the odd ones (eval: report "
@@ -179,9 +198,7 @@ def main() -> int:
     elif args.humanevalfix:
         texts = iter(humanevalfix_pairs(args.mirror, args.humanevalfix))
     else:
-        candidates = pairs(args.mirror)
-        random.Random(args.seed).shuffle(candidates)
-        texts = ((pid, show(args.mirror, a), show(args.mirror, b)) for pid, a, b in candidates)
+        texts = foreign_pairs(args.mirror, len(pairs(args.mirror)), args.seed, args.split)
     rows = []
     for pid, faulty, correct in texts:
         if len(rows) >= args.n:

@@ -19,9 +19,9 @@ from envs.actions import (
     format_action, parse_action,
 )
 from envs.candidates import Listing, load_proposer, source_files
+from envs.limits import COVERAGE_SLOWDOWN, SCORING_SLOWDOWN, hung_limits
 from envs.localize import (
     Suspicious,
-    coverage_test_limit,
     format_ranking,
     localize_report,
     traceback_frames,
@@ -199,7 +199,7 @@ class DebugEnv(gym.Env[str, str]):
         self._close_sandbox()
         options = options or {}
         self._steps, self._done, self._patch, self._localization = 0, False, "", None
-        self.localization_report = None
+        self.localization_report = self.initial_report = None  # the first run has no caps
         self._listing, self._listing_gone = None, "no `candidates` listing yet"
         if "repo" in options:
             self.task, self.initial_report = self._start_from_repo(options)
@@ -328,8 +328,9 @@ class DebugEnv(gym.Env[str, str]):
                 ranking, self.localization_report = localize_report(
                     sandbox, self.task, top_n=max(config.localize_top_n, config.localization_depth),
                     timeout=self._timeout(),
-                    per_test_timeout=coverage_test_limit(self.initial_report,
-                                                         config.per_test_timeout_s))
+                    per_test_timeout=config.per_test_timeout_s,
+                    limits=hung_limits(self.initial_report, config.per_test_timeout_s,
+                                       slowdown=COVERAGE_SLOWDOWN))
                 self._localization = ranking
                 return format_ranking(ranking[: config.localize_top_n])
         raise TypeError(f"not an action: {action!r}")
@@ -416,7 +417,14 @@ class DebugEnv(gym.Env[str, str]):
         # The task's test command narrows a whole-suite run; node ids name their tests exactly.
         extra = () if node_ids else pytest_args(test_command)
         return run_pytest(self.sandbox, node_ids, timeout=self._timeout(),
-                          per_test_timeout=self.config.per_test_timeout_s, extra_args=extra)
+                          per_test_timeout=self.config.per_test_timeout_s,
+                          limits=self._hung_limits(), extra_args=extra)
+
+    def _hung_limits(self) -> dict[str, float]:
+        """A short cap for the tests that hung in the first run: an edit that does not fix
+        them would make every later run wait their whole limit again (``envs.limits``)."""
+        return hung_limits(self.initial_report, self.config.per_test_timeout_s,
+                           slowdown=SCORING_SLOWDOWN)
 
     def _timeout(self) -> float:
         """The test-run limit, cut to what is left of the time budget (scoring gets it in full)."""
@@ -425,7 +433,8 @@ class DebugEnv(gym.Env[str, str]):
 
     def _score(self) -> scoring.Score:
         return scoring.score(self.sandbox, self.task, timeout=self.config.test_timeout_s,
-                             per_test_timeout=self.config.per_test_timeout_s)
+                             per_test_timeout=self.config.per_test_timeout_s,
+                             limits=self._hung_limits())
 
     # -- plumbing ------------------------------------------------------------------------------
 

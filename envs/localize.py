@@ -121,25 +121,6 @@ def rank(
     return ranked
 
 
-#: The coverage run's per-test limit after a first run in which tests hung: this many times the
-#: slowest test that finished (tracing slows tests down), at least ``HUNG_FLOOR_S``.
-HUNG_FACTOR = 5.0
-HUNG_FLOOR_S = 2.0
-
-
-def coverage_test_limit(first_run, ceiling: float) -> float:
-    """Seconds one test may run in the coverage run, after ``first_run`` (a TestReport or None).
-
-    ``ceiling`` unless a test timed out in the first run: such a test will very likely hang
-    again, and at the full limit it would cost as much as the rest of the search's budget, so
-    the limit is cut to what the tests that did finish needed (their coverage up to the cut is
-    still recorded)."""
-    if first_run is None or "timeout" not in first_run.statuses.values():
-        return ceiling
-    finished = [r.duration_s for r in first_run.tests.values() if r.status != "timeout"]
-    return min(ceiling, max(HUNG_FLOOR_S, HUNG_FACTOR * max(finished, default=0.0)))
-
-
 #: A suite of more tests than this runs ``localize``'s coverage over this many only: the failing
 #: tests, the passing tests of their test files, then an even sample of the rest (Ochiai needs
 #: passing tests to tell shared lines from guilty ones). On a large suite (mistune's 1,110 tests)
@@ -173,26 +154,30 @@ def localize(
     top_n: int = 10,
     timeout: float = 300.0,
     per_test_timeout: float = 30.0,
+    limits: Mapping[str, float] | None = None,
     frame_boost: float = 0.3,
 ) -> list[Suspicious]:
     """Run the task's tests with per-test coverage in ``sandbox`` and rank the suspicious lines.
 
     The test outcomes are the ones of this run (so after a partial fix only the tests that still
-    fail point at lines), not the task's labels.
+    fail point at lines), not the task's labels. ``limits`` gives some tests a limit of their own
+    (``envs.limits.hung_limits``: the tests that hung in the first run).
     """
     return localize_report(sandbox, task, top_n=top_n, timeout=timeout,
-                           per_test_timeout=per_test_timeout, frame_boost=frame_boost)[0]
+                           per_test_timeout=per_test_timeout, limits=limits,
+                           frame_boost=frame_boost)[0]
 
 
 def localize_report(sandbox, task, *, top_n: int = 10, timeout: float = 300.0,
-                    per_test_timeout: float = 30.0, frame_boost: float = 0.3):
+                    per_test_timeout: float = 30.0, limits: Mapping[str, float] | None = None,
+                    frame_boost: float = 0.3):
     """``localize``'s ranking and the run it came from (a ``TestReport`` whose coverage paths
     are repo-relative), for callers that also need the durations and per-test coverage."""
     from envs.reward import is_test_path, task_test_files
     from sandboxes.pytest_runner import run_pytest
 
     report = run_pytest(sandbox, coverage_tests(task), timeout=timeout,
-                        per_test_timeout=per_test_timeout, coverage=True)
+                        per_test_timeout=per_test_timeout, limits=limits, coverage=True)
     workdir = sandbox.workdir.rstrip("/")
     coverage = {
         test: {_relative(path, workdir): lines for path, lines in files.items()}

@@ -41,7 +41,7 @@ import posixpath
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from envs.task import Task, is_test_file
 from sandboxes.base import Sandbox, TestReport
@@ -134,9 +134,11 @@ def compute_reward(fail_to_pass: dict[str, bool], pass_to_pass: dict[str, bool])
 
 
 def score(
-    sandbox: Sandbox, task: Task, *, timeout: float = 300.0, per_test_timeout: float = 30.0
+    sandbox: Sandbox, task: Task, *, timeout: float = 300.0, per_test_timeout: float = 30.0,
+    limits: Mapping[str, float] | None = None,
 ) -> Score:
-    """Score the sandbox's current state for ``task`` (steps 1-4 of the module docstring)."""
+    """Score the sandbox's current state for ``task`` (steps 1-4 of the module docstring);
+    ``limits``: tests with a limit of their own (``run_pytest``)."""
     from sandboxes.pytest_runner import run_pytest
 
     changes = sandbox.changed_files()
@@ -154,8 +156,8 @@ def score(
                 del kept[path]
         apply_changes(sandbox, kept)
         report = run_pytest(
-            sandbox, list(task.tests), timeout=timeout, per_test_timeout=per_test_timeout
-        )
+            sandbox, list(task.tests), timeout=timeout, per_test_timeout=per_test_timeout,
+            limits=limits)
     finally:
         sandbox.reset()
         apply_changes(sandbox, changes)

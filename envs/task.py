@@ -19,7 +19,7 @@ from pathlib import Path
 
 from envs.bugspecs import is_spec_suite, materialize
 from sandboxes.base import TestReport
-from sandboxes.errors import UsageError
+from sandboxes.errors import CollectionHung, UsageError
 
 
 class TaskError(UsageError):
@@ -115,6 +115,10 @@ class Task:
         if not report.tests and report.collection_errors:
             raise UsageError(f"the tests of {repo} cannot be collected:\n"
                              + "\n".join(report.collection_errors)[:2000])
+        if not report.tests and report.timed_out:
+            raise CollectionHung(
+                f"the tests of {repo} were still being collected when the run was stopped after "
+                f"{report.duration_s:.0f} s: code run at import loops or waits (not fixed)")
         if not report.tests:
             raise UsageError(f"pytest found no tests in {repo}; pass --test-command")
         broken = broken_test_files(report)

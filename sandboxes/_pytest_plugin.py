@@ -8,6 +8,12 @@ Settings come from environment variables:
 - ``DEBUG_AGENT_TEST_TIMEOUT``: seconds per test (setup + call + teardown). At the deadline
   SIGALRM fails the test and marks it timed out; if the test swallows that and still runs after a
   grace period, the process exits (the runner then reports from the progress log).
+- ``DEBUG_AGENT_TEST_LIMITS``: JSON {nodeid: seconds}, the tests whose limit differs from
+  ``DEBUG_AGENT_TEST_TIMEOUT`` (a short cap for those that hung in an earlier run). Once a test
+  has hung, the later tests of its file may run only ``AFTER_HANG_FACTOR`` times the slowest
+  test that finished in this run (at least ``AFTER_HANG_FLOOR_S``): code that loops forever for
+  one test of a module nearly always does for the next ones too, and a first run of a program
+  whose 14 tests all hang would otherwise cost 14 full limits.
 - ``DEBUG_AGENT_PROGRESS``: a JSON-lines log of collection and results, written as they happen,
   so that a killed run still tells what ran.
 - ``DEBUG_AGENT_COVERAGE``: path of a JSON file {nodeid: {file: [lines]}} of per-test coverage.
@@ -17,13 +23,43 @@ import json
 import os
 import signal
 import threading
+import time
 
 import pytest
 
 NODEID = "debug_agent.nodeid"
 TIMED_OUT = "debug_agent.timeout"
+CUT_SHORT = "debug_agent.cut_short"
 
-_state = {"item": None, "progress": None, "cov": None, "fired": 0}
+#: As envs.limits.FACTOR and FLOOR_S (this file imports nothing of the project).
+AFTER_HANG_FACTOR = 10.0
+AFTER_HANG_FLOOR_S = 1.0
+
+_state = {"item": None, "progress": None, "cov": None, "fired": 0, "limits": None,
+          "began": 0.0, "slowest": 0.0, "hung_files": set()}
+
+
+def _limit(item):
+    """Seconds ``item`` may run."""
+    if _state["limits"] is None:
+        _state["limits"] = json.loads(os.environ.get("DEBUG_AGENT_TEST_LIMITS") or "{}")
+    default = float(os.environ["DEBUG_AGENT_TEST_TIMEOUT"])
+    if item is None:
+        return default
+    own = float(_state["limits"].get(item.nodeid, default))
+    if _file(item.nodeid) in _state["hung_files"]:
+        return min(own, max(AFTER_HANG_FLOOR_S, AFTER_HANG_FACTOR * _state["slowest"]))
+    return own
+
+
+def _cut_short(item):
+    """Whether ``item``'s limit is the short one after a hang in its file (not its own)."""
+    own = float(_state["limits"].get(item.nodeid, os.environ["DEBUG_AGENT_TEST_TIMEOUT"]))
+    return _limit(item) < own
+
+
+def _file(nodeid):
+    return nodeid.split("::", 1)[0]
 
 
 def _log(**event):
@@ -63,10 +99,13 @@ def pytest_collection_finish(session):
 def _on_alarm(signum, frame):
     item = _state["item"]
     _state["fired"] += 1
-    seconds = float(os.environ["DEBUG_AGENT_TEST_TIMEOUT"])
+    seconds = _limit(item)
     if _state["fired"] == 1:
         if item is not None:
             item.user_properties.append((TIMED_OUT, str(seconds)))
+            if _cut_short(item):
+                item.user_properties.append((CUT_SHORT, "1"))
+            _state["hung_files"].add(_file(item.nodeid))
         signal.setitimer(signal.ITIMER_REAL, max(1.0, seconds / 2))  # grace, then exit
         pytest.fail(f"debug-agent: test timed out after {seconds:g} s")
     _log(event="hard_timeout", nodeid=item.nodeid if item is not None else None)
@@ -82,13 +121,14 @@ def _alarm_usable():
 def pytest_runtest_protocol(item, nextitem):
     _state["item"] = item
     _state["fired"] = 0
+    _state["began"] = time.monotonic()
     _log(event="start", nodeid=item.nodeid)
     cov = _state["cov"]
     if cov is not None:
         cov.switch_context(item.nodeid)
     if _alarm_usable():
         signal.signal(signal.SIGALRM, _on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, float(os.environ["DEBUG_AGENT_TEST_TIMEOUT"]))
+        signal.setitimer(signal.ITIMER_REAL, _limit(item))
     # None: the default protocol runs the test
 
 
@@ -99,6 +139,8 @@ def pytest_runtest_logreport(report):
 def pytest_runtest_logfinish(nodeid, location):
     if _alarm_usable():
         signal.setitimer(signal.ITIMER_REAL, 0)
+    if not _state["fired"]:
+        _state["slowest"] = max(_state["slowest"], time.monotonic() - _state["began"])
     _state["item"] = None
     cov = _state["cov"]
     if cov is not None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import signal
 import time
 from typing import Any, Iterator
@@ -48,10 +49,13 @@ class Cancelled(BaseException):
 class Deadline:
     """An end in time (monotonic clock) or none, plus a cancellation flag; see the module doc."""
 
-    def __init__(self, seconds: float | None = None, *, parent: Deadline | None = None) -> None:
+    def __init__(self, seconds: float | None = None, *, parent: Deadline | None = None,
+                 since: float | None = None) -> None:
+        """``seconds`` from ``since`` (a ``time.monotonic()`` value; None: now)."""
         if seconds is not None and not seconds >= 0:
             raise ValueError(f"a deadline needs seconds >= 0 or None, got {seconds}")
-        self.end = None if seconds is None else time.monotonic() + seconds
+        start = time.monotonic() if since is None else since
+        self.end = None if seconds is None else start + seconds
         self.parent = parent
         self._signum: int | None = None
         self.noticed = False
@@ -110,8 +114,8 @@ class Deadline:
                 return
             time.sleep(min(left, POLL_S))
 
-    def child(self, seconds: float | None = None) -> Deadline:
-        return Deadline(seconds, parent=self)
+    def child(self, seconds: float | None = None, since: float | None = None) -> Deadline:
+        return Deadline(seconds, parent=self, since=since)
 
     def __repr__(self) -> str:
         left = f"{self.remaining():.1f} s left"
@@ -119,6 +123,22 @@ class Deadline:
         return f"Deadline({state})"
 
 
+def process_start() -> float:
+    """The ``time.monotonic()`` value at which this process started: ``agent fix --timeout``
+    counts from there, so that the interpreter's start and the imports before the command runs
+    are inside it. Linux tells it (/proc/self/stat); elsewhere, when this module was imported."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()  # the name in (...) may hold spaces
+        with open("/proc/uptime", encoding="ascii") as f:
+            uptime = float(f.read().split()[0])
+        age = uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime
+    except (OSError, ValueError, IndexError):
+        return _IMPORTED
+    return time.monotonic() - max(age, 0.0)
+
+
+_IMPORTED = time.monotonic()
 _ROOT = Deadline()
 _stack: list[Deadline] = [_ROOT]
 
@@ -134,10 +154,11 @@ def current() -> Deadline:
 
 
 @contextlib.contextmanager
-def scope(seconds: float | None = None) -> Iterator[Deadline]:
-    """Open a child of the current deadline that ends in ``seconds`` (None: no end of its own);
-    sandboxes opened inside it respect it."""
-    deadline = current().child(seconds)
+def scope(seconds: float | None = None, since: float | None = None) -> Iterator[Deadline]:
+    """Open a child of the current deadline that ends ``seconds`` after ``since`` (a
+    ``time.monotonic()`` value, None: now; ``seconds`` None: no end of its own); sandboxes
+    opened inside it respect it."""
+    deadline = current().child(seconds, since)
     _stack.append(deadline)
     try:
         yield deadline

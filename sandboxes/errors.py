@@ -53,3 +53,11 @@ class SetupFailed(SandboxError):
         tail = "\n".join(output.rstrip().splitlines()[-25:])[-3000:]
         super().__init__(f"set-up failed at step {step!r}{': ' + detail if detail else ''}\n"
                          + (f"{tail}\n" if tail else "") + f"fix: {fix}")
+
+
+class CollectionHung(DebugAgentError, TimeoutError):
+    """The first test run was stopped (its time limit, ``--timeout``) before pytest had
+    collected a single test: code run at import loops or waits. The repository's failure, not
+    bad input: `agent fix` exits 1, as for a repository it could not fix."""
+
+    exit_status = 1

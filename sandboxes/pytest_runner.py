@@ -17,8 +17,12 @@ from typing import Mapping, Sequence
 
 from sandboxes import counts
 from sandboxes._common import PLUGIN_MODULE
-from sandboxes._pytest_plugin import NODEID, TIMED_OUT
+from sandboxes._pytest_plugin import CUT_SHORT, NODEID, TIMED_OUT
 from sandboxes.base import Sandbox, TestReport, TestResult
+
+#: How a test's message says it was stopped at the short limit after another test of its file
+#: hung, not at its own: it may be a slow test, not a hanging one (``envs.limits``).
+CUT_SHORT_NOTE = "(cut short: an earlier test of its file hung)"
 
 
 def pytest_command(sandbox: Sandbox, junit: str, node_ids: Sequence[str] | None = None,
@@ -38,6 +42,7 @@ def run_pytest(
     *,
     timeout: float = 300.0,
     per_test_timeout: float | None = 60.0,
+    limits: Mapping[str, float] | None = None,
     coverage: bool = False,
     extra_args: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
@@ -47,7 +52,9 @@ def run_pytest(
 
     A test still running after ``per_test_timeout`` s fails with status "timeout"; the run as a
     whole is killed after ``timeout`` s, and the tests that had not finished are reported as
-    "timeout" (or as "error" when the run ended for another reason without them). With
+    "timeout" (or as "error" when the run ended for another reason without them); ``limits``
+    gives some tests a limit of their own (``envs.limits``: a short cap for tests that hung
+    before). With
     ``coverage=True`` the report's ``coverage`` maps each test to the repo lines it ran.
 
     A test module that fails to import (a SyntaxError or a bad import in it or in the code it
@@ -72,6 +79,8 @@ def run_pytest(
     }
     if per_test_timeout:
         run_env["DEBUG_AGENT_TEST_TIMEOUT"] = str(per_test_timeout)
+        if limits:
+            run_env["DEBUG_AGENT_TEST_LIMITS"] = json.dumps(dict(limits))
     if coverage:
         run_env["DEBUG_AGENT_COVERAGE"] = f"{scratch}/{names['coverage']}"
     merged = {**(env or {}), **run_env}
@@ -132,7 +141,8 @@ def _parse_junit(data: bytes, report: TestReport) -> None:
             continue
         if TIMED_OUT in props:
             status, node = "timeout", failure if failure is not None else error
-            props["message"] = f"timed out after {props[TIMED_OUT]} s (per-test timeout)\n"
+            why = CUT_SHORT_NOTE if CUT_SHORT in props else "(per-test timeout)"
+            props["message"] = f"timed out after {props[TIMED_OUT]} s {why}\n"
         elif failure is not None:
             status, node = "failed", failure
         elif error is not None:

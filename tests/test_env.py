@@ -313,20 +313,6 @@ def test_a_task_outside_the_suite_can_be_given_by_path(tmp_path):
     assert info["task_id"] == "env-mean-empty" and "ZeroDivisionError" in obs
 
 
-def test_coverage_limit_is_cut_only_after_tests_hung():
-    from envs.localize import coverage_test_limit
-    from sandboxes.base import TestReport, TestResult
-
-    finished = {"t::a": TestResult("t::a", "passed", 0.1), "t::b": TestResult("t::b", "failed", 0.9)}
-    assert coverage_test_limit(None, 30.0) == 30.0
-    assert coverage_test_limit(TestReport(tests=dict(finished)), 30.0) == 30.0
-    hung = TestReport(tests={**finished, "t::c": TestResult("t::c", "timeout", 30.0)})
-    assert coverage_test_limit(hung, 30.0) == 4.5  # 5 x the slowest test that finished
-    assert coverage_test_limit(hung, 3.0) == 3.0
-    only = TestReport(tests={"t::c": TestResult("t::c", "timeout", 30.0)})
-    assert coverage_test_limit(only, 30.0) == 2.0
-
-
 @pytest.mark.slow
 def test_localize_after_a_hang_costs_little_and_still_points_at_the_loop(backend, tmp_path):
     """The failing test hangs: the coverage run stops it at a short limit, not the configured

@@ -122,6 +122,25 @@ def test_edit_demonstrations_made_from_candidate_ones(tmp_path):
         "```\nedit mod.py\n<<<<<<< SEARCH\n-\n=======\n+\n>>>>>>> REPLACE\n```")
 
 
+def test_the_ceiling_counts_tasks_a_listed_candidate_resolves(tmp_path):
+    """The ceiling of choosing among candidates: in-process test runs agree with the fix, and a
+    fixed id is credited only where it resolves."""
+    sys.path.insert(0, str(BENCHMARKS))
+    from learning import ceiling_figures
+    from learning_tasks import passes
+
+    tests = "from mod import add\n\ndef test_a():\n    assert add(2, 3) == 5\n"
+    assert passes("def add(a, b):\n    return a + b\n", tests)
+    assert not passes("def add(a, b):\n    return a - b\n", tests)
+    assert not passes("def add(a, b:\n", tests)  # does not load: fails, as its pytest run would
+    figures = ceiling_figures({"t1": {"listed": 8, "resolving": ["c3"]},
+                               "t2": {"listed": 8, "resolving": []},
+                               "t3": {"listed": 8, "resolving": ["c1", "c3"]}}, k=8)
+    assert (figures["any_resolving"], figures["tasks"]) == (2, 3)
+    assert figures["best_fixed_id"] == "c3" and figures["best_fixed_id_rate"] == 0.6667
+    assert figures["resolving_by_id"]["c1"] == 1 and figures["resolving_by_id"]["c2"] == 0
+
+
 @pytest.mark.slow
 def test_learning_quick_two_seeds(tmp_path, capsys):
     """The whole benchmark at toy size: base, demonstrations, SFT and PPO per seed, the paired

@@ -354,14 +354,6 @@ def test_context_of_a_line() -> None:
 
 # -- evidence --------------------------------------------------------------------------------
 
-def test_limits_from_durations() -> None:
-    limits = evidence.test_limits({"a": 0.05, "b": 0.4, "c": 20.0},
-                         {"a": "passed", "b": "passed", "c": "timeout"}, ceiling=20.0)
-    assert limits["a"] == limits["b"] == 4.0  # 10x the slowest passing test
-    assert limits["c"] == 1.0  # hung before the edit: a short cap
-    assert evidence.test_limits({"a": 0.001}, {"a": "passed"}, ceiling=20.0)["a"] == 1.0  # floor
-
-
 def test_tests_by_file_and_covering() -> None:
     coverage = {"t1": {"m.py": {1, 2}}, "t2": {"n.py": {3}}, "t3": {"m.py": {2}}}
     assert evidence.tests_by_file(coverage, ["t1", "t2", "t3"]) == {"m.py": [0, 2], "n.py": [1]}

@@ -38,8 +38,12 @@ from agent.commands.common import policy_options, sandbox_option
               help="Search policy: a trained adapter directory (agent train sft / ppo; its base "
                    "is the one it names) whose probabilities over the listed candidates order "
                    "their validation.")
+@click.option("--engine", type=click.Choice(("full", "naive")), default="full",
+              help="Search policy: every repair family at the localized lines, ranked (full), "
+                   "or the baseline it is measured against, single mutations in file order "
+                   "(naive).")
 def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, max_steps, timeout_s,
-        samples, test_command, setup, apply_, as_json, out, prior):
+        samples, test_command, setup, apply_, as_json, out, prior, engine):
     """Find and fix the fault that makes REPO's tests fail.
 
     Runs the tests in a sandbox, localizes the fault, tries fixes until the tests pass and prints
@@ -68,13 +72,21 @@ def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, max_steps, t
                              f"apply to --policy {policy}")
         check_adapter(prior)  # a bad directory is said before any sandbox starts
         options["prior"] = prior
+    if engine != "full":
+        from sandboxes.errors import UsageError
+
+        if policy != "search":
+            raise UsageError(f"--engine chooses the search policy's candidates; it does not "
+                             f"apply to --policy {policy}")
+        options |= {"engine": engine, "rounds": 1}  # the baseline: one mutation, one round
     # Left to fix() when not given: it reads the repo's own timeout setting, else its default.
     if click.get_current_context().get_parameter_source("timeout_s") is ParameterSource.DEFAULT:
         timeout_s = None
     config = fixing.FixConfig(policy=policy, policy_options=options, sandbox=sandbox,
                               max_steps=max_steps, timeout_s=timeout_s, samples=samples,
                               test_command=test_command, apply=apply_, out=out,
-                              setup=tuple(setup))
+                              setup=tuple(setup),
+                              started_at=(click.get_current_context().obj or {}).get("started"))
     console = Console(stderr=True, quiet=as_json)
     started = time.monotonic()
     try:

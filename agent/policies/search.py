@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 
 from agent.prompts import Message
 from agent.repair import Candidate, evidence, rank
-from agent.repair.proposals import in_order, problem_lines
+from agent.repair.proposals import in_order, naive_order, problem_lines
 from envs.actions import (
     ActionError,
     Apply,
@@ -54,6 +54,14 @@ from envs.actions import (
     make_edit,
 )
 from envs.candidates import source_files
+from envs.limits import (
+    COVERAGE_SLOWDOWN,
+    SCORING_SLOWDOWN,
+    expected_run_s,
+    hung_limits,
+    statuses_of,
+    test_limits,
+)
 from envs.localize import localize_report, traceback_frames
 from envs.reward import apply_changes, is_test_path, task_test_files
 from sandboxes.errors import SandboxError, UsageError
@@ -70,6 +78,7 @@ RESULT_MARK = "@@RESULT "
 MAX_REQUEST_CHARS = 90_000  # one command-line argument may not exceed 128 KiB
 
 Location = tuple[str, int]
+ENGINES = ("full", "naive")
 PARTIAL_SHARE = 0.3
 """Share of the search's budget a round spends before a partial fix ends it early."""
 
@@ -92,11 +101,18 @@ class SearchConfig:
     """After the first plausible fix, how many more candidates (that could beat it) are tried,
     so that the smallest, most local plausible edit wins rather than the first; after the
     first partial fix, how many more the round tries before the next round builds on it."""
+    engine: str = "full"
+    """"full": every repair family at the ranked lines, ranked; "naive": the baseline, single
+    mutations (``envs.mutations``) of every source file in file order, neither localized nor
+    ranked (``proposals.naive_order``)."""
     prior: str | None = None
     """A trained adapter directory (`agent train sft` / `ppo`): its probabilities over the
     ``candidates`` listing of the top lines order their validation (``agent.policies.prior``)."""
 
     def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ValueError(f"SearchConfig.engine must be one of {', '.join(ENGINES)}, "
+                             f"got {self.engine!r}")
         if self.extra_candidates < 0:
             raise ValueError(f"SearchConfig.extra_candidates must be >= 0, got {self.extra_candidates}")
         for name in ("max_candidates", "top_locations", "rounds", "batch_size"):
@@ -191,6 +207,8 @@ class SearchPolicy:
         """Suspiciousness of the localized lines (the ranking's ties share a rank)."""
         self._suite: dict = {}
         self._failure_text = ""
+        self._failure_texts: list[str] = []
+        """The failing tests' outputs, one per test (their hints raise families: rank.order)."""
         self._collection_text = ""
         self._state: tuple = ()
         self._budget_s = self.config.time_budget_s
@@ -260,7 +278,10 @@ class SearchPolicy:
         ``--timeout`` holds."""
         # The sandbox's deadline is the whole run's --timeout (inf when there is none).
         left = min(self.workspace.time_left_s, self.workspace.sandbox.deadline.remaining())
-        reserve = 2 * (initial.duration_s if initial is not None else 0.0) + 5.0
+        # The tests that hung in the first run have a short cap in the final run (envs.limits).
+        final = expected_run_s(initial, hung_limits(initial, self.config.test_timeout_s,
+                                                    slowdown=SCORING_SLOWDOWN))
+        reserve = 2 * final + 5.0
         return max(min(self.config.time_budget_s, left - reserve), 1.0)
 
     def _search(self, sandbox: Sandbox, ranking: list[Location], started: float
@@ -322,9 +343,14 @@ class SearchPolicy:
         """Every family's candidate fixes at the ranked lines as (rank of the line, candidate),
         most promising first, without AST duplicates or code that does not compile (lazily:
         only what is validated is parsed). ``current`` maps each source file to its text now."""
+        if self.config.engine == "naive":
+            test_files = task_test_files(self.task)
+            return naive_order(current, lambda p: not is_test_path(p, test_files)
+                               and not self.task.leaves_alone(p))
         # Making candidates is pure CPU; on a starved machine it alone could outlast the
         # budget, so it takes at most half of it.
-        return in_order(ranking, current, self._scores, time_limit_s=self._budget_s / 2)
+        return in_order(ranking, current, self._scores, time_limit_s=self._budget_s / 2,
+                        failures=self._failure_texts)
 
     def _prior_first(self, found: Iterator[tuple[int, Candidate]], ranking: list[Location]
                      ) -> Iterator[tuple[int, Candidate]]:
@@ -373,10 +399,11 @@ class SearchPolicy:
         report = initial or localized
         if report is not None:
             durations = {t: r.duration_s for t, r in report.tests.items()}
-            limits = evidence.test_limits(durations, report.statuses, ceiling=cfg.test_timeout_s)
+            limits = test_limits(durations, statuses_of(report), ceiling=cfg.test_timeout_s)
             self._suite["limits"] = {t: limits[t] for t in f2p + p2p if t in limits}
             texts = [r.message for t, r in report.tests.items() if t in f2p]
             self._failure_text = "\n".join(texts + list(report.collection_errors))
+            self._failure_texts = texts
             self._collection_text = "\n".join(report.collection_errors)
         if localized is not None and localized.coverage:
             self._coverage = localized.coverage
@@ -387,7 +414,10 @@ class SearchPolicy:
         try:
             ranked, report = localize_report(
                 sandbox, self.task, top_n=self.config.top_locations,
-                timeout=max(min(self.config.test_timeout_s * 4, left / 2), 5.0))
+                timeout=max(min(self.config.test_timeout_s * 4, left / 2), 5.0),
+                per_test_timeout=self.config.test_timeout_s,
+                limits=hung_limits(self.workspace.initial_report, self.config.test_timeout_s,
+                                   slowdown=COVERAGE_SLOWDOWN))
         except (SandboxError, UsageError) as exc:  # a hint: the round goes on without it
             log.warning("search: localization after the partial fix failed: %s", exc)
             return []
@@ -467,18 +497,10 @@ class SearchPolicy:
         request = {"candidates": payload, "f2p": f2p, "p2p": p2p,
                    "timeout": self.config.test_timeout_s, "stop_on_success": stop_on_success,
                    "p2p_from": base_passing + 1, "deadline_s": max(left, 1.0)}
-        argv = [sandbox.python, "-c", WORKER_SOURCE, _encode(request)]
-        if self._suite:
-            argv.append(_encode(self._suite))
         t0 = time.monotonic()
-        result = sandbox.run(argv, timeout=left + 5)
+        result, by_id = run_worker(sandbox, request, self._suite, timeout=left + 5)
         log.info("search: %d candidates validated in %.1f s", len(batch),
                  time.monotonic() - t0)
-        by_id = {}
-        for line in result.output.splitlines():
-            if line.startswith(RESULT_MARK):
-                data = json.loads(line[len(RESULT_MARK):])
-                by_id[data["id"]] = data
         for data in sorted(by_id.values(), key=lambda d: -d.get("elapsed_s", 0))[:3]:
             log.debug("search: %.2f s for %s", data.get("elapsed_s", 0),
                       batch[int(data["id"])].description)
@@ -640,6 +662,22 @@ class _Stream:
 
     def push(self, item) -> None:
         self.back.append(item)
+
+
+def run_worker(sandbox: Sandbox, request: dict, suite: dict, *, timeout: float,
+               source: str = WORKER_SOURCE):
+    """One batch through ``validate_worker`` (``source``: its text) in ``sandbox``: the command's
+    result and each candidate's result line by id."""
+    argv = [sandbox.python, "-c", source, _encode(request)]
+    if suite:
+        argv.append(_encode(suite))
+    result = sandbox.run(argv, timeout=timeout)
+    by_id = {}
+    for line in result.output.splitlines():
+        if line.startswith(RESULT_MARK):
+            data = json.loads(line[len(RESULT_MARK):])
+            by_id[data["id"]] = data
+    return result, by_id
 
 
 def _encode(data: dict) -> str:

@@ -104,17 +104,13 @@ def run_child(node_ids, limits, default, stop_at_failure=False, deadline=None):
             os.dup2(devnull, 0)
             os.dup2(devnull, 1)
             os.dup2(devnull, 2)
-            import pytest
-
             collector = Collector(limits, default)
             signal.signal(signal.SIGALRM, collector.alarm)
-            # The collector reads outcomes only: formatting a failure's traceback (--tb) and
-            # rewriting the test modules' asserts for introspection (--assert) were each a
-            # quarter of a candidate's cost, and a test passes or fails alike without them.
-            args = ["-q", "--tb=no", "--assert=plain", "-p", "no:cacheprovider"]
-            args += ["-x"] if stop_at_failure else []
-            pytest.main(args + list(node_ids), plugins=[collector])
-            os.write(write_fd, json.dumps(collector.status).encode())
+            try:
+                run_session(PREPARED, (["-x"] if stop_at_failure else []) + list(node_ids),
+                            collector)
+            finally:  # what ran before an exception (a broken conftest) still counts
+                os.write(write_fd, json.dumps(collector.status).encode())
         finally:
             os._exit(0)
     os.close(write_fd)
@@ -162,11 +158,55 @@ def run_pass_to_pass(p2p, by_file, files, limits, default, complete, deadline):
     return status
 
 
+# The collector reads outcomes only: formatting a failure's traceback (--tb) and rewriting the
+# test modules' asserts for introspection (--assert) were each a quarter of a candidate's cost,
+# and a test passes or fails alike without them.
+BASE_ARGS = ["-q", "--tb=no", "--assert=plain", "-p", "no:cacheprovider"]
+
+PREPARED = None
+"""pytest's Config with its built-in plugins registered, made once in the parent (see
+``prepare_config``); None where this pytest's internals differ: children then call pytest.main."""
+
+
+def prepare_config():
+    """What ``pytest.main`` does before it reads the command line, done once for every child:
+    a plugin manager with the built-in plugins imported and registered (two fifths of a
+    candidate's cost). Nothing here reads the repo: the children parse the arguments, find the
+    rootdir and ini file and import the conftest.py files, each afresh."""
+    try:
+        from _pytest.config import get_config
+
+        return get_config(list(BASE_ARGS))
+    except (ImportError, TypeError):  # a pytest whose get_config differs
+        return None
+
+
+def run_session(prepared, args, collector):
+    """``pytest.main(BASE_ARGS + args, plugins=[collector])``, from ``prepared`` when there is
+    one: the rest of pytest.main (register the plugin, parse, run the session, unconfigure)."""
+    import pytest
+
+    if prepared is None:
+        pytest.main(BASE_ARGS + args, plugins=[collector])
+        return
+    from _pytest.config import UsageError
+
+    os.environ["PYTEST_VERSION"] = pytest.__version__  # as pytest.main sets it (pytest >= 8.2)
+    manager = prepared.pluginmanager
+    manager.register(collector)
+    try:
+        config = manager.hook.pytest_cmdline_parse(pluginmanager=manager,
+                                                   args=BASE_ARGS + args)
+    except UsageError:  # pytest.main prints it and runs nothing: no test has a status
+        return
+    try:
+        config.hook.pytest_cmdline_main(config=config)
+    finally:
+        config._ensure_unconfigure()
+
+
 def preload_plugins():
-    """Import pytest's built-in plugins once (each child would import them again), then freeze
-    the heap: a child's gc.collect (pytest runs several at session end) then skips everything
-    inherited from this process, which was a third of a candidate's cost."""
-    import gc
+    """Import pytest's built-in plugins once (each child would import them again)."""
     import importlib
 
     try:
@@ -178,6 +218,13 @@ def preload_plugins():
             importlib.import_module(name)
         except ImportError:
             pass
+
+
+def gc_freeze():
+    """Freeze the heap: a child's gc.collect (pytest runs several at session end) then skips
+    everything inherited from this process, which was a third of a candidate's cost."""
+    import gc
+
     gc.collect()
     if hasattr(gc, "freeze"):
         gc.freeze()
@@ -204,6 +251,9 @@ def main():
     import pytest  # noqa: F401  (imported once here, inherited by every child)
 
     preload_plugins()
+    global PREPARED
+    PREPARED = prepare_config()
+    gc_freeze()
 
     default = float(request.get("timeout", 30))
     limits = request.get("limits") or {}

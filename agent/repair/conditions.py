@@ -5,7 +5,8 @@
   for X among the names in scope, names of the line first;
 - ``compare_zero_none``: an operand ``X`` used as a truth value -> ``X is None``, ``X is not
   None``, ``X == 0``, ``X != 0``, ``X > 0``; ``X == 0`` <-> ``X is None``;
-- ``symmetric_case``: ``C1 or C2`` -> ``C1 or C2 or C1'`` with two names of C1 exchanged;
+- ``symmetric_case``: ``C1 or C2`` -> ``C1 or C2 or C1'`` with two names of C1 exchanged, and
+  ``C`` -> ``C or C'`` for a lone comparison;
 - ``loop_guard``: a statement inside two ``for`` loops guarded by ``if a == b:`` / ``!=``;
 - ``invert_returns``: every ``return True`` <-> ``return False`` of the function at once;
 - ``condition_ingredient``: another condition of the same function or module (one whose names
@@ -154,11 +155,35 @@ def _swapped(text: str, a: str, b: str) -> str | None:
     return ast.unparse(tree)
 
 
+_BARE = (ast.If, ast.While, ast.IfExp, ast.comprehension, ast.Return, ast.Assert)
+
+
+def _mirrored(site: Site, cond: ast.Compare) -> Iterator[Candidate]:
+    """``C`` -> ``C or C'``, C' the comparison with two of its names exchanged (``x < z < y``
+    lacks ``y < z < x``)."""
+    old = site.segment(cond)
+    names = list(dict.fromkeys(n.id for n in ast.walk(cond) if isinstance(n, ast.Name)))
+    mine = ast.dump(cond)
+    for i, a in enumerate(names[:4]):
+        for b in names[i + 1:4]:
+            new = _swapped(old, a, b)
+            if new is None or ast.dump(ast.parse(new, mode="eval").body) == mine:
+                continue
+            text = f"{old} or {new}"
+            if not isinstance(site.parents.get(cond), _BARE):
+                text = f"({text})"
+            yield site.candidate(site.replace(cond, text), "symmetric_case",
+                                 f"{old} -> {text}", size=len(new))
+
+
 def symmetric_case(site: Site) -> Iterator[Candidate]:
     """``C1 or C2`` -> ``C1 or C2 or C1'``, C1' a disjunct with two of its names exchanged
     (``x + y == z or y + z == x`` lacks ``x + z == y``): the case the author forgot among
-    several symmetric ones. Conjunctions likewise."""
+    several symmetric ones. Conjunctions likewise; a lone comparison ``C`` gets ``or C'``."""
     for cond in conditions(site):
+        if isinstance(cond, ast.Compare):
+            yield from _mirrored(site, cond)
+            continue
         if not isinstance(cond, ast.BoolOp):
             continue
         have = {ast.dump(v) for v in cond.values}

@@ -23,7 +23,7 @@ _SIMPLE = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Delete, ast.P
 _BLOCKS = (ast.If, ast.For, ast.While, ast.With, ast.Try)
 
 
-def _block_of(site: Site, stmt: ast.stmt) -> list[ast.stmt] | None:
+def block_of(site: Site, stmt: ast.stmt) -> list[ast.stmt] | None:
     parent = site.parents.get(stmt)
     for name in ("body", "orelse", "finalbody"):
         block = getattr(parent, name, None)
@@ -41,7 +41,7 @@ def _without(site: Site, first: ast.stmt, last: ast.stmt, block: list[ast.stmt])
     return "\n".join(lines[: first.lineno - 1] + keep + lines[last.end_lineno:])
 
 
-def _alone_on_lines(site: Site, stmt: ast.stmt) -> bool:
+def alone_on_lines(site: Site, stmt: ast.stmt) -> bool:
     """Whether nothing else shares the statement's lines (``a = 1; b = 2`` is left alone)."""
     lines = site.lines
     head = lines[stmt.lineno - 1][: stmt.col_offset].strip()
@@ -53,13 +53,13 @@ def remove_adjacent(site: Site) -> Iterator[Candidate]:
     stmt = site.stmt
     if not isinstance(stmt, _SIMPLE):
         return
-    block = _block_of(site, stmt)
+    block = block_of(site, stmt)
     if block is None:
         return
     k = block.index(stmt)
     for first, last in ((block[k - 1], stmt) if k > 0 else (None, None),
                         (stmt, block[k + 1]) if k + 1 < len(block) else (None, None)):
-        if first is None or not all(isinstance(s, _SIMPLE) and _alone_on_lines(site, s)
+        if first is None or not all(isinstance(s, _SIMPLE) and alone_on_lines(site, s)
                                     for s in (first, last)):
             continue
         removed = f"{site.segment(first)}; {site.segment(last)}"
@@ -69,9 +69,9 @@ def remove_adjacent(site: Site) -> Iterator[Candidate]:
 
 def remove_block(site: Site) -> Iterator[Candidate]:
     stmt = site.stmt
-    if not isinstance(stmt, _BLOCKS) or stmt.lineno != site.line or not _alone_on_lines(site, stmt):
+    if not isinstance(stmt, _BLOCKS) or stmt.lineno != site.line or not alone_on_lines(site, stmt):
         return
-    block = _block_of(site, stmt)
+    block = block_of(site, stmt)
     if block is None:
         return
     header = site.lines[stmt.lineno - 1].strip()

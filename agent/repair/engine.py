@@ -11,6 +11,8 @@ Families, by group:
 - ``agent.repair.operators``: any operator for any other of its kind, sibling calls;
 - ``agent.repair.wrapping``: a value subscripted, converted, wrapped in a call or unwrapped;
 - ``agent.repair.deletions``: two adjacent statements or a whole block removed;
+- ``agent.repair.reshape``: reductions, slices, unary operators, dead stores, literals;
+- ``agent.repair.flow``: branches exchanged, statements moved, ``elif`` / ``if``, ``break``;
 - ``agent.repair.syntax``: token-level fixes when the file does not compile.
 """
 
@@ -19,7 +21,17 @@ from __future__ import annotations
 import logging
 
 from agent.policies import templates
-from agent.repair import conditions, deletions, expressions, ingredients, names, operators, wrapping
+from agent.repair import (
+    conditions,
+    deletions,
+    expressions,
+    flow,
+    ingredients,
+    names,
+    operators,
+    reshape,
+    wrapping,
+)
 from agent.repair.site import Candidate, Site
 from agent.repair.syntax import syntax_error, syntax_fixes
 from envs.mutations import MutationError, enumerate_mutations
@@ -34,15 +46,16 @@ DISABLING = frozenset({"negate_condition", "remove_statement", "remove_condition
 
 FAMILIES = {**expressions.FAMILIES, **conditions.FAMILIES, **ingredients.FAMILIES,
             **names.FAMILIES, **operators.FAMILIES, **wrapping.FAMILIES,
-            **deletions.FAMILIES}
+            **deletions.FAMILIES, **reshape.FAMILIES, **flow.FAMILIES}
 
 
-def mutation_candidates(path: str, source: str, line: int) -> list[Candidate]:
+def mutation_candidates(path: str, source: str, line: int | None = None) -> list[Candidate]:
+    """The mutation operators' edits touching ``line`` (every line of the file: None)."""
     try:
-        mutations = enumerate_mutations(source, path, lines=[line])
+        mutations = enumerate_mutations(source, path, lines=None if line is None else [line])
     except MutationError:
         return []
-    return [Candidate(path, line, apply_mutation(source, m), m.family,
+    return [Candidate(path, m.line if line is None else line, apply_mutation(source, m), m.family,
                       f"{m.description} at line {m.line}",
                       size=max(len(m.old_text), len(m.new_text), 1) if m.family in (
                           "remove_statement", "return_value") else 1,

@@ -41,6 +41,7 @@ METHODS = {
     "remove": ["pop", "discard"], "pop": ["remove"], "insert": ["append"],
     "startswith": ["endswith"], "endswith": ["startswith"], "split": ["rsplit", "partition"],
     "join": ["split"], "sort": ["reverse"], "reverse": ["sort"],
+    "floor": ["ceil", "trunc"], "ceil": ["floor"], "trunc": ["floor", "ceil"],
 }
 #: Siblings of a builtin called with the same arguments.
 BUILTINS = {

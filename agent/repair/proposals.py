@@ -14,8 +14,8 @@ import re
 import time
 from collections.abc import Callable, Iterator
 
-from agent.repair import rank
-from agent.repair.engine import candidates_at, problem_locations
+from agent.repair import failure, rank
+from agent.repair.engine import candidates_at, mutation_candidates, problem_locations
 from agent.repair.site import Candidate
 from agent.repair.syntax import syntax_error
 from envs.candidates import Proposal
@@ -55,7 +55,7 @@ def ordered(ranking: list[Location], files: dict[str, str], failures: str = "",
     (``rank.tie_ranks``), as in the search."""
     lines = [loc for loc in dict.fromkeys(problem_lines(files, failures) + list(ranking))
              if loc[0] in files and (editable is None or editable(loc[0]))]
-    return in_order(lines[:top_lines], files, scores or {})
+    return in_order(lines[:top_lines], files, scores or {}, failures=failure.split_tests(failures))
 
 
 def problem_lines(files: dict[str, str], failures: str) -> list[Location]:
@@ -69,12 +69,31 @@ def problem_lines(files: dict[str, str], failures: str) -> list[Location]:
 
 
 def in_order(lines: list[Location], files: dict[str, str], scores: dict[Location, float],
-             time_limit_s: float | None = None) -> Iterator[tuple[int, Candidate]]:
+             time_limit_s: float | None = None, failures: list[str] = ()
+             ) -> Iterator[tuple[int, Candidate]]:
     """The candidates at ``lines`` (ranked, most suspicious first), most promising first,
-    without duplicates or code that does not compile; tied ``scores`` share a rank."""
+    without duplicates or code that does not compile; tied ``scores`` share a rank; the
+    failing tests' outputs (one text per test) raise the families they point at."""
     weights = rank.tie_ranks([scores.get(loc) for loc in lines])
     groups = candidate_groups(lines, files, time_limit_s=time_limit_s)
-    return rank.unique(rank.order(groups, weights=weights), files)
+    return rank.unique(rank.order(groups, weights=weights, hints=failure.hints(list(failures))),
+                       files)
+
+
+def naive_order(files: dict[str, str], editable: Callable[[str], bool] | None = None
+                ) -> Iterator[tuple[int, Candidate]]:
+    """The baseline a repair engine is compared with: every single mutation of every source
+    file (``envs.mutations``, whose inverses fix our own bugs), in file order, line after line,
+    without localization or ranking; (the line's place in that order, candidate), without
+    duplicates or code that does not compile."""
+    def stream() -> Iterator[tuple[int, Candidate]]:
+        place = 0
+        for path in sorted(p for p in files if editable is None or editable(p)):
+            found = mutation_candidates(path, files[path])  # in file order
+            for _, group in itertools.groupby(found, key=lambda c: c.line):
+                yield from ((place, cand) for cand in group)
+                place += 1
+    return rank.unique(stream(), files)
 
 
 def words(candidate: Candidate) -> str:

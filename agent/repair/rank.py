@@ -3,8 +3,9 @@
 Order: a candidate's priority is the chance that its line is the fault (decaying with the
 line's rank in the localization), times its family's prior (the share of bugs where the family
 proposed something that it fixed, measured on our own suites for the kind of statement at the
-line: ``benchmarks/repair_prior.py`` writes ``prior.json``), times a decay with its place among
-its family's candidates there (each family yields its likelier edits first). Our suites' bugs
+line: ``benchmarks/repair_prior.py`` writes ``prior.json``), times what the failing tests'
+output says about the kind of fix (``failure.hints``), times a geometric decay with its place
+among its family's candidates there (``FAMILY_DECAY``: no family floods a line). Our suites' bugs
 are mostly inverse mutations, so the measured prior alone would starve the families that fix
 other bugs: every family keeps a floor (``OPEN_SHARE``) of the average rate. Edits that switch
 behaviour off (``Candidate.disables``) below the top lines are a last resort.
@@ -121,21 +122,31 @@ def tie_ranks(scores: list[float | None]) -> list[float]:
     return out
 
 
+FAMILY_DECAY = 0.5
+"""How much each later candidate of one family at one line keeps of the one before it: a
+geometric decay, so that a family with a high prior yields its likeliest few edits and then
+gives way to the next family instead of flooding the line with hundreds (each family yields its
+likelier edits first)."""
+
+
 def priority(candidate: Candidate, rank: int, context: str, prior: Prior,
-             effective: float | None = None) -> float:
+             effective: float | None = None, hints: dict[str, float] | None = None) -> float:
     where = rank if effective is None else effective
     score = location_weight(where) * prior.rate(candidate.family, context)
+    if hints:
+        score *= hints.get(candidate.family, 1.0)
     if candidate.disables and where >= TOP_LINES:  # a tie with the top lines is at the top
         score *= LAST_RESORT
     return score
 
 
 def order(ranked: Iterable[tuple[int, str, list[Candidate]]], prior: Prior | None = None,
-          weights: list[float] | None = None) -> list[tuple[int, Candidate]]:
+          weights: list[float] | None = None, hints: dict[str, float] | None = None
+          ) -> list[tuple[int, Candidate]]:
     """(rank, candidate) pairs, most promising first, from (rank, context, candidates) groups.
     ``weights[rank]``, where given, is the effective rank of the line (``tie_ranks``) that sets
-    its location weight. Ties keep generation order (each family yields its likelier edits
-    first)."""
+    its location weight; ``hints`` ({family: factor}, ``failure.hints``) raise the families
+    that the failing tests' output points at. Ties keep generation order."""
     prior = prior or load_prior()
     scored = []
     for rank, context, candidates in ranked:
@@ -143,7 +154,7 @@ def order(ranked: Iterable[tuple[int, str, list[Candidate]]], prior: Prior | Non
         place: dict[str, int] = {}
         for i, cand in enumerate(candidates):
             k = place[cand.family] = place.get(cand.family, -1) + 1
-            score = priority(cand, rank, context, prior, effective) / (1.0 + k)
+            score = priority(cand, rank, context, prior, effective, hints) * FAMILY_DECAY ** k
             scored.append((-score, rank, i, cand))
     scored.sort(key=lambda item: item[:3])
     return [(rank, cand) for _, rank, _, cand in scored]

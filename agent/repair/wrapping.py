@@ -4,8 +4,8 @@
   and ``xs[k:]``, ``xs[:k]``, ``xs[k]`` for integer-like names ``k`` in scope (a parameter the
   function never reads is one: the fix often is where it is read);
 - ``wrap_convert``: ``e`` -> ``set(e)``, ``sorted(e)``, ``list(e)``, ``str(e)``, ``int(e)``,
-  ``e.lower()``, ``e.upper()``, ``e.strip()``, ``f(e)`` for a one-argument function ``f`` called
-  on the line (``f(f(x))``); both sides of a comparison at once (``set(a) == set(b)``);
+  ``list(set(e))``, ``e.lower()``, ``e.upper()``, ``e.strip()``, ``f(e)`` for a one-argument
+  function ``f`` called on the line (``f(f(x))``); both sides of a comparison at once (``set(a) == set(b)``);
 - ``operand_ingredient``: ``e`` -> ``e % mod``, ``e - 1``, ``e // 2``: an operation the module
   applies elsewhere, the reduction or adjustment this value misses;
 - ``unwrap_call``: ``f(e)`` -> ``e``, ``e.m(...)`` -> ``e`` (a call that should not be there, such
@@ -129,6 +129,7 @@ def wrap_convert(site: Site) -> Iterator[Candidate]:
         old = site.segment(node)
         wraps = [f"{f}({old})" for f in functions + list(CONVERTERS)]
         wraps += [f"{_wrapped(site, node)}.{m}()" for m in STRING_METHODS]
+        wraps.append(f"list(set({old}))")  # duplicates dropped, still a list
         for new in wraps:
             if new != old:
                 yield site.candidate(site.replace(node, new), "wrap_convert", f"{old} -> {new}",

@@ -1,0 +1,77 @@
+"""How long one test may run, from a first run of the suite: a test that hangs costs about a second.
+
+After a first run (a ``TestReport``), a test may run ``FACTOR`` times the slowest test that
+finished (passed or failed: a fix may let a failing test run to its end), at least ``FLOOR_S``,
+at most the configured ceiling. A test that already ran past its limit in the first run gets only
+``HUNG_FACTOR`` times that slowest test, at least ``FLOOR_S``: an edit that fixes it makes it
+finish quickly, one that does not makes it hang again, and at the full limit every such hang
+would cost as much as dozens of candidates (the HumanEvalFix programs that loop forever spent
+their whole budget there). ``slowdown`` scales both for a run that is slower than the first one
+(per-test coverage traces every line); the floor stays: a test that hung before and hangs again
+under coverage has shown its lines within a second.
+
+Within one run, once a test has hung, the later tests of its file get a short limit too
+(``sandboxes._pytest_plugin``); ``statuses_of`` tells those apart (``CUT_SHORT``), since they may
+be slow rather than hanging. Every run after the first takes its limits from here: the search's validation
+(``agent.policies.search``), the coverage run of ``localize``, and the env's test runs and scoring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+FACTOR = 10.0
+"""A test may run this many times the slowest test that finished before it counts as hanging."""
+HUNG_FACTOR = 2.0
+"""A test that timed out in the first run may run this many times the slowest that finished."""
+FLOOR_S = 1.0
+COVERAGE_SLOWDOWN = 2.5
+"""How much slower a test runs under per-test coverage than in the first run."""
+SCORING_SLOWDOWN = 2.0
+"""Slack for a test run the episode is judged by (a loaded machine, a cold sandbox)."""
+
+CUT_SHORT = "cut short"
+"""The status ``statuses_of`` gives a test stopped at the short limit after another test of its
+file hung (``sandboxes._pytest_plugin``): it may be slow rather than hanging, so it keeps the
+ordinary limit."""
+
+
+def test_limits(durations: Mapping[str, float], statuses: Mapping[str, str], ceiling: float,
+                *, slowdown: float = 1.0) -> dict[str, float]:
+    """Seconds each test of ``statuses`` may run (see the module docstring); ``durations`` are
+    the first run's, in seconds."""
+    finished = [d for t, d in durations.items()
+                if statuses.get(t, "timeout") not in ("timeout", CUT_SHORT)]
+    slowest = max(finished, default=0.1)
+    limit = min(max(FLOOR_S, FACTOR * slowest * slowdown), ceiling)
+    hung = min(max(FLOOR_S, HUNG_FACTOR * slowest * slowdown), limit)
+    return {t: round(hung if s == "timeout" else limit, 3) for t, s in statuses.items()}
+
+
+def statuses_of(first_run) -> dict[str, str]:
+    """``first_run.statuses``, with ``CUT_SHORT`` for the tests that were cut short."""
+    from sandboxes.pytest_runner import CUT_SHORT_NOTE
+
+    return {t: CUT_SHORT if r.status == "timeout" and CUT_SHORT_NOTE in r.message else r.status
+            for t, r in first_run.tests.items()}
+
+
+def hung_limits(first_run, ceiling: float, *, slowdown: float = 1.0) -> dict[str, float]:
+    """The short caps of the tests that timed out in ``first_run`` (a TestReport or None), for a
+    run whose other tests keep ``ceiling``."""
+    statuses = statuses_of(first_run) if first_run is not None else {}
+    if "timeout" not in statuses.values():
+        return {}
+    durations = {t: r.duration_s for t, r in first_run.tests.items()}
+    limits = test_limits(durations, statuses, ceiling, slowdown=slowdown)
+    return {t: limits[t] for t, s in statuses.items() if s == "timeout"}
+
+
+def expected_run_s(first_run, limits: Mapping[str, float]) -> float:
+    """How long the first run would have taken had its tests had ``limits``: its hung tests at
+    their caps instead of the limit they ran into."""
+    if first_run is None:
+        return 0.0
+    saved = sum(max(r.duration_s - limits[t], 0.0) for t, r in first_run.tests.items()
+                if r.status == "timeout" and t in limits)
+    return max(first_run.duration_s - saved, 0.0)

@@ -1,0 +1,75 @@
+"""Per-test limits from a first run (envs.limits), and the runs that use them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from envs.limits import CUT_SHORT, expected_run_s, hung_limits, statuses_of
+from envs.limits import test_limits as limits_of
+from sandboxes.base import TestReport, TestResult
+
+
+def test_limits_from_durations() -> None:
+    limits = limits_of({"a": 0.05, "b": 0.4, "c": 20.0},
+                         {"a": "passed", "b": "failed", "c": "timeout"}, ceiling=20.0)
+    assert limits["a"] == limits["b"] == 4.0  # 10x the slowest test that finished
+    assert limits["c"] == 1.0  # hung before the edit: a short cap (2 x 0.4, at least 1 s)
+    assert limits_of({"a": 0.001}, {"a": "passed"}, ceiling=20.0)["a"] == 1.0  # floor
+    assert limits_of({"a": 5.0}, {"a": "passed"}, ceiling=20.0)["a"] == 20.0  # ceiling
+    slow = limits_of({"a": 0.05, "c": 20.0}, {"a": "passed", "c": "timeout"}, ceiling=20.0,
+                       slowdown=2.5)
+    assert slow == {"a": 1.25, "c": 1.0}  # under coverage: 10 x 0.05 x 2.5; the floor stays
+
+
+def test_hung_limits_and_the_run_they_make() -> None:
+    finished = {"t::a": TestResult("t::a", "passed", 0.1), "t::b": TestResult("t::b", "failed", 0.9)}
+    assert hung_limits(None, 30.0) == {}
+    assert hung_limits(TestReport(tests=dict(finished)), 30.0) == {}  # nothing hung: no caps
+    hung = TestReport(tests={**finished, "t::c": TestResult("t::c", "timeout", 30.0)},
+                      duration_s=31.5)
+    assert hung_limits(hung, 30.0) == {"t::c": 1.8}  # 2 x the slowest test that finished
+    assert hung_limits(hung, 30.0, slowdown=2.5) == {"t::c": 4.5}
+    assert expected_run_s(hung, {"t::c": 1.8}) == pytest.approx(3.3)  # 31.5 - (30 - 1.8)
+    only = TestReport(tests={"t::c": TestResult("t::c", "timeout", 30.0)})
+    assert hung_limits(only, 30.0) == {"t::c": 1.0}
+
+
+@pytest.mark.slow
+def test_run_pytest_gives_a_hung_test_its_own_short_limit(make_sandbox, tmp_path: Path) -> None:
+    """The plugin stops a test at its own limit while the others keep the run's."""
+    from sandboxes import run_pytest
+
+    (tmp_path / "test_h.py").write_text(
+        "import time\n\n\ndef test_slow():\n    time.sleep(1.5)\n\n\n"
+        "def test_hangs():\n    while True:\n        time.sleep(0.01)\n")
+    report = run_pytest(make_sandbox(tmp_path), per_test_timeout=10.0,
+                        limits={"test_h.py::test_hangs": 1.0})
+    assert report.statuses == {"test_h.py::test_hangs": "timeout", "test_h.py::test_slow": "passed"}
+    hung = report.tests["test_h.py::test_hangs"]
+    assert "timed out after 1.0 s" in hung.message
+    assert hung.duration_s < 3.0  # its own 1 s, not the run's 10 s
+
+
+@pytest.mark.slow
+def test_after_one_test_hangs_the_rest_of_its_file_gets_a_short_limit(make_sandbox,
+                                                                      tmp_path: Path) -> None:
+    """The first hang costs the run's limit, the next ones of its file about a second; a slow
+    test of another file keeps the run's limit."""
+    from sandboxes import run_pytest
+
+    loops = "".join(f"\n\ndef test_loop_{i}():\n    while True:\n        time.sleep(0.01)\n"
+                    for i in range(3))
+    (tmp_path / "test_a.py").write_text("import time\n\n\ndef test_fast():\n    pass\n" + loops)
+    (tmp_path / "test_b.py").write_text("import time\n\n\ndef test_slow():\n    time.sleep(1.5)\n")
+    report = run_pytest(make_sandbox(tmp_path), per_test_timeout=4.0)
+    loops = [report.tests[f"test_a.py::test_loop_{i}"] for i in range(3)]
+    assert [r.status for r in loops] == ["timeout"] * 3
+    assert loops[0].duration_s >= 3.9
+    assert all(r.duration_s < 2.0 for r in loops[1:])  # max(1 s, 10 x the fastest test's time)
+    assert report.statuses["test_b.py::test_slow"] == "passed"
+    assert report.statuses["test_a.py::test_fast"] == "passed"
+    # The cut ones may be slow rather than hanging: later runs give them the ordinary limit.
+    assert statuses_of(report)["test_a.py::test_loop_1"] == CUT_SHORT
+    assert set(hung_limits(report, 4.0)) == {"test_a.py::test_loop_0"}

@@ -1,0 +1,87 @@
+"""The search's order on real code: what comes first for a given failure (no sandbox)."""
+
+from __future__ import annotations
+
+import itertools
+import textwrap
+
+from agent.repair import failure, rank
+from agent.repair.proposals import in_order, naive_order
+
+COUNT = textwrap.dedent('''\
+    def count_upper(s):
+        count = 0
+        for i in range(0, len(s) - 1, 2):
+            if s[i] in "AEIOU":
+                count += 1
+        return count
+    ''')
+FIX = COUNT.replace("len(s) - 1", "len(s)")
+
+OFF_BY_ONE = '''--- test_m.py::test_count ---
+assert 1 == 2
+ +  where 1 = count_upper('dBBEAE')
+>       assert count_upper('dBBEAE') == 2
+E       assert 1 == 2
+test_m.py:4: AssertionError
+'''
+
+
+def _position(files, lines, failures, target_text, path="m.py"):
+    target = rank.ast_key(path, target_text)
+    for i, (_, cand) in enumerate(in_order(lines, files, {}, failures=failures)):
+        if rank.ast_key(path, cand.text) == target:
+            return i
+    return None
+
+
+def test_values_that_differ_by_one_point_at_off_by_one_families():
+    found = failure.hints(failure.split_tests(OFF_BY_ONE))
+    assert found["off_by_one_bound"] == failure.HINT_BOOST
+    assert "compare_negate" not in found
+
+
+def test_each_kind_of_failure_has_its_families():
+    assert "compare_negate" in failure.test_hints("E       assert True == False")
+    assert "arith_op" in failure.test_hints("E       assert -3 == 3")
+    assert "wrap_convert" in failure.test_hints("E       assert '3' == 3")
+    assert "swap_pair" in failure.test_hints("E       assert [2, 1, 3] == [1, 2, 3]")
+    assert "slice_iteration" in failure.test_hints("E       assert [1, 2] == [1, 2, 3]")
+    assert "subscript_value" in failure.test_hints("E   IndexError: list index out of range")
+    assert "loop_guard" in failure.test_hints("timed out after 2.0 s (per-test timeout)")
+    assert failure.test_hints("E       assert 11.0 == 8.0") == set()  # says nothing
+    assert failure.hints([]) == {}
+
+
+def test_a_hint_shared_by_half_the_failing_tests_counts_half():
+    found = failure.hints([OFF_BY_ONE, "E       assert 'ab' == 'ba'"])
+    assert found["off_by_one_bound"] == 1 + (failure.HINT_BOOST - 1) / 2
+
+
+def test_the_failing_output_brings_the_off_by_one_fix_forward():
+    files = {"m.py": COUNT}
+    lines = [("m.py", 3), ("m.py", 4), ("m.py", 5)]
+    blind = _position(files, lines, [], FIX)
+    told = _position(files, lines, failure.split_tests(OFF_BY_ONE), FIX)
+    assert told is not None and blind is not None
+    assert told < blind
+    assert told < 5
+
+
+def test_no_family_floods_a_line():
+    files = {"m.py": COUNT}
+    first = [c.family for _, c in itertools.islice(in_order([("m.py", 3)], files, {}), 12)]
+    assert len(set(first)) >= 5, first
+    assert max(first.count(f) for f in set(first)) <= 4, first
+
+
+def test_naive_order_is_single_mutations_in_file_order():
+    files = {"m.py": COUNT, "a.py": "def g(x):\n    return x + 1\n"}
+    found = list(naive_order(files))
+    assert found[0][1].path == "a.py"  # files sorted, then lines in order
+    lines = [(c.path, c.line) for _, c in found]
+    assert lines == sorted(lines, key=lambda loc: (loc[0], loc[1]))
+    from envs.mutations import FAMILIES
+    assert {c.family for _, c in found} <= set(FAMILIES)
+    assert any(rank.ast_key("m.py", c.text) == rank.ast_key("m.py", FIX) for _, c in found)
+    assert next(naive_order(files, editable=lambda p: p != "a.py"))[1].path == "m.py"
