@@ -27,6 +27,10 @@ HUNG_FACTOR = 2.0
 FLOOR_S = 1.0
 COVERAGE_SLOWDOWN = 2.5
 """How much slower a test runs under per-test coverage than in the first run."""
+COVERAGE_AFTER_HANG_FLOOR_S = 0.25
+"""In a coverage run, the least a test may run once another of its file hung: the run only
+ranks lines, and a loop shows its lines at once (a program whose 14 tests all hang spent 14 s
+of its 60 there at the default floor)."""
 SCORING_SLOWDOWN = 2.0
 """Slack for a test run the episode is judged by (a loaded machine, a cold sandbox)."""
 

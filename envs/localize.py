@@ -173,11 +173,13 @@ def localize_report(sandbox, task, *, top_n: int = 10, timeout: float = 300.0,
                     frame_boost: float = 0.3):
     """``localize``'s ranking and the run it came from (a ``TestReport`` whose coverage paths
     are repo-relative), for callers that also need the durations and per-test coverage."""
+    from envs.limits import COVERAGE_AFTER_HANG_FLOOR_S
     from envs.reward import is_test_path, task_test_files
     from sandboxes.pytest_runner import run_pytest
 
     report = run_pytest(sandbox, coverage_tests(task), timeout=timeout,
-                        per_test_timeout=per_test_timeout, limits=limits, coverage=True)
+                        per_test_timeout=per_test_timeout, limits=limits,
+                        after_hang_floor=COVERAGE_AFTER_HANG_FLOOR_S, coverage=True)
     workdir = sandbox.workdir.rstrip("/")
     coverage = {
         test: {_relative(path, workdir): lines for path, lines in files.items()}

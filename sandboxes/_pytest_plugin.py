@@ -13,7 +13,8 @@ Settings come from environment variables:
   has hung, the later tests of its file may run only ``AFTER_HANG_FACTOR`` times the slowest
   test that finished in this run (at least ``AFTER_HANG_FLOOR_S``): code that loops forever for
   one test of a module nearly always does for the next ones too, and a first run of a program
-  whose 14 tests all hang would otherwise cost 14 full limits.
+  whose 14 tests all hang would otherwise cost 14 full limits. ``DEBUG_AGENT_AFTER_HANG_FLOOR``
+  sets that floor (a coverage run, which only ranks lines, uses a shorter one).
 - ``DEBUG_AGENT_PROGRESS``: a JSON-lines log of collection and results, written as they happen,
   so that a killed run still tells what ran.
 - ``DEBUG_AGENT_COVERAGE``: path of a JSON file {nodeid: {file: [lines]}} of per-test coverage.
@@ -48,7 +49,8 @@ def _limit(item):
         return default
     own = float(_state["limits"].get(item.nodeid, default))
     if _file(item.nodeid) in _state["hung_files"]:
-        return min(own, max(AFTER_HANG_FLOOR_S, AFTER_HANG_FACTOR * _state["slowest"]))
+        floor = float(os.environ.get("DEBUG_AGENT_AFTER_HANG_FLOOR") or AFTER_HANG_FLOOR_S)
+        return min(own, max(floor, AFTER_HANG_FACTOR * _state["slowest"]))
     return own
 
 

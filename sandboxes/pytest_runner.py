@@ -43,6 +43,7 @@ def run_pytest(
     timeout: float = 300.0,
     per_test_timeout: float | None = 60.0,
     limits: Mapping[str, float] | None = None,
+    after_hang_floor: float | None = None,
     coverage: bool = False,
     extra_args: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
@@ -54,7 +55,8 @@ def run_pytest(
     whole is killed after ``timeout`` s, and the tests that had not finished are reported as
     "timeout" (or as "error" when the run ended for another reason without them); ``limits``
     gives some tests a limit of their own (``envs.limits``: a short cap for tests that hung
-    before). With
+    before); ``after_hang_floor``, the least a test may run after another of its file hung
+    (default 1 s). With
     ``coverage=True`` the report's ``coverage`` maps each test to the repo lines it ran.
 
     A test module that fails to import (a SyntaxError or a bad import in it or in the code it
@@ -81,6 +83,8 @@ def run_pytest(
         run_env["DEBUG_AGENT_TEST_TIMEOUT"] = str(per_test_timeout)
         if limits:
             run_env["DEBUG_AGENT_TEST_LIMITS"] = json.dumps(dict(limits))
+        if after_hang_floor:
+            run_env["DEBUG_AGENT_AFTER_HANG_FLOOR"] = str(after_hang_floor)
     if coverage:
         run_env["DEBUG_AGENT_COVERAGE"] = f"{scratch}/{names['coverage']}"
     merged = {**(env or {}), **run_env}

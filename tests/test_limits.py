@@ -73,3 +73,9 @@ def test_after_one_test_hangs_the_rest_of_its_file_gets_a_short_limit(make_sandb
     # The cut ones may be slow rather than hanging: later runs give them the ordinary limit.
     assert statuses_of(report)["test_a.py::test_loop_1"] == CUT_SHORT
     assert set(hung_limits(report, 4.0)) == {"test_a.py::test_loop_0"}
+    # A coverage run ranks lines only: the floor after a hang is shorter there.
+    ranked = run_pytest(make_sandbox(tmp_path), per_test_timeout=4.0, after_hang_floor=0.25,
+                        limits=hung_limits(report, 4.0))
+    assert ranked.tests["test_a.py::test_loop_0"].duration_s < 3.5  # 2 x test_slow's 1.5 s
+    assert all(ranked.tests[f"test_a.py::test_loop_{i}"].duration_s < 0.9 for i in (1, 2))
+    assert ranked.statuses["test_b.py::test_slow"] == "passed"
