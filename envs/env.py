@@ -387,9 +387,13 @@ class DebugEnv(gym.Env[str, str]):
             ranking, where = self._candidate_ranking(), "the top localized lines"
         failures = ""
         if self.initial_report is not None:
-            failures = "\n".join([r.message for t, r in self.initial_report.tests.items()
-                                  if t in task.fail_to_pass]
-                                 + list(self.initial_report.collection_errors))
+            # One "--- NODE ---" piece per failing test, as the search reads them, so that the
+            # listing's order is the order the search validates in (the pieces' hints rank
+            # families); collection errors come first, outside any piece.
+            failures = "\n".join(list(self.initial_report.collection_errors)
+                                  + [f"--- {t} ---\n{r.message}"
+                                     for t, r in self.initial_report.tests.items()
+                                     if t in task.fail_to_pass])
         propose = load_proposer(self.config.proposer)
         scores = {(s.path, s.line): s.score for s in self._localization or []}
         found = propose(files, ranking, limit=self.config.candidates_k, failures=failures,

@@ -86,3 +86,17 @@ def test_naive_order_is_single_mutations_in_file_order():
     assert {c.family for _, c in found} <= set(FAMILIES)
     assert any(rank.ast_key("m.py", c.text) == rank.ast_key("m.py", FIX) for _, c in found)
     assert next(naive_order(files, editable=lambda p: p != "a.py"))[1].path == "m.py"
+
+
+def test_the_listing_text_and_the_searchs_per_test_outputs_give_the_same_hints():
+    # The env's listing gets one text with a "--- NODE ---" header per failing test, the search
+    # the outputs one by one: both must weigh each test once, or the listing's ids would not be
+    # in the order the search validates. A test's name is not output (test_timeout is no hang).
+    outputs = {"test_m.py::test_timeout": "E       assert 1 == 2",
+               "test_m.py::test_sign": "E       assert -3 == 3"}
+    listing = "\n".join(f"--- {node} ---\n{text}" for node, text in outputs.items())
+    pieces = failure.split_tests(listing)
+    assert pieces == list(outputs.values())
+    assert failure.hints(pieces) == failure.hints(list(outputs.values()))
+    assert "loop_guard" not in failure.hints(failure.split_tests(
+        "--- test_m.py::test_timeout ---\nE       assert 1 == 2"))

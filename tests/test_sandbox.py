@@ -175,7 +175,10 @@ def test_hostile_code_under_agent_fix_ends_on_time_exit_1(docker_ready, tmp_path
     (repo / "calc.py").write_text(HOSTILE[kind] + "\n\ndef add(a, b):\n    return a - b\n")
     (repo / "test_calc.py").write_text("from calc import add, grow\n\n\ndef test_grow():\n"
                                        "    assert grow(1) == 1\n\n\ndef test_add():\n"
-                                       "    assert add(2, 3) == 5\n")
+                                       "    assert add(2, 3) == 5\n\n\n"
+                                       # no edit passes both: the repo is never resolved, so the
+                                       # search spends its whole budget among hostile candidates
+                                       "def test_add_otherwise():\n    assert add(2, 3) == 6\n")
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ,
            "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
@@ -187,8 +190,7 @@ def test_hostile_code_under_agent_fix_ends_on_time_exit_1(docker_ready, tmp_path
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert took < timeout + 10, f"{kind}: {took:.1f} s with --timeout {timeout}"
     payload = json.loads(proc.stdout)
-    assert payload["resolved"] is False
-    assert payload["tests"]["test_calc.py::test_grow"] != "passed"
+    assert payload["resolved"] is False  # (the engine may well have mended grow itself)
 
 
 def test_network_is_unreachable(make_sandbox, repo, backend):

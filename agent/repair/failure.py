@@ -127,12 +127,14 @@ def test_hints(text: str) -> set[str]:
 
 def split_tests(failures: str) -> list[str]:
     """The failure text cut into one piece per failing test (``--- NODE ---`` headers, as the
-    episode's first observation and the search's failure text have them); the whole text as
+    episode's first observation and the env's listing have them), each without its header (a
+    test's name is not its output: ``test_timeout`` must not hint a hang); the whole text as
     one piece when there are none."""
-    starts = [m.start() for m in _TEST_HEADER.finditer(failures)]
-    if not starts:
+    headers = list(_TEST_HEADER.finditer(failures))
+    if not headers:
         return [failures] if failures.strip() else []
-    return [failures[a:b] for a, b in zip(starts, starts[1:] + [len(failures)])]
+    ends = [h.start() for h in headers[1:]] + [len(failures)]
+    return [failures[h.end():end].strip("\n") for h, end in zip(headers, ends)]
 
 
 def hints(pieces: list[str]) -> dict[str, float]:
