@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from agent.repair.site import Candidate, Site, indent_of
-from envs.mutations import _Text
+from envs.mutations import _Text, node_memo, parsed, text_of, walk
 
 _SIMPLE = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Return, ast.Raise,
            ast.Delete, ast.Continue, ast.Break)
@@ -63,7 +63,7 @@ def _pool(site: Site) -> list[tuple[int, ast.stmt, str]]:
 def _file_statements(source: str) -> tuple[tuple[ast.stmt, str], ...]:
     """The ingredient statements of another file (parsed once however many sites ask)."""
     try:
-        return tuple(_statements(ast.parse(source), source))
+        return tuple(_statements(parsed(source), source))
     except (SyntaxError, ValueError):
         return ()
 
@@ -72,13 +72,14 @@ def _file_statements(source: str) -> tuple[tuple[ast.stmt, str], ...]:
 def _texts(source: str) -> tuple[_Text, list[str]]:
     """The source split once, however many statements and sites read it (``get_source_segment``
     splits the whole module per statement: minutes on a 1500-line module)."""
-    return _Text(source), source.split("\n")
+    return text_of(source), source.split("\n")
 
 
+@node_memo  # the module's and the class's pools serve every line
 def _statements(scope: ast.AST, source: str) -> list[tuple[ast.stmt, str]]:
     out = []
     text_of, rows = _texts(source)
-    for node in ast.walk(scope):
+    for node in walk(scope):
         if not (isinstance(node, _SIMPLE) or (isinstance(node, ast.If) and all(
                 isinstance(s, _SIMPLE) for s in node.body) and not node.orelse)):
             continue
@@ -250,7 +251,7 @@ def _expression_pool(site: Site) -> list[str]:
     module, whose names are all bound at the line."""
     found = []
     for scope in ([site.func] if site.func is not None else []) + [site.tree]:
-        for node in ast.walk(scope):
+        for node in walk(scope):
             if isinstance(node, _EXPRS) and node.lineno == node.end_lineno \
                     and not isinstance(getattr(node, "ctx", None), (ast.Store, ast.Del)) \
                     and not isinstance(site.parents.get(node), ast.Expr) \

@@ -28,6 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from agent.repair.site import Candidate
+from envs.mutations import parsed, walk
 
 PRIOR_PATH = Path(__file__).with_name("prior.json")
 TOP_LINES = 3
@@ -81,11 +82,11 @@ def prior_from_counts(counts: dict[str, dict[str, int]], strength: float = 20.0)
 def context_of(source: str, line: int) -> str:
     """The kind of statement at a line ("If", "Return", "Assign", ...), the prior's context."""
     try:
-        tree = ast.parse(source)
+        tree = parsed(source)
     except (SyntaxError, ValueError):
         return "SyntaxError"
     best = None
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.stmt) and node.lineno <= line <= (node.end_lineno or node.lineno):
             if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
                     or node.lineno == line:
