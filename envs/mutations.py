@@ -191,8 +191,8 @@ class _Analysis:
         self.mutations = sorted(found.values(), key=lambda m: (
             m.start, m.end, _FAMILY_RANK[m.family], m.new_text))
         self._parses: dict[Mutation, bool] = {}
-        # A future import can change the grammar (barry_as_FLUFL): then only the whole file says.
-        self._pieces = [] if "__future__" in source else sorted(
+        # One future import changes the grammar (``<>``): then only the whole file says.
+        self._pieces = [] if "barry_as_FLUFL" in source else sorted(
             ((n.lineno, -n.end_lineno, n.col_offset, n) for n in ast.walk(tree)
              if n in tree.body or isinstance(n, _PIECES)), key=lambda item: item[:2])
 
