@@ -118,9 +118,10 @@ def enumerate_mutations(source: str, path: str = "<string>",
     mutations, not the file's.
     """
     analysis = _analysis(source, path)
-    wanted = set(lines) if lines is not None else None
-    return [m for m in analysis.mutations
-            if (wanted is None or not wanted.isdisjoint(m.lines)) and analysis.parses(m)]
+    if lines is None:
+        return [m for m in analysis.mutations if analysis.parses(m)]
+    at = sorted({i for line in set(lines) for i in analysis.by_line.get(line, ())})
+    return [analysis.mutations[i] for i in at if analysis.parses(analysis.mutations[i])]
 
 
 @lru_cache(maxsize=16)
@@ -190,6 +191,11 @@ class _Analysis:
             found[key] = m
         self.mutations = sorted(found.values(), key=lambda m: (
             m.start, m.end, _FAMILY_RANK[m.family], m.new_text))
+        self.by_line: dict[int, list[int]] = {}
+        """Line -> the places in ``mutations`` of those that touch it."""
+        for i, m in enumerate(self.mutations):
+            for line in m.lines:
+                self.by_line.setdefault(line, []).append(i)
         self._parses: dict[Mutation, bool] = {}
         # One future import changes the grammar (``<>``): then only the whole file says.
         self._pieces = [] if "barry_as_FLUFL" in source else sorted(

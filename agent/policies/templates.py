@@ -12,7 +12,7 @@ import ast
 import re
 from dataclasses import dataclass
 
-from envs.mutations import parsed, walk
+from envs.mutations import node_memo, parsed, walk
 
 
 @dataclass(frozen=True)
@@ -30,12 +30,17 @@ def _indent(line: str) -> str:
 
 def _enclosing_function(tree: ast.AST, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
     best = None
-    for node in walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if node.lineno <= line <= (node.end_lineno or node.lineno):
-                if best is None or node.lineno >= best.lineno:
-                    best = node
+    for node in _functions(tree):
+        if node.lineno <= line <= (node.end_lineno or node.lineno):
+            if best is None or node.lineno >= best.lineno:
+                best = node
     return best
+
+
+@node_memo
+def _functions(tree: ast.AST) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The functions of a module, in ``ast.walk`` order, listed once per (shared) tree."""
+    return [n for n in walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
 
 
 def _function_at(source: str, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:

@@ -24,7 +24,7 @@ import textwrap
 from collections.abc import Iterator
 from functools import lru_cache
 
-from agent.repair.site import Candidate, Site, indent_of
+from agent.repair.site import Candidate, Site, indent_of, parents_of
 from envs.mutations import _Text, node_memo, parsed, text_of, walk
 
 _SIMPLE = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Return, ast.Raise,
@@ -246,16 +246,25 @@ MAX_TARGETS = 8
 _EXPRS = (ast.Call, ast.Subscript, ast.BinOp, ast.Attribute)
 
 
+@node_memo  # the module's serve every line
+def _expressions(scope: ast.AST, tree: ast.Module) -> list[tuple[ast.expr, set[str]]]:
+    """(expression, the names it reads) for the one-line expressions of ``scope`` that could be
+    ingredients (read, not a bare statement), in ``ast.walk`` order."""
+    parents = parents_of(tree)
+    return [(node, {n.id for n in ast.walk(node) if isinstance(n, ast.Name)})
+            for node in walk(scope)
+            if isinstance(node, _EXPRS) and node.lineno == node.end_lineno
+            and not isinstance(getattr(node, "ctx", None), (ast.Store, ast.Del))
+            and not isinstance(parents.get(node), ast.Expr)]
+
+
 def _expression_pool(site: Site) -> list[str]:
     """Texts of one-line expressions of the function (nearest to the line first), then of the
     module, whose names are all bound at the line."""
     found = []
     for scope in ([site.func] if site.func is not None else []) + [site.tree]:
-        for node in walk(scope):
-            if isinstance(node, _EXPRS) and node.lineno == node.end_lineno \
-                    and not isinstance(getattr(node, "ctx", None), (ast.Store, ast.Del)) \
-                    and not isinstance(site.parents.get(node), ast.Expr) \
-                    and {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} <= site.bound:
+        for node, names in _expressions(scope, site.tree):
+            if names <= site.bound:
                 text = site.segment(node)
                 if len(text) <= 40:
                     found.append((scope is site.tree, abs(node.lineno - site.line), text))

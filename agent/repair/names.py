@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from agent.repair.site import BUILTIN_NAMES, Candidate, Site
-from envs.mutations import parsed, walk
+from envs.mutations import node_memo, parsed, walk
 
 CUTOFF = 0.6
 #: Standard-library modules whose import does something (opens a browser, prints, needs a display).
@@ -49,6 +49,7 @@ def module_bindings(tree: ast.Module) -> set[str]:
     return names
 
 
+@node_memo  # every line of a module asks
 def undefined_names(tree: ast.Module) -> list[ast.Name]:
     """Names read that nothing in the module binds and that are not builtins (none at all when
     the module star-imports, since then anything may be bound)."""

@@ -43,7 +43,7 @@ def indent_of(line: str) -> str:
 
 
 @node_memo
-def _parents(tree: ast.Module) -> dict[ast.AST, ast.AST]:
+def parents_of(tree: ast.Module) -> dict[ast.AST, ast.AST]:
     """Each node's parent in a module, mapped once per (shared, never changed) tree."""
     out = {}
     for node in walk(tree):
@@ -104,7 +104,7 @@ class Site:
 
     @cached_property
     def parents(self) -> dict[ast.AST, ast.AST]:
-        return _parents(self.tree)
+        return parents_of(self.tree)
 
     def _innermost(self, kinds) -> ast.AST | None:
         best = None
