@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from agent.repair import candidates_at
+from agent.repair import candidates_at, rank
 from agent.repair.proposals import candidate_groups
 from envs import mutations
 from envs.mutations import Mutation, apply, enumerate_mutations
@@ -154,3 +154,36 @@ def test_a_spent_time_limit_ends_generation_on_a_big_module() -> None:
     found = candidates_at("m.py", source, lines[0], deadline=started)
     assert found and {c.family for c in found} <= set(mutations.FAMILIES)
     assert len(found) < len(candidates_at("m.py", source, lines[0]))
+
+
+def _edits(source: str) -> list[str]:
+    """Edits of ``source`` that a statement-sized check could get wrong."""
+    def sub(old: str, new: str) -> str:
+        assert old in source
+        return source.replace(old, new, 1)
+    return [
+        sub("    def add(", "  def add("),  # its indentation changed: nothing parses
+        sub("    def add(", "        seen = 1\n    def add("),  # the method above goes on
+        sub("    def add(", "    size = 2\n    def add("),  # a class attribute
+        sub("    @property\n", "    @staticmethod\n"),  # a decorator
+        sub("return self.count * 2", "return self.count ** 2"),  # a decorated method
+        sub("return self.count * 2", "return (self.count * 2)"),  # no change in the AST
+        sub("        self.seen = []\n", "        nonlocal missing\n"),  # does not compile
+        sub("LIMIT = total(", "return 1\nLIMIT = total("),  # neither
+        sub("a = 1; b = 2", "a = 1; b = 3"),  # a line of two statements
+        sub("def clamp(x):", "def clamp(x, y=1):"),  # a function's inner function
+        sub("import os\n", "import os\nimport sys\n"),
+        sub("    def add(", "    def double(self):\n        return 0\n\n    def add("),
+    ]
+
+
+def test_ast_keys_from_a_piece_are_the_whole_files() -> None:
+    source = SNIPPET + "a = 1; b = 2\n"
+    keys = [(rank.ast_key("m.py", text), rank.ast_key("m.py", text, source))
+            for text in _edits(source)]
+    assert [whole for whole, _ in keys] == [piece for _, piece in keys]
+    assert keys[0][0] is None and keys[6][0] is None and keys[7][0] is None
+    assert keys[5][0] == rank.ast_key("m.py", source) and keys[1][0] is not None
+    for line in _statement_lines(source):  # and every family's candidates
+        for cand in candidates_at("m.py", source, line):
+            assert rank.ast_key("m.py", cand.text, source) == rank.ast_key("m.py", cand.text)
