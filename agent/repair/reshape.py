@@ -239,6 +239,8 @@ def literal_spelling(site: Site) -> Iterator[Candidate]:
         old = site.segment(node)
         mine = Counter(_WORD.findall(old))
         for word in dict.fromkeys(_WORD.findall(node.value)):
+            if made >= MAX_SPELLINGS:
+                return  # nothing more comes out: spare the vocabulary searches
             if prose[word] > mine[word]:
                 continue  # the module spells it so elsewhere too: not a typo
             vocabulary = [w for w, n in prose.items() if n > mine[w] and w != word]
