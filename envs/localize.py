@@ -186,6 +186,11 @@ def localize_report(sandbox, task, *, top_n: int = 10, timeout: float = 300.0,
         for test, files in (report.coverage or {}).items()
     }
     failed = set(report.failing)
+    if not failed:
+        # The failing tests passed under the tracer (code that behaves differently when traced,
+        # as python-dotenv's did): their coverage is still what they ran, so rank by the tests
+        # that failed without it rather than find nothing.
+        failed = {t for t in task.fail_to_pass if t in coverage}
     frames = [traceback_frames(report.tests[t].message, workdir) for t in sorted(failed)]
     files = set(sandbox.list_files())
     test_files = task_test_files(task)

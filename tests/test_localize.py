@@ -159,3 +159,23 @@ def test_localize_on_a_large_suite_covers_a_sample_and_still_finds_the_fault(tmp
         ranking, report = localize_report(sandbox, task, top_n=3, timeout=120)
     assert len(report.tests) == COVERAGE_SAMPLE
     assert ranking[0].location == "calc/ops.py:6"  # half() alone: norm() is run by passing tests
+
+
+@pytest.mark.slow
+def test_tests_that_pass_only_under_the_tracer_still_point_at_their_lines(tmp_path):
+    from sandboxes import open_sandbox
+
+    # traced() is true under coverage's tracer only: the test fails in a plain run and passes in
+    # the coverage run, which then has no failing test of its own.
+    (tmp_path / "env.py").write_text(
+        "import sys\n\n\ndef traced():\n    return sys.gettrace() is not None\n\n\n"
+        "def plain():\n    return 1\n")
+    (tmp_path / "test_env.py").write_text(
+        "from env import plain, traced\n\n\ndef test_traced():\n    assert traced()\n\n\n"
+        "def test_plain():\n    assert plain() == 1\n")
+    task = Task(id="traced", repo=tmp_path, fail_to_pass=("test_env.py::test_traced",),
+                pass_to_pass=("test_env.py::test_plain",))
+    with open_sandbox(task.repo, backend="local") as sandbox:
+        ranking, report = localize_report(sandbox, task, top_n=3, timeout=120)
+    assert not report.failing  # the tracer made it pass
+    assert ranking[0].location == "env.py:5"
