@@ -18,7 +18,8 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import asdict, dataclass
-from typing import Iterable, Iterator
+from functools import lru_cache, wraps
+from typing import Callable, Iterable, Iterator, TypeVar
 
 from sandboxes.errors import UsageError
 
@@ -48,6 +49,7 @@ FAMILIES = (
     "exception_type",     # except KeyError -> except ValueError
 )
 _FAMILY_RANK = {name: i for i, name in enumerate(FAMILIES)}
+T = TypeVar("T")
 
 
 class MutationError(UsageError):
@@ -85,7 +87,7 @@ class Mutation:
 
 def apply(source: str, mutation: Mutation) -> str:
     """The source with the mutation's span replaced; raises MutationError if the span differs."""
-    text = _Text(source)
+    text = text_of(source)
     a, b = text.offset(*mutation.start), text.offset(*mutation.end)
     if source[a:b] != mutation.old_text:
         raise MutationError(
@@ -111,34 +113,129 @@ def enumerate_mutations(source: str, path: str = "<string>",
                         lines: Iterable[int] | None = None) -> list[Mutation]:
     """Every mutation of ``source`` that still parses, optionally only those touching ``lines``.
 
-    Raises MutationError when ``source`` itself does not parse.
+    Raises MutationError when ``source`` itself does not parse. The file's mutations are found
+    once per text (``_analysis``): asking for one line after another costs each line's own
+    mutations, not the file's.
     """
+    analysis = _analysis(source, path)
+    if lines is None:
+        return [m for m in analysis.mutations if analysis.parses(m)]
+    at = sorted({i for line in set(lines) for i in analysis.by_line.get(line, ())})
+    return [analysis.mutations[i] for i in at if analysis.parses(analysis.mutations[i])]
+
+
+@lru_cache(maxsize=16)
+def parsed(source: str) -> ast.Module:
+    """The module's AST, parsed once per text and shared: callers only read it."""
+    return ast.parse(source)
+
+
+@lru_cache(maxsize=16)
+def text_of(source: str) -> _Text:
+    return _Text(source)
+
+
+def node_memo(fn: Callable[..., T]) -> Callable[..., T]:
+    """``fn(node, *args)`` computed once per node of a shared, never changed tree (``parsed``)
+    and hashable ``args``, for the 32 most recently used; an AST node is not hashable by value,
+    so the entry holds the node itself: its id stays its own while it is cached."""
+    cache: dict[tuple, tuple[ast.AST, T]] = {}
+
+    @wraps(fn)
+    def memo(node: ast.AST, *args):
+        key = (id(node), *args)
+        entry = cache.pop(key, None)
+        if entry is None or entry[0] is not node:
+            while len(cache) >= 32:
+                cache.pop(next(iter(cache)))
+            entry = (node, fn(node, *args))
+        cache[key] = entry
+        return entry[1]
+    return memo
+
+
+@node_memo
+def walk(tree: ast.AST) -> list[ast.AST]:
+    """``ast.walk(tree)``'s nodes, in its order, listed once per tree (the families read the
+    same shared module at every line)."""
+    return list(ast.walk(tree))
+
+
+@lru_cache(maxsize=4)
+def _analysis(source: str, path: str) -> _Analysis:
     try:
-        tree = ast.parse(source)
+        tree = parsed(source)
     except SyntaxError as exc:
         raise MutationError(f"{path}: cannot parse line {exc.lineno} ({exc.msg}); "
                             "mutations need valid Python") from None
-    wanted = set(lines) if lines is not None else None
-    text = _Text(source)
-    found: dict[tuple, Mutation] = {}
-    for m in _Collector(text, tree, path).collect():
-        if m.old_text == m.new_text:
-            continue
-        if wanted is not None and not wanted.intersection(m.lines):
-            continue
-        key = (m.start, m.end, m.new_text)
-        if key in found and _FAMILY_RANK[found[key].family] <= _FAMILY_RANK[m.family]:
-            continue
-        found[key] = m
-    result = []
-    for m in sorted(found.values(),
-                    key=lambda m: (m.start, m.end, _FAMILY_RANK[m.family], m.new_text)):
-        try:
-            ast.parse(apply(source, m))
-        except SyntaxError:
-            continue
-        result.append(m)
-    return result
+    return _Analysis(source, tree, _Collector(text_of(source), tree, path).collect())
+
+
+class _Analysis:
+    """One file's mutations (deduplicated, in order) and which of them still parse.
+
+    Whether a mutant parses is decided on the innermost function, class or top-level statement
+    around the edit, not the whole file (the rest of the file is unchanged); where that piece
+    does not parse the whole file decides, so the answer is always the whole file's.
+    """
+
+    def __init__(self, source: str, tree: ast.Module, collected: list[Mutation]) -> None:
+        self.source, self.text = source, text_of(source)
+        found: dict[tuple, Mutation] = {}
+        for m in collected:
+            if m.old_text == m.new_text:
+                continue
+            key = (m.start, m.end, m.new_text)
+            if key in found and _FAMILY_RANK[found[key].family] <= _FAMILY_RANK[m.family]:
+                continue
+            found[key] = m
+        self.mutations = sorted(found.values(), key=lambda m: (
+            m.start, m.end, _FAMILY_RANK[m.family], m.new_text))
+        self.by_line: dict[int, list[int]] = {}
+        """Line -> the places in ``mutations`` of those that touch it."""
+        for i, m in enumerate(self.mutations):
+            for line in m.lines:
+                self.by_line.setdefault(line, []).append(i)
+        self._parses: dict[Mutation, bool] = {}
+        # One future import changes the grammar (``<>``): then only the whole file says.
+        self._pieces = [] if "barry_as_FLUFL" in source else sorted(
+            ((n.lineno, -n.end_lineno, n.col_offset, n) for n in ast.walk(tree)
+             if n in tree.body or isinstance(n, _PIECES)), key=lambda item: item[:2])
+
+    def parses(self, m: Mutation) -> bool:
+        if m not in self._parses:
+            self._parses[m] = self._piece_parses(m) or _parses(apply(self.source, m))
+        return self._parses[m]
+
+    def _piece_parses(self, m: Mutation) -> bool:
+        first, last = m.start[0], m.end[0]
+        piece = None
+        for lineno, neg_end, col, node in self._pieces:  # the innermost: the last that holds it
+            if lineno > first:
+                break
+            if -neg_end >= last:
+                piece = (lineno, -neg_end, col)
+        if piece is None:
+            return False
+        starts, src = self.text.starts, self.source
+        a, b = self.text.offset(*m.start), self.text.offset(*m.end)
+        lo, hi = starts[piece[0] - 1], starts[min(piece[1], len(starts) - 1)]
+        if not lo <= a <= b <= hi:
+            return False
+        text = src[lo:a] + m.new_text + src[b:hi]
+        # A nested piece keeps its indentation under an opened block.
+        return _parses("if 1:\n" + text if piece[2] else text)
+
+
+_PIECES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _parses(text: str) -> bool:
+    try:
+        ast.parse(text)
+    except SyntaxError:
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------------------------
@@ -290,7 +387,7 @@ class _Collector:
     # driver -------------------------------------------------------------------------------
     def collect(self) -> list[Mutation]:
         self.index_module()
-        for node in ast.walk(self.tree):
+        for node in walk(self.tree):
             method = getattr(self, f"visit_{type(node).__name__}", None)
             if method is not None:
                 method(node)
@@ -302,7 +399,7 @@ class _Collector:
         self.keys: set[str] = set()
         self.attrs: dict[bool, set[str]] = {}
         self.called: set[int] = set()
-        for node in ast.walk(self.tree):
+        for node in walk(self.tree):
             if isinstance(node, ast.Call):
                 self.called.add(id(node.func))
                 if (isinstance(node.func, ast.Attribute)
@@ -311,7 +408,7 @@ class _Collector:
                     self.keys.add(node.args[0].value)
             elif isinstance(node, ast.Subscript) and self.str_key(node.slice) is not None:
                 self.keys.add(node.slice.value)
-        for node in ast.walk(self.tree):
+        for node in walk(self.tree):
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
                 pool = self.attrs.setdefault(id(node) in self.called, set())
                 pool.add(node.attr)
@@ -504,7 +601,7 @@ class _Collector:
     # statements ---------------------------------------------------------------------------
     def statements(self) -> None:
         src, lines = self.text.source, self.text.lines
-        for parent in ast.walk(self.tree):
+        for parent in walk(self.tree):
             for field in ("body", "orelse", "finalbody"):
                 block = getattr(parent, field, None)
                 if not isinstance(block, list) or not block or not isinstance(block[0], ast.stmt):
@@ -532,7 +629,7 @@ class _Collector:
                               f"remove line {first}: {src[a:b].splitlines()[0].strip()}")
 
     def variables(self) -> None:
-        for scope in ast.walk(self.tree):
+        for scope in walk(self.tree):
             if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
             args = scope.args

@@ -348,8 +348,9 @@ class SearchPolicy:
             return naive_order(current, lambda p: not is_test_path(p, test_files)
                                and not self.task.leaves_alone(p))
         # Making candidates is pure CPU; on a starved machine it alone could outlast the
-        # budget, so it takes at most half of it.
-        return in_order(ranking, current, self._scores, time_limit_s=self._budget_s / 2,
+        # budget, so it takes at most half of it, and half of what the run's --timeout leaves.
+        limit = min(self._budget_s, self.workspace.sandbox.deadline.remaining()) / 2
+        return in_order(ranking, current, self._scores, time_limit_s=limit,
                         failures=self._failure_texts)
 
     def _prior_first(self, found: Iterator[tuple[int, Candidate]], ranking: list[Location]

@@ -12,6 +12,8 @@ import ast
 import re
 from dataclasses import dataclass
 
+from envs.mutations import node_memo, parsed, walk
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -28,19 +30,24 @@ def _indent(line: str) -> str:
 
 def _enclosing_function(tree: ast.AST, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
     best = None
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if node.lineno <= line <= (node.end_lineno or node.lineno):
-                if best is None or node.lineno >= best.lineno:
-                    best = node
+    for node in _functions(tree):
+        if node.lineno <= line <= (node.end_lineno or node.lineno):
+            if best is None or node.lineno >= best.lineno:
+                best = node
     return best
+
+
+@node_memo
+def _functions(tree: ast.AST) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The functions of a module, in ``ast.walk`` order, listed once per (shared) tree."""
+    return [n for n in walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
 
 
 def _function_at(source: str, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
     """The innermost function around ``line`` of ``source``; None when there is none or the
     source does not parse."""
     try:
-        return _enclosing_function(ast.parse(source), line)
+        return _enclosing_function(parsed(source), line)
     except SyntaxError:
         return None
 
@@ -173,11 +180,11 @@ def exception_candidates(source: str, path: str, line: int) -> list[Candidate]:
     """Catch another exception class of the module's own (defined or imported) in an
     ``except`` clause on ``line``; the mutation operators only know the built-in ones."""
     try:
-        tree = ast.parse(source)
+        tree = parsed(source)
     except SyntaxError:
         return []
     own = []
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.ClassDef) and any(
                 isinstance(b, ast.Name) and (b.id.endswith(("Error", "Exception")) or b.id in own)
                 for b in node.bases):
@@ -186,7 +193,7 @@ def exception_candidates(source: str, path: str, line: int) -> list[Candidate]:
             own += [a.asname or a.name for a in node.names if a.name[:1].isupper()]
     out = []
     lines = source.split("\n")
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if not (isinstance(node, ast.ExceptHandler) and node.lineno == line
                 and isinstance(node.type, ast.Name)):
             continue
@@ -247,11 +254,11 @@ def literal_candidates(source: str, path: str, line: int) -> list[Candidate]:
     literal in place of a name or attribute passed to a call (``V(major + 1, self.minor, 0)`` ->
     ``V(major + 1, 0, 0)``)."""
     try:
-        tree = ast.parse(source)
+        tree = parsed(source)
     except SyntaxError:
         return []
     spans = []
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if getattr(node, "lineno", None) != line or getattr(node, "end_lineno", None) != line:
             continue
         if isinstance(node, ast.Return) and node.value is not None:
@@ -283,7 +290,7 @@ def missing_value_candidates(source: str, path: str, line: int) -> list[Candidat
     each name the function binds, and each ``self`` attribute its class uses, instead; and a
     ``not`` in front of one operand of an ``and`` / ``or`` on ``line``."""
     try:
-        tree = ast.parse(source)
+        tree = parsed(source)
     except SyntaxError:
         return []
     func = _enclosing_function(tree, line)
@@ -293,7 +300,7 @@ def missing_value_candidates(source: str, path: str, line: int) -> list[Candidat
     if func is not None:
         names = [a.arg for a in func.args.posonlyargs + func.args.args + func.args.kwonlyargs]
         names += [n.id for n in ast.walk(func) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
-        attrs = [f"self.{n.attr}" for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+        attrs = [f"self.{n.attr}" for n in walk(tree) if isinstance(n, ast.Attribute)
                  and isinstance(n.value, ast.Name) and n.value.id == "self"]
         for node in ast.walk(func):
             if not (isinstance(node, ast.Return) and node.lineno == line and (
@@ -307,7 +314,7 @@ def missing_value_candidates(source: str, path: str, line: int) -> list[Candidat
                 new = f"{indent}return {value}"
                 out.append(Candidate(path, "\n".join(lines[: line - 1] + [new] + lines[line:]),
                                      "return_name", f"return None -> return {value}"))
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.BoolOp) and node.lineno == line:
             for operand in node.values:
                 if operand.lineno != line or operand.end_lineno != line or (

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 
 from agent.repair.operators import operator_span
 from agent.repair.site import Candidate, Site
+from envs.mutations import walk
 
 _TRUTH = (ast.Name, ast.Attribute, ast.Call, ast.Subscript)
 MAX_NAMES = 8
@@ -120,7 +121,7 @@ def condition_ingredient(site: Site) -> Iterator[Candidate]:
         return
     pool = []
     for scope in ([site.func] if site.func is not None else []) + [site.tree]:
-        for node in ast.walk(scope):
+        for node in walk(scope):
             if isinstance(node, (ast.If, ast.While, ast.IfExp, ast.Assert)):
                 pool.append(node.test)
     here = {id(c) for c in conds}

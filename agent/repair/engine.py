@@ -19,6 +19,7 @@ Families, by group:
 from __future__ import annotations
 
 import logging
+import time
 
 from agent.policies import templates
 from agent.repair import (
@@ -71,27 +72,39 @@ def template_candidates(path: str, source: str, line: int) -> list[Candidate]:
 
 
 def candidates_at(path: str, source: str, line: int, package: dict[str, str] | None = None,
-                  families: set[str] | None = None) -> list[Candidate]:
+                  families: set[str] | None = None, deadline: float | None = None
+                  ) -> list[Candidate]:
     """Every candidate at ``path:line`` (unranked, possibly with duplicates).
 
     ``package`` maps the project's other source files to their text (ingredients and imported
-    names come from there); ``families`` limits the output to those families.
+    names come from there); ``families`` limits the output to those families. Past
+    ``deadline`` (a ``time.monotonic()`` instant) the families not yet asked are skipped: the
+    candidates made so far come back.
     """
     if syntax_error(source, path) is not None:
         found = syntax_fixes(path, source)
         return [c for c in found if families is None or c.family in families]
     if not 1 <= line <= source.count("\n") + 1:
         return []  # a stale location (the file is shorter now)
-    out = mutation_candidates(path, source, line) + template_candidates(path, source, line)
+    late = (lambda: False) if deadline is None else (lambda: time.monotonic() > deadline)
+    out = mutation_candidates(path, source, line)
+    if late():
+        return _only(out, families)
+    out += template_candidates(path, source, line)
     site = Site.parse(path, source, line, package)
     if site is not None and site.stmt is not None:
         for name, family in FAMILIES.items():
+            if late():
+                log.info("candidates at %s:%d: out of time before the %s family", path, line, name)
+                break
             if families is not None and name not in families:
                 continue
             out += list(family(site))
-    if families is not None:
-        out = [c for c in out if c.family in families]
-    return out
+    return _only(out, families)
+
+
+def _only(found: list[Candidate], families: set[str] | None) -> list[Candidate]:
+    return found if families is None else [c for c in found if c.family in families]
 
 
 def problem_locations(path: str, source: str) -> list[int]:

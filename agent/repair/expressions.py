@@ -29,6 +29,7 @@ import ast
 from collections.abc import Iterator
 
 from agent.repair.site import Candidate, Site
+from envs.mutations import walk
 
 _VALUE = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.BinOp)
 _ATOMIC = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Constant)
@@ -389,7 +390,7 @@ def _literal_pool(site: Site) -> list[str]:
     out = []
     scopes = ([site.func] if site.func is not None else []) + [site.tree]
     for scope in scopes:
-        for node in ast.walk(scope):
+        for node in walk(scope):
             if (isinstance(node, ast.Constant) and isinstance(node.value, str)
                     and len(node.value) <= 20 and "\n" not in node.value
                     and not isinstance(site.parents.get(node), (ast.JoinedStr, ast.Expr))):

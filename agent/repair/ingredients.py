@@ -24,8 +24,8 @@ import textwrap
 from collections.abc import Iterator
 from functools import lru_cache
 
-from agent.repair.site import Candidate, Site, indent_of
-from envs.mutations import _Text
+from agent.repair.site import Candidate, Site, indent_of, parents_of
+from envs.mutations import _Text, node_memo, parsed, text_of, walk
 
 _SIMPLE = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Return, ast.Raise,
            ast.Delete, ast.Continue, ast.Break)
@@ -63,7 +63,7 @@ def _pool(site: Site) -> list[tuple[int, ast.stmt, str]]:
 def _file_statements(source: str) -> tuple[tuple[ast.stmt, str], ...]:
     """The ingredient statements of another file (parsed once however many sites ask)."""
     try:
-        return tuple(_statements(ast.parse(source), source))
+        return tuple(_statements(parsed(source), source))
     except (SyntaxError, ValueError):
         return ()
 
@@ -72,13 +72,14 @@ def _file_statements(source: str) -> tuple[tuple[ast.stmt, str], ...]:
 def _texts(source: str) -> tuple[_Text, list[str]]:
     """The source split once, however many statements and sites read it (``get_source_segment``
     splits the whole module per statement: minutes on a 1500-line module)."""
-    return _Text(source), source.split("\n")
+    return text_of(source), source.split("\n")
 
 
+@node_memo  # the module's and the class's pools serve every line
 def _statements(scope: ast.AST, source: str) -> list[tuple[ast.stmt, str]]:
     out = []
     text_of, rows = _texts(source)
-    for node in ast.walk(scope):
+    for node in walk(scope):
         if not (isinstance(node, _SIMPLE) or (isinstance(node, ast.If) and all(
                 isinstance(s, _SIMPLE) for s in node.body) and not node.orelse)):
             continue
@@ -245,16 +246,25 @@ MAX_TARGETS = 8
 _EXPRS = (ast.Call, ast.Subscript, ast.BinOp, ast.Attribute)
 
 
+@node_memo  # the module's serve every line
+def _expressions(scope: ast.AST, tree: ast.Module) -> list[tuple[ast.expr, set[str]]]:
+    """(expression, the names it reads) for the one-line expressions of ``scope`` that could be
+    ingredients (read, not a bare statement), in ``ast.walk`` order."""
+    parents = parents_of(tree)
+    return [(node, {n.id for n in ast.walk(node) if isinstance(n, ast.Name)})
+            for node in walk(scope)
+            if isinstance(node, _EXPRS) and node.lineno == node.end_lineno
+            and not isinstance(getattr(node, "ctx", None), (ast.Store, ast.Del))
+            and not isinstance(parents.get(node), ast.Expr)]
+
+
 def _expression_pool(site: Site) -> list[str]:
     """Texts of one-line expressions of the function (nearest to the line first), then of the
     module, whose names are all bound at the line."""
     found = []
     for scope in ([site.func] if site.func is not None else []) + [site.tree]:
-        for node in ast.walk(scope):
-            if isinstance(node, _EXPRS) and node.lineno == node.end_lineno \
-                    and not isinstance(getattr(node, "ctx", None), (ast.Store, ast.Del)) \
-                    and not isinstance(site.parents.get(node), ast.Expr) \
-                    and {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} <= site.bound:
+        for node, names in _expressions(scope, site.tree):
+            if names <= site.bound:
                 text = site.segment(node)
                 if len(text) <= 40:
                     found.append((scope is site.tree, abs(node.lineno - site.line), text))

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from agent.repair.site import BUILTIN_NAMES, Candidate, Site
+from envs.mutations import node_memo, parsed, walk
 
 CUTOFF = 0.6
 #: Standard-library modules whose import does something (opens a browser, prints, needs a display).
@@ -32,7 +33,7 @@ def module_bindings(tree: ast.Module) -> set[str]:
     """Every name a module binds anywhere (a superset of its top level, on purpose: a name bound
     in any scope is not reported as undefined)."""
     names = set()
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
             names.add(node.id)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -48,15 +49,16 @@ def module_bindings(tree: ast.Module) -> set[str]:
     return names
 
 
+@node_memo  # every line of a module asks
 def undefined_names(tree: ast.Module) -> list[ast.Name]:
     """Names read that nothing in the module binds and that are not builtins (none at all when
     the module star-imports, since then anything may be bound)."""
     if any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)
-           for n in ast.walk(tree)):
+           for n in walk(tree)):
         return []
     bound = module_bindings(tree) | BUILTIN_NAMES | {"__file__", "__name__", "__doc__",
                                                        "__spec__", "__path__", "__builtins__"}
-    return [n for n in ast.walk(tree) if isinstance(n, ast.Name)
+    return [n for n in walk(tree) if isinstance(n, ast.Name)
             and isinstance(n.ctx, ast.Load) and n.id not in bound]
 
 
@@ -109,7 +111,7 @@ def defined_by(site: Site, module: str, level: int = 0) -> set[str] | None:
     if path is not None:
         text = site.source if path == site.path else site.package[path]
         try:
-            names = _top_level(ast.parse(text))
+            names = _top_level(parsed(text))
         except (SyntaxError, ValueError):
             return None
         if path.endswith("__init__.py"):
@@ -140,7 +142,7 @@ def misspelled_name(site: Site) -> Iterator[Candidate]:
 def _imported_modules(site: Site) -> dict[str, tuple[str, int]]:
     """Local name -> (module, level) for ``import m`` / ``import m as n`` / ``from . import m``."""
     out = {}
-    for node in ast.walk(site.tree):
+    for node in walk(site.tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 out[alias.asname or alias.name.split(".")[0]] = (
@@ -242,7 +244,7 @@ def problem_lines(source: str) -> list[int]:
     """Lines with a name that nothing binds: where a NameError waits (best first: module level,
     since it breaks the import)."""
     try:
-        tree = ast.parse(source)
+        tree = parsed(source)
     except (SyntaxError, ValueError):
         return []
     return sorted({n.lineno for n in undefined_names(tree)})

@@ -25,29 +25,34 @@ log = logging.getLogger("debug_agent.repair")
 Location = tuple[str, int]
 TOP_LINES = 20
 """Ranked lines that get candidates (the search's ``SearchConfig.top_locations`` default)."""
+LISTING_TIME_S = 20.0
+"""Most seconds a listing (``propose``) spends making candidates: a huge module ends it early,
+with the lines done by then."""
 _AT_LINE = re.compile(r" at (?:return )?line \d+$")
 
 
 def candidate_groups(ranking: list[Location], files: dict[str, str],
                      time_limit_s: float | None = None) -> list[tuple[int, str, list[Candidate]]]:
     """(rank of the line, its statement kind, its candidates) for each ranked line, what
-    ``rank.order`` takes. Making candidates is pure CPU (a big module is parsed many times a
-    line); with ``time_limit_s`` lines after the first stop being done once it is spent."""
+    ``rank.order`` takes. Making candidates is pure CPU (each line costs its neighbourhood, a
+    file's own analysis is made once per text); with ``time_limit_s`` it ends once that is
+    spent, between lines and between the families of a line, with the lines done so far."""
     groups = []
-    started = time.monotonic()
+    deadline = None if time_limit_s is None else time.monotonic() + time_limit_s
     for index, (path, line) in enumerate(ranking):
-        if groups and time_limit_s is not None and time.monotonic() - started > time_limit_s:
+        if deadline is not None and time.monotonic() > deadline:
             log.info("candidates made for the top %d lines only", len(groups))
             break
         source = files[path]
         groups.append((index, rank.context_of(source, line),
-                       candidates_at(path, source, line, files)))
+                       candidates_at(path, source, line, files, deadline=deadline)))
     return groups
 
 
 def ordered(ranking: list[Location], files: dict[str, str], failures: str = "",
             top_lines: int = TOP_LINES, editable: Callable[[str], bool] | None = None,
-            scores: dict[Location, float] | None = None) -> Iterator[tuple[int, Candidate]]:
+            scores: dict[Location, float] | None = None, time_limit_s: float | None = None
+            ) -> Iterator[tuple[int, Candidate]]:
     """The candidates at the lines where code cannot run at all (a SyntaxError; a name nothing
     binds, when the failures mention a NameError), then at ``ranking``, most promising first,
     without duplicates or code that does not compile; only in files that ``editable`` accepts.
@@ -55,7 +60,8 @@ def ordered(ranking: list[Location], files: dict[str, str], failures: str = "",
     (``rank.tie_ranks``), as in the search."""
     lines = [loc for loc in dict.fromkeys(problem_lines(files, failures) + list(ranking))
              if loc[0] in files and (editable is None or editable(loc[0]))]
-    return in_order(lines[:top_lines], files, scores or {}, failures=failure.split_tests(failures))
+    return in_order(lines[:top_lines], files, scores or {}, time_limit_s=time_limit_s,
+                    failures=failure.split_tests(failures))
 
 
 def problem_lines(files: dict[str, str], failures: str) -> list[Location]:
@@ -105,6 +111,7 @@ def propose(files: dict[str, str], ranking: list[Location], *, limit: int, failu
             editable: Callable[[str], bool] | None = None,
             scores: dict[Location, float] | None = None) -> list[Proposal]:
     """The first ``limit`` candidates at ``ranking`` (see ``ordered``) as proposals."""
-    found = ordered(ranking, files, failures, editable=editable, scores=scores)
+    found = ordered(ranking, files, failures, editable=editable, scores=scores,
+                    time_limit_s=LISTING_TIME_S)
     return [Proposal(c.path, c.line, c.text, c.family, words(c))
             for _, c in itertools.islice(found, limit)]

@@ -20,6 +20,7 @@ the best-ranked line first, behaviour-disabling edits last, then the smallest ch
 from __future__ import annotations
 
 import ast
+import bisect
 import json
 import warnings
 from collections.abc import Iterable, Iterator
@@ -28,6 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from agent.repair.site import Candidate
+from envs.mutations import parsed, text_of, walk
 
 PRIOR_PATH = Path(__file__).with_name("prior.json")
 TOP_LINES = 3
@@ -81,11 +83,11 @@ def prior_from_counts(counts: dict[str, dict[str, int]], strength: float = 20.0)
 def context_of(source: str, line: int) -> str:
     """The kind of statement at a line ("If", "Return", "Assign", ...), the prior's context."""
     try:
-        tree = ast.parse(source)
+        tree = parsed(source)
     except (SyntaxError, ValueError):
         return "SyntaxError"
     best = None
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.stmt) and node.lineno <= line <= (node.end_lineno or node.lineno):
             if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
                     or node.lineno == line:
@@ -160,8 +162,17 @@ def order(ranked: Iterable[tuple[int, str, list[Candidate]]], prior: Prior | Non
     return [(rank, cand) for _, rank, _, cand in scored]
 
 
-def ast_key(path: str, text: str) -> str | None:
-    """The normalized AST of a candidate file, or None when it does not compile."""
+def ast_key(path: str, text: str, original: str | None = None) -> str | None:
+    """The normalized AST of a candidate file, or None when it does not compile.
+
+    With the ``original`` text it edits, an edit inside one top-level statement or one method
+    of a top-level class is parsed and compiled on its own, and the key is the original's
+    with that statement's part replaced: the same key, at the cost of the statement, not of
+    the file (``_piece_key``)."""
+    if original is not None:
+        key = _piece_key(path, text, original)
+        if key is not _WHOLE:
+            return key
     try:
         with warnings.catch_warnings():  # a mutant's `x is 1` warns; it is still a candidate
             warnings.simplefilter("ignore")
@@ -171,6 +182,120 @@ def ast_key(path: str, text: str) -> str | None:
         return None
     return ast.dump(tree, annotate_fields=False)
 
+
+_WHOLE = object()
+"""``_piece_key``'s answer where only the whole file can say."""
+
+
+class _Original:
+    """A file's normalized AST and the statements whose part of it a candidate may replace:
+    top-level ones and the methods of top-level classes (no function encloses them, so they
+    compile alone as they do in the file)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        tree = parsed(source)
+        self.dump = ast.dump(tree, annotate_fields=False)
+        pieces = [(n, 0) for n in tree.body]
+        pieces += [(m, 1) for n in tree.body if isinstance(n, ast.ClassDef) for m in n.body
+                   if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+        self.pieces = sorted(((_first_line(n), n.end_lineno, n, depth) for n, depth in pieces),
+                             key=lambda p: (p[0], -p[1]))
+        self.tree, self.starts = tree, text_of(source).starts  # the tree keeps its ids its own
+        self._where: dict[int, int | None] = {}
+
+    def where(self, node: ast.AST, depth: int, lo: int, hi: int) -> int | None:
+        """Where the node's part of the dump begins: where its lines ``lo:hi`` hold it alone
+        and its part occurs exactly once in the dump."""
+        if id(node) not in self._where:
+            part, at = ast.dump(node, annotate_fields=False), None
+            chunk = self.source[lo:hi]
+            try:
+                alone = _parse_piece(chunk, depth)
+            except (SyntaxError, ValueError):
+                alone = []
+            if [ast.dump(n, annotate_fields=False) for n in alone] == [part] \
+                    and self.dump.count(part) == 1:
+                at = self.dump.index(part)
+            self._where[id(node)] = at
+        return self._where[id(node)]
+
+
+def _first_line(node: ast.AST) -> int:
+    return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+
+
+def _parse_piece(chunk: str, depth: int) -> list[ast.stmt]:
+    """The statements of a top-level (``depth`` 0) or class-level (1) piece of a module."""
+    if not depth:
+        return ast.parse(chunk).body
+    return ast.parse("if 1:\n" + chunk).body[0].body
+
+
+def _indent(chunk: str) -> int | None:
+    """The indentation of a chunk's first line of code."""
+    for line in chunk.split("\n"):
+        if line.strip() and not line.lstrip().startswith("#"):
+            return len(line) - len(line.lstrip())
+    return None
+
+
+@lru_cache(maxsize=8)
+def _original(source: str) -> _Original | None:
+    # A future import changes how annotations compile: then only the whole file says.
+    return None if "__future__" in source else _Original(source)
+
+
+def _common(a: str, b: str, backwards: bool = False) -> int:
+    """How many characters ``a`` and ``b`` share at their start (end, ``backwards``)."""
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        same = a[len(a) - mid:] == b[len(b) - mid:] if backwards else a[:mid] == b[:mid]
+        lo, hi = (mid, hi) if same else (lo, mid - 1)
+    return lo
+
+
+def _piece_key(path: str, text: str, source: str):
+    try:
+        original = _original(source)
+    except (SyntaxError, ValueError):
+        return _WHOLE
+    if original is None or text == source:
+        return _WHOLE
+    head = _common(text, source)
+    tail = min(_common(text, source, backwards=True), len(source) - head, len(text) - head)
+    first = bisect.bisect_right(original.starts, head)  # 1-based line of the first change
+    last = bisect.bisect_right(original.starts, max(len(source) - tail - 1, head))
+    piece = None
+    for start, end, node, depth in original.pieces:  # the innermost that holds the change
+        if start > first:
+            break
+        if end >= last:
+            piece = (start, end, node, depth)
+    if piece is None:
+        return _WHOLE
+    start, end, node, depth = piece
+    lo, hi = original.starts[start - 1], original.starts[min(end, len(original.starts) - 1)]
+    if head < lo or len(source) - tail > hi:
+        return _WHOLE
+    at = original.where(node, depth, lo, hi)
+    chunk = text[lo:len(text) - (len(source) - hi)]
+    # A first line indented otherwise would sit elsewhere in the file than in the piece.
+    if at is None or _indent(chunk) != _indent(source[lo:hi]):
+        return _WHOLE
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            body = _parse_piece(chunk, depth)
+            compile(ast.Module(body, []), path, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return _WHOLE  # the whole file decides (it fails too, as a rule)
+    if not body:
+        return _WHOLE
+    part = ", ".join(ast.dump(n, annotate_fields=False) for n in body)
+    old = ast.dump(node, annotate_fields=False)
+    return original.dump[:at] + part + original.dump[at + len(old):]
 
 def unique(candidates: Iterable[tuple[int, Candidate]], originals: dict[str, str]
            ) -> Iterator[tuple[int, Candidate]]:
@@ -182,7 +307,7 @@ def unique(candidates: Iterable[tuple[int, Candidate]], originals: dict[str, str
             seen.add((cand.path, None))
             if cand.path in originals:
                 seen.add((cand.path, ast_key(cand.path, originals[cand.path])))
-        key = ast_key(cand.path, cand.text)
+        key = ast_key(cand.path, cand.text, originals.get(cand.path))
         if key is None or (cand.path, key) in seen:
             continue
         seen.add((cand.path, key))

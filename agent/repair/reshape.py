@@ -45,6 +45,7 @@ from functools import lru_cache
 
 from agent.repair.deletions import alone_on_lines, block_of
 from agent.repair.site import Candidate, Site, scope_nodes
+from envs.mutations import walk
 
 _ATOM = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Constant, ast.List, ast.Tuple,
          ast.ListComp, ast.Dict, ast.Set)
@@ -238,6 +239,8 @@ def literal_spelling(site: Site) -> Iterator[Candidate]:
         old = site.segment(node)
         mine = Counter(_WORD.findall(old))
         for word in dict.fromkeys(_WORD.findall(node.value)):
+            if made >= MAX_SPELLINGS:
+                return  # nothing more comes out: spare the vocabulary searches
             if prose[word] > mine[word]:
                 continue  # the module spells it so elsewhere too: not a typo
             vocabulary = [w for w, n in prose.items() if n > mine[w] and w != word]
@@ -413,7 +416,7 @@ def _numbers(site: Site) -> list[int | float]:
     """Numbers written in the function, then in the module (not booleans), nearest first."""
     found = []
     for scope in ([site.func] if site.func is not None else []) + [site.tree]:
-        for node in ast.walk(scope):
+        for node in walk(scope):
             if isinstance(node, ast.Constant) and type(node.value) in (int, float):
                 found.append((scope is site.tree, abs(node.lineno - site.line), node.value))
     found.sort(key=lambda item: item[:2])

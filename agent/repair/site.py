@@ -11,10 +11,10 @@ from __future__ import annotations
 import ast
 import builtins
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from envs.mutations import _scope_nodes as scope_nodes  # one definition of a function's own nodes
-from envs.mutations import _Text
+from envs.mutations import node_memo, parsed, text_of, walk
 
 BUILTIN_NAMES = frozenset(dir(builtins))
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -42,6 +42,30 @@ def indent_of(line: str) -> str:
     return line[: len(line) - len(line.lstrip())]
 
 
+@node_memo
+def parents_of(tree: ast.Module) -> dict[ast.AST, ast.AST]:
+    """Each node's parent in a module, mapped once per (shared, never changed) tree."""
+    out = {}
+    for node in walk(tree):
+        for child in ast.iter_child_nodes(node):
+            out[child] = node
+    return out
+
+
+@lru_cache(maxsize=16)
+def _module_names(source: str) -> tuple[str, ...]:
+    names = []
+    for node in parsed(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names += [(a.asname or a.name).split(".")[0] for a in node.names if a.name != "*"]
+        else:
+            names += [n.id for n in ast.walk(node)
+                      if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
+    return tuple(dict.fromkeys(names))
+
+
 def _params(func: ast.AST) -> list[str]:
     args = func.args
     names = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
@@ -64,7 +88,7 @@ class Site:
     def parse(cls, path: str, source: str, line: int, package: dict[str, str] | None = None):
         """The site, or None when the source does not parse (only the syntax family applies)."""
         try:
-            tree = ast.parse(source)
+            tree = parsed(source)
         except (SyntaxError, ValueError):
             return None
         return cls(path, source, line, tree, dict(package or {}))
@@ -72,7 +96,7 @@ class Site:
     # -- where the line sits ------------------------------------------------------------------
     @cached_property
     def text(self) -> _Text:
-        return _Text(self.source)
+        return text_of(self.source)
 
     @cached_property
     def lines(self) -> list[str]:
@@ -80,15 +104,11 @@ class Site:
 
     @cached_property
     def parents(self) -> dict[ast.AST, ast.AST]:
-        out = {}
-        for node in ast.walk(self.tree):
-            for child in ast.iter_child_nodes(node):
-                out[child] = node
-        return out
+        return parents_of(self.tree)
 
     def _innermost(self, kinds) -> ast.AST | None:
         best = None
-        for node in ast.walk(self.tree):
+        for node in walk(self.tree):
             if isinstance(node, kinds) and node.lineno <= self.line <= (node.end_lineno or node.lineno):
                 if best is None or (node.lineno, -node.end_lineno) >= (best.lineno, -best.end_lineno):
                     best = node
@@ -102,7 +122,7 @@ class Site:
     def stmt(self) -> ast.stmt | None:
         """The innermost statement that contains the line (not a whole function or class)."""
         best = None
-        for node in ast.walk(self.func or self.tree):
+        for node in ast.walk(self.func) if self.func is not None else walk(self.tree):
             if (isinstance(node, ast.stmt) and not isinstance(node, _SCOPES + (ast.ClassDef,))
                     and node.lineno <= self.line <= (node.end_lineno or node.lineno)):
                 if best is None or node.lineno >= best.lineno:
@@ -147,23 +167,14 @@ class Site:
     @cached_property
     def module_names(self) -> list[str]:
         """Names bound at module level: functions, classes, assignments, imports."""
-        names = []
-        for node in self.tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                names.append(node.name)
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                names += [(a.asname or a.name).split(".")[0] for a in node.names if a.name != "*"]
-            else:
-                names += [n.id for n in ast.walk(node)
-                          if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
-        return list(dict.fromkeys(names))
+        return list(_module_names(self.source))
 
     @cached_property
     def self_attributes(self) -> list[str]:
         """``self.X`` attributes of the class around the line (assigned or read), and its methods."""
         if self.cls is None:
             return []
-        names = [n.attr for n in ast.walk(self.cls) if isinstance(n, ast.Attribute)
+        names = [n.attr for n in walk(self.cls) if isinstance(n, ast.Attribute)
                  and isinstance(n.value, ast.Name) and n.value.id == "self"]
         names += [n.name for n in self.cls.body if isinstance(n, _FUNCS)]
         return list(dict.fromkeys(names))

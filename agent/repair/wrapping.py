@@ -18,6 +18,7 @@ import ast
 from collections.abc import Iterator
 
 from agent.repair.site import Candidate, Site
+from envs.mutations import walk
 
 _VALUE = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.ListComp, ast.List, ast.Tuple)
 _ATOM = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.List, ast.ListComp, ast.Constant)
@@ -167,7 +168,7 @@ def _tails(site: Site) -> list[str]:
     ``// 2``): the function first, the most frequent first."""
     counts: dict[str, float] = {}
     for scope, weight in ((site.func, 2.0), (site.tree, 1.0)):
-        for node in ast.walk(scope) if scope is not None else ():
+        for node in walk(scope) if scope is not None else ():
             if isinstance(node, ast.BinOp) and type(node.op) in _TAIL_OPS and (
                     isinstance(node.right, ast.Name) and node.right.id in site.bound
                     or isinstance(node.right, ast.Constant) and type(node.right.value) is int):
