@@ -149,8 +149,13 @@ class AgentRun:
 
         client = docker.from_env()
         try:
-            return client.containers.list(
-                all=True, filters={"label": f"debug-agent.session={self.session}"})
+            for _ in range(5):
+                try:
+                    return client.containers.list(
+                        all=True, filters={"label": f"debug-agent.session={self.session}"})
+                except docker.errors.NotFound:  # one went away between the list and its inspect
+                    time.sleep(0.1)
+            raise AssertionError("containers kept vanishing while being listed")
         finally:
             client.close()
 
