@@ -343,10 +343,8 @@ class SearchPolicy:
         """Every family's candidate fixes at the ranked lines as (rank of the line, candidate),
         most promising first, without AST duplicates or code that does not compile (lazily:
         only what is validated is parsed). ``current`` maps each source file to its text now."""
-        if self.config.engine == "naive":
-            test_files = task_test_files(self.task)
-            return naive_order(current, lambda p: not is_test_path(p, test_files)
-                               and not self.task.leaves_alone(p))
+        if self.config.engine == "naive":  # ``current`` holds no test files (``_package``)
+            return naive_order(current, lambda p: not self.task.leaves_alone(p))
         # Making candidates is pure CPU; on a starved machine it alone could outlast the
         # budget, so it takes at most half of it, and half of what the run's --timeout leaves.
         limit = min(self._budget_s, self.workspace.sandbox.deadline.remaining()) / 2
