@@ -158,3 +158,52 @@ def test_a_repo_imported_by_its_absolute_path_is_validated_in_place(make_sandbox
     assert one["fix"]["p2p"] == {MUL: "passed"}
     assert statuses(two) == statuses(one)
     assert all("leak" not in r for r in two.values())
+
+
+# -- the knob: agent fix --jobs ------------------------------------------------------------------
+
+
+def test_jobs_is_refused_where_it_means_nothing():
+    from agent.cli import main
+    from agent.fix import FixConfig
+    from sandboxes.errors import UsageError
+
+    repo = Path(__file__).parent.parent / "examples" / "shop"
+    assert main(["fix", str(repo), "--jobs", "2", "--policy", "openai", "--model", "m"]) == 2
+    assert main(["fix", str(repo), "--jobs", "0"]) == 2
+    with pytest.raises(UsageError, match="jobs must be at least 1, got 0"):
+        FixConfig(jobs=0)
+
+
+def test_the_sandbox_gets_a_cpu_per_job_up_to_the_machine():
+    from agent.fix import sandbox_for_jobs
+    from sandboxes.base import SandboxLimits
+    from sandboxes.config import SandboxConfig
+
+    config = SandboxConfig("docker")
+    assert sandbox_for_jobs(config, 1, cores=2) is config
+    assert sandbox_for_jobs(config, 2, cores=2).limits.cpus == 2.0
+    assert sandbox_for_jobs(config, 8, cores=2).limits.cpus == 2.0  # Docker refuses more
+    roomy = SandboxConfig("docker", limits=SandboxLimits(cpus=4.0))
+    assert sandbox_for_jobs(roomy, 2, cores=8) is roomy
+
+
+@pytest.mark.slow
+@pytest.mark.docker
+def test_agent_fix_finds_the_same_fix_with_two_jobs(docker_ready, tmp_path):
+    import shutil
+
+    from agent.fix import FixConfig, fix
+    from sandboxes.config import SandboxConfig
+
+    example = Path(__file__).parent.parent / "examples" / "shop"
+    found = {}
+    for jobs in (1, 2):
+        repo = tmp_path / f"shop{jobs}"
+        shutil.copytree(example, repo, ignore=shutil.ignore_patterns("__pycache__"))
+        result = fix(repo, FixConfig(sandbox=SandboxConfig("docker"), jobs=jobs,
+                                     out=tmp_path / f"out{jobs}", timeout_s=300))
+        assert result.resolved, jobs
+        stats = result.policy_stats
+        found[jobs] = (result.best.patch, stats["candidates"], stats["family"], stats["line"])
+    assert found[2] == found[1]
