@@ -53,7 +53,7 @@ from envs.actions import (
     format_action,
     make_edit,
 )
-from envs.candidates import source_files
+from envs.candidates import failing_outputs, source_files
 from envs.limits import (
     COVERAGE_SLOWDOWN,
     SCORING_SLOWDOWN,
@@ -210,10 +210,10 @@ class SearchPolicy:
         self._scores: dict[Location, float] = {}
         """Suspiciousness of the localized lines (the ranking's ties share a rank)."""
         self._suite: dict = {}
-        self._failure_text = ""
-        self._failure_texts: list[str] = []
-        """The failing tests' outputs, one per test (their hints raise families: rank.order)."""
-        self._collection_text = ""
+        self._failures: dict[str, str] = {}
+        """The failing tests' outputs, node id -> output (their hints raise families:
+        rank.order), as the env's ``candidates`` listing gets them (``failing_outputs``)."""
+        self._collection_errors: list[str] = []
         self._state: tuple = ()
         self._budget_s = self.config.time_budget_s
 
@@ -353,7 +353,7 @@ class SearchPolicy:
         # budget, so it takes at most half of it, and half of what the run's --timeout leaves.
         limit = min(self._budget_s, self.workspace.sandbox.deadline.remaining()) / 2
         return in_order(ranking, current, self._scores, time_limit_s=limit,
-                        failures=self._failure_texts)
+                        failures=self._failures)
 
     def _prior_first(self, found: Iterator[tuple[int, Candidate]], ranking: list[Location]
                      ) -> Iterator[tuple[int, Candidate]]:
@@ -389,9 +389,10 @@ class SearchPolicy:
         """Lines where code cannot run at all (a SyntaxError; a name nothing binds when the
         failures mention a NameError; the frames of a module that fails to import): nothing
         else in the file is testable before them."""
-        out = problem_lines(current, self._failure_text)
+        out = problem_lines(current, [*self._failures.values(), *self._collection_errors])
         workdir = self.workspace.sandbox.workdir
-        out += [loc for loc in traceback_frames(self._collection_text, workdir) if loc[0] in current]
+        out += [loc for loc in traceback_frames("\n".join(self._collection_errors), workdir)
+                if loc[0] in current]
         return out
 
     def _evidence(self, initial, localized) -> None:
@@ -404,10 +405,8 @@ class SearchPolicy:
             durations = {t: r.duration_s for t, r in report.tests.items()}
             limits = test_limits(durations, statuses_of(report), ceiling=cfg.test_timeout_s)
             self._suite["limits"] = {t: limits[t] for t in f2p + p2p if t in limits}
-            texts = [r.message for t, r in report.tests.items() if t in f2p]
-            self._failure_text = "\n".join(texts + list(report.collection_errors))
-            self._failure_texts = texts
-            self._collection_text = "\n".join(report.collection_errors)
+            self._failures = failing_outputs(report, self.task)
+            self._collection_errors = list(report.collection_errors)
         if localized is not None and localized.coverage:
             self._coverage = localized.coverage
             self._suite["p2p_by_file"] = evidence.tests_by_file(self._coverage, p2p)
