@@ -13,6 +13,7 @@ Families, by group:
 - ``agent.repair.deletions``: two adjacent statements or a whole block removed;
 - ``agent.repair.reshape``: reductions, slices, unary operators, dead stores, literals;
 - ``agent.repair.flow``: branches exchanged, statements moved, ``elif`` / ``if``, ``break``;
+- ``agent.repair.calls``: ``x.a`` <-> ``x.a()``, ``type(self)``, a local for a rebuilt object, ``.get``;
 - ``agent.repair.syntax``: token-level fixes when the file does not compile.
 """
 
@@ -23,6 +24,7 @@ import time
 
 from agent.policies import templates
 from agent.repair import (
+    calls,
     conditions,
     deletions,
     expressions,
@@ -47,7 +49,7 @@ DISABLING = frozenset({"negate_condition", "remove_statement", "remove_condition
 
 FAMILIES = {**expressions.FAMILIES, **conditions.FAMILIES, **ingredients.FAMILIES,
             **names.FAMILIES, **operators.FAMILIES, **wrapping.FAMILIES,
-            **deletions.FAMILIES, **reshape.FAMILIES, **flow.FAMILIES}
+            **deletions.FAMILIES, **reshape.FAMILIES, **flow.FAMILIES, **calls.FAMILIES}
 
 
 def mutation_candidates(path: str, source: str, line: int | None = None) -> list[Candidate]:
