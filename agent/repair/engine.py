@@ -14,6 +14,7 @@ Families, by group:
 - ``agent.repair.reshape``: reductions, slices, unary operators, dead stores, literals;
 - ``agent.repair.flow``: branches exchanged, statements moved, ``elif`` / ``if``, ``break``;
 - ``agent.repair.calls``: ``x.a`` <-> ``x.a()``, ``type(self)``, a local for a rebuilt object, ``.get``;
+- ``agent.repair.pairs``: one change made at two places (every read, two parallel statements);
 - ``agent.repair.syntax``: token-level fixes when the file does not compile.
 """
 
@@ -32,6 +33,7 @@ from agent.repair import (
     ingredients,
     names,
     operators,
+    pairs,
     reshape,
     wrapping,
 )
@@ -49,7 +51,8 @@ DISABLING = frozenset({"negate_condition", "remove_statement", "remove_condition
 
 FAMILIES = {**expressions.FAMILIES, **conditions.FAMILIES, **ingredients.FAMILIES,
             **names.FAMILIES, **operators.FAMILIES, **wrapping.FAMILIES,
-            **deletions.FAMILIES, **reshape.FAMILIES, **flow.FAMILIES, **calls.FAMILIES}
+            **deletions.FAMILIES, **reshape.FAMILIES, **flow.FAMILIES, **calls.FAMILIES,
+            **pairs.FAMILIES}
 
 
 def mutation_candidates(path: str, source: str, line: int | None = None) -> list[Candidate]:
