@@ -15,6 +15,7 @@ Families, by group:
 - ``agent.repair.flow``: branches exchanged, statements moved, ``elif`` / ``if``, ``break``;
 - ``agent.repair.calls``: ``x.a`` <-> ``x.a()``, ``type(self)``, a local for a rebuilt object, ``.get``;
 - ``agent.repair.pairs``: one change made at two places (every read, two parallel statements);
+- ``agent.repair.invariants``: a comparison the module tests often conjoined, a member added;
 - ``agent.repair.syntax``: token-level fixes when the file does not compile.
 """
 
@@ -31,6 +32,7 @@ from agent.repair import (
     expressions,
     flow,
     ingredients,
+    invariants,
     names,
     operators,
     pairs,
@@ -52,7 +54,7 @@ DISABLING = frozenset({"negate_condition", "remove_statement", "remove_condition
 FAMILIES = {**expressions.FAMILIES, **conditions.FAMILIES, **ingredients.FAMILIES,
             **names.FAMILIES, **operators.FAMILIES, **wrapping.FAMILIES,
             **deletions.FAMILIES, **reshape.FAMILIES, **flow.FAMILIES, **calls.FAMILIES,
-            **pairs.FAMILIES}
+            **pairs.FAMILIES, **invariants.FAMILIES}
 
 
 def mutation_candidates(path: str, source: str, line: int | None = None) -> list[Candidate]:
