@@ -100,7 +100,8 @@ class Listing:
 
 
 def format_listing(listing: Listing, sources: dict[str, str], where: str) -> str:
-    """The observation: one entry per candidate, its id, site, words and new line(s)."""
+    """The observation: one entry per candidate, its id, site, words and new line(s), then a
+    last line ``choose one: apply c1 | apply c2 | ...``."""
     if not listing:
         return (f"no candidates at {where}; `open` the code and write an `edit`, or "
                 "`candidates PATH:LINE` at another line")
@@ -109,6 +110,9 @@ def format_listing(listing: Listing, sources: dict[str, str], where: str) -> str
     for key, proposal in listing.proposals.items():
         parts.append(f"{key}  {proposal.path}:{proposal.line}  {proposal.words}")
         parts += ["      " + line for line in changed_lines(sources[proposal.path], proposal.text)]
+    # The listing ends in the answers it expects, so that its last line (all a small model reads
+    # well) tells this turn from the others, whose observations also end in a line of code.
+    parts.append("choose one: " + " | ".join(f"apply {key}" for key in listing.proposals))
     return "\n".join(parts)
 
 

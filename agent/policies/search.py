@@ -105,6 +105,10 @@ class SearchConfig:
     """"full": every repair family at the ranked lines, ranked; "naive": the baseline, single
     mutations (``envs.mutations``) of every source file in file order, neither localized nor
     ranked (``proposals.naive_order``)."""
+    jobs: int = 1
+    """Candidates validated at once, each in its own copy of the repo in the sandbox
+    (``validate_worker``); the results are those of validating them one at a time, in order.
+    Give the sandbox as many CPUs (``SandboxLimits.cpus``)."""
     prior: str | None = None
     """A trained adapter directory (`agent train sft` / `ppo`): its probabilities over the
     ``candidates`` listing of the top lines order their validation (``agent.policies.prior``)."""
@@ -115,7 +119,7 @@ class SearchConfig:
                              f"got {self.engine!r}")
         if self.extra_candidates < 0:
             raise ValueError(f"SearchConfig.extra_candidates must be >= 0, got {self.extra_candidates}")
-        for name in ("max_candidates", "top_locations", "rounds", "batch_size"):
+        for name in ("max_candidates", "top_locations", "rounds", "batch_size", "jobs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"SearchConfig.{name} must be at least 1, got {getattr(self, name)}")
         for name in ("time_budget_s", "test_timeout_s"):
@@ -494,7 +498,8 @@ class SearchPolicy:
                    stop_on_success) -> list[Outcome]:
         request = {"candidates": payload, "f2p": f2p, "p2p": p2p,
                    "timeout": self.config.test_timeout_s, "stop_on_success": stop_on_success,
-                   "p2p_from": base_passing + 1, "deadline_s": max(left, 1.0)}
+                   "p2p_from": base_passing + 1, "deadline_s": max(left, 1.0),
+                   "jobs": self.config.jobs}
         t0 = time.monotonic()
         result, by_id = run_worker(sandbox, request, self._suite, timeout=left + 5)
         log.info("search: %d candidates validated in %.1f s", len(batch),

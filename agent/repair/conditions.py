@@ -115,6 +115,9 @@ def _free_names(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
+_TESTED = (ast.If, ast.While, ast.IfExp, ast.Assert)
+
+
 def condition_ingredient(site: Site) -> Iterator[Candidate]:
     conds = conditions(site)
     if not conds:
@@ -122,7 +125,7 @@ def condition_ingredient(site: Site) -> Iterator[Candidate]:
     pool = []
     for scope in ([site.func] if site.func is not None else []) + [site.tree]:
         for node in walk(scope):
-            if isinstance(node, (ast.If, ast.While, ast.IfExp, ast.Assert)):
+            if isinstance(node, _TESTED):
                 pool.append(node.test)
     here = {id(c) for c in conds}
     texts = []
@@ -139,8 +142,11 @@ def condition_ingredient(site: Site) -> Iterator[Candidate]:
             if text == old:
                 continue
             part = f"({text})" if " or " in text or " and " in text else text
-            for new, disables in ((text, False), (f"{base} and {part}", True),
-                                  (f"{base} or {part}", False)):
+            # a chain of the same operator grows by one operand (``a and b and c``)
+            both = old if isinstance(cond, ast.BoolOp) and isinstance(cond.op, ast.And) else base
+            either = old if isinstance(cond, ast.BoolOp) and isinstance(cond.op, ast.Or) else base
+            for new, disables in ((text, False), (f"{both} and {part}", True),
+                                  (f"{either} or {part}", False)):
                 yield site.candidate(site.replace(cond, new), "condition_ingredient",
                                      f"{old} -> {new}", size=len(text), disables=disables)
 

@@ -13,6 +13,9 @@ Families, by group:
 - ``agent.repair.deletions``: two adjacent statements or a whole block removed;
 - ``agent.repair.reshape``: reductions, slices, unary operators, dead stores, literals;
 - ``agent.repair.flow``: branches exchanged, statements moved, ``elif`` / ``if``, ``break``;
+- ``agent.repair.calls``: ``x.a`` <-> ``x.a()``, ``type(self)``, a local for a rebuilt object, ``.get``;
+- ``agent.repair.pairs``: one change made at two places (every read, two parallel statements);
+- ``agent.repair.invariants``: a comparison the module tests often conjoined, a member added;
 - ``agent.repair.syntax``: token-level fixes when the file does not compile.
 """
 
@@ -23,13 +26,16 @@ import time
 
 from agent.policies import templates
 from agent.repair import (
+    calls,
     conditions,
     deletions,
     expressions,
     flow,
     ingredients,
+    invariants,
     names,
     operators,
+    pairs,
     reshape,
     wrapping,
 )
@@ -47,7 +53,8 @@ DISABLING = frozenset({"negate_condition", "remove_statement", "remove_condition
 
 FAMILIES = {**expressions.FAMILIES, **conditions.FAMILIES, **ingredients.FAMILIES,
             **names.FAMILIES, **operators.FAMILIES, **wrapping.FAMILIES,
-            **deletions.FAMILIES, **reshape.FAMILIES, **flow.FAMILIES}
+            **deletions.FAMILIES, **reshape.FAMILIES, **flow.FAMILIES, **calls.FAMILIES,
+            **pairs.FAMILIES, **invariants.FAMILIES}
 
 
 def mutation_candidates(path: str, source: str, line: int | None = None) -> list[Candidate]:

@@ -1,0 +1,105 @@
+"""The call and attribute families (``agent.repair.calls``) on small hand-written sources: each
+proposes the exact text of the fix it is meant for and stays silent without the program's
+evidence (a call seen elsewhere, a class of the module, a local built by the same function)."""
+
+from __future__ import annotations
+
+from test_repair import line_of, src
+
+from agent.repair import candidates_at
+
+
+def texts(family: str, source: str, needle: str) -> list[str]:
+    return [c.text for c in candidates_at("m.py", source, line_of(source, needle),
+                                          families={family})]
+
+
+# -- call_attribute --------------------------------------------------------------------------
+
+def test_call_attribute_calls_a_method_read_as_a_property_and_back() -> None:
+    buggy = src("""
+        def late(job, now):
+            if job.start.date() < now.date:
+                return True
+    """)
+    assert texts("call_attribute", buggy, "if job") == [src("""
+        def late(job, now):
+            if job.start.date() < now.date():
+                return True
+    """)]
+    prop = src("""
+        class Box:
+            @property
+            def size(self):
+                return 3
+
+            def twice(self):
+                return self.size() * 2
+    """)
+    assert texts("call_attribute", prop, "return self.size") == [
+        prop.replace("self.size() * 2", "self.size * 2")]
+    assert texts("call_attribute", "def f(p):\n    return p.name\n", "return") == []
+
+
+# -- type_self -------------------------------------------------------------------------------
+
+def test_type_self_builds_the_instance_own_class_inside_a_method() -> None:
+    buggy = src("""
+        class Money:
+            def __init__(self, cents):
+                self.cents = cents
+
+            def __add__(self, other):
+                if not isinstance(other, Money):
+                    return NotImplemented
+                return Money(self.cents + other.cents)
+    """)
+    assert texts("type_self", buggy, "return Money") == [
+        buggy.replace("return Money(", "return type(self)(")]
+    assert texts("type_self", buggy, "isinstance") == []  # the base class is meant there
+    assert texts("type_self", "class A:\n    pass\n\ndef f(x):\n    return A(x)\n",
+                 "return") == []  # no self in scope
+
+
+# -- call_to_local ---------------------------------------------------------------------------
+
+def test_call_to_local_reuses_the_object_built_before_the_line() -> None:
+    buggy = src("""
+        def find(pattern, text, flags=0):
+            p = Pattern(pattern, flags=flags)
+            return Pattern(pattern).search(text)
+    """)
+    assert texts("call_to_local", buggy, "return") == [src("""
+        def find(pattern, text, flags=0):
+            p = Pattern(pattern, flags=flags)
+            return p.search(text)
+    """)]
+    assert texts("call_to_local", "def f(a):\n    return Pattern(a).search(a)\n", "return") == []
+
+
+# -- subscript_get ---------------------------------------------------------------------------
+
+def test_subscript_get_reads_a_missing_key_as_none_and_back() -> None:
+    buggy = "def fmt(formats, field):\n    if formats[field] is not None:\n        return 1\n"
+    assert texts("subscript_get", buggy, "if") == [
+        buggy.replace("formats[field]", "formats.get(field)")]
+    back = "def f(d, k):\n    return d.get(k) + 1\n"
+    assert texts("subscript_get", back, "return") == ["def f(d, k):\n    return d[k] + 1\n"]
+    assert texts("subscript_get", "def f(xs):\n    return xs[0] + xs[i - 1]\n", "return") == []
+
+
+# -- compare_like ----------------------------------------------------------------------------
+
+def test_compare_like_measures_both_sides_the_same_way_names_near_the_line_first() -> None:
+    buggy = src("""
+        class Job:
+            def due(self, now):
+                self.last = None
+                if self.at > now.time():
+                    self.next = self.next - 1
+    """)
+    found = texts("compare_like", buggy, "if self.at")
+    assert found[0] == buggy.replace("if self.at >", "if self.at.time() >")
+    assert buggy.replace("if self.at >", "if self.next.time() >") in found
+    assert len(found) == 3  # self.at, then self.next and self.last, read near the line
+    assert texts("compare_like", "def f(a, b):\n    return a < b\n", "return") == []

@@ -1,0 +1,62 @@
+"""The two-point families (``agent.repair.pairs``) on small hand-written sources: one change made
+at every place it belongs (every read of a name, two parallel statements), exact texts, and
+silence where no second place exists."""
+
+from __future__ import annotations
+
+from test_repair import line_of, src
+
+from agent.repair import candidates_at
+
+DATE = src("""
+    def parse(text):
+        parts = text.split("-")
+        day = int(parts[1])
+        month = int(parts[0])
+        return day, month
+""")
+
+
+def texts(family: str, source: str, needle: str) -> list[str]:
+    return [c.text for c in candidates_at("m.py", source, line_of(source, needle),
+                                          families={family})]
+
+
+def test_rename_all_replaces_every_read_of_a_name_in_the_statement() -> None:
+    buggy = src("""
+        def area(w, h):
+            side = max(w, h)
+            return w * w
+    """)
+    found = texts("rename_all", buggy, "return")
+    assert found == [buggy.replace("return w * w", "return h * h"),  # parameters first
+                     buggy.replace("return w * w", "return side * side")]
+    assert texts("rename_all", "def f(a, b):\n    return a + b\n", "return") == []
+
+
+def test_parallel_exchange_swaps_one_differing_leaf_between_parallel_statements() -> None:
+    found = texts("parallel_exchange", DATE, "day =")
+    assert found == [
+        DATE.replace("day = int", "month = int", 1).replace("month = int(parts[0])",
+                                                             "day = int(parts[0])"),
+        DATE.replace("parts[1]", "parts[@]").replace("parts[0]", "parts[1]")
+            .replace("parts[@]", "parts[0]"),
+    ]
+    assert texts("parallel_exchange", DATE, "month =") != []  # from either line
+    assert texts("parallel_exchange", DATE, "return") == []   # nothing parallel to it
+
+
+def test_consistent_edit_changes_a_shared_leaf_in_both_parallel_statements() -> None:
+    buggy = src("""
+        def edges(grid, width):
+            top = grid.row(0, width)
+            bottom = grid.row(0, width)
+            return top, bottom
+    """)
+    found = texts("consistent_edit", buggy, "top =")
+    assert buggy.replace("(0, width)", "(1, width)") in found
+    assert buggy.replace("(0, width)", "(-1, width)") in found
+    assert buggy.replace("(0, width)", "(0, grid)") in found  # a local read by both
+    assert all("top = " in t and "bottom = " in t for t in found)
+    assert len(found) <= 12
+    assert texts("consistent_edit", "def f(a):\n    x = g(a)\n    return x\n", "x =") == []
