@@ -359,8 +359,23 @@ class Slots:
                 break
             for index, copy, result in self.wait():
                 results[index] = result
-                free.append(copy)
+                if not result.pop("broken", False) or self.renew(copy):
+                    free.append(copy)
+            if not free and not self.running:  # no copy left to trust: the rest in place
+                break
         return False, printed
+
+    def renew(self, copy):
+        """A fresh copy in place of one a slot's process may have left edited (it ended
+        without putting the files back); False when none can be made."""
+        remove_tree(copy)
+        try:
+            shutil.copytree(self.root, copy, symlinks=True,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        except (OSError, shutil.Error):
+            self.copies.remove(copy)
+            return False
+        return True
 
     def start(self, index, candidate, copy, request, deadline):
         read_fd, write_fd = os.pipe()
@@ -402,7 +417,8 @@ class Slots:
                 result = json.loads(b"".join(chunks).decode())
             except ValueError:
                 result = {"id": candidate["id"], "f2p": {}, "p2p": {}, "elapsed_s": 0.0,
-                          "error": "the candidate's validation process ended without a result"}
+                          "error": "the candidate's validation process ended without a result",
+                          "broken": True}
             done.append((index, copy, result))
         return done
 
