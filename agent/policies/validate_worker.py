@@ -25,7 +25,9 @@ another's edits or the files its tests write; the results come out as the sequen
 print them: in the candidates' order, and none after the first candidate that solves everything
 when ``stop_on_success``. A child that imports a module from the original repo rather than its
 copy (an install whose paths cannot be moved) makes the rest of the batch run in place, one at a
-time, from the first candidate not yet printed.
+time, from the first candidate not yet printed. The copies live in the temporary folder for one
+batch; a copy whose process ended without putting its files back is made afresh.
+
 Output lines: "@@RESULT " + {"id", "f2p": {nodeid: status}, "p2p": {nodeid: status}, "error",
 "elapsed_s", "p2p_checked" (present when the pass-to-pass step ran, even over no tests)}
 
@@ -314,15 +316,15 @@ class Slots:
     def make(cls, root, jobs):
         """None when the copies cannot be made (no room in the temporary folder): the batch
         then runs in place."""
-        base = tempfile.mkdtemp(prefix="debug-agent-jobs-")
+        try:
+            base = tempfile.mkdtemp(prefix="debug-agent-jobs-")
+        except OSError:
+            return None
         name = os.path.basename(root.rstrip(os.sep)) or "repo"  # a test may look at it
         copies = []
         try:
             for k in range(jobs):
-                copy = os.path.join(base, str(k), name)
-                shutil.copytree(root, copy, symlinks=True,
-                                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-                copies.append(copy)
+                copies.append(copy_tree(root, os.path.join(base, str(k), name)))
         except (OSError, shutil.Error):
             remove_tree(base)
             return None
@@ -370,8 +372,7 @@ class Slots:
         without putting the files back); False when none can be made."""
         remove_tree(copy)
         try:
-            shutil.copytree(self.root, copy, symlinks=True,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            copy_tree(self.root, copy)
         except (OSError, shutil.Error):
             self.copies.remove(copy)
             return False
@@ -483,6 +484,11 @@ def enter_copy(copy, root):
 
 def moved(path, root, copy):
     return copy + path[len(root.rstrip(os.sep)):] if path and under(path, root) else path
+
+
+def copy_tree(root, copy):
+    return shutil.copytree(root, copy, symlinks=True,
+                           ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
 def remove_tree(path):
