@@ -60,3 +60,27 @@ def test_consistent_edit_changes_a_shared_leaf_in_both_parallel_statements() -> 
     assert all("top = " in t and "bottom = " in t for t in found)
     assert len(found) <= 12
     assert texts("consistent_edit", "def f(a):\n    x = g(a)\n    return x\n", "x =") == []
+
+
+def test_boundary_all_moves_both_ends_of_a_range_at_once() -> None:
+    buggy = "def outside(v):\n    return v >= 675 or v <= 100\n"
+    assert texts("boundary_all", buggy, "return") == [
+        "def outside(v):\n    return v > 675 or v < 100\n"]
+    chain = "def upper(c):\n    return 'A' < c < 'Z'\n"
+    assert texts("boundary_all", chain, "return") == ["def upper(c):\n    return 'A' <= c <= 'Z'\n"]
+    assert texts("boundary_all", "def f(a, b):\n    return a < b or a == 1\n", "return") == []
+
+
+def test_exchange_reads_swaps_two_names_at_every_read() -> None:
+    buggy = "def between(x, y, z):\n    return (x < y and y < z) or (x > y and y > z)\n"
+    found = texts("exchange_reads", buggy, "return")
+    assert "def between(x, y, z):\n    return (x < z and z < y) or (x > z and z > y)\n" in found
+    assert len(found) == 3  # each pair of the three names once
+    assert texts("exchange_reads", "def f(a, b):\n    return a - b\n", "return") == []
+
+
+def test_distribute_compare_completes_a_bare_operand_of_an_or() -> None:
+    buggy = "def special(s):\n    return s == 'ABC316' or 'ABC000'\n"
+    assert texts("distribute_compare", buggy, "return") == [
+        "def special(s):\n    return s == 'ABC316' or s == 'ABC000'\n"]
+    assert texts("distribute_compare", "def f(s):\n    return s or 'x'\n", "return") == []
