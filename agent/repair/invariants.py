@@ -111,10 +111,11 @@ def _readable(site: Site, member: str, stored: set[str]) -> bool:
 
 def extend_tuple(site: Site) -> Iterator[Candidate]:
     classes = {n.name for n in site.tree.body if isinstance(n, ast.ClassDef)} | _TYPES
-    others = _collections(site)
+    others = None
     for node in site.line_nodes():
         if not isinstance(node, (ast.Tuple, ast.List, ast.Set)) or "\n" in site.segment(node):
             continue
+        others = _collections(site) if others is None else others
         have = _members(site, node)
         if have is None:
             continue

@@ -68,10 +68,13 @@ def rename_all(site: Site) -> Iterator[Candidate]:
     groups: dict[str, list[ast.AST]] = {}
     for node in _reads(site, stmt):
         groups.setdefault(site.segment(node), []).append(node)
+    groups = {k: v for k, v in groups.items() if len(v) >= 2}
+    if not groups:
+        return
     values = set(site.value_names())
     names = [n for n in near_names(site) if n not in _stored(stmt)]
     for old, nodes in groups.items():
-        if len(nodes) < 2 or old not in values:
+        if old not in values:
             continue
         for new in [n for n in names if n != old][:MAX_NAMES]:
             spans = [(*site.text.span(n), new) for n in nodes]
