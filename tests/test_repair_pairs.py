@@ -4,9 +4,9 @@ silence where no second place exists."""
 
 from __future__ import annotations
 
-from test_repair import line_of, src
+from test_repair import line_of, same, src
 
-from agent.repair import candidates_at
+from agent.repair import calls, candidates_at, invariants, pairs, rank
 
 DATE = src("""
     def parse(text):
@@ -84,3 +84,41 @@ def test_distribute_compare_completes_a_bare_operand_of_an_or() -> None:
     assert texts("distribute_compare", buggy, "return") == [
         "def special(s):\n    return s == 'ABC316' or s == 'ABC000'\n"]
     assert texts("distribute_compare", "def f(s):\n    return s or 'x'\n", "return") == []
+
+
+def test_the_new_families_compile_and_differ_from_the_original() -> None:
+    """Every candidate the calls / pairs / invariants families make for a mixed module parses and
+    differs from the original (the engine's dedupe would drop it otherwise, so none is wasted)."""
+    source = src('''
+        class Span:
+            def __init__(self, lo, hi):
+                self.stats = {}
+                self.stats["lo"] = 0
+                self.stats["n"] = 0
+                self.lo, self.hi = lo, hi
+
+            def grow(self, by):
+                self.stats["grown"] = by
+                if self.lo >= 0 and self.hi <= 100 and self.lo < self.hi.real():
+                    return Span(self.lo - by, self.hi + by)
+                assert self.lo <= self.hi
+                return self.lo.real
+
+            def kind(self, other):
+                assert self.lo <= self.hi
+                kinds = (Span, tuple)
+                if isinstance(other, (list, tuple)) or other == 1 or 2:
+                    first = int(other[0])
+                    second = int(other[1])
+                    p = Span(first, second)
+                    return Span(first, second).grow(first * first)
+                return self.stats[other] if isinstance(other, kinds) else self.stats.get(other)
+    ''')
+    families = set(calls.FAMILIES) | set(pairs.FAMILIES) | set(invariants.FAMILIES)
+    made = set()
+    for line in range(1, source.count("\n") + 1):
+        for cand in candidates_at("m.py", source, line, families=families):
+            assert rank.ast_key("m.py", cand.text) is not None, cand.description
+            assert not same(cand.text, source), cand.description
+            made.add(cand.family)
+    assert made == families, families - made
