@@ -38,6 +38,12 @@ FIX_RESULT = "result.json"
 """What a fix leaves beside its trajectories: ``FixResult.to_json()`` (read by `agent view`)."""
 
 
+def default_jobs() -> int:
+    """Candidates validated at once unless told: two where the machine has two cores (a third
+    job gains little once the sandbox's own test runs and candidate making share them)."""
+    return min(2, os.cpu_count() or 1)
+
+
 @dataclass(frozen=True)
 class FixConfig:
     """What ``fix`` does; the fields of `agent fix`'s options."""
@@ -68,6 +74,9 @@ class FixConfig:
     started_at: float | None = None
     """The ``time.monotonic()`` value ``timeout_s`` counts from (`agent fix`: the process's
     start, ``sandboxes.deadline.process_start``); None: when ``fix`` is called."""
+    jobs: int = field(default_factory=default_jobs)
+    """Search policy: candidates validated at once, each in its own copy of the repo
+    (``SearchConfig.jobs``); the sandbox gets as many CPUs, as far as this machine has them."""
 
     def __post_init__(self) -> None:
         if self.max_steps < 2:
@@ -76,6 +85,8 @@ class FixConfig:
             raise UsageError(f"FixConfig.timeout_s must be positive, got {self.timeout_s}")
         if self.samples < 1:
             raise UsageError(f"FixConfig.samples must be at least 1, got {self.samples}")
+        if self.jobs < 1:
+            raise UsageError(f"FixConfig.jobs must be at least 1, got {self.jobs}")
         pytest_args(self.test_command)  # UsageError for a command that does not run pytest
 
 
@@ -167,6 +178,16 @@ class _Quiet:
         log.info("%s", text)
 
 
+def sandbox_for_jobs(sandbox: SandboxConfig, jobs: int, cores: int | None = None
+                     ) -> SandboxConfig:
+    """``sandbox`` with a CPU per job, up to the ``cores`` of this machine (Docker refuses
+    more)."""
+    cpus = float(min(max(jobs, 1), cores or os.cpu_count() or 1))
+    if cpus <= sandbox.limits.cpus:
+        return sandbox
+    return dataclasses.replace(sandbox, limits=dataclasses.replace(sandbox.limits, cpus=cpus))
+
+
 #: Seconds of ``timeout_s`` kept for closing the sandboxes and printing the result.
 CLOSE_MARGIN_S = 3.0
 
@@ -223,7 +244,10 @@ def _fix(repo: Path, spec: ProjectSpec, config: FixConfig,
     # The episode stops early enough for its final scoring run to fit in the deadline; a test
     # that hangs is stopped early enough for the rest of the suite to run.
     per_test = settings.test_timeout or min(30.0, max(5.0, config.timeout_s / 6))
-    env_config = EnvConfig(sandbox=dataclasses.replace(config.sandbox, image=image),
+    sandbox = config.sandbox
+    if config.policy == "search":
+        sandbox = sandbox_for_jobs(sandbox, config.jobs)
+    env_config = EnvConfig(sandbox=dataclasses.replace(sandbox, image=image),
                            max_steps=config.max_steps, time_budget_s=config.timeout_s * 0.85,
                            per_test_timeout_s=per_test)
     results: list[EpisodeResult] = []
@@ -300,6 +324,7 @@ def _policy_options(config: FixConfig) -> dict[str, Any]:
     options = dict(config.policy_options)
     if config.policy == "search":
         options.setdefault("time_budget_s", config.timeout_s * 0.8)
+        options.setdefault("jobs", config.jobs)
     return options
 
 

@@ -9,10 +9,11 @@ tried and the fixes found, candidates validated per second, and episodes that ra
 --timeout by more than 10 s.
 
     python benchmarks/fix_suite.py [--sandbox docker|local] [--tasks DIR] [--limit N] [--json]
-        [--timeout S] [--runs DIR] [--engine full|naive]
+        [--timeout S] [--runs DIR] [--engine full|naive] [--jobs N] [--only ID,...]
 
 ``--engine naive`` runs the baseline the engine is compared with on the same tasks, sandbox and
 budget: single mutations of every source file in file order, one round (`agent fix --engine`).
+``--jobs N`` is `agent fix --jobs`: candidates validated at once (default: agent fix's own).
 
 Run it with the package installed (or ``PYTHONPATH`` at the checkout).
 
@@ -100,9 +101,21 @@ def main() -> int:
                              "RUNS/TASK_ID (default: a temporary folder).")
     parser.add_argument("--engine", choices=("full", "naive"), default="full",
                         help="agent fix --engine: the repair engine, or the naive baseline.")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="agent fix --jobs: candidates validated at once (default: agent "
+                             "fix's own).")
+    parser.add_argument("--only", default=None, metavar="ID,...",
+                        help="Only the tasks with these ids (comma-separated).")
     args = parser.parse_args()
 
-    tasks = load_suite(args.tasks)[: args.limit]
+    tasks = load_suite(args.tasks)
+    if args.only:
+        wanted = set(args.only.split(","))
+        missing = wanted - {t.id for t in tasks}
+        if missing:
+            parser.error(f"--only: no task {', '.join(sorted(missing))} in {args.tasks}")
+        tasks = [t for t in tasks if t.id in wanted]
+    tasks = tasks[: args.limit]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         out = args.runs or tmp
@@ -111,7 +124,8 @@ def main() -> int:
             done = subprocess.run(
                 [sys.executable, "-m", "agent", "fix", str(task.repo), "--json",
                  "--sandbox", args.sandbox, "--out", f"{out}/{task.id}", "--engine", args.engine,
-                 *(["--timeout", str(args.timeout)] if args.timeout else [])],
+                 *(["--timeout", str(args.timeout)] if args.timeout else []),
+                 *(["--jobs", str(args.jobs)] if args.jobs else [])],
                 capture_output=True, text=True)
             wall = time.monotonic() - started
             try:
@@ -160,6 +174,7 @@ def main() -> int:
     summary = {
         "sandbox": args.sandbox,
         "engine": args.engine,
+        "jobs": args.jobs,
         "tasks": len(rows),
         "resolved": resolved,
         "resolve_rate": round(resolved / len(rows), 3) if rows else 0.0,

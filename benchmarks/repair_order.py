@@ -37,18 +37,31 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from repair_reach import _quantile, suite_pairs  # a sibling script module
 
 from agent.repair import rank
-from agent.repair.failure import split_tests
 from agent.repair.proposals import in_order, problem_lines
 from envs.bugs import source_files
 from envs.localize import traceback_frames
 from envs.task import load_suite
 
 _RANKED = re.compile(r"^(?P<path>\S+\.py):(?P<line>\d+)\s+(?P<score>-?[\d.]+)", re.MULTILINE)
+_TEST_HEADER = re.compile(r"^--- (\S+) ---$", re.MULTILINE)
 
 
-def evidence(trajectory: Path) -> tuple[list[tuple[str, int]], dict, str] | None:
-    """(ranking, scores, failure text) of a run: its first ``localize`` observation and the
-    first user message (the failing tests' output); None when the run has no localization."""
+def failing_outputs(text: str) -> dict[str, str]:
+    """{node id: output} from the episode's first message, where each failing test's output
+    follows a ``--- NODE ---`` header (the last one runs to the file list after it)."""
+    headers = list(_TEST_HEADER.finditer(text))
+    ends = [h.start() for h in headers[1:]] + [len(text)]
+    out = {h[1]: text[h.end():end].strip("\n") for h, end in zip(headers, ends)}
+    if headers:
+        last = headers[-1][1]
+        out[last] = out[last].split("\n\nFiles in the repository")[0]
+    return out
+
+
+def evidence(trajectory: Path) -> tuple[list[tuple[str, int]], dict, dict[str, str]] | None:
+    """(ranking, scores, failing tests' outputs) of a run: its first ``localize`` observation
+    and the first user message (the failing tests' output, by node id); None when the run has
+    no localization."""
     try:
         data = json.loads(trajectory.read_text())
     except (OSError, ValueError):
@@ -58,8 +71,8 @@ def evidence(trajectory: Path) -> tuple[list[tuple[str, int]], dict, str] | None
     if observation is None:
         return None
     found = [(m["path"], int(m["line"]), float(m["score"])) for m in _RANKED.finditer(observation)]
-    failures = next((m["content"] for m in data.get("messages", []) if m["role"] == "user"), "")
-    return [(p, n) for p, n, _ in found], {(p, n): s for p, n, s in found}, failures
+    first = next((m["content"] for m in data.get("messages", []) if m["role"] == "user"), "")
+    return [(p, n) for p, n, _ in found], {(p, n): s for p, n, s in found}, failing_outputs(first)
 
 
 def measure_task(task, buggy_text: str, fixed_text: str, path: str, runs: Path,
@@ -70,13 +83,14 @@ def measure_task(task, buggy_text: str, fixed_text: str, path: str, runs: Path,
     ranking, scores, failures = found
     files = {rel: (Path(task.repo) / rel).read_text() for rel in source_files(Path(task.repo))}
     files[path] = buggy_text
-    ranking += traceback_frames(failures)  # as SearchPolicy.ranking adds them
-    lines = [loc for loc in dict.fromkeys(problem_lines(files, failures) + ranking)
+    for output in failures.values():  # as SearchPolicy.ranking adds them
+        ranking += traceback_frames(output)
+    lines = [loc for loc in dict.fromkeys(problem_lines(files, failures.values()) + ranking)
              if loc[0] in files][:top_lines]
     target = rank.ast_key(path, fixed_text)
     started = time.perf_counter()
     position, family, line_rank, total = None, "", None, 0
-    for i, (index, cand) in enumerate(in_order(lines, files, scores, failures=split_tests(failures))):
+    for i, (index, cand) in enumerate(in_order(lines, files, scores, failures=failures)):
         total = i + 1
         if position is None and cand.path == path and rank.ast_key(path, cand.text) == target:
             position, family, line_rank = i, cand.family, index + 1

@@ -1,7 +1,7 @@
 """Candidates validated per second by the search's worker: a baseline revision against this one.
 
     python benchmarks/validate_throughput.py TASK_DIR... [--candidates 120] [--baseline REV]
-        [--backend docker] [--repeats 2] [--json]
+        [--jobs 1,2] [--backend docker] [--repeats 2] [--json]
 
 For each task (a directory with task.json and repo/, as ``agent eval`` reads them): one sandbox,
 the first run and the coverage run of ``localize`` as ``agent fix`` makes them, then the engine's
@@ -10,12 +10,17 @@ first ``--candidates`` candidates at the ranked lines, validated in batches of t
 REV:agent/policies/validate_worker.py``) and as it is in the working tree, alternately, in the
 same sandbox, on the same requests. Prints candidates per second for both, their ratio, and
 whether both workers reported the same status for every test of every candidate (they must).
+
+``--jobs A,B`` compares instead the working tree's worker validating A candidates at once with
+it validating B at once (``SearchConfig.jobs``), in a sandbox with B CPUs (as far as the machine
+has them), on the same requests, alternately.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -60,13 +65,14 @@ def prepare(task, sandbox, n: int) -> tuple[list[dict], dict, dict]:
     return payload, shared, suite
 
 
-def validate(sandbox, source: str, payload, shared, suite, batch: int) -> tuple[float, dict]:
+def validate(sandbox, source: str, jobs: int, payload, shared, suite, batch: int
+             ) -> tuple[float, dict]:
     """Seconds for every batch, and each candidate's result by id."""
     from agent.policies.search import run_worker
 
     results, started = {}, time.monotonic()
     for i in range(0, len(payload), batch):
-        request = dict(shared, candidates=payload[i:i + batch])
+        request = dict(shared, candidates=payload[i:i + batch], jobs=jobs)
         _, by_id = run_worker(sandbox, request, suite, timeout=600, source=source)
         results.update(by_id)
     return time.monotonic() - started, results
@@ -76,30 +82,33 @@ def statuses(results: dict) -> dict:
     return {k: (r["f2p"], r["p2p"]) for k, r in results.items()}
 
 
-def measure(task_dir: Path, args, sources: dict[str, str]) -> dict:
+def measure(task_dir: Path, args, variants: dict[str, tuple[str, int]]) -> dict:
+    """``variants``: name -> (worker source, jobs); the first is the base of the ratio."""
     from agent.policies.search import SearchConfig
     from envs.task import Task
-    from sandboxes import open_sandbox
+    from sandboxes import SandboxLimits, open_sandbox
 
     task = Task.load(task_dir)
-    sandbox = open_sandbox(task.repo, backend=args.backend)
+    cpus = min(max(jobs for _, jobs in variants.values()), os.cpu_count() or 1)
+    sandbox = open_sandbox(task.repo, backend=args.backend, limits=SandboxLimits(cpus=cpus))
     try:
         payload, shared, suite = prepare(task, sandbox, args.candidates)
-        seconds = {name: 0.0 for name in sources}
+        seconds = {name: 0.0 for name in variants}
         seen: dict[str, dict] = {}
         for _ in range(args.repeats):
-            for name, source in sources.items():
-                spent, results = validate(sandbox, source, payload, shared, suite,
+            for name, (source, jobs) in variants.items():
+                spent, results = validate(sandbox, source, jobs, payload, shared, suite,
                                           SearchConfig().batch_size)
                 seconds[name] += spent
                 seen.setdefault(name, statuses(results))
     finally:
         sandbox.close()
-    done = {name: len(seen[name]) for name in sources}
-    rate = {name: done[name] * args.repeats / seconds[name] for name in sources}
+    base, now = list(variants)
+    done = {name: len(seen[name]) for name in variants}
+    rate = {name: done[name] * args.repeats / seconds[name] for name in variants}
     return {"task": task.id, "candidates": len(payload), "validated": done,
-            "per_s": rate, "ratio": rate["now"] / rate["baseline"],
-            "same_statuses": seen["now"] == seen["baseline"]}
+            "per_s": rate, "ratio": rate[now] / rate[base],
+            "same_statuses": seen[now] == seen[base]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,36 +118,57 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", default="7a44678",
                         help="git revision of the baseline worker [default: the last one "
                              "before issue 15's throughput work]")
+    parser.add_argument("--jobs", default=None, metavar="A,B",
+                        help="compare the working tree's worker at A jobs with it at B jobs "
+                             "instead of a baseline revision with the working tree")
     parser.add_argument("--backend", default="docker", choices=("docker", "local"))
     parser.add_argument("--repeats", type=int, default=2, help="runs of each worker per task")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
-    baseline = subprocess.run(["git", "show", f"{args.baseline}:{WORKER}"], cwd=ROOT,
-                              capture_output=True, text=True)
-    if baseline.returncode != 0:
-        print(f"error: no {WORKER} at {args.baseline!r}: {baseline.stderr.strip()}",
-              file=sys.stderr)
+    variants = make_variants(args)
+    if isinstance(variants, str):
+        print(f"error: {variants}", file=sys.stderr)
         return 2
-    sources = {"baseline": baseline.stdout, "now": (ROOT / WORKER).read_text()}
-    rows = [measure(task_dir, args, sources) for task_dir in args.tasks]
+    rows = [measure(task_dir, args, variants) for task_dir in args.tasks]
+    base, now = list(variants)
     total = {name: sum(r["validated"][name] for r in rows) * args.repeats
              / sum(r["validated"][name] * args.repeats / r["per_s"][name] for r in rows)
-             for name in sources}
-    summary = {"baseline": args.baseline, "backend": args.backend, "tasks": rows,
-               "per_s": total, "ratio": total["now"] / total["baseline"],
-               "same_statuses": all(r["same_statuses"] for r in rows)}
+             for name in variants}
+    summary = {"compared": list(variants), "backend": args.backend, "tasks": rows,
+               "per_s": total, "ratio": total[now] / total[base],
+               "same_statuses": all(r["same_statuses"] for r in rows),
+               "load_average": os.getloadavg()}
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
-    print(f"validate_worker {args.baseline} vs working tree, {args.backend} sandbox, "
-          f"{args.repeats} runs each")
+    print(f"validate_worker {base} vs {now}, {args.backend} sandbox, {args.repeats} runs each; "
+          "load average %.1f %.1f %.1f" % summary["load_average"])
     print(f"{'task':28} {'cands':>5} {'base/s':>7} {'now/s':>7} {'ratio':>6} same")
     for r in rows:
-        print(f"{r['task']:28} {r['candidates']:5d} {r['per_s']['baseline']:7.1f} "
-              f"{r['per_s']['now']:7.1f} {r['ratio']:6.2f} {r['same_statuses']}")
-    print(f"{'all':28} {'':5} {total['baseline']:7.1f} {total['now']:7.1f} "
+        print(f"{r['task']:28} {r['candidates']:5d} {r['per_s'][base]:7.1f} "
+              f"{r['per_s'][now]:7.1f} {r['ratio']:6.2f} {r['same_statuses']}")
+    print(f"{'all':28} {'':5} {total[base]:7.1f} {total[now]:7.1f} "
           f"{summary['ratio']:6.2f} {summary['same_statuses']}")
     return 0
+
+
+def make_variants(args) -> dict[str, tuple[str, int]] | str:
+    """name -> (worker source, jobs) of the two workers compared; a message when there are
+    none."""
+    now = (ROOT / WORKER).read_text()
+    if args.jobs:
+        try:
+            a, b = (int(n) for n in args.jobs.split(","))
+        except ValueError:
+            return f"--jobs takes two counts such as 1,2, got {args.jobs!r}"
+        if min(a, b) < 1 or a == b:
+            return f"--jobs takes two different counts of at least 1, got {args.jobs!r}"
+        return {f"jobs={a}": (now, a), f"jobs={b}": (now, b)}
+    baseline = subprocess.run(["git", "show", f"{args.baseline}:{WORKER}"], cwd=ROOT,
+                              capture_output=True, text=True)
+    if baseline.returncode != 0:
+        return f"no {WORKER} at {args.baseline!r}: {baseline.stderr.strip()}"
+    return {args.baseline: (baseline.stdout, 1), "working tree": (now, 1)}
 
 
 if __name__ == "__main__":

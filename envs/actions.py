@@ -117,7 +117,8 @@ edit pkg/module.py
 ```
 Instead of writing an edit you may choose one: `candidates` lists possible fixes at the most
 suspicious lines (`candidates pkg/module.py:12` at one line), each with an id and the line as it
-would read; then apply one, which edits the file as that listing shows:
+would read, and ends with `choose one: apply c1 | apply c2 | ...`; then apply one, which edits
+the file as that listing shows:
 ```
 apply c2
 ```"""

@@ -3,10 +3,12 @@
 The env does not make candidates itself: a *proposer* does, named by an import path in
 ``EnvConfig.proposer`` (the repair engine's, ``agent.repair.proposals:propose``, by default), so
 that envs keeps importing nothing of the agent at module level. A proposer is called as
-``propose(files, ranking, limit=K, failures=TEXT, editable=FN, scores=MAP)`` with the repo's
-source files (path -> text, tests left out), the ranked suspicious lines ((path, line), best
-first), the failing tests' output, which files may be edited (``Task.leave_alone``) and the
-localization's score of each line, and returns up to K ``Proposal``s in the order worth trying.
+``propose(files, ranking, limit=K, failures=OUTPUTS, errors=TEXTS, editable=FN, scores=MAP)``
+with the repo's source files (path -> text, tests left out), the ranked suspicious lines ((path,
+line), best first), each failing test's output (``failing_outputs``: node id -> output, one
+entry per test, so that each test weighs once), the collection errors, which files may be edited
+(``Task.leave_alone``) and the localization's score of each line, and returns up to K
+``Proposal``s in the order worth trying.
 
 A ``Listing`` numbers them ``c1`` ... ``cK`` and keeps, for each, the edit that makes it: a
 SEARCH/REPLACE ``Edit`` computed against the file as it read when listed (``make_edit``), so
@@ -98,7 +100,8 @@ class Listing:
 
 
 def format_listing(listing: Listing, sources: dict[str, str], where: str) -> str:
-    """The observation: one entry per candidate, its id, site, words and new line(s)."""
+    """The observation: one entry per candidate, its id, site, words and new line(s), then a
+    last line ``choose one: apply c1 | apply c2 | ...``."""
     if not listing:
         return (f"no candidates at {where}; `open` the code and write an `edit`, or "
                 "`candidates PATH:LINE` at another line")
@@ -107,6 +110,9 @@ def format_listing(listing: Listing, sources: dict[str, str], where: str) -> str
     for key, proposal in listing.proposals.items():
         parts.append(f"{key}  {proposal.path}:{proposal.line}  {proposal.words}")
         parts += ["      " + line for line in changed_lines(sources[proposal.path], proposal.text)]
+    # The listing ends in the answers it expects, so that its last line (all a small model reads
+    # well) tells this turn from the others, whose observations also end in a line of code.
+    parts.append("choose one: " + " | ".join(f"apply {key}" for key in listing.proposals))
     return "\n".join(parts)
 
 
@@ -125,6 +131,14 @@ def changed_lines(old: str, new: str, most: int = 3) -> list[str]:
     if len(out) > most:
         out = out[:most] + [f"      ... {len(out) - most} more changed lines"]
     return out
+
+
+def failing_outputs(report, task: Task) -> dict[str, str]:
+    """{node id: output} of the task's failing tests in a run (a ``TestReport``), in the run's
+    order: what a proposer reads, and what the search reads, so that both order alike."""
+    if report is None:
+        return {}
+    return {t: r.message for t, r in report.tests.items() if t in task.fail_to_pass}
 
 
 def source_files(sandbox: Sandbox, task: Task) -> dict[str, str]:

@@ -18,7 +18,7 @@ from envs.actions import (
     Action, ActionError, Apply, Candidates, Edit, Localize, Open, RunTests, Search, Submit,
     format_action, parse_action,
 )
-from envs.candidates import Listing, load_proposer, source_files
+from envs.candidates import Listing, failing_outputs, load_proposer, source_files
 from envs.limits import COVERAGE_SLOWDOWN, SCORING_SLOWDOWN, hung_limits
 from envs.localize import (
     Suspicious,
@@ -385,18 +385,14 @@ class DebugEnv(gym.Env[str, str]):
             ranking, where = [(path, action.line)], f"{path}:{action.line}"
         else:
             ranking, where = self._candidate_ranking(), "the top localized lines"
-        failures = ""
-        if self.initial_report is not None:
-            # One "--- NODE ---" piece per failing test, as the search reads them, so that the
-            # listing's order is the order the search validates in (the pieces' hints rank
-            # families); collection errors come first, outside any piece.
-            failures = "\n".join(list(self.initial_report.collection_errors)
-                                  + [f"--- {t} ---\n{r.message}"
-                                     for t, r in self.initial_report.tests.items()
-                                     if t in task.fail_to_pass])
+        report = self.initial_report
         propose = load_proposer(self.config.proposer)
         scores = {(s.path, s.line): s.score for s in self._localization or []}
-        found = propose(files, ranking, limit=self.config.candidates_k, failures=failures,
+        # Each failing test's output as the search reads it, so that the listing's order is the
+        # order the search validates in (each test's hints weigh once).
+        found = propose(files, ranking, limit=self.config.candidates_k,
+                        failures=failing_outputs(report, task),
+                        errors=list(report.collection_errors) if report is not None else [],
                         editable=lambda p: not task.leaves_alone(p),
                         scores=scores if action.path is None else None)
         return Listing.of(found, files, where)

@@ -63,6 +63,8 @@ def test_candidates_without_a_line_localizes_first_and_lists_the_top_lines(make_
     observation, reward, _, _, info = env.step(act("candidates"))
     assert info["action"] == "candidates" and not info["format_error"] and reward == 0.0
     assert observation.startswith("(ran localize first)\n3 candidates at the top localized lines")
+    # the last line names the answers, so that this turn reads unlike any other
+    assert observation.endswith("\nchoose one: apply c1 | apply c2 | apply c3")
     assert env.localization and "localization" in info
     assert all(p.path == "calc/ops.py" for p in env.list_candidates().proposals.values())
 

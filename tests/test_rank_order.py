@@ -6,7 +6,7 @@ import itertools
 import textwrap
 
 from agent.repair import failure, rank
-from agent.repair.proposals import in_order, naive_order
+from agent.repair.proposals import in_order, naive_order, ordered, propose
 
 COUNT = textwrap.dedent('''\
     def count_upper(s):
@@ -18,8 +18,7 @@ COUNT = textwrap.dedent('''\
     ''')
 FIX = COUNT.replace("len(s) - 1", "len(s)")
 
-OFF_BY_ONE = '''--- test_m.py::test_count ---
-assert 1 == 2
+OFF_BY_ONE = '''assert 1 == 2
  +  where 1 = count_upper('dBBEAE')
 >       assert count_upper('dBBEAE') == 2
 E       assert 1 == 2
@@ -29,14 +28,14 @@ test_m.py:4: AssertionError
 
 def _position(files, lines, failures, target_text, path="m.py"):
     target = rank.ast_key(path, target_text)
-    for i, (_, cand) in enumerate(in_order(lines, files, {}, failures=failures)):
+    for i, (_, cand) in enumerate(in_order(lines, files, {}, failures=failures)):  # node -> output
         if rank.ast_key(path, cand.text) == target:
             return i
     return None
 
 
 def test_values_that_differ_by_one_point_at_off_by_one_families():
-    found = failure.hints(failure.split_tests(OFF_BY_ONE))
+    found = failure.hints([OFF_BY_ONE])
     assert found["off_by_one_bound"] == failure.HINT_BOOST
     assert "compare_negate" not in found
 
@@ -62,8 +61,8 @@ def test_a_hint_shared_by_half_the_failing_tests_counts_half():
 def test_the_failing_output_brings_the_off_by_one_fix_forward():
     files = {"m.py": COUNT}
     lines = [("m.py", 3), ("m.py", 4), ("m.py", 5)]
-    blind = _position(files, lines, [], FIX)
-    told = _position(files, lines, failure.split_tests(OFF_BY_ONE), FIX)
+    blind = _position(files, lines, {}, FIX)
+    told = _position(files, lines, {"test_m.py::test_count": OFF_BY_ONE}, FIX)
     assert told is not None and blind is not None
     assert told < blind
     assert told < 5
@@ -88,15 +87,25 @@ def test_naive_order_is_single_mutations_in_file_order():
     assert next(naive_order(files, editable=lambda p: p != "a.py"))[1].path == "m.py"
 
 
-def test_the_listing_text_and_the_searchs_per_test_outputs_give_the_same_hints():
-    # The env's listing gets one text with a "--- NODE ---" header per failing test, the search
-    # the outputs one by one: both must weigh each test once, or the listing's ids would not be
-    # in the order the search validates. A test's name is not output (test_timeout is no hang).
-    outputs = {"test_m.py::test_timeout": "E       assert 1 == 2",
+def test_the_listing_and_the_search_read_the_same_per_test_outputs_in_the_same_order():
+    # The env's listing (``propose``) and the search (``in_order``) get each failing test's
+    # output by node id, as the run reported it: both weigh each test once, so the listing's
+    # ids are in the order the search validates. A test's name is not its output: a test
+    # called test_timeout whose assertion fails hints no hang.
+    outputs = {"test_m.py::test_timeout": OFF_BY_ONE,
                "test_m.py::test_sign": "E       assert -3 == 3"}
-    listing = "\n".join(f"--- {node} ---\n{text}" for node, text in outputs.items())
-    pieces = failure.split_tests(listing)
-    assert pieces == list(outputs.values())
-    assert failure.hints(pieces) == failure.hints(list(outputs.values()))
-    assert "loop_guard" not in failure.hints(failure.split_tests(
-        "--- test_m.py::test_timeout ---\nE       assert 1 == 2"))
+    assert "loop_guard" not in failure.hints(list(outputs.values()))
+    files = {"m.py": COUNT}
+    lines = [("m.py", 3), ("m.py", 4), ("m.py", 5)]
+    listed = propose(files, lines, limit=15, failures=outputs)
+    searched = [c for _, c in itertools.islice(in_order(lines, files, {}, failures=outputs), 15)]
+    assert [(p.path, p.line, p.text) for p in listed] == [(c.path, c.line, c.text) for c in searched]
+    blind = [c.text for _, c in itertools.islice(in_order(lines, files, {}), 15)]
+    assert [p.text for p in listed] != blind  # the outputs did reach the order
+
+
+def test_a_name_error_in_a_collection_error_puts_the_unbound_name_first():
+    files = {"m.py": "def f(x):\n    z = x - 1\n    return y + z\n"}
+    told = ordered([("m.py", 2)], files, errors=["E   NameError: name 'y' is not defined"])
+    assert next(told)[1].line == 3
+    assert next(ordered([("m.py", 2)], files))[1].line == 2

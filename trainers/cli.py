@@ -25,10 +25,14 @@ from sandboxes.errors import UsageError
 
 
 def field_docs(cls: type) -> dict[str, str]:
-    """The string literal under each field of a dataclass: its documentation."""
+    """The string literal under each field of a dataclass (and of the dataclasses it extends, such
+    as trainers.rl.RLConfig): its documentation."""
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if dataclasses.is_dataclass(klass) and klass is not cls:
+            docs |= field_docs(klass)
     tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
     body = tree.body[0].body  # type: ignore[attr-defined]
-    docs = {}
     for node, after in zip(body, body[1:]):
         if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
                 and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
@@ -125,6 +129,18 @@ def build_config(cls: type, values: dict[str, Any]) -> Any:
         raise UsageError(f"{cls.__name__}: {exc}") from None
 
 
+def _train_rl(name: str, cls: type, values: dict[str, Any], run: Callable,
+              format_metrics: Callable, unit: str, keys: tuple[str, str]) -> None:
+    """`agent train ppo|grpo`: the config from the options, the run with a line per iteration or
+    step, then the last one's mean reward and resolve rate (under ``keys`` in its metrics)."""
+    config = build_config(cls, values)
+    result = run(config, log_fn=lambda i, m: click.echo(format_metrics(i, m)))
+    last = result.history[-1] if result.history else {}
+    reward, rate = (last.get(key, float("nan")) for key in keys)
+    click.echo(f"{name}: {getattr(result, unit)} {unit}; last mean reward {reward:.3f}, "
+               f"resolve rate {rate:.2f}; adapter in {result.adapter_dir}")
+
+
 @click.group()
 def train() -> None:
     """Fine-tune a policy: QLoRA SFT on demonstrations, then PPO (or TRL's GRPO) on test-pass
@@ -169,13 +185,8 @@ def ppo(**values: Any) -> None:
     """
     from trainers.ppo import format_metrics, run_ppo
 
-    config = build_config(PPOConfig, values)
-    result = run_ppo(config, log_fn=lambda i, m: click.echo(format_metrics(i, m)))
-    last = result.history[-1] if result.history else {}
-    click.echo(f"PPO: {result.iterations} iterations; last mean reward "
-               f"{last.get('charts/mean_reward', float('nan')):.3f}, resolve rate "
-               f"{last.get('charts/resolve_rate', float('nan')):.2f}; "
-               f"adapter in {result.adapter_dir}")
+    _train_rl("PPO", PPOConfig, values, run_ppo, format_metrics, "iterations",
+              ("charts/mean_reward", "charts/resolve_rate"))
 
 
 from trainers.grpo import GRPOConfig  # noqa: E402
@@ -196,13 +207,8 @@ def grpo(**values: Any) -> None:
     """
     from trainers.grpo import format_metrics, run_grpo
 
-    config = build_config(GRPOConfig, values)
-    result = run_grpo(config, log_fn=lambda i, m: click.echo(format_metrics(i, m)))
-    last = result.history[-1] if result.history else {}
-    click.echo(f"GRPO: {result.steps} steps; last mean reward "
-               f"{last.get('reward', float('nan')):.3f}, resolve rate "
-               f"{last.get('rollout/resolve_rate', float('nan')):.2f}; "
-               f"adapter in {result.adapter_dir}")
+    _train_rl("GRPO", GRPOConfig, values, run_grpo, format_metrics, "steps",
+              ("reward", "rollout/resolve_rate"))
 
 
 @click.group()

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from agent.policies.hf import Generation, HFPolicy
-from sandboxes.config import SandboxConfig
+from trainers.rl import RLConfig
 
 log = logging.getLogger("debug_agent.trainers.grpo")
 
@@ -55,39 +55,17 @@ CUT = "\n[cut: the episode's token budget is spent]"
 
 
 @dataclass(frozen=True)
-class GRPOConfig:
-    model: str
-    """Base model: a hub id or a local directory."""
-    tasks: str
-    """Training tasks: a task directory or a suite of them."""
-    output_dir: str
-    """Where checkpoints, rollouts, tensorboard logs and the final adapter go."""
-    adapter: str | None = None
-    """Starting LoRA adapter (the SFT output); None starts a fresh one."""
-    load_4bit: bool = field(default=True, metadata={"flag": "--4bit/--no-4bit"})
-    """Load the base in 4 bits (NF4, double quantization)."""
+class GRPOConfig(RLConfig):
+    """A GRPO run: RLConfig's fields (base, adapter, tasks, budgets, sampling) and GRPO's own."""
+
     steps: int = 10
     """GRPO optimizer steps; each one samples fresh groups."""
     num_generations: int = 4
     """Group size: episodes of each task per step, whose returns are compared with each other."""
     tasks_per_step: int = 1
     """Tasks per step, each with its own group."""
-    num_envs: int = 2
-    """Episodes run at once, each in its own sandbox."""
-    sandbox: SandboxConfig = field(default_factory=lambda: SandboxConfig("local"))
-    """Where episodes run (--sandbox docker|local|auto, --image)."""
-    max_steps: int = 8
-    """Step budget per episode (then the episode is truncated)."""
-    time_budget_s: float = 300.0
-    """Wall-clock budget per episode."""
-    max_new_tokens: int = 256
-    """Most tokens per action."""
     max_episode_tokens: int = 4096
     """Token budget of an episode's sequence: prompt, actions and observations."""
-    temperature: float = 1.0
-    """Sampling temperature of rollouts (log-probs are taken at this temperature)."""
-    learning_rate: float = 1e-4
-    """AdamW learning rate for the adapter."""
     beta: float = 0.05
     """KL coefficient to the reference policy (the starting adapter; the base for a fresh one)."""
     epsilon: float = 0.2
@@ -98,35 +76,21 @@ class GRPOConfig:
     """Advantage scaling: group (by the group's std), batch, or none (Dr. GRPO)."""
     mask_truncated: bool = False
     """Leave episodes cut by the step or time budget unscored (out of the baseline and the loss)."""
-    max_grad_norm: float = 1.0
-    """Gradient-norm clipping."""
-    lora_r: int = 16
-    """LoRA rank of a fresh adapter (ignored when --adapter is given)."""
-    lora_alpha: int = 32
-    """LoRA alpha of a fresh adapter."""
-    seed: int = 0
-    """Seed for task order, sampling and initialisation."""
-    save_every: int = 1
-    """Save a resumable checkpoint every this many steps."""
-    resume: bool = True
-    """Resume from the latest checkpoint in output_dir when there is one."""
     grpo_args: dict[str, Any] = field(default_factory=dict)
     """Any other `trl.GRPOConfig` field, passed through as is."""
 
     def __post_init__(self) -> None:
-        for name in ("steps", "tasks_per_step", "num_envs", "max_steps", "max_new_tokens",
-                     "save_every", "lora_r"):
+        super().__post_init__()
+        for name in ("steps", "tasks_per_step"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.num_generations < 2:
             raise ValueError(f"num_generations must be at least 2 (a group compares its episodes),"
                              f" got {self.num_generations}")
-        for name in ("learning_rate", "temperature", "epsilon", "time_budget_s"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if self.beta < 0 or self.max_grad_norm <= 0:
-            raise ValueError(f"beta must be >= 0 and max_grad_norm > 0, got {self.beta}, "
-                             f"{self.max_grad_norm}")
+        if self.epsilon <= 0:
+            raise ValueError(f"epsilon must be positive, got {self.epsilon}")
+        if self.beta < 0:
+            raise ValueError(f"beta must be >= 0, got {self.beta}")
         if self.max_episode_tokens < self.max_new_tokens + 64:
             raise ValueError(f"max_episode_tokens ({self.max_episode_tokens}) must leave room for "
                              f"a prompt beside max_new_tokens ({self.max_new_tokens}): raise it")

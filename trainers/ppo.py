@@ -44,49 +44,27 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from sandboxes.config import SandboxConfig
+from trainers.rl import RLConfig
 
 log = logging.getLogger("debug_agent.trainers.ppo")
 
 
-@dataclass
-class PPOConfig:
-    model: str
-    """Base model: a hub id or a local directory."""
-    tasks: str
-    """Training tasks: a task directory or a suite of them."""
-    output_dir: str
-    """Where checkpoints, tensorboard logs and the final adapter go."""
-    adapter: str | None = None
-    """Starting LoRA adapter (the SFT output); None starts a fresh one."""
-    load_4bit: bool = field(default=True, metadata={"flag": "--4bit/--no-4bit"})
-    """Load the base in 4 bits (NF4, double quantization)."""
+@dataclass(frozen=True)
+class PPOConfig(RLConfig):
+    """A PPO run: RLConfig's fields (base, adapter, tasks, budgets, sampling) and PPO's own."""
+
     iterations: int = 10
     """PPO iterations (rollouts + update)."""
     episodes_per_iter: int = 8
     """Episodes collected per iteration."""
     samples_per_task: int = 1
     """Episodes of each task in an iteration (several samples of one task contrast each other)."""
-    num_envs: int = 2
-    """Episodes run at once, each in its own sandbox."""
-    sandbox: SandboxConfig = field(default_factory=lambda: SandboxConfig("local"))
-    """Where episodes run (--sandbox docker|local|auto, --image)."""
-    max_steps: int = 8
-    """Step budget per episode (then the episode is truncated)."""
-    time_budget_s: float = 300.0
-    """Wall-clock budget per episode."""
-    max_new_tokens: int = 256
-    """Most tokens per action."""
-    temperature: float = 1.0
-    """Sampling temperature of rollouts (log-probs are taken at this temperature)."""
     max_context_chars: int = 8000
     """Character budget of the prompt (fit_messages)."""
-    learning_rate: float = 1e-4
-    """AdamW learning rate for the adapter and the value head."""
     update_epochs: int = 2
     """Passes over each batch of rollouts."""
     minibatch_size: int = 4
@@ -107,8 +85,6 @@ class PPOConfig:
     """Per-token KL penalty to the reference policy."""
     reference: str = "base"
     """KL reference: base (the adapter disabled) or adapter (a frozen copy of --adapter)."""
-    max_grad_norm: float = 1.0
-    """Gradient-norm clipping."""
     baseline: str = "value"
     """Advantage baseline: value (GAE on the value head) or group (RLOO over a task's samples)."""
     norm_adv: bool = True
@@ -117,29 +93,18 @@ class PPOConfig:
     """Reward added to a turn that ran out of tokens before its end-of-turn token."""
     value_through_backbone: bool = False
     """Let the value loss train the adapter too; default: the head reads detached features."""
-    lora_r: int = 16
-    """LoRA rank of a fresh adapter (ignored when --adapter is given)."""
-    lora_alpha: int = 32
-    """LoRA alpha of a fresh adapter."""
-    seed: int = 0
-    """Seed for task order, sampling and initialisation."""
-    save_every: int = 1
-    """Save a checkpoint every this many iterations."""
-    resume: bool = True
-    """Resume from the latest checkpoint in output_dir when there is one."""
 
     def __post_init__(self) -> None:
-        for name in ("iterations", "episodes_per_iter", "samples_per_task", "num_envs",
-                     "max_steps", "max_new_tokens", "update_epochs", "minibatch_size",
-                     "save_every", "lora_r"):
+        super().__post_init__()
+        for name in ("iterations", "episodes_per_iter", "samples_per_task", "update_epochs",
+                     "minibatch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.episodes_per_iter % self.samples_per_task:
             raise ValueError(f"episodes_per_iter ({self.episodes_per_iter}) must be a multiple of "
                              f"samples_per_task ({self.samples_per_task})")
-        for name in ("clip_coef", "learning_rate", "temperature"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.clip_coef <= 0:
+            raise ValueError(f"clip_coef must be positive, got {self.clip_coef}")
         for name in ("gamma", "gae_lambda"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")

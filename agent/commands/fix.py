@@ -42,8 +42,12 @@ from agent.commands.common import policy_options, sandbox_option
               help="Search policy: every repair family at the localized lines, ranked (full), "
                    "or the baseline it is measured against, single mutations in file order "
                    "(naive).")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Search policy: candidates validated at once, each in its own copy of the "
+                   "repo in the sandbox, which gets as many CPUs; 1 validates one at a time "
+                   "[default: 2, or 1 on a one-core machine].")
 def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, max_steps, timeout_s,
-        samples, test_command, setup, apply_, as_json, out, prior, engine):
+        samples, test_command, setup, apply_, as_json, out, prior, engine, jobs):
     """Find and fix the fault that makes REPO's tests fail.
 
     Runs the tests in a sandbox, localizes the fault, tries fixes until the tests pass and prints
@@ -79,13 +83,18 @@ def fix(repo, policy, model, adapter, load_4bit, base_url, sandbox, max_steps, t
             raise UsageError(f"--engine chooses the search policy's candidates; it does not "
                              f"apply to --policy {policy}")
         options |= {"engine": engine, "rounds": 1}  # the baseline: one mutation, one round
+    if jobs is not None and policy != "search":
+        from sandboxes.errors import UsageError
+
+        raise UsageError(f"--jobs sets how many candidates the search policy validates at "
+                         f"once; it does not apply to --policy {policy}")
     # Left to fix() when not given: it reads the repo's own timeout setting, else its default.
     if click.get_current_context().get_parameter_source("timeout_s") is ParameterSource.DEFAULT:
         timeout_s = None
     config = fixing.FixConfig(policy=policy, policy_options=options, sandbox=sandbox,
                               max_steps=max_steps, timeout_s=timeout_s, samples=samples,
                               test_command=test_command, apply=apply_, out=out,
-                              setup=tuple(setup),
+                              setup=tuple(setup), jobs=jobs or fixing.default_jobs(),
                               started_at=(click.get_current_context().obj or {}).get("started"))
     console = Console(stderr=True, quiet=as_json)
     started = time.monotonic()

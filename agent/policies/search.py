@@ -53,7 +53,7 @@ from envs.actions import (
     format_action,
     make_edit,
 )
-from envs.candidates import source_files
+from envs.candidates import failing_outputs, source_files
 from envs.limits import (
     COVERAGE_SLOWDOWN,
     SCORING_SLOWDOWN,
@@ -105,6 +105,10 @@ class SearchConfig:
     """"full": every repair family at the ranked lines, ranked; "naive": the baseline, single
     mutations (``envs.mutations``) of every source file in file order, neither localized nor
     ranked (``proposals.naive_order``)."""
+    jobs: int = 1
+    """Candidates validated at once, each in its own copy of the repo in the sandbox
+    (``validate_worker``); the results are those of validating them one at a time, in order.
+    Give the sandbox as many CPUs (``SandboxLimits.cpus``)."""
     prior: str | None = None
     """A trained adapter directory (`agent train sft` / `ppo`): its probabilities over the
     ``candidates`` listing of the top lines order their validation (``agent.policies.prior``)."""
@@ -115,7 +119,7 @@ class SearchConfig:
                              f"got {self.engine!r}")
         if self.extra_candidates < 0:
             raise ValueError(f"SearchConfig.extra_candidates must be >= 0, got {self.extra_candidates}")
-        for name in ("max_candidates", "top_locations", "rounds", "batch_size"):
+        for name in ("max_candidates", "top_locations", "rounds", "batch_size", "jobs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"SearchConfig.{name} must be at least 1, got {getattr(self, name)}")
         for name in ("time_budget_s", "test_timeout_s"):
@@ -206,10 +210,10 @@ class SearchPolicy:
         self._scores: dict[Location, float] = {}
         """Suspiciousness of the localized lines (the ranking's ties share a rank)."""
         self._suite: dict = {}
-        self._failure_text = ""
-        self._failure_texts: list[str] = []
-        """The failing tests' outputs, one per test (their hints raise families: rank.order)."""
-        self._collection_text = ""
+        self._failures: dict[str, str] = {}
+        """The failing tests' outputs, node id -> output (their hints raise families:
+        rank.order), as the env's ``candidates`` listing gets them (``failing_outputs``)."""
+        self._collection_errors: list[str] = []
         self._state: tuple = ()
         self._budget_s = self.config.time_budget_s
 
@@ -349,7 +353,7 @@ class SearchPolicy:
         # budget, so it takes at most half of it, and half of what the run's --timeout leaves.
         limit = min(self._budget_s, self.workspace.sandbox.deadline.remaining()) / 2
         return in_order(ranking, current, self._scores, time_limit_s=limit,
-                        failures=self._failure_texts)
+                        failures=self._failures)
 
     def _prior_first(self, found: Iterator[tuple[int, Candidate]], ranking: list[Location]
                      ) -> Iterator[tuple[int, Candidate]]:
@@ -385,9 +389,10 @@ class SearchPolicy:
         """Lines where code cannot run at all (a SyntaxError; a name nothing binds when the
         failures mention a NameError; the frames of a module that fails to import): nothing
         else in the file is testable before them."""
-        out = problem_lines(current, self._failure_text)
+        out = problem_lines(current, [*self._failures.values(), *self._collection_errors])
         workdir = self.workspace.sandbox.workdir
-        out += [loc for loc in traceback_frames(self._collection_text, workdir) if loc[0] in current]
+        out += [loc for loc in traceback_frames("\n".join(self._collection_errors), workdir)
+                if loc[0] in current]
         return out
 
     def _evidence(self, initial, localized) -> None:
@@ -400,10 +405,8 @@ class SearchPolicy:
             durations = {t: r.duration_s for t, r in report.tests.items()}
             limits = test_limits(durations, statuses_of(report), ceiling=cfg.test_timeout_s)
             self._suite["limits"] = {t: limits[t] for t in f2p + p2p if t in limits}
-            texts = [r.message for t, r in report.tests.items() if t in f2p]
-            self._failure_text = "\n".join(texts + list(report.collection_errors))
-            self._failure_texts = texts
-            self._collection_text = "\n".join(report.collection_errors)
+            self._failures = failing_outputs(report, self.task)
+            self._collection_errors = list(report.collection_errors)
         if localized is not None and localized.coverage:
             self._coverage = localized.coverage
             self._suite["p2p_by_file"] = evidence.tests_by_file(self._coverage, p2p)
@@ -495,7 +498,8 @@ class SearchPolicy:
                    stop_on_success) -> list[Outcome]:
         request = {"candidates": payload, "f2p": f2p, "p2p": p2p,
                    "timeout": self.config.test_timeout_s, "stop_on_success": stop_on_success,
-                   "p2p_from": base_passing + 1, "deadline_s": max(left, 1.0)}
+                   "p2p_from": base_passing + 1, "deadline_s": max(left, 1.0),
+                   "jobs": self.config.jobs}
         t0 = time.monotonic()
         result, by_id = run_worker(sandbox, request, self._suite, timeout=left + 5)
         log.info("search: %d candidates validated in %.1f s", len(batch),

@@ -12,12 +12,20 @@ imports the candidate's code fresh.
 Request: {"candidates": [{"id": str, "files": {path: SPAN}}], "f2p": [nodeid], "p2p": [nodeid],
           "timeout": seconds per child, "stop_on_success": bool, "p2p_from": int,
           "limits": {nodeid: seconds}, "p2p_by_file": {path: [index into p2p]},
-          "deadline_s": seconds}
+          "deadline_s": seconds, "jobs": int}
 The pass-to-pass tests run only for a candidate with at least p2p_from failing tests fixed
 (default: all of them). ``limits`` bounds each test (a test past its limit is "timeout"; the child
 is killed when the sum of its tests' limits has passed), ``timeout`` is the limit of a test that
 has none. ``p2p_by_file`` names the pass-to-pass tests that cover each file (all of them when
 absent). No candidate starts after ``deadline_s`` seconds.
+
+With ``jobs`` > 1 the candidates are validated that many at once, each in a process of its own
+working in one of ``jobs`` copies of the repo (``Slots``), so that no candidate's child sees
+another's edits or the files its tests write; the results come out as the sequential loop would
+print them: in the candidates' order, and none after the first candidate that solves everything
+when ``stop_on_success``. A child that imports a module from the original repo rather than its
+copy (an install whose paths cannot be moved) makes the rest of the batch run in place, one at a
+time, from the first candidate not yet printed.
 Output lines: "@@RESULT " + {"id", "f2p": {nodeid: status}, "p2p": {nodeid: status}, "error",
 "elapsed_s", "p2p_checked" (present when the pass-to-pass step ran, even over no tests)}
 
@@ -28,11 +36,14 @@ This file must run on any Python 3.8+ with pytest, using nothing but the standar
 """
 
 import base64
+import errno
 import json
 import os
 import select
+import shutil
 import signal
 import sys
+import tempfile
 import time
 import zlib
 
@@ -86,6 +97,48 @@ class Collector:
         elif report.skipped and report.when == "setup":
             self.status[nodeid] = "skipped"
 
+CHILD = None
+"""The pid of the child running now (a slot's SIGTERM handler kills its process group)."""
+LEAKS = []
+"""Files under the original repo that the current candidate's children imported from a copy."""
+ORIGINAL = None
+"""In a slot's process: the repo the copy was made from (``leaked_module`` looks for it)."""
+
+
+def fork(wait_s=2.0):
+    """os.fork, retried for a while when the sandbox's process limit refuses it (the leftovers
+    of a candidate's fork bomb, killed with its child, free their pids soon)."""
+    until = time.monotonic() + wait_s
+    while True:
+        try:
+            return os.fork()
+        except OSError as exc:
+            if exc.errno != errno.EAGAIN or time.monotonic() > until:
+                raise
+            time.sleep(0.05)
+
+
+def write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def under(path, root):
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def leaked_module():
+    """In a copy: the file of a module imported from the original repo instead (an editable
+    install that maps a package to its absolute path), else None."""
+    if ORIGINAL is None:
+        return None
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if isinstance(path, str) and under(os.path.abspath(path), ORIGINAL):
+            return path
+    return None
+
 
 def run_child(node_ids, limits, default, stop_at_failure=False, deadline=None):
     """Fork; the child runs pytest on node_ids and sends back {nodeid: status} through a pipe."""
@@ -95,10 +148,11 @@ def run_child(node_ids, limits, default, stop_at_failure=False, deadline=None):
     if deadline is not None:
         timeout = max(min(timeout, deadline - time.monotonic()), 1.0)
     read_fd, write_fd = os.pipe()
-    pid = os.fork()
+    pid = fork()
     if pid == 0:  # child
         try:
             os.close(read_fd)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a slot's handler is not the child's
             os.setpgid(0, 0)
             devnull = os.open(os.devnull, os.O_RDWR)
             os.dup2(devnull, 0)
@@ -110,9 +164,12 @@ def run_child(node_ids, limits, default, stop_at_failure=False, deadline=None):
                 run_session(PREPARED, (["-x"] if stop_at_failure else []) + list(node_ids),
                             collector)
             finally:  # what ran before an exception (a broken conftest) still counts
-                os.write(write_fd, json.dumps(collector.status).encode())
+                write_all(write_fd, json.dumps({"status": collector.status,
+                                                "leak": leaked_module()}).encode())
         finally:
             os._exit(0)
+    global CHILD
+    CHILD = pid
     os.close(write_fd)
     chunks = []
     deadline = time.monotonic() + timeout
@@ -135,10 +192,14 @@ def run_child(node_ids, limits, default, stop_at_failure=False, deadline=None):
             pass
     os.close(read_fd)
     os.waitpid(pid, 0)
+    CHILD = None
     try:
-        status = json.loads(b"".join(chunks).decode() or "{}")
+        sent = json.loads(b"".join(chunks).decode() or "{}")
     except ValueError:
-        status = {}
+        sent = {}
+    status = sent.get("status") or {}
+    if sent.get("leak"):
+        LEAKS.append(sent["leak"])
     missing = "timeout" if timed_out else "error"
     return {n: status.get(n, missing) for n in node_ids}
 
@@ -239,6 +300,244 @@ def decode(arg):
     return json.loads(raw.decode())
 
 
+class Slots:
+    """``jobs`` copies of the repo and, while a batch runs, one process per copy validating one
+    candidate there: its files written in that copy, its children run with the copy as their
+    working directory and on their path (``enter_copy``)."""
+
+    def __init__(self, root, base, copies):
+        self.root, self.base, self.copies = root, base, copies
+        self.running = {}
+        """read fd -> (index, candidate, pid, copy, chunks read)"""
+
+    @classmethod
+    def make(cls, root, jobs):
+        """None when the copies cannot be made (no room in the temporary folder): the batch
+        then runs in place."""
+        base = tempfile.mkdtemp(prefix="debug-agent-jobs-")
+        name = os.path.basename(root.rstrip(os.sep)) or "repo"  # a test may look at it
+        copies = []
+        try:
+            for k in range(jobs):
+                copy = os.path.join(base, str(k), name)
+                shutil.copytree(root, copy, symlinks=True,
+                                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+                copies.append(copy)
+        except (OSError, shutil.Error):
+            remove_tree(base)
+            return None
+        return cls(root, base, copies)
+
+    def run(self, candidates, request, deadline):
+        """Validate ``candidates`` ``len(self.copies)`` at a time, printing their results in
+        order as the sequential loop would. (Whether one solved everything and stopped the
+        batch, how many were printed.)"""
+        stop = request.get("stop_on_success", True)
+        free, results = list(self.copies), {}
+        started = printed = 0
+        while printed < len(candidates):
+            while free and started < len(candidates) and (
+                    deadline is None or time.monotonic() <= deadline):
+                copy = free.pop()
+                try:
+                    self.start(started, candidates[started], copy, request, deadline)
+                except OSError as exc:  # no process to be had: as a child that cannot fork
+                    results[started] = {"id": candidates[started]["id"], "f2p": {},
+                                        "p2p": {}, "error": str(exc), "elapsed_s": 0.0}
+                    free.append(copy)
+                started += 1
+            if printed in results:
+                result = results.pop(printed)
+                if result.get("leak"):  # the copies do not isolate this repo: the rest in place
+                    return False, printed
+                emit(result)
+                printed += 1
+                if stop and solved(result):
+                    return True, printed
+                continue
+            if not self.running:  # the deadline passed before the rest started
+                break
+            for index, copy, result in self.wait():
+                results[index] = result
+                free.append(copy)
+        return False, printed
+
+    def start(self, index, candidate, copy, request, deadline):
+        read_fd, write_fd = os.pipe()
+        try:
+            pid = fork()
+        except OSError:
+            os.close(read_fd)
+            os.close(write_fd)
+            raise
+        if pid == 0:  # the slot's process
+            try:
+                os.close(read_fd)
+                signal.signal(signal.SIGTERM, end_slot)
+                enter_copy(copy, self.root)
+                write_all(write_fd, json.dumps(validate(candidate, request, deadline)).encode())
+            finally:
+                os._exit(0)
+        os.close(write_fd)
+        self.running[read_fd] = (index, candidate, pid, copy, [])
+
+    def wait(self):
+        """Read the running slots' pipes for a moment; (index, copy, result) of those done.
+        A slot is done when its pipe closes, or when its process has ended (a process its
+        tests left behind may hold the pipe open)."""
+        ready, _, _ = select.select(list(self.running), [], [], 0.2)
+        done = []
+        for fd, (index, candidate, pid, copy, chunks) in list(self.running.items()):
+            ended = fd in ready and not read_into(fd, chunks)
+            if not ended and os.waitpid(pid, os.WNOHANG)[0]:
+                while select.select([fd], [], [], 0)[0] and read_into(fd, chunks):
+                    pass
+            elif ended:
+                os.waitpid(pid, 0)
+            else:
+                continue
+            os.close(fd)
+            del self.running[fd]
+            try:
+                result = json.loads(b"".join(chunks).decode())
+            except ValueError:
+                result = {"id": candidate["id"], "f2p": {}, "p2p": {}, "elapsed_s": 0.0,
+                          "error": "the candidate's validation process ended without a result"}
+            done.append((index, copy, result))
+        return done
+
+    def close(self):
+        """Stop the slots still running (their children with them) and remove the copies."""
+        for fd, (_, _, pid, _, _) in list(self.running.items()):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
+        for fd, (_, _, pid, _, _) in list(self.running.items()):
+            until = time.monotonic() + 2.0
+            while not os.waitpid(pid, os.WNOHANG)[0]:
+                if time.monotonic() > until:  # stuck past its handler: no child left to spare
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                    break
+                time.sleep(0.01)
+            os.close(fd)
+        self.running.clear()
+        remove_tree(self.base)
+
+
+def read_into(fd, chunks):
+    """Read what the pipe holds into chunks; False at its end."""
+    data = os.read(fd, 65536)
+    if data:
+        chunks.append(data)
+    return bool(data)
+
+
+def end_slot(signum, frame):
+    """SIGTERM in a slot's process: kill its child's process group, then end."""
+    if CHILD is not None:
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(CHILD, signal.SIGKILL)
+            except OSError:
+                pass
+    os._exit(1)
+
+
+def enter_copy(copy, root):
+    """Make ``copy`` the repo for this process and its children: the working directory, and
+    every path entry that points into ``root`` moved to the same place in the copy."""
+    global ORIGINAL, PREPARED
+    ORIGINAL = root
+    os.chdir(copy)
+    if PREPARED is not None:  # pytest resolves the command line's paths against its start dir
+        params = PREPARED.invocation_params
+        try:
+            PREPARED.invocation_params = type(params)(args=params.args, plugins=params.plugins,
+                                                      dir=type(params.dir)(copy))
+        except (AttributeError, TypeError):  # a pytest that keeps it otherwise: start afresh
+            PREPARED = None
+    os.environ["PWD"] = copy
+    sys.path[:] = [moved(p, root, copy) for p in sys.path]
+    if os.environ.get("PYTHONPATH"):
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            moved(p, root, copy) for p in os.environ["PYTHONPATH"].split(os.pathsep))
+
+
+def moved(path, root, copy):
+    return copy + path[len(root.rstrip(os.sep)):] if path and under(path, root) else path
+
+
+def remove_tree(path):
+    """rmtree, also of the folders tests made read-only."""
+    for folder, _, _ in os.walk(path):
+        try:
+            os.chmod(folder, 0o700)
+        except OSError:
+            pass
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def validate(candidate, request, deadline):
+    """One candidate, in the current directory: write its files, run its children, put the
+    files back. Its result line's object."""
+    del LEAKS[:]
+    originals = {}
+    began = time.monotonic()
+    result = {"id": candidate["id"], "f2p": {}, "p2p": {}, "error": None}
+    f2p, default = request["f2p"], float(request.get("timeout", 30))
+    limits = request.get("limits") or {}
+    try:
+        for path, span in candidate["files"].items():
+            with open(path, encoding="utf-8") as f:
+                originals[path] = f.read()
+            lines = originals[path].splitlines(True)
+            lines[span["start"]:span["end"]] = [span["text"]]
+            with open(path, "w", encoding="utf-8") as f:
+                f.write("".join(lines))
+        result["f2p"] = run_child(f2p, limits, default, deadline=deadline)
+        passing = sum(s == "passed" for s in result["f2p"].values())
+        if passing >= request.get("p2p_from", len(f2p)):
+            result["p2p"] = run_pass_to_pass(request["p2p"], request.get("p2p_by_file"),
+                                             candidate["files"], limits, default,
+                                             passing == len(f2p), deadline)
+            result["p2p_checked"] = True  # {} then means: no passing test covers the edit
+    except OSError as exc:
+        result["error"] = str(exc)
+    finally:
+        for path, text in originals.items():
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+    result["elapsed_s"] = round(time.monotonic() - began, 3)
+    if LEAKS:
+        result["leak"] = LEAKS[0]
+    return result
+
+
+def solved(result):
+    return all(s == "passed" for s in result["f2p"].values()) and all(
+        s == "passed" for s in result["p2p"].values())
+
+
+def emit(result):
+    sys.stdout.write(MARK + json.dumps(result) + "\n")
+    sys.stdout.flush()
+
+
+def run_in_place(candidates, request, deadline):
+    """The candidates one at a time in the repo itself; whether one solved everything and
+    stopped the batch."""
+    for candidate in candidates:
+        if deadline is not None and time.monotonic() > deadline:
+            break
+        result = validate(candidate, request, deadline)
+        emit(result)
+        if solved(result) and request.get("stop_on_success", True):
+            return True
+    return False
+
+
 def main():
     started = time.monotonic()
     request = decode(sys.argv[1])
@@ -255,45 +554,20 @@ def main():
     PREPARED = prepare_config()
     gc_freeze()
 
-    default = float(request.get("timeout", 30))
-    limits = request.get("limits") or {}
     deadline = started + float(request["deadline_s"]) if request.get("deadline_s") else None
-    p2p = request["p2p"]
-    by_file = request.get("p2p_by_file")
-    for candidate in request["candidates"]:
-        if deadline is not None and time.monotonic() > deadline:
-            break
-        originals = {}
-        began = time.monotonic()
-        result = {"id": candidate["id"], "f2p": {}, "p2p": {}, "error": None}
-        try:
-            for path, span in candidate["files"].items():
-                with open(path, encoding="utf-8") as f:
-                    originals[path] = f.read()
-                lines = originals[path].splitlines(True)
-                lines[span["start"]:span["end"]] = [span["text"]]
-                with open(path, "w", encoding="utf-8") as f:
-                    f.write("".join(lines))
-            result["f2p"] = run_child(request["f2p"], limits, default, deadline=deadline)
-            passing = sum(s == "passed" for s in result["f2p"].values())
-            if passing >= request.get("p2p_from", len(request["f2p"])):
-                result["p2p"] = run_pass_to_pass(p2p, by_file, candidate["files"], limits,
-                                                 default, passing == len(request["f2p"]),
-                                                 deadline)
-                result["p2p_checked"] = True  # {} then means: no passing test covers the edit
-        except OSError as exc:
-            result["error"] = str(exc)
-        finally:
-            for path, text in originals.items():
-                with open(path, "w", encoding="utf-8") as f:
-                    f.write(text)
-        result["elapsed_s"] = round(time.monotonic() - began, 3)
-        sys.stdout.write(MARK + json.dumps(result) + "\n")
-        sys.stdout.flush()
-        solved = all(s == "passed" for s in result["f2p"].values()) and all(
-            s == "passed" for s in result["p2p"].values())
-        if solved and request.get("stop_on_success", True):
-            break
+    candidates = request["candidates"]
+    jobs = min(int(request.get("jobs") or 1), len(candidates))
+    if jobs > 1:
+        slots = Slots.make(os.getcwd(), jobs)
+        if slots is not None:
+            try:
+                stopped, done = slots.run(candidates, request, deadline)
+            finally:
+                slots.close()
+            if stopped:
+                return
+            candidates = candidates[done:]
+    run_in_place(candidates, request, deadline)
 
 
 if __name__ == "__main__":

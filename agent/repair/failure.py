@@ -10,7 +10,8 @@ reached; a sequence one item too long or short at a bound
 or a slice; the same items in another order at a swap or a sort's direction; an IndexError at a
 bound or a subscript; a TypeError at a call or conversion; a timeout at a loop's progress.
 
-``hints`` turns the text into {family: factor >= 1}: ``1 + (HINT_BOOST - 1)`` times the share of
+``hints`` turns the outputs (one per failing test) into {family: factor >= 1}:
+``1 + (HINT_BOOST - 1)`` times the share of
 failing tests whose output points at the family. ``rank.order`` multiplies a candidate's
 priority by its family's factor. Pure functions of the text; families unknown here get none.
 """
@@ -59,7 +60,6 @@ ERRORS = {
 TIMEOUT = ("loop_guard", "aug_assign", "plus_minus_one", "off_by_one_bound", "subscript_value",
            "slice_iteration", "wrong_variable", "compare_boundary")
 
-_TEST_HEADER = re.compile(r"^--- (\S+) ---$", re.MULTILINE)
 _ASSERT = re.compile(r"^(?:E\s+)?(?:AssertionError: )?assert (.+?) == (.+)$", re.MULTILINE)
 _INDEX_DIFF = re.compile(r"At index \d+ diff: (.+?) != (.+)$", re.MULTILINE)
 _ERROR = re.compile(r"\b([A-Z]\w*Error)\b")
@@ -125,21 +125,10 @@ def test_hints(text: str) -> set[str]:
     return out
 
 
-def split_tests(failures: str) -> list[str]:
-    """The failure text cut into one piece per failing test (``--- NODE ---`` headers, as the
-    episode's first observation and the env's listing have them), each without its header (a
-    test's name is not its output: ``test_timeout`` must not hint a hang); the whole text as
-    one piece when there are none."""
-    headers = list(_TEST_HEADER.finditer(failures))
-    if not headers:
-        return [failures] if failures.strip() else []
-    ends = [h.start() for h in headers[1:]] + [len(failures)]
-    return [failures[h.end():end].strip("\n") for h, end in zip(headers, ends)]
-
-
 def hints(pieces: list[str]) -> dict[str, float]:
     """{family: factor >= 1} from the failing tests' outputs, one text per test (see the
-    module docstring)."""
+    module docstring); a test's name is not part of its output (``test_timeout`` hints no
+    hang)."""
     pieces = [p for p in pieces if p.strip()]
     if not pieces:
         return {}

@@ -3,7 +3,9 @@
 ``propose`` is what ``envs.candidates`` calls (``EnvConfig.proposer``): the engine's candidates at
 the ranked lines, in the order the search validates them (``candidate_groups`` then
 ``rank.order`` and ``rank.unique``, as ``SearchPolicy.candidates`` does), lines where code cannot
-run at all first, the first ``limit`` of them as ``envs.candidates.Proposal``.
+run at all first, the first ``limit`` of them as ``envs.candidates.Proposal``. The failing tests'
+outputs cross the seam as they are, one per test (node id -> output), so the listing and the
+search read the same evidence and give it the same weight.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import itertools
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from agent.repair import failure, rank
 from agent.repair.engine import candidates_at, mutation_candidates, problem_locations
@@ -49,41 +51,47 @@ def candidate_groups(ranking: list[Location], files: dict[str, str],
     return groups
 
 
-def ordered(ranking: list[Location], files: dict[str, str], failures: str = "",
+def ordered(ranking: list[Location], files: dict[str, str],
+            failures: Mapping[str, str] | None = None, errors: Iterable[str] = (),
             top_lines: int = TOP_LINES, editable: Callable[[str], bool] | None = None,
             scores: dict[Location, float] | None = None, time_limit_s: float | None = None
             ) -> Iterator[tuple[int, Candidate]]:
     """The candidates at the lines where code cannot run at all (a SyntaxError; a name nothing
-    binds, when the failures mention a NameError), then at ``ranking``, most promising first,
-    without duplicates or code that does not compile; only in files that ``editable`` accepts.
-    ``scores`` (the localization's suspiciousness) lets tied lines share a rank
-    (``rank.tie_ranks``), as in the search."""
-    lines = [loc for loc in dict.fromkeys(problem_lines(files, failures) + list(ranking))
+    binds, when a failing test's output or a collection error mentions a NameError), then at
+    ``ranking``, most promising first, without duplicates or code that does not compile; only
+    in files that ``editable`` accepts. ``failures`` maps each failing test's node id to its
+    output, ``errors`` are the collection errors. ``scores`` (the localization's
+    suspiciousness) lets tied lines share a rank (``rank.tie_ranks``), as in the search."""
+    failures = dict(failures or {})
+    lines = [loc for loc in dict.fromkeys(problem_lines(files, [*failures.values(), *errors])
+                                          + list(ranking))
              if loc[0] in files and (editable is None or editable(loc[0]))]
     return in_order(lines[:top_lines], files, scores or {}, time_limit_s=time_limit_s,
-                    failures=failure.split_tests(failures))
+                    failures=failures)
 
 
-def problem_lines(files: dict[str, str], failures: str) -> list[Location]:
+def problem_lines(files: dict[str, str], texts: Iterable[str]) -> list[Location]:
     """Lines where code cannot run at all: in a file with a SyntaxError, or in every file when
-    the ``failures`` text mentions a NameError (a name nothing binds)."""
+    one of the ``texts`` (failing tests' outputs, collection errors) mentions a NameError (a
+    name nothing binds)."""
+    named = any("NameError" in text for text in texts)
     out = []
     for path, text in files.items():
-        if "NameError" in failures or syntax_error(text, path) is not None:
+        if named or syntax_error(text, path) is not None:
             out += [(path, line) for line in problem_locations(path, text)]
     return out
 
 
 def in_order(lines: list[Location], files: dict[str, str], scores: dict[Location, float],
-             time_limit_s: float | None = None, failures: list[str] = ()
+             time_limit_s: float | None = None, failures: Mapping[str, str] | None = None
              ) -> Iterator[tuple[int, Candidate]]:
     """The candidates at ``lines`` (ranked, most suspicious first), most promising first,
     without duplicates or code that does not compile; tied ``scores`` share a rank; the
-    failing tests' outputs (one text per test) raise the families they point at."""
+    failing tests' outputs (node id -> output) raise the families they point at."""
     weights = rank.tie_ranks([scores.get(loc) for loc in lines])
     groups = candidate_groups(lines, files, time_limit_s=time_limit_s)
-    return rank.unique(rank.order(groups, weights=weights, hints=failure.hints(list(failures))),
-                       files)
+    hints = failure.hints(list((failures or {}).values()))
+    return rank.unique(rank.order(groups, weights=weights, hints=hints), files)
 
 
 def naive_order(files: dict[str, str], editable: Callable[[str], bool] | None = None
@@ -107,11 +115,12 @@ def words(candidate: Candidate) -> str:
     return f"{candidate.family.replace('_', ' ')}: {_AT_LINE.sub('', candidate.description)}"
 
 
-def propose(files: dict[str, str], ranking: list[Location], *, limit: int, failures: str = "",
+def propose(files: dict[str, str], ranking: list[Location], *, limit: int,
+            failures: Mapping[str, str] | None = None, errors: Iterable[str] = (),
             editable: Callable[[str], bool] | None = None,
             scores: dict[Location, float] | None = None) -> list[Proposal]:
     """The first ``limit`` candidates at ``ranking`` (see ``ordered``) as proposals."""
-    found = ordered(ranking, files, failures, editable=editable, scores=scores,
+    found = ordered(ranking, files, failures, errors, editable=editable, scores=scores,
                     time_limit_s=LISTING_TIME_S)
     return [Proposal(c.path, c.line, c.text, c.family, words(c))
             for _, c in itertools.islice(found, limit)]

@@ -1,0 +1,209 @@
+"""Validation on several copies of the repo at once gives what one-at-a-time validation gives."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from agent.policies.search import _span, run_worker
+from sandboxes.errors import PathNotFound
+
+CALC = "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n"
+ADD = "tests/test_calc.py::test_add"
+LOG = "tests/test_calc.py::test_log"
+MUL = "tests/test_calc.py::test_mul"
+# test_log writes its result into a file next to itself and reads it back a moment later: two
+# candidates validated at once in one folder would read each other's.
+TESTS = """import time
+from pathlib import Path
+
+import calc
+
+
+def test_add():
+    assert calc.add(2, 3) == 5
+
+
+def test_log():
+    out = Path(__file__).parent / "written.txt"
+    out.write_text(repr(calc.add(2, 3)))
+    time.sleep(0.3)
+    assert out.read_text() == "5"
+
+
+def test_mul():
+    assert calc.mul(2, 3) == 6
+"""
+
+
+@pytest.fixture
+def calc(tmp_path: Path) -> Path:
+    (tmp_path / "calc.py").write_text(CALC)
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_calc.py").write_text(TESTS)
+    return tmp_path
+
+
+def candidate(name: str, text: str) -> dict:
+    return {"id": name, "files": {"calc.py": _span(CALC, text)}}
+
+
+def fix(body: str = "a + b") -> str:
+    return CALC.replace("a - b", body)
+
+
+def validate(sandbox, candidates, jobs: int, f2p=(ADD, LOG), p2p=(MUL,), stop=True,
+             limits=None) -> dict[str, dict]:
+    request = {"candidates": candidates, "f2p": list(f2p), "p2p": list(p2p), "timeout": 10,
+               "stop_on_success": stop, "p2p_from": 1, "deadline_s": 120, "jobs": jobs}
+    result, by_id = run_worker(sandbox, request, {"limits": limits or {}}, timeout=150)
+    assert by_id, result.output[-2000:]
+    return by_id
+
+
+def statuses(results: dict[str, dict]) -> dict[str, tuple]:
+    return {k: (r["f2p"], r["p2p"], r.get("p2p_checked", False), r["error"])
+            for k, r in results.items()}
+
+
+HANG = CALC.replace("    return a - b\n", "    while True:\n        pass\n")
+CANDIDATES = [
+    candidate("still_wrong", fix("a - b + 1")),
+    candidate("hang", HANG),
+    candidate("breaks_mul", fix("a + b").replace("a * b", "a + b")),
+    candidate("fix", fix("a + b")),
+    candidate("off_by_one", fix("a + b + 1")),
+    candidate("other_fix", fix("b + a")),
+]
+
+
+@pytest.mark.slow
+def test_two_and_three_jobs_give_the_statuses_of_one(make_sandbox, calc):
+    sandbox = make_sandbox(calc, cpus=2)
+    limits = {ADD: 1.0, LOG: 2.0, MUL: 1.0}
+    runs = {jobs: validate(sandbox, CANDIDATES, jobs, stop=False, limits=limits)
+            for jobs in (1, 2, 3)}
+    one = runs[1]
+    assert list(one) == [c["id"] for c in CANDIDATES]
+    assert one["hang"]["f2p"][ADD] == "timeout"
+    assert one["still_wrong"]["f2p"] == {ADD: "failed", LOG: "failed"}
+    assert one["breaks_mul"]["p2p"] == {MUL: "failed"}
+    for name in ("fix", "other_fix"):
+        assert one[name]["f2p"] == {ADD: "passed", LOG: "passed"}
+        assert one[name]["p2p"] == {MUL: "passed"}
+    for jobs in (2, 3):
+        assert statuses(runs[jobs]) == statuses(one), jobs
+        assert sorted(runs[jobs]) == sorted(one)
+    assert sandbox.read_file("calc.py") == CALC  # every candidate's files put back
+
+
+@pytest.mark.slow
+def test_the_first_solving_candidate_in_order_wins(make_sandbox, calc):
+    """The slow fix comes first: the quick one after it finishes before it, yet the slow one is
+    reported and nothing after it, as one at a time would."""
+    sandbox = make_sandbox(calc, cpus=2)
+    slow = fix("a + b").replace("def add(a, b):\n", "def add(a, b):\n    import time\n"
+                                "    time.sleep(1.5)\n")
+    cands = [candidate("wrong", fix("a * b")), candidate("slow_fix", slow),
+             candidate("quick_fix", fix("b + a")), candidate("never_run", fix("a + b"))]
+    for jobs in (1, 2, 3):
+        results = validate(sandbox, cands, jobs, f2p=(ADD,), p2p=(MUL,))
+        assert list(results) == ["wrong", "slow_fix"], jobs
+        assert results["slow_fix"]["p2p"] == {MUL: "passed"}
+
+
+@pytest.mark.slow
+def test_each_candidate_runs_in_a_copy_of_its_own_at_the_same_time(make_sandbox, calc):
+    """Each of two candidates' tests waits for the other's to start (in a folder shared by both,
+    outside the repo): they pass only when validated at once. Their tests' files stay in the
+    copies: the repo is left as it was."""
+    rendezvous = ("import os, time\nfrom pathlib import Path\n\nimport calc\n\n\n"
+                  "def test_meet():\n"
+                  "    shared = Path(os.environ.get('TMPDIR', '/tmp')) / 'meet-{tag}'\n"
+                  "    shared.mkdir(exist_ok=True)\n"
+                  "    (shared / str(calc.add(2, 3))).write_text(os.getcwd())\n"
+                  "    (Path(__file__).parent / 'written.txt').write_text('x')\n"
+                  "    assert os.getcwd() != {repo!r}\n"
+                  "    until = time.time() + 8\n"
+                  "    while len(os.listdir(shared)) < 2 and time.time() < until:\n"
+                  "        time.sleep(0.05)\n"
+                  "    assert len(os.listdir(shared)) == 2\n")
+    sandbox = make_sandbox(calc, cpus=2)
+    sandbox.write_file("tests/test_calc.py",
+                       rendezvous.format(tag=uuid.uuid4().hex, repo=sandbox.workdir))
+    meet = "tests/test_calc.py::test_meet"
+    cands = [candidate("five", fix("a + b")), candidate("six", fix("a + b + 1"))]
+    results = validate(sandbox, cands, 2, f2p=(meet,), p2p=(), stop=False)
+    assert results["five"]["f2p"] == {meet: "passed"}
+    assert results["six"]["f2p"] == {meet: "passed"}
+    with pytest.raises(PathNotFound):
+        sandbox.read_file("tests/written.txt")
+    assert sandbox.read_file("calc.py") == CALC
+
+
+@pytest.mark.slow
+def test_a_repo_imported_by_its_absolute_path_is_validated_in_place(make_sandbox, calc):
+    """A conftest that puts the repo's own absolute path first makes a copy's children import
+    the original: the worker sees it and validates the rest in place, with the same results."""
+    sandbox = make_sandbox(calc, cpus=2)
+    sandbox.write_file("tests/conftest.py",
+                       f"import sys\n\nsys.path.insert(0, {sandbox.workdir!r})\n")
+    cands = [candidate("still_wrong", fix("a - b + 1")),
+             candidate("breaks_mul", fix("a + b").replace("a * b", "a + b")),
+             candidate("fix", fix("a + b"))]
+    one, two = (validate(sandbox, cands, jobs) for jobs in (1, 2))
+    assert list(one) == ["still_wrong", "breaks_mul", "fix"]
+    assert one["fix"]["p2p"] == {MUL: "passed"}
+    assert statuses(two) == statuses(one)
+    assert all("leak" not in r for r in two.values())
+
+
+# -- the knob: agent fix --jobs ------------------------------------------------------------------
+
+
+def test_jobs_is_refused_where_it_means_nothing():
+    from agent.cli import main
+    from agent.fix import FixConfig
+    from sandboxes.errors import UsageError
+
+    repo = Path(__file__).parent.parent / "examples" / "shop"
+    assert main(["fix", str(repo), "--jobs", "2", "--policy", "openai", "--model", "m"]) == 2
+    assert main(["fix", str(repo), "--jobs", "0"]) == 2
+    with pytest.raises(UsageError, match="jobs must be at least 1, got 0"):
+        FixConfig(jobs=0)
+
+
+def test_the_sandbox_gets_a_cpu_per_job_up_to_the_machine():
+    from agent.fix import sandbox_for_jobs
+    from sandboxes.base import SandboxLimits
+    from sandboxes.config import SandboxConfig
+
+    config = SandboxConfig("docker")
+    assert sandbox_for_jobs(config, 1, cores=2) is config
+    assert sandbox_for_jobs(config, 2, cores=2).limits.cpus == 2.0
+    assert sandbox_for_jobs(config, 8, cores=2).limits.cpus == 2.0  # Docker refuses more
+    roomy = SandboxConfig("docker", limits=SandboxLimits(cpus=4.0))
+    assert sandbox_for_jobs(roomy, 2, cores=8) is roomy
+
+
+@pytest.mark.slow
+@pytest.mark.docker
+def test_agent_fix_finds_the_same_fix_with_two_jobs(docker_ready, tmp_path):
+    import shutil
+
+    from agent.fix import FixConfig, fix
+    from sandboxes.config import SandboxConfig
+
+    example = Path(__file__).parent.parent / "examples" / "shop"
+    found = {}
+    for jobs in (1, 2):
+        repo = tmp_path / f"shop{jobs}"
+        shutil.copytree(example, repo, ignore=shutil.ignore_patterns("__pycache__"))
+        result = fix(repo, FixConfig(sandbox=SandboxConfig("docker"), jobs=jobs,
+                                     out=tmp_path / f"out{jobs}", timeout_s=300))
+        assert result.resolved, jobs
+        stats = result.policy_stats
+        found[jobs] = (result.best.patch, stats["candidates"], stats["family"], stats["line"])
+    assert found[2] == found[1]
