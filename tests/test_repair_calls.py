@@ -10,15 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_repair import line_of, src
-
-from agent.repair import candidates_at
-
-
-def texts(family: str, source: str, needle: str) -> list[str]:
-    return [c.text for c in candidates_at("m.py", source, line_of(source, needle),
-                                          families={family})]
-
+from test_repair import src
+from test_repair_families2 import texts
 
 # -- call_attribute --------------------------------------------------------------------------
 

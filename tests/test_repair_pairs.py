@@ -4,7 +4,8 @@ silence where no second place exists."""
 
 from __future__ import annotations
 
-from test_repair import line_of, same, src
+from test_repair import same, src
+from test_repair_families2 import texts
 
 from agent.repair import calls, candidates_at, invariants, pairs, rank
 
@@ -15,11 +16,6 @@ DATE = src("""
         month = int(parts[0])
         return day, month
 """)
-
-
-def texts(family: str, source: str, needle: str) -> list[str]:
-    return [c.text for c in candidates_at("m.py", source, line_of(source, needle),
-                                          families={family})]
 
 
 def test_rename_all_replaces_every_read_of_a_name_in_the_statement() -> None:
