@@ -98,7 +98,7 @@ def test_the_new_families_compile_and_differ_from_the_original() -> None:
                 if self.lo >= 0 and self.hi <= 100 and self.lo < self.hi.real():
                     return Span(self.lo - by, self.hi + by)
                 assert self.lo <= self.hi
-                return self.lo.real
+                return self.lo.real * 2 + 2
 
             def kind(self, other):
                 assert self.lo <= self.hi
@@ -118,3 +118,12 @@ def test_the_new_families_compile_and_differ_from_the_original() -> None:
             assert not same(cand.text, source), cand.description
             made.add(cand.family)
     assert made == families, families - made
+
+
+def test_constant_all_moves_every_copy_of_an_integer() -> None:
+    buggy = "def both(x, y):\n    return x % 3 == 0 and y % 3 == 0\n"
+    assert texts("constant_all", buggy, "return") == [
+        "def both(x, y):\n    return x % 4 == 0 and y % 4 == 0\n",
+        "def both(x, y):\n    return x % 2 == 0 and y % 2 == 0\n",
+        "def both(x, y):\n    return x % 3 == 1 and y % 3 == 1\n"]  # 0 -> -1 is left out
+    assert texts("constant_all", "def f(x):\n    return x % 3 == 1\n", "return") == []
