@@ -253,7 +253,8 @@ def constant_all(site: Site) -> Iterator[Candidate]:
     if stmt is None:
         return
     groups: dict[int, list[ast.Constant]] = {}
-    for node in ast.walk(stmt):
+    for node in sorted((n for n in ast.walk(stmt) if hasattr(n, "lineno")),
+                       key=lambda n: (n.lineno, n.col_offset)):  # in reading order
         if isinstance(node, ast.Constant) and type(node.value) is int and site.on_line(node) \
                 and not isinstance(site.parents.get(node), ast.UnaryOp):
             groups.setdefault(node.value, []).append(node)
