@@ -3,7 +3,10 @@
 For every bug with a known fix, the engine's candidates at the fault lines (the lines the fix
 touches) are generated, deduplicated by AST, and each is compared with the fixed file by AST.
 A family's rate in a context (the kind of statement at the fault line) is the share of the bugs
-where it proposed something at which one of its candidates was the fix. Bugs come from our own
+where it proposed something at which one of its candidates was the fix; a family's depth is the
+sum, over the bugs it fixed, of the fix's place among the family's candidates at the line (0:
+its first), which sets how fast the family gives way at a line (``rank.Prior.decay``). Bugs
+come from our own
 suites (the bundled tasks: hand-written bugs with reference patches; synthetic mutants of the
 seed repositories: one random mutation each, the original as the fix) and, since our suites'
 bugs are mostly inverse mutations, from code written elsewhere: ``--mirror`` a collection of
@@ -79,9 +82,15 @@ def score_bug(buggy: dict[str, str], fixed: dict[str, str], lines: dict[str, lis
         target = ast_key(path, fixed[path])
         package = {p: t for p, t in buggy.items() if p != path}
         seen, proposed, hits = set(), set(), set()
+        depth: dict[str, int] = {}
         context = context_of(buggy[path], rows[0])
         for line in rows:
+            place: dict[str, int] = defaultdict(int)
             for cand in candidates_at(path, buggy[path], line, package):
+                # The fix's place among its family's candidates at the line, counted as
+                # rank.order counts them (duplicates and code that does not compile too).
+                k = place[cand.family]
+                place[cand.family] += 1
                 key = ast_key(path, cand.text)
                 if key is None or key in seen:
                     continue
@@ -89,10 +98,13 @@ def score_bug(buggy: dict[str, str], fixed: dict[str, str], lines: dict[str, lis
                 proposed.add(cand.family)
                 if key == target:
                     hits.add(cand.family)
+                    depth[cand.family] = min(depth.get(cand.family, k), k)
         for family in proposed:
             for name in (family, f"{family}|{context}"):
                 counts[name]["tried"] += 1
                 counts[name]["fixed"] += family in hits
+        for family, k in depth.items():
+            counts[family]["depth"] = counts[family].get("depth", 0) + k
 
 
 def bundled(suite: Path, counts) -> int:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import itertools
 import textwrap
+from dataclasses import replace
 
 from agent.repair import failure, rank
 from agent.repair.proposals import in_order, naive_order, ordered, propose
+from agent.repair.site import Candidate
 
 COUNT = textwrap.dedent('''\
     def count_upper(s):
@@ -109,3 +111,21 @@ def test_a_name_error_in_a_collection_error_puts_the_unbound_name_first():
     told = ordered([("m.py", 2)], files, errors=["E   NameError: name 'y' is not defined"])
     assert next(told)[1].line == 3
     assert next(ordered([("m.py", 2)], files))[1].line == 2
+
+
+def test_a_family_whose_fixes_sit_deep_gives_way_slowly_but_starts_no_higher():
+    # "deep" found its 20 fixes at place 10 on average among its candidates at the line,
+    # "shallow" its 20 at its first: at one rate, shallow's first candidate leads, and deep's
+    # twelfth comes before shallow's fourth.
+    prior = rank.prior_from_counts({"deep": {"tried": 40, "fixed": 20, "depth": 200},
+                                    "shallow": {"tried": 40, "fixed": 20, "depth": 0}})
+    assert prior.decay("deep") > rank.FAMILY_DECAY > prior.decay("shallow")
+    assert prior.decay("unmeasured") == rank.FAMILY_DECAY
+    assert rank.decay_from_depth(0, 0) == rank.FAMILY_DECAY  # no fixes: the default
+    assert prior.share("unmeasured", 3) == rank.FAMILY_DECAY ** 3
+    site = Candidate("m.py", 1, "", "", "")
+    groups = [(0, "Return", [replace(site, text=f"d{k}", family="deep") for k in range(15)]
+               + [replace(site, text=f"s{k}", family="shallow") for k in range(15)])]
+    found = [c.text for _, c in rank.order(groups, prior)]
+    assert found[0] == "s0"
+    assert found.index("d11") < found.index("s3")

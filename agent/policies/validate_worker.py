@@ -25,7 +25,9 @@ another's edits or the files its tests write; the results come out as the sequen
 print them: in the candidates' order, and none after the first candidate that solves everything
 when ``stop_on_success``. A child that imports a module from the original repo rather than its
 copy (an install whose paths cannot be moved) makes the rest of the batch run in place, one at a
-time, from the first candidate not yet printed.
+time, from the first candidate not yet printed. The copies live in the temporary folder for one
+batch; a copy whose process ended without putting its files back is made afresh.
+
 Output lines: "@@RESULT " + {"id", "f2p": {nodeid: status}, "p2p": {nodeid: status}, "error",
 "elapsed_s", "p2p_checked" (present when the pass-to-pass step ran, even over no tests)}
 
@@ -314,15 +316,15 @@ class Slots:
     def make(cls, root, jobs):
         """None when the copies cannot be made (no room in the temporary folder): the batch
         then runs in place."""
-        base = tempfile.mkdtemp(prefix="debug-agent-jobs-")
+        try:
+            base = tempfile.mkdtemp(prefix="debug-agent-jobs-")
+        except OSError:
+            return None
         name = os.path.basename(root.rstrip(os.sep)) or "repo"  # a test may look at it
         copies = []
         try:
             for k in range(jobs):
-                copy = os.path.join(base, str(k), name)
-                shutil.copytree(root, copy, symlinks=True,
-                                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-                copies.append(copy)
+                copies.append(copy_tree(root, os.path.join(base, str(k), name)))
         except (OSError, shutil.Error):
             remove_tree(base)
             return None
@@ -359,8 +361,22 @@ class Slots:
                 break
             for index, copy, result in self.wait():
                 results[index] = result
-                free.append(copy)
+                if not result.pop("broken", False) or self.renew(copy):
+                    free.append(copy)
+            if not free and not self.running:  # no copy left to trust: the rest in place
+                break
         return False, printed
+
+    def renew(self, copy):
+        """A fresh copy in place of one a slot's process may have left edited (it ended
+        without putting the files back); False when none can be made."""
+        remove_tree(copy)
+        try:
+            copy_tree(self.root, copy)
+        except (OSError, shutil.Error):
+            self.copies.remove(copy)
+            return False
+        return True
 
     def start(self, index, candidate, copy, request, deadline):
         read_fd, write_fd = os.pipe()
@@ -402,7 +418,8 @@ class Slots:
                 result = json.loads(b"".join(chunks).decode())
             except ValueError:
                 result = {"id": candidate["id"], "f2p": {}, "p2p": {}, "elapsed_s": 0.0,
-                          "error": "the candidate's validation process ended without a result"}
+                          "error": "the candidate's validation process ended without a result",
+                          "broken": True}
             done.append((index, copy, result))
         return done
 
@@ -467,6 +484,11 @@ def enter_copy(copy, root):
 
 def moved(path, root, copy):
     return copy + path[len(root.rstrip(os.sep)):] if path and under(path, root) else path
+
+
+def copy_tree(root, copy):
+    return shutil.copytree(root, copy, symlinks=True,
+                           ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
 def remove_tree(path):

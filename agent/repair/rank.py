@@ -5,7 +5,8 @@ line's rank in the localization), times its family's prior (the share of bugs wh
 proposed something that it fixed, measured on our own suites for the kind of statement at the
 line: ``benchmarks/repair_prior.py`` writes ``prior.json``), times what the failing tests'
 output says about the kind of fix (``failure.hints``), times a geometric decay with its place
-among its family's candidates there (``FAMILY_DECAY``: no family floods a line). Our suites' bugs
+among its family's candidates there (no family floods a line; how fast a family gives way is
+measured too: where its fixes sat among its candidates, ``Prior.share``). Our suites' bugs
 are mostly inverse mutations, so the measured prior alone would starve the families that fix
 other bugs: every family keeps a floor (``OPEN_SHARE``) of the average rate. Edits that switch
 behaviour off (``Candidate.disables``) below the top lines are a last resort.
@@ -24,7 +25,7 @@ import bisect
 import json
 import warnings
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -37,6 +38,11 @@ TOP_LINES = 3
 LAST_RESORT = 1e-3
 OPEN_SHARE = 0.5
 """Weight of the flat prior in the mixture with the measured one."""
+FAMILY_DECAY = 0.5
+"""How much each later candidate of one family at one line keeps of the one before it: a
+geometric decay, so that a family with a high prior yields its likeliest few edits and then
+gives way to the next family instead of flooding the line with hundreds (each family yields its
+likelier edits first)."""
 
 
 @dataclass(frozen=True)
@@ -47,10 +53,26 @@ class Prior:
     rates: dict[str, float]
     """"family" and "family|context" -> smoothed rate."""
     default: float
+    decays: dict[str, float] = field(default_factory=dict)
+    """family -> how much each later candidate of the family at a line keeps of the one before
+    it, from where the fixes it found sat among its candidates (``FAMILY_DECAY`` when not
+    measured)."""
 
     def rate(self, family: str, context: str) -> float:
         measured = self.rates.get(f"{family}|{context}", self.rates.get(family, self.default))
         return (1 - OPEN_SHARE) * measured + OPEN_SHARE * self.default
+
+    def decay(self, family: str) -> float:
+        return self.decays.get(family, FAMILY_DECAY)
+
+    def share(self, family: str, k: int) -> float:
+        """The weight of the family's ``k``-th candidate at a line (0: its first): a geometric
+        distribution over its places, ``(1 - d) d^k`` with the family's decay ``d``, scaled so
+        that a family with the default decay keeps its first candidate's priority as it is.
+        Normalized, a family whose fixes sit deep among its candidates gives way slowly without
+        its first candidates gaining on the others."""
+        d = self.decay(family)
+        return (1 - d) * d ** k / (1 - FAMILY_DECAY)
 
 
 @lru_cache(maxsize=4)
@@ -65,7 +87,9 @@ def load_prior(path: Path = PRIOR_PATH) -> Prior:
 def prior_from_counts(counts: dict[str, dict[str, int]], strength: float = 20.0) -> Prior:
     """Smoothed rates from {"family" or "family|context": {"tried", "fixed"}} counts: a
     context's rate shrinks toward its family's, a family's toward the overall rate, with
-    ``strength`` pseudo-candidates (so one lucky fix does not make a family first)."""
+    ``strength`` pseudo-candidates (so one lucky fix does not make a family first). A family's
+    "depth" (the sum of its fixes' places among its candidates at the line) sets its decay
+    (``decay_from_depth``)."""
     families = {k: v for k, v in counts.items() if "|" not in k}
     tried = sum(v["tried"] for v in families.values())
     fixed = sum(v["fixed"] for v in families.values())
@@ -77,7 +101,22 @@ def prior_from_counts(counts: dict[str, dict[str, int]], strength: float = 20.0)
         if "|" in key:
             base = rates.get(key.split("|")[0], overall)
             rates[key] = (c["fixed"] + strength * base) / (c["tried"] + strength)
-    return Prior(rates, overall)
+    decays = {name: decay_from_depth(c["depth"], c["fixed"]) for name, c in families.items()
+              if "depth" in c}
+    return Prior(rates, overall, decays)
+
+
+DEPTH_STRENGTH = 5.0
+"""Pseudo-fixes at the default decay's mean place that a family's measured depth is mixed
+with: a family with a few fixes keeps close to ``FAMILY_DECAY``."""
+
+
+def decay_from_depth(depth: float, fixed: int) -> float:
+    """A family's decay from the sum of its fixes' places (``depth``) over ``fixed`` fixes:
+    the geometric distribution's ``d = m / (1 + m)`` for the smoothed mean place ``m``."""
+    default_mean = FAMILY_DECAY / (1 - FAMILY_DECAY)
+    mean = (depth + DEPTH_STRENGTH * default_mean) / (fixed + DEPTH_STRENGTH)
+    return mean / (1 + mean)
 
 
 def context_of(source: str, line: int) -> str:
@@ -124,13 +163,6 @@ def tie_ranks(scores: list[float | None]) -> list[float]:
     return out
 
 
-FAMILY_DECAY = 0.5
-"""How much each later candidate of one family at one line keeps of the one before it: a
-geometric decay, so that a family with a high prior yields its likeliest few edits and then
-gives way to the next family instead of flooding the line with hundreds (each family yields its
-likelier edits first)."""
-
-
 def priority(candidate: Candidate, rank: int, context: str, prior: Prior,
              effective: float | None = None, hints: dict[str, float] | None = None) -> float:
     where = rank if effective is None else effective
@@ -156,7 +188,8 @@ def order(ranked: Iterable[tuple[int, str, list[Candidate]]], prior: Prior | Non
         place: dict[str, int] = {}
         for i, cand in enumerate(candidates):
             k = place[cand.family] = place.get(cand.family, -1) + 1
-            score = priority(cand, rank, context, prior, effective, hints) * FAMILY_DECAY ** k
+            score = priority(cand, rank, context, prior, effective, hints) \
+                * prior.share(cand.family, k)
             scored.append((-score, rank, i, cand))
     scored.sort(key=lambda item: item[:3])
     return [(rank, cand) for _, rank, _, cand in scored]
