@@ -4,13 +4,11 @@ silence where no second place exists."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from test_repair import same, src
+from test_repair_calls import agent_fix
 from test_repair_families2 import texts
 
 from agent.repair import calls, candidates_at, invariants, pairs, rank
@@ -170,11 +168,7 @@ def test_agent_fix_moves_both_ends_of_a_band_with_boundary_all(tmp_path: Path,
     (repo / "tests").mkdir(parents=True)
     (repo / "gauge.py").write_text(GAUGE)
     (repo / "tests" / "test_gauge.py").write_text(GAUGE_TESTS)
-    done = subprocess.run([sys.executable, "-m", "agent", "fix", str(repo), "--sandbox", "docker",
-                           "--json", "--timeout", "120", "--out", str(tmp_path / "run")],
-                          check=False, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    payload = json.loads(done.stdout)
+    payload = agent_fix(repo, tmp_path / "run")
     assert payload["resolved"] is True, payload.get("policy_stats")
     assert payload["policy_stats"]["family"] == "boundary_all"
     assert "+    return reading > 10 or reading < 0\n" in payload["patch"]
