@@ -160,6 +160,22 @@ def test_a_repo_imported_by_its_absolute_path_is_validated_in_place(make_sandbox
     assert all("leak" not in r for r in two.values())
 
 
+@pytest.mark.slow
+def test_a_candidate_that_kills_its_validating_process_spoils_no_copy(make_sandbox, calc):
+    """Its process ends without putting its files back: the copy is made afresh, and the
+    candidates after it (in either copy) get the results they get on their own."""
+    sandbox = make_sandbox(calc, cpus=2)
+    killer = "import os\n\nos.kill(os.getppid(), 9)\n" + fix("a + b")  # at its import
+    rest = [candidate(f"fix{i}", fix("a + b")) if i % 2 else candidate(f"wrong{i}", fix("a * b"))
+            for i in range(6)]
+    results = validate(sandbox, [candidate("killer", killer)] + rest, 2, f2p=(ADD,), p2p=(MUL,),
+                       stop=False)
+    assert results["killer"]["error"] and results["killer"]["f2p"] == {}
+    for c in rest:
+        want = "passed" if c["id"].startswith("fix") else "failed"
+        assert results[c["id"]]["f2p"] == {ADD: want}, c["id"]
+
+
 # -- the knob: agent fix --jobs ------------------------------------------------------------------
 
 

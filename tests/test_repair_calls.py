@@ -4,15 +4,14 @@ evidence (a call seen elsewhere, a class of the module, a local built by the sam
 
 from __future__ import annotations
 
-from test_repair import line_of, src
+import json
+import subprocess
+import sys
+from pathlib import Path
 
-from agent.repair import candidates_at
-
-
-def texts(family: str, source: str, needle: str) -> list[str]:
-    return [c.text for c in candidates_at("m.py", source, line_of(source, needle),
-                                          families={family})]
-
+import pytest
+from test_repair import src
+from test_repair_families2 import texts
 
 # -- call_attribute --------------------------------------------------------------------------
 
@@ -103,3 +102,65 @@ def test_compare_like_measures_both_sides_the_same_way_names_near_the_line_first
     assert buggy.replace("if self.at >", "if self.next.time() >") in found
     assert len(found) == 3  # self.at, then self.next and self.last, read near the line
     assert texts("compare_like", "def f(a, b):\n    return a < b\n", "return") == []
+
+
+# -- end to end ------------------------------------------------------------------------------
+
+MONEY = '''"""Amounts of money in cents, one class per currency."""
+
+
+class Money:
+    symbol = "?"
+
+    def __init__(self, cents):
+        self.cents = cents
+
+    def __add__(self, other):
+        return Money(self.cents + other.cents)
+
+    def __repr__(self):
+        return f"{self.symbol}{self.cents / 100:.2f}"
+
+
+class Euro(Money):
+    symbol = "EUR "
+'''
+
+MONEY_TESTS = '''from wallet.money import Euro, Money
+
+
+def test_sum_keeps_the_currency():
+    assert repr(Euro(150) + Euro(250)) == "EUR 4.00"
+
+
+def test_plain_sum():
+    total = Money(1) + Money(2)
+    assert type(total) is Money and total.cents == 3
+'''
+
+
+def agent_fix(repo: Path, out: Path) -> dict:
+    """``agent fix REPO --sandbox docker --json``'s payload (the command must succeed)."""
+    done = subprocess.run([sys.executable, "-m", "agent", "fix", str(repo), "--sandbox", "docker",
+                           "--json", "--timeout", "120", "--out", str(out)],
+                          check=False, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+@pytest.mark.slow
+@pytest.mark.docker
+def test_agent_fix_builds_the_subclass_with_type_self(tmp_path: Path, docker_ready) -> None:
+    """A method that builds its base class by name loses the subclass (no mutation operator
+    makes ``type(self)``): `agent fix` in the Docker sandbox finds it with type_self."""
+    repo = tmp_path / "wallet"
+    (repo / "wallet").mkdir(parents=True)
+    (repo / "tests").mkdir()
+    (repo / "wallet" / "__init__.py").write_text("")
+    (repo / "wallet" / "money.py").write_text(MONEY)
+    (repo / "tests" / "test_money.py").write_text(MONEY_TESTS)
+    payload = agent_fix(repo, tmp_path / "run")
+    assert payload["resolved"] is True, payload.get("policy_stats")
+    assert payload["policy_stats"]["family"] == "type_self"
+    assert "+        return type(self)(self.cents + other.cents)\n" in payload["patch"]
+    assert (repo / "wallet" / "money.py").read_text() == MONEY  # the repo is left alone

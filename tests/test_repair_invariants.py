@@ -4,15 +4,8 @@ checks nothing twice or has no collection to extend."""
 
 from __future__ import annotations
 
-from test_repair import line_of, src
-
-from agent.repair import candidates_at
-
-
-def texts(family: str, source: str, needle: str) -> list[str]:
-    return [c.text for c in candidates_at("m.py", source, line_of(source, needle),
-                                          families={family})]
-
+from test_repair import src
+from test_repair_families2 import texts
 
 JOB = src("""
     class Job:
@@ -63,3 +56,22 @@ def test_extend_tuple_adds_a_type_the_module_checks_elsewhere() -> None:
         buggy.replace("(Version, dict)", "(Version, dict, tuple, list)"),
     ]
     assert texts("extend_tuple", "def f(x):\n    return x in (1, 2)\n", "return") == []
+
+
+def test_missing_init_sets_the_key_the_module_sets_elsewhere_after_the_run() -> None:
+    buggy = src("""
+        class Retrying:
+            def begin(self):
+                self.stats["start"] = 0
+                self.stats["tries"] = 0
+
+            def stop(self, state):
+                self.stats["delay"] = state.elapsed
+                self.stats["tries"] += 1
+    """)
+    fixed = buggy.replace('        self.stats["tries"] = 0\n',
+                          '        self.stats["tries"] = 0\n        self.stats["delay"] = 0\n')
+    assert texts("missing_init", buggy, '"start"') == [fixed]
+    assert texts("missing_init", buggy, '"tries"] = 0') == [fixed]
+    lone = buggy.replace('        self.stats["start"] = 0\n', "")
+    assert texts("missing_init", lone, '"tries"] = 0') == []  # one statement is no run

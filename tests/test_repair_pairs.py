@@ -4,9 +4,14 @@ silence where no second place exists."""
 
 from __future__ import annotations
 
-from test_repair import line_of, src
+from pathlib import Path
 
-from agent.repair import candidates_at
+import pytest
+from test_repair import same, src
+from test_repair_calls import agent_fix
+from test_repair_families2 import texts
+
+from agent.repair import calls, candidates_at, invariants, pairs, rank
 
 DATE = src("""
     def parse(text):
@@ -15,11 +20,6 @@ DATE = src("""
         month = int(parts[0])
         return day, month
 """)
-
-
-def texts(family: str, source: str, needle: str) -> list[str]:
-    return [c.text for c in candidates_at("m.py", source, line_of(source, needle),
-                                          families={family})]
 
 
 def test_rename_all_replaces_every_read_of_a_name_in_the_statement() -> None:
@@ -60,3 +60,116 @@ def test_consistent_edit_changes_a_shared_leaf_in_both_parallel_statements() -> 
     assert all("top = " in t and "bottom = " in t for t in found)
     assert len(found) <= 12
     assert texts("consistent_edit", "def f(a):\n    x = g(a)\n    return x\n", "x =") == []
+
+
+def test_boundary_all_moves_both_ends_of_a_range_at_once() -> None:
+    buggy = "def outside(v):\n    return v >= 675 or v <= 100\n"
+    assert texts("boundary_all", buggy, "return") == [
+        "def outside(v):\n    return v > 675 or v < 100\n"]
+    chain = "def upper(c):\n    return 'A' < c < 'Z'\n"
+    assert texts("boundary_all", chain, "return") == ["def upper(c):\n    return 'A' <= c <= 'Z'\n"]
+    assert texts("boundary_all", "def f(a, b):\n    return a < b or a == 1\n", "return") == []
+
+
+def test_exchange_reads_swaps_two_names_at_every_read() -> None:
+    buggy = "def between(x, y, z):\n    return (x < y and y < z) or (x > y and y > z)\n"
+    found = texts("exchange_reads", buggy, "return")
+    assert "def between(x, y, z):\n    return (x < z and z < y) or (x > z and z > y)\n" in found
+    assert len(found) == 3  # each pair of the three names once
+    assert texts("exchange_reads", "def f(a, b):\n    return a - b\n", "return") == []
+
+
+def test_distribute_compare_completes_a_bare_operand_of_an_or() -> None:
+    buggy = "def special(s):\n    return s == 'ABC316' or 'ABC000'\n"
+    assert texts("distribute_compare", buggy, "return") == [
+        "def special(s):\n    return s == 'ABC316' or s == 'ABC000'\n"]
+    assert texts("distribute_compare", "def f(s):\n    return s or 'x'\n", "return") == []
+
+
+def test_the_new_families_compile_and_differ_from_the_original() -> None:
+    """Every candidate the calls / pairs / invariants families make for a mixed module parses and
+    differs from the original (the engine's dedupe would drop it otherwise, so none is wasted)."""
+    source = src('''
+        class Span:
+            def __init__(self, lo, hi):
+                self.stats = {}
+                self.stats["lo"] = 0
+                self.stats["n"] = 0
+                self.lo, self.hi = lo, hi
+
+            def grow(self, by):
+                self.stats["grown"] = by
+                if self.lo >= 0 and self.hi <= 100 and self.lo < self.hi.real():
+                    return Span(self.lo - by, self.hi + by)
+                assert self.lo <= self.hi
+                return self.lo.real * 2 + 2
+
+            def kind(self, other):
+                assert self.lo <= self.hi
+                kinds = (Span, tuple)
+                if isinstance(other, (list, tuple)) or other == 1 or 2:
+                    first = int(other[0])
+                    second = int(other[1])
+                    p = Span(first, second)
+                    return Span(first, second).grow(first * first)
+                return self.stats[other] if isinstance(other, kinds) else self.stats.get(other)
+    ''')
+    families = set(calls.FAMILIES) | set(pairs.FAMILIES) | set(invariants.FAMILIES)
+    made = set()
+    for line in range(1, source.count("\n") + 1):
+        for cand in candidates_at("m.py", source, line, families=families):
+            assert rank.ast_key("m.py", cand.text) is not None, cand.description
+            assert not same(cand.text, source), cand.description
+            made.add(cand.family)
+    assert made == families, families - made
+
+
+def test_constant_all_moves_every_copy_of_an_integer() -> None:
+    buggy = "def both(x, y):\n    return x % 3 == 0 and y % 3 == 0\n"
+    assert texts("constant_all", buggy, "return") == [
+        "def both(x, y):\n    return x % 4 == 0 and y % 4 == 0\n",
+        "def both(x, y):\n    return x % 2 == 0 and y % 2 == 0\n",
+        "def both(x, y):\n    return x % 3 == 1 and y % 3 == 1\n"]  # 0 -> -1 is left out
+    assert texts("constant_all", "def f(x):\n    return x % 3 == 1\n", "return") == []
+
+
+# -- end to end ------------------------------------------------------------------------------
+
+GAUGE = '''"""Readings of a gauge whose safe band is 0 to 10, both ends included."""
+
+
+def alarm(reading):
+    return reading >= 10 or reading <= 0
+
+
+def describe(reading):
+    return "alarm" if alarm(reading) else "ok"
+'''
+
+GAUGE_TESTS = '''from gauge import alarm, describe
+
+
+def test_band_ends_are_safe():
+    assert [alarm(v) for v in (-1, 0, 10, 11)] == [True, False, False, True]
+
+
+def test_describe():
+    assert describe(5) == "ok" and describe(50) == "alarm"
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.docker
+def test_agent_fix_moves_both_ends_of_a_band_with_boundary_all(tmp_path: Path,
+                                                               docker_ready) -> None:
+    """Neither end alone passes the failing test (no partial fix for the search to join):
+    `agent fix` in the Docker sandbox needs the two-point boundary_all edit, and finds it."""
+    repo = tmp_path / "gauge"
+    (repo / "tests").mkdir(parents=True)
+    (repo / "gauge.py").write_text(GAUGE)
+    (repo / "tests" / "test_gauge.py").write_text(GAUGE_TESTS)
+    payload = agent_fix(repo, tmp_path / "run")
+    assert payload["resolved"] is True, payload.get("policy_stats")
+    assert payload["policy_stats"]["family"] == "boundary_all"
+    assert "+    return reading > 10 or reading < 0\n" in payload["patch"]
+    assert (repo / "gauge.py").read_text() == GAUGE  # the repo is left alone

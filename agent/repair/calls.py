@@ -22,7 +22,7 @@ import ast
 from collections.abc import Iterator
 
 from agent.repair.site import Candidate, Site
-from envs.mutations import walk
+from envs.mutations import node_memo, walk
 
 MAX_NEAR = 8
 NEAR_LINES = 3
@@ -39,17 +39,20 @@ def _callee(site: Site, node: ast.AST) -> bool:
     return isinstance(parent, ast.Call) and parent.func is node
 
 
-def _attribute_uses(site: Site) -> tuple[set[str], set[str]]:
-    """Attribute names the module calls with no argument (``.a()``), and those it reads uncalled."""
+@node_memo
+def _attribute_uses(tree: ast.Module) -> tuple[set[str], set[str]]:
+    """Attribute names the module calls with no argument (``.a()``), and those it reads uncalled
+    (once per shared tree)."""
     called, read, props = set(), set(), set()
-    for node in walk(site.tree):
+    callees = {id(n.func) for n in walk(tree) if isinstance(n, ast.Call)}
+    for node in walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
                 and not node.args and not node.keywords:
             called.add(node.func.attr)
         elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load) \
-                and not _callee(site, node):
+                and id(node) not in callees:
             read.add(node.attr)
-    for cls in walk(site.tree):  # a method taking only self is called, a property is read
+    for cls in walk(tree):  # a method taking only self is called, a property is read
         if isinstance(cls, ast.ClassDef):
             for item in cls.body:
                 if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -62,7 +65,7 @@ def _attribute_uses(site: Site) -> tuple[set[str], set[str]]:
 
 
 def call_attribute(site: Site) -> Iterator[Candidate]:
-    called, read = _attribute_uses(site)
+    called, read = _attribute_uses(site.tree)
     for node in site.line_nodes():
         if not isinstance(node, ast.Attribute) or not _loaded(site, node):
             continue
@@ -150,6 +153,7 @@ def near_names(site: Site) -> list[str]:
     """Locals and ``self.X`` read or bound within ``NEAR_LINES`` lines of the site, nearest
     first, then the rest of ``Site.value_names``."""
     values = [n for n in site.value_names() if n not in ("self", "cls")]
+    known, place = set(values), {n: i for i, n in reversed(list(enumerate(values)))}
     seen: dict[str, int] = {}
     for node in walk(site.func or site.tree):
         if not hasattr(node, "lineno") or abs(node.lineno - site.line) > NEAR_LINES:
@@ -160,10 +164,10 @@ def near_names(site: Site) -> list[str]:
         elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
                 and node.value.id == "self":
             text = f"self.{node.attr}"
-        if text in values:
+        if text in known:
             distance = abs(node.lineno - site.line)
             seen[text] = min(seen.get(text, distance), distance)
-    near = sorted(seen, key=lambda n: (seen[n], values.index(n)))
+    near = sorted(seen, key=lambda n: (seen[n], place[n]))
     return list(dict.fromkeys(near + values))
 
 

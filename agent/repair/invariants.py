@@ -7,9 +7,11 @@
 - ``extend_tuple``: a literal tuple, list or set of names or constants -> the same with one more
   member (then with all of them), taken from the module's other collections that share a member
   with it, and for a collection of types from the types the module passes to ``isinstance``:
-  ``(Version, dict, tuple)`` lacks the ``list`` that ``isinstance(other, (tuple, list))`` accepts.
+  ``(Version, dict, tuple)`` lacks the ``list`` that ``isinstance(other, (tuple, list))`` accepts;
+- ``missing_init``: a run of statements that set one object's keys or ``self`` attributes to
+  constants lacks one the module sets elsewhere: it is set, to the run's value, after the run.
 
-Both draw only on what the module itself writes, so they are silent in most places.
+All draw only on what the module itself writes, so they are silent in most places.
 """
 
 from __future__ import annotations
@@ -109,10 +111,11 @@ def _readable(site: Site, member: str, stored: set[str]) -> bool:
 
 def extend_tuple(site: Site) -> Iterator[Candidate]:
     classes = {n.name for n in site.tree.body if isinstance(n, ast.ClassDef)} | _TYPES
-    others = _collections(site)
+    others = None
     for node in site.line_nodes():
         if not isinstance(node, (ast.Tuple, ast.List, ast.Set)) or "\n" in site.segment(node):
             continue
+        others = _collections(site) if others is None else others
         have = _members(site, node)
         if have is None:
             continue
@@ -141,7 +144,60 @@ def extend_tuple(site: Site) -> Iterator[Candidate]:
                                  f"{text} -> {new}", size=sum(len(m) + 2 for m in added))
 
 
+def _slot(site: Site, stmt: ast.stmt) -> tuple[str, object, str] | None:
+    """(owner, key, key's text) of ``X["key"] = ...`` or ``self.key = ...`` (the owner as
+    source text)."""
+    if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
+        return None
+    target = stmt.targets[0]
+    if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant) \
+            and isinstance(target.slice.value, str):
+        owner = ast.unparse(target.value)
+        return owner, target.slice.value, f"{owner}[{site.segment(target.slice)}]"
+    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
+            and target.value.id == "self":
+        return "self", target.attr, f"self.{target.attr}"
+    return None
+
+
+def missing_init(site: Site) -> Iterator[Candidate]:
+    """A run of statements that set the keys of one object (``stats["tries"] = 1``,
+    ``stats["idle"] = 0``) lacks a key the module sets on it elsewhere: the slot is
+    initialized with the run's value, after the run (``stats["delay"] = 0``)."""
+    stmt = site.stmt
+    mine = _slot(site, stmt) if isinstance(stmt, ast.stmt) else None
+    parent = site.parents.get(stmt)
+    block = next((b for b in (getattr(parent, f, None) for f in ("body", "orelse"))
+                  if isinstance(b, list) and stmt in b), None)
+    if mine is None or block is None or not isinstance(stmt.value, ast.Constant):
+        return
+    def owned(s: ast.stmt) -> bool:
+        slot = _slot(site, s)
+        return slot is not None and slot[0] == mine[0]
+
+    first = last = block.index(stmt)
+    while last + 1 < len(block) and owned(block[last + 1]):
+        last += 1
+    while first > 0 and owned(block[first - 1]):
+        first -= 1
+    if last == first:
+        return  # one statement is no run of initializations
+    have = {_slot(site, s)[1] for s in block[first: last + 1]}
+    missing = {}
+    for node in walk(site.tree):
+        slot = _slot(site, node) if isinstance(node, ast.Assign) else None
+        if slot is not None and slot[0] == mine[0] and slot[1] not in have:
+            missing.setdefault(slot[1], slot[2])
+    end = block[last]
+    row, indent = end.end_lineno, site.lines[end.lineno - 1][: end.col_offset]
+    for target in list(missing.values())[:MAX_MEMBERS]:
+        line = f"{target} = {site.segment(stmt.value)}"
+        yield site.candidate(site.insert(row, [line], indent), "missing_init",
+                             f"insert `{line}` after line {row}", size=len(line))
+
+
 FAMILIES = {
     "conjoin_invariant": conjoin_invariant,
     "extend_tuple": extend_tuple,
+    "missing_init": missing_init,
 }

@@ -10,7 +10,12 @@ test). These families pair edits only where the program shows they belong togeth
   int(p[0])`` and ``month = int(p[1])``) exchange one leaf where they differ (the fields read the
   wrong way round, in two lines);
 - ``consistent_edit``: a leaf the two parallel statements share changed in both (``f(a, 0)`` and
-  ``f(b, 0)`` -> ``f(a, 1)`` and ``f(b, 1)``; a name replaced in both): the same slip, copied.
+  ``f(b, 0)`` -> ``f(a, 1)`` and ``f(b, 1)``; a name replaced in both): the same slip, copied;
+- ``boundary_all``: every strict ordering of the line made inclusive, or every inclusive one
+  strict (both ends of a range off by one);
+- ``constant_all``: an integer written twice or more in the statement, one more or less at each;
+- ``exchange_reads``: two names exchanged at every read of the statement (three reads or more);
+- ``distribute_compare``: ``x == a or b`` -> ``x == a or x == b``.
 
 Parallel statements: same statement kind and the same tree once names and constants are
 blanked out, within ``MAX_DISTANCE`` lines; the nearest ``MAX_PARTNERS`` only.
@@ -64,10 +69,13 @@ def rename_all(site: Site) -> Iterator[Candidate]:
     groups: dict[str, list[ast.AST]] = {}
     for node in _reads(site, stmt):
         groups.setdefault(site.segment(node), []).append(node)
+    groups = {k: v for k, v in groups.items() if len(v) >= 2}
+    if not groups:
+        return
     values = set(site.value_names())
     names = [n for n in near_names(site) if n not in _stored(stmt)]
     for old, nodes in groups.items():
-        if len(nodes) < 2 or old not in values:
+        if old not in values:
             continue
         for new in [n for n in names if n != old][:MAX_NAMES]:
             spans = [(*site.text.span(n), new) for n in nodes]
@@ -159,4 +167,112 @@ FAMILIES = {
     "rename_all": rename_all,
     "parallel_exchange": parallel_exchange,
     "consistent_edit": consistent_edit,
+}
+
+
+# -- the same change at every comparison or read of a condition -------------------------------
+
+_RELAX = {ast.Lt: "<=", ast.Gt: ">=", ast.LtE: "<", ast.GtE: ">"}
+
+
+def _compares(site: Site) -> list[tuple[ast.Compare, int]]:
+    """(comparison, index of its operator) for every ordering operator on the line."""
+    return [(n, k) for n in site.line_nodes() if isinstance(n, ast.Compare)
+            for k, op in enumerate(n.ops) if type(op) in _RELAX]
+
+
+def _op_span(site: Site, node: ast.Compare, k: int) -> tuple[int, int]:
+    """Where the ``k``-th operator of a comparison sits (between its operands)."""
+    left = node.left if k == 0 else node.comparators[k - 1]
+    a = site.text.span(left)[1]
+    b = site.text.span(node.comparators[k])[0]
+    gap = site.source[a:b]
+    start = a + len(gap) - len(gap.lstrip(" ()"))
+    return start, start + len(gap.strip(" ()"))
+
+
+def boundary_all(site: Site) -> Iterator[Candidate]:
+    """Every strict ordering on the line made inclusive at once, or every inclusive one strict
+    (``a >= 675 or a <= 100`` -> ``a > 675 or a < 100``): a range whose ends are both off."""
+    found = _compares(site)
+    for strict in (True, False):
+        chosen = [(n, k) for n, k in found if (type(n.ops[k]) in (ast.Lt, ast.Gt)) == strict]
+        if len(chosen) < 2:
+            continue
+        spans = [(*_op_span(site, n, k), _RELAX[type(n.ops[k])]) for n, k in chosen]
+        yield site.candidate(_edit(site.source, spans), "boundary_all",
+                             f"every {'strict' if strict else 'inclusive'} comparison of the "
+                             f"line {'inclusive' if strict else 'strict'}", size=len(chosen))
+
+
+def exchange_reads(site: Site) -> Iterator[Candidate]:
+    """Two names exchanged at every read in the line's statement (``(x < y and y < z) or ...`` ->
+    ``(x < z and z < y) or ...``), where they are read three times or more in all (fewer:
+    ``swap_pair`` and ``wrong_variable`` make those edits)."""
+    stmt = site.stmt
+    if stmt is None:
+        return
+    groups: dict[str, list[ast.AST]] = {}
+    for node in _reads(site, stmt):
+        if isinstance(node, ast.Name) and node.id in site.locals:
+            groups.setdefault(node.id, []).append(node)
+    names = list(groups)[:MAX_NAMES]
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            if len(groups[a]) + len(groups[b]) < 3:
+                continue
+            spans = [(*site.text.span(n), b) for n in groups[a]]
+            spans += [(*site.text.span(n), a) for n in groups[b]]
+            yield site.candidate(_edit(site.source, spans), "exchange_reads",
+                                 f"{a} <-> {b} at every read", size=len(spans))
+
+
+def distribute_compare(site: Site) -> Iterator[Candidate]:
+    """``x == a or b`` -> ``x == a or x == b``: a bare constant among ``or`` / ``and`` operands
+    next to a comparison gets that comparison's left side and operator."""
+    for node in site.line_nodes():
+        if not isinstance(node, ast.BoolOp):
+            continue
+        model = next((v for v in node.values if isinstance(v, ast.Compare)
+                      and len(v.ops) == 1), None)
+        if model is None:
+            continue
+        head = site.source[site.text.span(model.left)[0]:site.text.span(model.comparators[0])[0]]
+        spans = [(*site.text.span(v), f"{head}{site.segment(v)}") for v in node.values
+                 if isinstance(v, ast.Constant)]
+        if spans and "\n" not in head:
+            yield site.candidate(_edit(site.source, spans), "distribute_compare",
+                                 f"{head.strip()} put before {len(spans)} bare operand(s)",
+                                 size=len(head) * len(spans))
+
+
+def constant_all(site: Site) -> Iterator[Candidate]:
+    """An integer written twice or more in the line's statement -> one more or one less at every
+    copy (``x % 3 == 0 or y % 3 == 0`` -> ``... % 4 ...``): one constant, copied."""
+    stmt = site.stmt
+    if stmt is None:
+        return
+    groups: dict[int, list[ast.Constant]] = {}
+    for node in sorted((n for n in ast.walk(stmt) if hasattr(n, "lineno")),
+                       key=lambda n: (n.lineno, n.col_offset)):  # in reading order
+        if isinstance(node, ast.Constant) and type(node.value) is int and site.on_line(node) \
+                and not isinstance(site.parents.get(node), ast.UnaryOp):
+            groups.setdefault(node.value, []).append(node)
+    for value, nodes in groups.items():
+        if len(nodes) < 2:
+            continue
+        for new in (value + 1, value - 1):
+            if new < 0:
+                continue  # a negative copy is a different edit (``plus_minus_one`` makes it)
+            spans = [(*site.text.span(n), str(new)) for n in nodes]
+            yield site.candidate(_edit(site.source, spans), "constant_all",
+                                 f"{value} -> {new} at its {len(nodes)} copies",
+                                 size=len(nodes))
+
+
+FAMILIES |= {
+    "constant_all": constant_all,
+    "boundary_all": boundary_all,
+    "exchange_reads": exchange_reads,
+    "distribute_compare": distribute_compare,
 }
