@@ -19,9 +19,9 @@ is killed when the sum of its tests' limits has passed), ``timeout`` is the limi
 has none. ``p2p_by_file`` names the pass-to-pass tests that cover each file (all of them when
 absent). No candidate starts after ``deadline_s`` seconds.
 
-With ``jobs`` > 1 the candidates are validated that many at once, each in a process of its own
-working in one of ``jobs`` copies of the repo (``Slots``), so that no candidate's child sees
-another's edits or the files its tests write; the results come out as the sequential loop would
+With ``jobs`` > 1 the candidates are validated that many at once, by one process for each of
+``jobs`` copies of the repo (``Slots``), so that no candidate's child sees another's edits or the
+files its tests write; the results come out as the sequential loop would
 print them: in the candidates' order, and none after the first candidate that solves everything
 when ``stop_on_success``. A child that imports a module from the original repo rather than its
 copy (an install whose paths cannot be moved) makes the rest of the batch run in place, one at a
