@@ -139,6 +139,15 @@ def test_plain_sum():
 '''
 
 
+def agent_fix(repo: Path, out: Path) -> dict:
+    """``agent fix REPO --sandbox docker --json``'s payload (the command must succeed)."""
+    done = subprocess.run([sys.executable, "-m", "agent", "fix", str(repo), "--sandbox", "docker",
+                           "--json", "--timeout", "120", "--out", str(out)],
+                          check=False, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
 @pytest.mark.slow
 @pytest.mark.docker
 def test_agent_fix_builds_the_subclass_with_type_self(tmp_path: Path, docker_ready) -> None:
@@ -150,11 +159,7 @@ def test_agent_fix_builds_the_subclass_with_type_self(tmp_path: Path, docker_rea
     (repo / "wallet" / "__init__.py").write_text("")
     (repo / "wallet" / "money.py").write_text(MONEY)
     (repo / "tests" / "test_money.py").write_text(MONEY_TESTS)
-    done = subprocess.run([sys.executable, "-m", "agent", "fix", str(repo), "--sandbox", "docker",
-                           "--json", "--timeout", "120", "--out", str(tmp_path / "run")],
-                          check=False, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    payload = json.loads(done.stdout)
+    payload = agent_fix(repo, tmp_path / "run")
     assert payload["resolved"] is True, payload.get("policy_stats")
     assert payload["policy_stats"]["family"] == "type_self"
     assert "+        return type(self)(self.cents + other.cents)\n" in payload["patch"]

@@ -4,7 +4,11 @@ silence where no second place exists."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from test_repair import same, src
+from test_repair_calls import agent_fix
 from test_repair_families2 import texts
 
 from agent.repair import calls, candidates_at, invariants, pairs, rank
@@ -98,7 +102,7 @@ def test_the_new_families_compile_and_differ_from_the_original() -> None:
                 if self.lo >= 0 and self.hi <= 100 and self.lo < self.hi.real():
                     return Span(self.lo - by, self.hi + by)
                 assert self.lo <= self.hi
-                return self.lo.real
+                return self.lo.real * 2 + 2
 
             def kind(self, other):
                 assert self.lo <= self.hi
@@ -118,3 +122,54 @@ def test_the_new_families_compile_and_differ_from_the_original() -> None:
             assert not same(cand.text, source), cand.description
             made.add(cand.family)
     assert made == families, families - made
+
+
+def test_constant_all_moves_every_copy_of_an_integer() -> None:
+    buggy = "def both(x, y):\n    return x % 3 == 0 and y % 3 == 0\n"
+    assert texts("constant_all", buggy, "return") == [
+        "def both(x, y):\n    return x % 4 == 0 and y % 4 == 0\n",
+        "def both(x, y):\n    return x % 2 == 0 and y % 2 == 0\n",
+        "def both(x, y):\n    return x % 3 == 1 and y % 3 == 1\n"]  # 0 -> -1 is left out
+    assert texts("constant_all", "def f(x):\n    return x % 3 == 1\n", "return") == []
+
+
+# -- end to end ------------------------------------------------------------------------------
+
+GAUGE = '''"""Readings of a gauge whose safe band is 0 to 10, both ends included."""
+
+
+def alarm(reading):
+    return reading >= 10 or reading <= 0
+
+
+def describe(reading):
+    return "alarm" if alarm(reading) else "ok"
+'''
+
+GAUGE_TESTS = '''from gauge import alarm, describe
+
+
+def test_band_ends_are_safe():
+    assert [alarm(v) for v in (-1, 0, 10, 11)] == [True, False, False, True]
+
+
+def test_describe():
+    assert describe(5) == "ok" and describe(50) == "alarm"
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.docker
+def test_agent_fix_moves_both_ends_of_a_band_with_boundary_all(tmp_path: Path,
+                                                               docker_ready) -> None:
+    """Neither end alone passes the failing test (no partial fix for the search to join):
+    `agent fix` in the Docker sandbox needs the two-point boundary_all edit, and finds it."""
+    repo = tmp_path / "gauge"
+    (repo / "tests").mkdir(parents=True)
+    (repo / "gauge.py").write_text(GAUGE)
+    (repo / "tests" / "test_gauge.py").write_text(GAUGE_TESTS)
+    payload = agent_fix(repo, tmp_path / "run")
+    assert payload["resolved"] is True, payload.get("policy_stats")
+    assert payload["policy_stats"]["family"] == "boundary_all"
+    assert "+    return reading > 10 or reading < 0\n" in payload["patch"]
+    assert (repo / "gauge.py").read_text() == GAUGE  # the repo is left alone

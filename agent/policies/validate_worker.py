@@ -19,9 +19,9 @@ is killed when the sum of its tests' limits has passed), ``timeout`` is the limi
 has none. ``p2p_by_file`` names the pass-to-pass tests that cover each file (all of them when
 absent). No candidate starts after ``deadline_s`` seconds.
 
-With ``jobs`` > 1 the candidates are validated that many at once, each in a process of its own
-working in one of ``jobs`` copies of the repo (``Slots``), so that no candidate's child sees
-another's edits or the files its tests write; the results come out as the sequential loop would
+With ``jobs`` > 1 the candidates are validated that many at once, by one process for each of
+``jobs`` copies of the repo (``Slots``), so that no candidate's child sees another's edits or the
+files its tests write; the results come out as the sequential loop would
 print them: in the candidates' order, and none after the first candidate that solves everything
 when ``stop_on_success``. A child that imports a module from the original repo rather than its
 copy (an install whose paths cannot be moved) makes the rest of the batch run in place, one at a
@@ -105,6 +105,8 @@ LEAKS = []
 """Files under the original repo that the current candidate's children imported from a copy."""
 ORIGINAL = None
 """In a slot's process: the repo the copy was made from (``leaked_module`` looks for it)."""
+BASE_MODULES = frozenset()
+"""The modules the worker imported before its first fork."""
 
 
 def fork(wait_s=2.0):
@@ -132,12 +134,14 @@ def under(path, root):
 
 def leaked_module():
     """In a copy: the file of a module imported from the original repo instead (an editable
-    install that maps a package to its absolute path), else None."""
+    install that maps a package to its absolute path), else None. Only the modules the
+    worker did not import itself are looked at (a relative file name is in the copy)."""
     if ORIGINAL is None:
         return None
-    for module in list(sys.modules.values()):
-        path = getattr(module, "__file__", None)
-        if isinstance(path, str) and under(os.path.abspath(path), ORIGINAL):
+    prefix = ORIGINAL.rstrip(os.sep) + os.sep
+    for name in set(sys.modules).difference(BASE_MODULES):
+        path = getattr(sys.modules[name], "__file__", None)
+        if isinstance(path, str) and path.startswith(prefix):
             return path
     return None
 
@@ -302,15 +306,97 @@ def decode(arg):
     return json.loads(raw.decode())
 
 
+class Slot:
+    """One copy of the repo and the process that validates candidates in it, one at a time:
+    it reads a candidate's index from its pipe, validates it (``validate``, in the copy) and
+    writes back the result as one JSON line."""
+
+    def __init__(self, copy):
+        self.copy, self.pid, self.to_fd, self.from_fd = copy, None, None, None
+        self.reaped = False
+        self.index = None
+        """The candidate it validates now (None: idle)."""
+        self.chunks = []
+
+    def spawn(self, root, candidates, request, deadline, others):
+        """Start its process (OSError when none can be had)."""
+        down, up = os.pipe(), os.pipe()
+        try:
+            pid = fork()
+        except OSError:
+            for fd in down + up:
+                os.close(fd)
+            raise
+        if pid == 0:  # the slot's process
+            try:
+                for fd in [down[1], up[0]] + [f for o in others for f in (o.to_fd, o.from_fd)]:
+                    os.close(fd)
+                signal.signal(signal.SIGTERM, end_slot)
+                enter_copy(self.copy, root)
+                serve(down[0], up[1], candidates, request, deadline)
+            finally:
+                os._exit(0)
+        os.close(down[0])
+        os.close(up[1])
+        self.pid, self.to_fd, self.from_fd, self.chunks = pid, down[1], up[0], []
+        self.reaped = False
+
+    def send(self, index):
+        self.index = index
+        write_all(self.to_fd, b"%d\n" % index)
+
+    def result(self):
+        """The finished candidate's result once its line is complete, else None."""
+        data = b"".join(self.chunks)
+        if not data.endswith(b"\n"):
+            return None
+        self.chunks = []
+        return json.loads(data.decode())
+
+    def ended(self):
+        """Whether its process has ended (reaping it)."""
+        if not self.reaped:
+            self.reaped = bool(os.waitpid(self.pid, os.WNOHANG)[0])
+        return self.reaped
+
+    def end(self):
+        """Stop its process (its child with it) and close its pipes."""
+        if not self.reaped:
+            os.kill(self.pid, signal.SIGTERM)
+        until = time.monotonic() + 2.0
+        while not self.ended():
+            if time.monotonic() > until:  # stuck past its handler: no child left to spare
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+                break
+            time.sleep(0.01)
+        os.close(self.to_fd)
+        os.close(self.from_fd)
+        self.pid = None
+
+
+def serve(in_fd, out_fd, candidates, request, deadline):
+    """A slot's process: validate each candidate whose index comes in, until the pipe ends."""
+    pending = b""
+    while True:
+        data = os.read(in_fd, 4096)
+        if not data:
+            return
+        pending += data
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            result = validate(candidates[int(line)], request, deadline)
+            write_all(out_fd, json.dumps(result).encode() + b"\n")
+
+
 class Slots:
-    """``jobs`` copies of the repo and, while a batch runs, one process per copy validating one
-    candidate there: its files written in that copy, its children run with the copy as their
-    working directory and on their path (``enter_copy``)."""
+    """``jobs`` copies of the repo, each with a process that validates candidates in it: their
+    files written in that copy, their children run with the copy as their working directory
+    and on their path (``enter_copy``)."""
 
     def __init__(self, root, base, copies):
-        self.root, self.base, self.copies = root, base, copies
-        self.running = {}
-        """read fd -> (index, candidate, pid, copy, chunks read)"""
+        self.root, self.base = root, base
+        self.slots = [Slot(copy) for copy in copies]
 
     @classmethod
     def make(cls, root, jobs):
@@ -331,23 +417,20 @@ class Slots:
         return cls(root, base, copies)
 
     def run(self, candidates, request, deadline):
-        """Validate ``candidates`` ``len(self.copies)`` at a time, printing their results in
-        order as the sequential loop would. (Whether one solved everything and stopped the
-        batch, how many were printed.)"""
+        """Validate ``candidates`` one per slot at a time, printing their results in order as
+        the sequential loop would. (Whether one solved everything and stopped the batch, how
+        many were printed.)"""
         stop = request.get("stop_on_success", True)
-        free, results = list(self.copies), {}
+        for slot in list(self.slots):
+            self.start(slot, candidates, request, deadline)
+        results = {}
         started = printed = 0
         while printed < len(candidates):
-            while free and started < len(candidates) and (
-                    deadline is None or time.monotonic() <= deadline):
-                copy = free.pop()
-                try:
-                    self.start(started, candidates[started], copy, request, deadline)
-                except OSError as exc:  # no process to be had: as a child that cannot fork
-                    results[started] = {"id": candidates[started]["id"], "f2p": {},
-                                        "p2p": {}, "error": str(exc), "elapsed_s": 0.0}
-                    free.append(copy)
-                started += 1
+            for slot in self.slots:
+                if slot.index is None and started < len(candidates) and (
+                        deadline is None or time.monotonic() <= deadline):
+                    slot.send(started)
+                    started += 1
             if printed in results:
                 result = results.pop(printed)
                 if result.get("leak"):  # the copies do not isolate this repo: the rest in place
@@ -357,89 +440,58 @@ class Slots:
                 if stop and solved(result):
                     return True, printed
                 continue
-            if not self.running:  # the deadline passed before the rest started
+            busy = [slot for slot in self.slots if slot.index is not None]
+            if not busy:  # the deadline passed before the rest started, or no slot is left
                 break
-            for index, copy, result in self.wait():
-                results[index] = result
-                if not result.pop("broken", False) or self.renew(copy):
-                    free.append(copy)
-            if not free and not self.running:  # no copy left to trust: the rest in place
-                break
+            for slot, result in self.wait(busy, candidates):
+                results[slot.index] = result
+                slot.index = None
+                if result.pop("broken", False):
+                    self.renew(slot, candidates, request, deadline)
         return False, printed
 
-    def renew(self, copy):
-        """A fresh copy in place of one a slot's process may have left edited (it ended
-        without putting the files back); False when none can be made."""
-        remove_tree(copy)
+    def start(self, slot, candidates, request, deadline):
+        """Start ``slot``'s process; a slot that cannot have one is dropped."""
         try:
-            copy_tree(self.root, copy)
-        except (OSError, shutil.Error):
-            self.copies.remove(copy)
-            return False
-        return True
-
-    def start(self, index, candidate, copy, request, deadline):
-        read_fd, write_fd = os.pipe()
-        try:
-            pid = fork()
+            slot.spawn(self.root, candidates, request, deadline,
+                       [o for o in self.slots if o.pid is not None])
         except OSError:
-            os.close(read_fd)
-            os.close(write_fd)
-            raise
-        if pid == 0:  # the slot's process
-            try:
-                os.close(read_fd)
-                signal.signal(signal.SIGTERM, end_slot)
-                enter_copy(copy, self.root)
-                write_all(write_fd, json.dumps(validate(candidate, request, deadline)).encode())
-            finally:
-                os._exit(0)
-        os.close(write_fd)
-        self.running[read_fd] = (index, candidate, pid, copy, [])
+            self.slots.remove(slot)
 
-    def wait(self):
-        """Read the running slots' pipes for a moment; (index, copy, result) of those done.
-        A slot is done when its pipe closes, or when its process has ended (a process its
-        tests left behind may hold the pipe open)."""
-        ready, _, _ = select.select(list(self.running), [], [], 0.2)
+    def renew(self, slot, candidates, request, deadline):
+        """A fresh copy and process for a slot whose process ended without putting the files
+        back; the slot is dropped when none can be made."""
+        slot.end()
+        remove_tree(slot.copy)
+        try:
+            copy_tree(self.root, slot.copy)
+        except (OSError, shutil.Error):
+            self.slots.remove(slot)
+            return
+        self.start(slot, candidates, request, deadline)
+
+    def wait(self, busy, candidates):
+        """Read the busy slots' pipes for a moment; (slot, result) of those done. A slot
+        whose process has ended (its pipe closed, or a process its tests left behind holds
+        it open) gives a broken result."""
+        ready, _, _ = select.select([slot.from_fd for slot in busy], [], [], 0.2)
         done = []
-        for fd, (index, candidate, pid, copy, chunks) in list(self.running.items()):
-            ended = fd in ready and not read_into(fd, chunks)
-            if not ended and os.waitpid(pid, os.WNOHANG)[0]:
-                while select.select([fd], [], [], 0)[0] and read_into(fd, chunks):
-                    pass
-            elif ended:
-                os.waitpid(pid, 0)
-            else:
-                continue
-            os.close(fd)
-            del self.running[fd]
-            try:
-                result = json.loads(b"".join(chunks).decode())
-            except ValueError:
-                result = {"id": candidate["id"], "f2p": {}, "p2p": {}, "elapsed_s": 0.0,
-                          "error": "the candidate's validation process ended without a result",
-                          "broken": True}
-            done.append((index, copy, result))
+        for slot in busy:
+            ended = slot.from_fd in ready and not read_into(slot.from_fd, slot.chunks)
+            result = slot.result()
+            if result is None and (ended or slot.ended()):
+                result = {"id": candidates[slot.index]["id"], "f2p": {}, "p2p": {},
+                          "elapsed_s": 0.0, "broken": True,
+                          "error": "the candidate's validation process ended without a result"}
+            if result is not None:
+                done.append((slot, result))
         return done
 
     def close(self):
-        """Stop the slots still running (their children with them) and remove the copies."""
-        for fd, (_, _, pid, _, _) in list(self.running.items()):
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except OSError:
-                pass
-        for fd, (_, _, pid, _, _) in list(self.running.items()):
-            until = time.monotonic() + 2.0
-            while not os.waitpid(pid, os.WNOHANG)[0]:
-                if time.monotonic() > until:  # stuck past its handler: no child left to spare
-                    os.kill(pid, signal.SIGKILL)
-                    os.waitpid(pid, 0)
-                    break
-                time.sleep(0.01)
-            os.close(fd)
-        self.running.clear()
+        """Stop the slots' processes (their children with them) and remove the copies."""
+        for slot in self.slots:
+            if slot.pid is not None:
+                slot.end()
         remove_tree(self.base)
 
 
@@ -574,6 +626,8 @@ def main():
     preload_plugins()
     global PREPARED
     PREPARED = prepare_config()
+    global BASE_MODULES
+    BASE_MODULES = frozenset(sys.modules)
     gc_freeze()
 
     deadline = started + float(request["deadline_s"]) if request.get("deadline_s") else None

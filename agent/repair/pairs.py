@@ -13,6 +13,7 @@ test). These families pair edits only where the program shows they belong togeth
   ``f(b, 0)`` -> ``f(a, 1)`` and ``f(b, 1)``; a name replaced in both): the same slip, copied;
 - ``boundary_all``: every strict ordering of the line made inclusive, or every inclusive one
   strict (both ends of a range off by one);
+- ``constant_all``: an integer written twice or more in the statement, one more or less at each;
 - ``exchange_reads``: two names exchanged at every read of the statement (three reads or more);
 - ``distribute_compare``: ``x == a or b`` -> ``x == a or x == b``.
 
@@ -245,7 +246,32 @@ def distribute_compare(site: Site) -> Iterator[Candidate]:
                                  size=len(head) * len(spans))
 
 
+def constant_all(site: Site) -> Iterator[Candidate]:
+    """An integer written twice or more in the line's statement -> one more or one less at every
+    copy (``x % 3 == 0 or y % 3 == 0`` -> ``... % 4 ...``): one constant, copied."""
+    stmt = site.stmt
+    if stmt is None:
+        return
+    groups: dict[int, list[ast.Constant]] = {}
+    for node in sorted((n for n in ast.walk(stmt) if hasattr(n, "lineno")),
+                       key=lambda n: (n.lineno, n.col_offset)):  # in reading order
+        if isinstance(node, ast.Constant) and type(node.value) is int and site.on_line(node) \
+                and not isinstance(site.parents.get(node), ast.UnaryOp):
+            groups.setdefault(node.value, []).append(node)
+    for value, nodes in groups.items():
+        if len(nodes) < 2:
+            continue
+        for new in (value + 1, value - 1):
+            if new < 0:
+                continue  # a negative copy is a different edit (``plus_minus_one`` makes it)
+            spans = [(*site.text.span(n), str(new)) for n in nodes]
+            yield site.candidate(_edit(site.source, spans), "constant_all",
+                                 f"{value} -> {new} at its {len(nodes)} copies",
+                                 size=len(nodes))
+
+
 FAMILIES |= {
+    "constant_all": constant_all,
     "boundary_all": boundary_all,
     "exchange_reads": exchange_reads,
     "distribute_compare": distribute_compare,
