@@ -86,6 +86,32 @@ loop as it was. One seed and 16 tasks: no p < 0.05 can come out of it (2 discord
 350-400 s (PPO and GRPO side by side); the three-seed run (about 3 x 75 minutes at this load)
 did not fit the session.
 
+Three seeds (2026-12-01, stop 12), after the listing was given a last line that names its
+answers (``choose one: apply c1 | ... | apply c8``: the listing's turn had ended, as the localize
+answer's does, in a line of code). Sized to the shared machine (load average 8-29 on 2 cores while
+it ran): the three seeds side by side, each an ``--only-seed`` process in its own copy of WORK
+(base, tasks, demonstrations, base evaluation and ceiling shared by copying), then collated;
+``--styles candidates --stages sft,ppo --pretrain-steps 300 --generated 10 --per-source 2
+--eval-tasks 16 --sft-steps 50 --ppo-iterations 1 --ppo-episodes 8 --ppo-lr 1e-4 --threads 1``::
+
+    ceiling of choosing a listed candidate: 15/16; always c6: 4/16
+    candidates  base  0.000   sft  0.000 0.000 0.000 (sd 0)   ppo  0.000 0.000 0.000 (sd 0)
+    ppo vs sft  +0.0 points; pooled McNemar +0 -0 p=1.0;  sign over 3 seeds p=1.0
+
+Wall time 45 minutes (three processes at once, base and demonstrations cached): SFT 1126-1130 s
+each (22 s a step), PPO 350-520 s, each evaluation 180-635 s. 50 SFT steps (loss 4.2 -> 0.63-0.83)
+left every seed where stop 11's 40-step run was: greedy decoding answers every turn with an empty
+fenced block (no ``candidates``, no ``apply`` in 16 episodes), PPO's rollouts at temperature 1
+resolved none of 8 (nothing for the group baseline to push), so PPO is SFT again. The targets (SFT
+clearly above the base, PPO 10 points above SFT, p < 0.05) are not met; 100 SFT steps, where stop
+11's model began to condition on the observation, took 35-38 s a step at this load (three seeds:
+over an hour for SFT alone), so whether the new last line makes it choose at 100 steps is not
+measured here. What the last line does to a model that has learned to read its context is in
+tests/test_learning.py: a 64-wide base pretrained 200 steps, 120 SFT steps on 8 demonstrations,
+answers all 3 held-out listings with ``apply cN``, and answered them ``submit`` without the line.
+(Unpretrained, that base under LoRA learns only which token follows which: after 150 SFT steps
+it closes every fence it opens, with the line or without.)
+
 Throughput: on the shared machine (load average 13-30 on 2 cores), one torch thread ran a
 training step 3-4x faster than two (``--threads``, default 1); SFT steps took 4.5 s with one of
 this benchmark's processes running and 15-25 s with four, so seeds side by side bring nothing.

@@ -173,3 +173,74 @@ def test_learning_quick_two_seeds(tmp_path, capsys):
     assert again["runs"] == results["runs"]
     assert {p: p.read_text() for p in logs} == lines
     assert {p: p.stat().st_mtime_ns for p in adapters} == adapters
+
+
+@pytest.mark.slow
+@pytest.mark.train
+def test_after_sft_on_candidate_demonstrations_a_listing_is_answered_by_apply(tmp_path):
+    """QLoRA SFT of a tiny base on the reference's candidates + apply demonstrations: on tasks of
+    functions it never saw, the greedy model's answer to a ``candidates`` listing is ``apply cN``.
+    Fails when the listing's turn reads like the others' to the model: while the listing ended,
+    as the applied edit's answer does, in a line of code, this model answered all three with
+    ``submit``."""
+    import random
+
+    import torch
+
+    sys.path.insert(0, str(BENCHMARKS))
+    from learning_tasks import FUNCTIONS, write_source_tasks
+
+    from agent.policies.hf import GenerationSettings, HFPolicy
+    from envs.actions import Apply, parse_action
+    from sandboxes.config import SandboxConfig
+    from trainers.data import CollectConfig, collect
+    from trainers.sft import SFTRunConfig, run_sft
+    from trainers.tiny import TinyModelConfig, init_tiny
+
+    rng = random.Random(0)
+    for name in ("adult", "area", "add", "pass", "double", "minutes", "even", "perimeter"):
+        write_source_tasks(tmp_path / "train", name, *FUNCTIONS[name], rng, 1)
+    for name in ("price", "within", "cube", "square"):
+        write_source_tasks(tmp_path / "held-out", name, *FUNCTIONS[name], rng, 1)
+
+    def demos(split: str) -> Path:
+        collect(CollectConfig(tasks=str(tmp_path / split), out=str(tmp_path / f"demos-{split}"),
+                              policy="reference", policy_options={"candidates": True},
+                              sandbox=SandboxConfig("local"), max_steps=6,
+                              max_context_chars=4000))
+        return tmp_path / f"demos-{split}"
+
+    train = demos("train")
+    # the held-out episodes up to each listing: what the model sees when it must choose
+    prefixes = []
+    for path in sorted((demos("held-out") / "trajectories").glob("*.json")):
+        messages = json.loads(path.read_text())["messages"]
+        at = [i for i, m in enumerate(messages)
+              if m["role"] == "user" and " candidates at " in m["content"]]
+        prefixes += [messages[: i + 1] for i in at]
+    assert len(prefixes) >= 3, "the held-out reference episodes should list candidates"
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # on a loaded 2-core machine one thread is several times faster
+    try:
+        # Briefly pretrained: LoRA on a random tiny base learns only which token follows which
+        # (after 150 SFT steps it still closes every fence it opens, whatever the listing says).
+        base = init_tiny(tmp_path / "base", TinyModelConfig(hidden_size=64, layers=2,
+                                                            corpus_mb=0.3, pretrain_steps=200))
+        run_sft(SFTRunConfig(
+            model=str(base), dataset=str(train / "dataset"), output_dir=str(tmp_path / "sft"),
+            max_steps=120, learning_rate=5e-3, batch_size=2, lora_r=32, lora_alpha=64,
+            lora_dropout=0.0, max_length=2048, report_to=["none"], save_steps=1000,
+            logging_steps=10, lora_args={"modules_to_save": ["lm_head", "norm"]}))
+        policy = HFPolicy(str(base), adapter=str(tmp_path / "sft"), load_4bit=True,
+                          generation=GenerationSettings(max_new_tokens=16, do_sample=False,
+                                                        max_context_chars=4000))
+        replies = [policy.act(prefix) for prefix in prefixes]
+    finally:
+        torch.set_num_threads(threads)
+    chosen = []
+    for reply in replies:
+        try:
+            chosen.append(isinstance(parse_action(reply), Apply))
+        except ValueError:
+            chosen.append(False)
+    assert all(chosen), replies
