@@ -520,9 +520,9 @@ class SearchPolicy:
             family["tried"] += 1
             cand.fixed = frozenset(t for t, s in data["f2p"].items() if s == "passed")
             cand.f2p_passed = len(cand.fixed)
-            if data["p2p"] or data.get("p2p_checked") or not p2p:
-                if cand.f2p_passed > base_passing:
-                    cand.p2p_failed = sum(s != "passed" for s in data["p2p"].values())
+            checked = data["p2p"] or data.get("p2p_checked") or not p2p
+            if checked and cand.f2p_passed > base_passing:
+                cand.p2p_failed = sum(s != "passed" for s in data["p2p"].values())
             if cand.solved(len(f2p)):
                 family["plausible"] += 1
             outcomes.append(cand)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 from envs.mutations import _scope_nodes as scope_nodes  # one definition of a function's own nodes
-from envs.mutations import node_memo, parsed, text_of, walk
+from envs.mutations import _Text, node_memo, parsed, text_of, walk
 
 BUILTIN_NAMES = frozenset(dir(builtins))
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
