@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -57,8 +58,7 @@ def test_one_iteration_changes_adapter_logs_finite_metrics_and_resumes(tiny_dir,
     assert len(list((out / "rollouts" / "iter-1").glob("*.json"))) == 2
 
     # Resume: iteration 1 is not run again, iteration 2 starts from checkpoint-1's adapter.
-    config.iterations = 2
-    again = run_ppo(config)
+    again = run_ppo(dataclasses.replace(config, iterations=2))  # configs are frozen
     assert [h["iteration"] for h in again.history] == [1, 2]
     assert json.loads((out / "checkpoint-2" / "state.json").read_text())["iteration"] == 2
     after = lora_b(out)
