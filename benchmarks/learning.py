@@ -106,9 +106,10 @@ resolved none of 8 (nothing for the group baseline to push), so PPO is SFT again
 clearly above the base, PPO 10 points above SFT, p < 0.05) are not met; 100 SFT steps, where stop
 11's model began to condition on the observation, took 35-38 s a step at this load (three seeds:
 over an hour for SFT alone), so whether the new last line makes it choose at 100 steps is not
-measured here. What the last line does to a model that has learned to read its context is in
-tests/test_learning.py: a 64-wide base pretrained 200 steps, 120 SFT steps on 8 demonstrations,
-answers all 3 held-out listings with ``apply cN``, and answered them ``submit`` without the line.
+measured here. A probe (a 64-wide base pretrained 200 steps, 120 SFT steps on 8 demonstrations)
+answered all 3 held-out listings with ``apply cN`` with the line and ``submit`` without it on the
+branch that added the line, but on main with the later order and family changes it answered
+``submit``, ``submit``, ``localize``: the line alone does not make this model choose.
 (Unpretrained, that base under LoRA learns only which token follows which: after 150 SFT steps
 it closes every fence it opens, with the line or without.)
 
