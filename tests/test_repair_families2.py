@@ -20,6 +20,18 @@ def texts(family: str, source: str, needle: str) -> list[str]:
                                           families={family})]
 
 
+def assert_every_family_proposes_valid_edits(source: str, families: set[str]) -> None:
+    """At every line of ``source``, each candidate of ``families`` parses and changes the
+    source; and every one of the families proposes at least one candidate somewhere."""
+    made = set()
+    for line in range(1, source.count("\n") + 1):
+        for cand in candidates_at("m.py", source, line, families=families):
+            assert rank.ast_key("m.py", cand.text) is not None, cand.description
+            assert not same(cand.text, source), cand.description
+            made.add(cand.family)
+    assert made == families, families - made
+
+
 # -- swap_branches ---------------------------------------------------------------------------
 
 def test_swap_branches_exchanges_the_bodies_of_an_if_else() -> None:
@@ -215,14 +227,7 @@ def test_new_families_compile_and_change_only_their_line_region() -> None:
             lo, hi = len(lo), len(hi)
             log(best, lo, hi, lo in words == hi in words)
     ''')
-    families = set(reshape.FAMILIES) | set(flow.FAMILIES)
-    made = set()
-    for line in range(1, source.count("\n") + 1):
-        for cand in candidates_at("m.py", source, line, families=families):
-            assert rank.ast_key("m.py", cand.text) is not None, cand.description
-            assert not same(cand.text, source), cand.description
-            made.add(cand.family)
-    assert made == families
+    assert_every_family_proposes_valid_edits(source, set(reshape.FAMILIES) | set(flow.FAMILIES))
 
 
 # -- elif_if ---------------------------------------------------------------------------------
