@@ -16,6 +16,7 @@ Families, by group:
 - ``agent.repair.calls``: ``x.a`` <-> ``x.a()``, ``type(self)``, a local for a rebuilt object, ``.get``;
 - ``agent.repair.pairs``: one change made at two places (every read, two parallel statements);
 - ``agent.repair.invariants``: a comparison the module tests often conjoined, a member added;
+- ``agent.repair.brackets``: a call's closing parenthesis moved over an operand, ``x op= e % m``;
 - ``agent.repair.syntax``: token-level fixes when the file does not compile.
 """
 
@@ -26,6 +27,7 @@ import time
 
 from agent.policies import templates
 from agent.repair import (
+    brackets,
     calls,
     conditions,
     deletions,
@@ -54,7 +56,7 @@ DISABLING = frozenset({"negate_condition", "remove_statement", "remove_condition
 FAMILIES = {**expressions.FAMILIES, **conditions.FAMILIES, **ingredients.FAMILIES,
             **names.FAMILIES, **operators.FAMILIES, **wrapping.FAMILIES,
             **deletions.FAMILIES, **reshape.FAMILIES, **flow.FAMILIES, **calls.FAMILIES,
-            **pairs.FAMILIES, **invariants.FAMILIES}
+            **pairs.FAMILIES, **invariants.FAMILIES, **brackets.FAMILIES}
 
 
 def mutation_candidates(path: str, source: str, line: int | None = None) -> list[Candidate]:
