@@ -100,3 +100,20 @@ def test_agent_fix_moves_the_parenthesis_with_paren_shift(tmp_path: Path, docker
     assert payload["policy_stats"]["family"] == "paren_shift"
     assert "+                best[a] = min(best[a], best[a - c] + 1)\n" in payload["patch"]
     assert (repo / "coins.py").read_text() == COINS  # the repo is left alone
+
+
+def test_operand_ingredient_takes_the_reduction_an_augmented_assignment_applies() -> None:
+    """The module reduces with ``x %= MOD`` only: the unreduced sum gets ``% MOD`` too."""
+    buggy = src("""
+        MOD = 998244353
+
+
+        def ways(rows):
+            dp = [1, 1]
+            for r in rows:
+                dp[0] += r
+                dp[0] %= MOD
+            return sum(dp)
+    """)
+    assert buggy.replace("return sum(dp)", "return sum(dp) % MOD") in texts(
+        "operand_ingredient", buggy, "return sum")

@@ -165,14 +165,16 @@ _TAIL_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.FloorDiv: "//", ast.
 
 def _tails(site: Site) -> list[str]:
     """``op R`` endings of the module's arithmetic, R a name or a number (``% mod``, ``- 1``,
-    ``// 2``): the function first, the most frequent first."""
+    ``// 2``, also from ``x %= mod``): the function first, the most frequent first."""
     counts: dict[str, float] = {}
     for scope, weight in ((site.func, 2.0), (site.tree, 1.0)):
         for node in walk(scope) if scope is not None else ():
-            if isinstance(node, ast.BinOp) and type(node.op) in _TAIL_OPS and (
-                    isinstance(node.right, ast.Name) and node.right.id in site.bound
-                    or isinstance(node.right, ast.Constant) and type(node.right.value) is int):
-                tail = f"{_TAIL_OPS[type(node.op)]} {site.segment(node.right)}"
+            # ``x %= mod`` reduces as ``x % mod`` does: an augmented operation is a tail too
+            right = node.right if isinstance(node, ast.BinOp) else getattr(node, "value", None)
+            if isinstance(node, (ast.BinOp, ast.AugAssign)) and type(node.op) in _TAIL_OPS and (
+                    isinstance(right, ast.Name) and right.id in site.bound
+                    or isinstance(right, ast.Constant) and type(right.value) is int):
+                tail = f"{_TAIL_OPS[type(node.op)]} {site.segment(right)}"
                 counts[tail] = counts.get(tail, 0.0) + weight
     return sorted(counts, key=lambda t: -counts[t])[:MAX_TAILS]
 
