@@ -133,3 +133,18 @@ def test_a_family_whose_fixes_sit_deep_gives_way_slowly_but_starts_no_higher():
     found = [c.text for _, c in rank.order(groups, prior)]
     assert found[0] == "s0"
     assert found.index("d11") < found.index("s3")
+
+
+def test_a_family_the_prior_never_measured_ranks_with_the_median_family() -> None:
+    # A family newer than prior.json must neither flood a line (above the best) nor be buried
+    # (below the worst): it takes the median measured family's rate.
+    prior = rank.prior_from_counts({"best": {"tried": 40, "fixed": 30},
+                                    "middle": {"tried": 40, "fixed": 4},
+                                    "worst": {"tried": 40, "fixed": 0}})
+    rates = {f: prior.rate(f, "Return") for f in ("best", "middle", "worst", "brand_new")}
+    assert rates["worst"] < rates["brand_new"] < rates["best"]
+    assert rates["brand_new"] == rates["middle"]
+    groups = [(0, "Return", [Candidate("m.py", 1, "w", "worst", ""),
+                             Candidate("m.py", 1, "n", "brand_new", ""),
+                             Candidate("m.py", 1, "b", "best", "")])]
+    assert [c.text for _, c in rank.order(groups, prior)] == ["b", "n", "w"]

@@ -8,7 +8,8 @@ output says about the kind of fix (``failure.hints``), times a geometric decay w
 among its family's candidates there (no family floods a line; how fast a family gives way is
 measured too: where its fixes sat among its candidates, ``Prior.share``). Our suites' bugs
 are mostly inverse mutations, so the measured prior alone would starve the families that fix
-other bugs: every family keeps a floor (``OPEN_SHARE``) of the average rate. Edits that switch
+other bugs: every family keeps a floor (``OPEN_SHARE``) of the average rate; a family newer
+than the measurement takes the median measured family's rate. Edits that switch
 behaviour off (``Candidate.disables``) below the top lines are a last resort.
 
 Duplicates: two candidates that parse to the same AST are one; a candidate whose AST is the
@@ -57,9 +58,14 @@ class Prior:
     """family -> how much each later candidate of the family at a line keeps of the one before
     it, from where the fixes it found sat among its candidates (``FAMILY_DECAY`` when not
     measured)."""
+    unmeasured: float | None = None
+    """The rate of a family the prior has no entry for (one newer than the measurement): the
+    median family's, so that it neither comes before the families that fix most nor after the
+    ones that fix least (``default`` when None)."""
 
     def rate(self, family: str, context: str) -> float:
-        measured = self.rates.get(f"{family}|{context}", self.rates.get(family, self.default))
+        fallback = self.default if self.unmeasured is None else self.unmeasured
+        measured = self.rates.get(f"{family}|{context}", self.rates.get(family, fallback))
         return (1 - OPEN_SHARE) * measured + OPEN_SHARE * self.default
 
     def decay(self, family: str) -> float:
@@ -103,7 +109,9 @@ def prior_from_counts(counts: dict[str, dict[str, int]], strength: float = 20.0)
             rates[key] = (c["fixed"] + strength * base) / (c["tried"] + strength)
     decays = {name: decay_from_depth(c["depth"], c["fixed"]) for name, c in families.items()
               if "depth" in c}
-    return Prior(rates, overall, decays)
+    family_rates = sorted(rates[name] for name in families)
+    median = family_rates[len(family_rates) // 2] if family_rates else None
+    return Prior(rates, overall, decays, median)
 
 
 DEPTH_STRENGTH = 5.0
