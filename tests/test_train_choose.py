@@ -1,8 +1,9 @@
 """After QLoRA SFT on candidates + apply demonstrations, a tiny model answers a listing by applying.
 
-Slow (5-6 minutes of SFT on an idle core; 15 minutes in all at load 4-5 on 2 cores): a tiny base is built and pretrained here, the reference
-policy demonstrates on tasks of 8 source functions, and the adapter is asked to answer the
-``candidates`` listings of tasks of 4 functions it never saw.
+Slow (5-6 minutes of SFT on an idle core; 15 minutes in all at load 4-5 on 2 cores): a tiny base
+is built and pretrained here, the reference policy demonstrates on tasks of 8 source functions,
+and the adapter is asked to answer the ``candidates`` listings of tasks of 4 functions it never
+saw.
 """
 
 from __future__ import annotations
