@@ -113,6 +113,19 @@ branch that added the line, but on main with the later order and family changes 
 (Unpretrained, that base under LoRA learns only which token follows which: after 150 SFT steps
 it closes every fence it opens, with the line or without.)
 
+Why SFT did not choose (stop 13). Two causes, both measured. (1) Truncation: SFT ran at
+``max_length=1024`` and TRL keeps the start of a longer example; the candidates demonstrations
+run to 655-1305 tokens (median 1062), so 23 of 40 were cut and with them 15 of the 30 ``apply``
+turns and 23 of the 40 ``submit`` turns: half of what was to be learned was never seen. It is
+2048 now, and ``run_sft`` warns when an example is longer. (2) Too few steps, hidden by the mean
+loss: an action is ~8 assigned tokens of which one (the verb) depends on the observation; the
+probe's model (64 wide, 120 steps, loss 0.17) had fitted fences and stop token but gave the verb
+p 0.4-0.45 at its own training listings (``apply`` -0.81 vs ``submit`` -0.88 nats), i.e. it had
+not yet learned to read the observation; at 400 steps (loss 0.03) it answered 28 of 30 training
+turns and the held-out listing with the right verb (``tests/test_train_choose.py``). The prompt
+is not cut at inference (4096 positions; prompts 450-1100 tokens), the mask covers exactly each
+action and its stop token, and ``apply c3`` is three tokens (``apply``, `` c``, ``3``).
+
 Throughput: on the shared machine (load average 13-30 on 2 cores), one torch thread ran a
 training step 3-4x faster than two (``--threads``, default 1); SFT steps took 4.5 s with one of
 this benchmark's processes running and 15-25 s with four, so seeds side by side bring nothing.
@@ -222,7 +235,9 @@ def train_sft(model_dir: Path, dataset: Path, out: Path, seed: int, args) -> Non
     result = run_sft(SFTRunConfig(
         model=str(model_dir), dataset=str(dataset), output_dir=str(out),
         max_steps=args.sft_steps, learning_rate=args.sft_lr, batch_size=args.sft_batch,
-        lora_r=args.lora_r, lora_alpha=args.lora_r * 2, lora_dropout=0.0, max_length=1024,
+        # 2048: the candidates style's demonstrations run to ~1300 tokens at 4000 characters;
+        # at 1024 (before) TRL cut 23 of 40 from the right, and with them 15 of the 30 apply turns.
+        lora_r=args.lora_r, lora_alpha=args.lora_r * 2, lora_dropout=0.0, max_length=2048,
         seed=seed,
         # A random base caps its logits (frozen norms and tied embeddings of std 0.02 give
         # |logit| < ~3), so its distribution stays near uniform whatever LoRA learns; a

@@ -155,6 +155,14 @@ def load_base_for_training(model_name: str, load_4bit: bool, gradient_checkpoint
     return model, tokenizer
 
 
+def overlong(dataset, tokenizer, max_length: int) -> list[int]:
+    """Token lengths of the examples (chat template applied) longer than ``max_length``."""
+    lengths = (len(tokenizer.apply_chat_template(row["messages"], tokenize=True,
+                                                 return_dict=True)["input_ids"])
+               for row in dataset)
+    return [n for n in lengths if n > max_length]
+
+
 def run_sft(config: SFTRunConfig) -> SFTResult:
     import torch
     from datasets import load_from_disk
@@ -171,6 +179,12 @@ def run_sft(config: SFTRunConfig) -> SFTResult:
     use_cuda = torch.cuda.is_available()
     model, tokenizer = load_base_for_training(config.model, config.load_4bit,
                                               config.gradient_checkpointing)
+    cut = overlong(dataset, tokenizer, config.max_length)
+    if cut:
+        # TRL keeps the start of a long example: its last turns (the fix, submit) are lost.
+        log.warning("%d of %d examples are longer than max_length=%d tokens (longest %d): TRL "
+                    "cuts their last turns away; raise max_length or lower the character budget",
+                    len(cut), len(dataset), config.max_length, max(cut))
     args = config.sft_config(use_cuda)
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset,
                          processing_class=tokenizer, peft_config=config.lora_config())
