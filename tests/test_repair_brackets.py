@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from test_repair import same, src
-from test_repair_calls import agent_fix
+from test_repair_calls import assert_agent_fix_finds
 from test_repair_families2 import assert_every_family_proposes_valid_edits, texts
 
 from agent.repair import brackets
@@ -91,15 +91,8 @@ def test_impossible():
 def test_agent_fix_moves_the_parenthesis_with_paren_shift(tmp_path: Path, docker_ready) -> None:
     """A coin is counted once per candidate coin instead of once for the chosen one: no
     single-token mutation undoes it; `agent fix` in the Docker sandbox moves the parenthesis."""
-    repo = tmp_path / "coins"
-    (repo / "tests").mkdir(parents=True)
-    (repo / "coins.py").write_text(COINS)
-    (repo / "tests" / "test_coins.py").write_text(COINS_TESTS)
-    payload = agent_fix(repo, tmp_path / "run")
-    assert payload["resolved"] is True, payload.get("policy_stats")
-    assert payload["policy_stats"]["family"] == "paren_shift"
-    assert "+                best[a] = min(best[a], best[a - c] + 1)\n" in payload["patch"]
-    assert (repo / "coins.py").read_text() == COINS  # the repo is left alone
+    assert_agent_fix_finds(tmp_path, {"coins.py": COINS, "tests/test_coins.py": COINS_TESTS},
+                           "paren_shift", "                best[a] = min(best[a], best[a - c] + 1)")
 
 
 def test_operand_ingredient_takes_the_reduction_an_augmented_assignment_applies() -> None:

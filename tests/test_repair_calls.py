@@ -148,19 +148,28 @@ def agent_fix(repo: Path, out: Path) -> dict:
     return json.loads(done.stdout)
 
 
+def assert_agent_fix_finds(tmp_path: Path, files: dict[str, str], family: str,
+                           added_line: str) -> None:
+    """Write the project ``files`` (relative path -> text), run `agent fix` on it in the Docker
+    sandbox and check that the fix is found by ``family``, that its patch adds ``added_line``,
+    and that the project is left as it was (nothing was asked to be applied)."""
+    repo = tmp_path / "project"
+    for name, text in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    payload = agent_fix(repo, tmp_path / "run")
+    assert payload["resolved"] is True, payload.get("policy_stats")
+    assert payload["policy_stats"]["family"] == family
+    assert f"+{added_line}\n" in payload["patch"]
+    assert {name: (repo / name).read_text() for name in files} == files
+
+
 @pytest.mark.slow
 @pytest.mark.docker
 def test_agent_fix_builds_the_subclass_with_type_self(tmp_path: Path, docker_ready) -> None:
     """A method that builds its base class by name loses the subclass (no mutation operator
     makes ``type(self)``): `agent fix` in the Docker sandbox finds it with type_self."""
-    repo = tmp_path / "wallet"
-    (repo / "wallet").mkdir(parents=True)
-    (repo / "tests").mkdir()
-    (repo / "wallet" / "__init__.py").write_text("")
-    (repo / "wallet" / "money.py").write_text(MONEY)
-    (repo / "tests" / "test_money.py").write_text(MONEY_TESTS)
-    payload = agent_fix(repo, tmp_path / "run")
-    assert payload["resolved"] is True, payload.get("policy_stats")
-    assert payload["policy_stats"]["family"] == "type_self"
-    assert "+        return type(self)(self.cents + other.cents)\n" in payload["patch"]
-    assert (repo / "wallet" / "money.py").read_text() == MONEY  # the repo is left alone
+    assert_agent_fix_finds(
+        tmp_path, {"wallet/__init__.py": "", "wallet/money.py": MONEY,
+                   "tests/test_money.py": MONEY_TESTS},
+        "type_self", "        return type(self)(self.cents + other.cents)")

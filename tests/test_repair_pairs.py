@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from test_repair import src
-from test_repair_calls import agent_fix
+from test_repair_calls import assert_agent_fix_finds
 from test_repair_families2 import assert_every_family_proposes_valid_edits, texts
 
 from agent.repair import calls, invariants, pairs
@@ -158,12 +158,5 @@ def test_agent_fix_moves_both_ends_of_a_band_with_boundary_all(tmp_path: Path,
                                                                docker_ready) -> None:
     """Neither end alone passes the failing test (no partial fix for the search to join):
     `agent fix` in the Docker sandbox needs the two-point boundary_all edit, and finds it."""
-    repo = tmp_path / "gauge"
-    (repo / "tests").mkdir(parents=True)
-    (repo / "gauge.py").write_text(GAUGE)
-    (repo / "tests" / "test_gauge.py").write_text(GAUGE_TESTS)
-    payload = agent_fix(repo, tmp_path / "run")
-    assert payload["resolved"] is True, payload.get("policy_stats")
-    assert payload["policy_stats"]["family"] == "boundary_all"
-    assert "+    return reading > 10 or reading < 0\n" in payload["patch"]
-    assert (repo / "gauge.py").read_text() == GAUGE  # the repo is left alone
+    assert_agent_fix_finds(tmp_path, {"gauge.py": GAUGE, "tests/test_gauge.py": GAUGE_TESTS},
+                           "boundary_all", "    return reading > 10 or reading < 0")
