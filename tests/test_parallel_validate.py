@@ -176,6 +176,95 @@ def test_a_candidate_that_kills_its_validating_process_spoils_no_copy(make_sandb
         assert results[c["id"]]["f2p"] == {ADD: want}, c["id"]
 
 
+# -- copies kept for a whole search ---------------------------------------------------------------
+
+def snapshot(repo: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(repo)): p.read_bytes() for p in sorted(repo.rglob("*")) if p.is_file()}
+
+
+def batch(sandbox, candidates, copies, f2p, p2p) -> tuple[dict, dict]:
+    from agent.policies.search import copies_done
+
+    request = {"candidates": candidates, "f2p": list(f2p), "p2p": list(p2p), "timeout": 20,
+               "stop_on_success": False, "p2p_from": 1, "deadline_s": 120, "jobs": 2,
+               "copies": copies}
+    result, by_id = run_worker(sandbox, request, {}, timeout=150)
+    assert len(by_id) == len(candidates), result.output[-2000:]
+    return by_id, copies_done(result.output)
+
+
+@pytest.mark.slow
+def test_kept_copies_see_an_edit_made_between_batches(make_sandbox, calc):
+    """Two batches share one copies folder: the first makes the copies, the second only
+    re-syncs them, and both copies see the partial fix the search wrote in between. The copies
+    go with the sandbox's reset; the user's repo is never touched."""
+    before = snapshot(calc)
+    sandbox = make_sandbox(calc, cpus=2)
+    copies = f"{sandbox.scratch_dir}/jobs-test"
+    first, done = batch(sandbox, [candidate("fix", fix("a + b")), candidate("other", fix("b + a")),
+                                  candidate("wrong", fix("a * b"))], copies, (ADD, LOG), (MUL,))
+    assert {k: r["f2p"][ADD] for k, r in first.items()} == {
+        "fix": "passed", "other": "passed", "wrong": "failed"}
+    assert done["made"] == 2
+    # The search's partial fix, applied to the repo between batches: add fixed, mul broken.
+    edited = fix("a + b").replace("a * b", "a + b")
+    sandbox.write_file("calc.py", edited)
+    cands = [{"id": name, "files": {"calc.py": _span(edited, edited.replace(
+        "def mul(a, b):\n    return a + b", f"def mul(a, b):\n    return {body}"))}}
+        for name, body in (("mul", "a * b"), ("mul_swapped", "b * a"))]
+    second, done = batch(sandbox, cands, copies, (MUL,), (ADD, LOG))
+    for name in ("mul", "mul_swapped"):  # one in each copy: both saw the edit
+        assert second[name]["f2p"] == {MUL: "passed"}, name
+        assert second[name]["p2p"] == {ADD: "passed", LOG: "passed"}, name
+    assert done["made"] == 0 and done["synced"] == 2, done
+    assert done["removed"] == 2, done  # the written.txt test_log left in each copy
+    listed = sandbox.run(["ls", f"{copies}/0", f"{copies}/1"], timeout=30).output
+    assert listed.count(Path(sandbox.workdir).name) == 2, listed
+    assert sandbox.read_file("calc.py") == edited
+    sandbox.reset()  # the search's cleanup: the copies folder goes with the scratch dir
+    assert sandbox.run(["ls", copies], timeout=30).exit_code != 0
+    assert snapshot(calc) == before
+
+
+GIT_TEST = """import subprocess
+
+import calc
+
+
+def test_history():
+    log = subprocess.run(["git", "log", "--oneline"], capture_output=True, text=True, check=True)
+    assert "the first commit" in log.stdout
+    assert calc.add(2, 3) == 5
+"""
+HISTORY = "tests/test_calc.py::test_history"
+
+
+@pytest.mark.slow
+def test_a_test_that_reads_the_history_passes_in_kept_copies(make_sandbox, calc):
+    """A test that runs `git log` passes in both copies: .git is copied once, when a copy is
+    made, and left alone by later batches (a file put in it stays)."""
+    sandbox = make_sandbox(calc, cpus=2)
+    if sandbox.run(["git", "--version"], timeout=30).exit_code != 0:
+        pytest.skip(f"no git in the {sandbox.backend} sandbox")
+    sandbox.write_file("tests/test_calc.py", GIT_TEST)
+    init = sandbox.run(["sh", "-c", "git init -q && git add -A && git -c user.name=t -c "
+                        "user.email=t@t commit -qm 'the first commit'"], timeout=60)
+    assert init.exit_code == 0, init.output
+    copies = f"{sandbox.scratch_dir}/jobs-git"
+    git = f"{copies}/*/{Path(sandbox.workdir).name}/.git"
+    cands = [candidate("fix", fix("a + b")), candidate("other", fix("b + a"))]
+    for run in range(2):
+        results, done = batch(sandbox, cands, copies, (HISTORY,), ())
+        assert {k: r["f2p"] for k, r in results.items()} == {
+            "fix": {HISTORY: "passed"}, "other": {HISTORY: "passed"}}, results
+        assert done["made"] == (2 if run == 0 else 0)
+        if run == 0:
+            marked = sandbox.run(["sh", "-c", f"for g in {git}; do touch $g/kept; done"], timeout=30)
+            assert marked.exit_code == 0, marked.output
+    kept = sandbox.run(["sh", "-c", f"ls {git}/kept"], timeout=30)
+    assert kept.output.count("kept") == 2, kept.output
+
+
 # -- the knob: agent fix --jobs ------------------------------------------------------------------
 
 
@@ -223,3 +312,27 @@ def test_agent_fix_finds_the_same_fix_with_two_jobs(docker_ready, tmp_path):
         stats = result.policy_stats
         found[jobs] = (result.best.patch, stats["candidates"], stats["family"], stats["line"])
     assert found[2] == found[1]
+
+
+@pytest.mark.slow
+@pytest.mark.docker
+def test_agent_fix_with_two_jobs_makes_its_copies_once_per_search(docker_ready, tmp_path):
+    """Batches of two candidates: several batches, yet two copies made, and the user's repo is
+    left exactly as it was."""
+    import shutil
+
+    from agent.fix import FixConfig, fix
+    from sandboxes.config import SandboxConfig
+
+    repo = tmp_path / "shop"
+    shutil.copytree(Path(__file__).parent.parent / "examples" / "shop", repo,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    before = snapshot(repo)
+    result = fix(repo, FixConfig(sandbox=SandboxConfig("docker"), jobs=2, out=tmp_path / "out",
+                                 timeout_s=300, policy_options={"batch_size": 2}))
+    assert result.resolved
+    stats = result.policy_stats
+    assert stats["candidates"] > 2, stats  # more than one batch
+    assert stats["copies_made"] == 2, stats
+    assert snapshot(repo) == before
+    shutil.rmtree(tmp_path / "out")

@@ -33,6 +33,7 @@ import itertools
 import json
 import logging
 import time
+import uuid
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -75,6 +76,7 @@ log = logging.getLogger("debug_agent.search")
 
 WORKER_SOURCE = (Path(__file__).parent / "validate_worker.py").read_text()
 RESULT_MARK = "@@RESULT "
+COPIES_MARK = "@@COPIES "
 MAX_REQUEST_CHARS = 90_000  # one command-line argument may not exceed 128 KiB
 
 Location = tuple[str, int]
@@ -179,6 +181,10 @@ class SearchStats:
     """With a prior: the listed candidates' ids, likeliest first, as validated."""
     prior_s: float = 0.0
     """Seconds the prior took to score them."""
+    copies_made: int = 0
+    """With jobs > 1: copies of the repo the validation worker made from nothing (one per job
+    for the whole search, plus one for each copy a candidate spoiled); later batches only
+    re-sync the files that changed."""
 
 
 class SearchPolicy:
@@ -214,6 +220,9 @@ class SearchPolicy:
         """The failing tests' outputs, node id -> output (their hints raise families:
         rank.order), as the env's ``candidates`` listing gets them (``failing_outputs``)."""
         self._collection_errors: list[str] = []
+        self._copies: str | None = None
+        """With jobs > 1: the folder in the sandbox's scratch dir where the worker keeps the
+        repo's copies between batches (the sandbox's reset at the search's end removes it)."""
         self._state: tuple = ()
         self._budget_s = self.config.time_budget_s
 
@@ -262,6 +271,10 @@ class SearchPolicy:
         self._budget_s = self._budget(self.workspace.initial_report)
         self._evidence(self.workspace.initial_report,
                        self.workspace.localization_report)
+        if self.config.jobs > 1:
+            self._copies = f"{sandbox.scratch_dir}/jobs-{uuid.uuid4().hex[:12]}"
+        # _files_kept's reset (also on a timeout or an interrupt) empties the scratch dir,
+        # the copies folder with it.
         with _files_kept(sandbox):
             best, originals = self._search(sandbox, ranking, started)
         self.stats.elapsed_s = round(time.monotonic() - started, 2)
@@ -500,8 +513,11 @@ class SearchPolicy:
                    "timeout": self.config.test_timeout_s, "stop_on_success": stop_on_success,
                    "p2p_from": base_passing + 1, "deadline_s": max(left, 1.0),
                    "jobs": self.config.jobs}
+        if self._copies is not None:
+            request["copies"] = self._copies
         t0 = time.monotonic()
         result, by_id = run_worker(sandbox, request, self._suite, timeout=left + 5)
+        self.stats.copies_made += copies_done(result.output).get("made", 0)
         log.info("search: %d candidates validated in %.1f s", len(batch),
                  time.monotonic() - t0)
         for data in sorted(by_id.values(), key=lambda d: -d.get("elapsed_s", 0))[:3]:
@@ -681,6 +697,14 @@ def run_worker(sandbox: Sandbox, request: dict, suite: dict, *, timeout: float,
             data = json.loads(line[len(RESULT_MARK):])
             by_id[data["id"]] = data
     return result, by_id
+
+
+def copies_done(output: str) -> dict:
+    """What a worker did to the repo's copies (its "@@COPIES " line; {} when it made none)."""
+    for line in output.splitlines():
+        if line.startswith(COPIES_MARK):
+            return json.loads(line[len(COPIES_MARK):])
+    return {}
 
 
 def _encode(data: dict) -> str:

@@ -12,7 +12,7 @@ imports the candidate's code fresh.
 Request: {"candidates": [{"id": str, "files": {path: SPAN}}], "f2p": [nodeid], "p2p": [nodeid],
           "timeout": seconds per child, "stop_on_success": bool, "p2p_from": int,
           "limits": {nodeid: seconds}, "p2p_by_file": {path: [index into p2p]},
-          "deadline_s": seconds, "jobs": int}
+          "deadline_s": seconds, "jobs": int, "copies": folder}
 The pass-to-pass tests run only for a candidate with at least p2p_from failing tests fixed
 (default: all of them). ``limits`` bounds each test (a test past its limit is "timeout"; the child
 is killed when the sum of its tests' limits has passed), ``timeout`` is the limit of a test that
@@ -26,7 +26,11 @@ print them: in the candidates' order, and none after the first candidate that so
 when ``stop_on_success``. A child that imports a module from the original repo rather than its
 copy (an install whose paths cannot be moved) makes the rest of the batch run in place, one at a
 time, from the first candidate not yet printed. The copies live in the temporary folder for one
-batch; a copy whose process ended without putting its files back is made afresh.
+batch, or, with ``copies`` (a folder the search names once), for the whole search: each batch then
+copies only the files that changed since the last and removes those that vanished, so an edit the
+search applied between batches reaches every copy (``sync_copy``). A copy whose process ended
+without putting its files back is made afresh. What was done to the copies comes out on one
+"@@COPIES " line: {"made", "synced", "removed"}.
 
 Output lines: "@@RESULT " + {"id", "f2p": {nodeid: status}, "p2p": {nodeid: status}, "error",
 "elapsed_s", "p2p_checked" (present when the pass-to-pass step ran, even over no tests)}
@@ -50,6 +54,7 @@ import time
 import zlib
 
 MARK = "@@RESULT "
+COPIES_MARK = "@@COPIES "
 
 
 class TestTimeout(Exception):
@@ -397,25 +402,30 @@ class Slots:
     def __init__(self, root, base, copies):
         self.root, self.base = root, base
         self.slots = [Slot(copy) for copy in copies]
+        self.kept = False
+        """Whether the copies outlive this worker (a search's copies folder)."""
 
     @classmethod
-    def make(cls, root, jobs):
+    def make(cls, root, jobs, folder=None):
         """None when the copies cannot be made (no room in the temporary folder): the batch
-        then runs in place."""
+        then runs in place. With ``folder`` (one per search) the copies there are kept and
+        brought up to date (``sync_copy``), else they are made in a fresh temporary folder."""
         try:
-            base = tempfile.mkdtemp(prefix="debug-agent-jobs-")
+            base = folder or tempfile.mkdtemp(prefix="debug-agent-jobs-")
+            os.makedirs(base, exist_ok=True)
         except OSError:
             return None
         name = os.path.basename(root.rstrip(os.sep)) or "repo"  # a test may look at it
         copies = []
-        try:
-            for k in range(jobs):
-                copies.append(copy_tree(root, os.path.join(base, str(k), name)))
-        except (OSError, shutil.Error):
-            remove_tree(base)
-            return None
-        return cls(root, base, copies)
-
+        for k in range(jobs):
+            copy = os.path.join(base, str(k), name)
+            if not fresh_or_synced(root, copy):
+                remove_tree(base)
+                return None
+            copies.append(copy)
+        slots = cls(root, base, copies)
+        slots.kept = folder is not None
+        return slots
     def run(self, candidates, request, deadline):
         """Validate ``candidates`` one per slot at a time, printing their results in order as
         the sequential loop would. (Whether one solved everything and stopped the batch, how
@@ -463,9 +473,7 @@ class Slots:
         back; the slot is dropped when none can be made."""
         slot.end()
         remove_tree(slot.copy)
-        try:
-            copy_tree(self.root, slot.copy)
-        except (OSError, shutil.Error):
+        if not fresh_or_synced(self.root, slot.copy):
             self.slots.remove(slot)
             return
         self.start(slot, candidates, request, deadline)
@@ -488,11 +496,13 @@ class Slots:
         return done
 
     def close(self):
-        """Stop the slots' processes (their children with them) and remove the copies."""
+        """Stop the slots' processes (their children with them) and remove the copies unless
+        they are kept for the search's next batch."""
         for slot in self.slots:
             if slot.pid is not None:
                 slot.end()
-        remove_tree(self.base)
+        if not self.kept:
+            remove_tree(self.base)
 
 
 def read_into(fd, chunks):
@@ -538,9 +548,86 @@ def moved(path, root, copy):
     return copy + path[len(root.rstrip(os.sep)):] if path and under(path, root) else path
 
 
-def copy_tree(root, copy):
-    return shutil.copytree(root, copy, symlinks=True,
-                           ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+COPIES = {"made": 0, "synced": 0, "removed": 0}
+"""What this worker did to the copies (printed on a COPIES_MARK line): copies made from
+nothing, files copied into existing ones, files removed from them."""
+
+
+def fresh_or_synced(root, copy):
+    """Bring ``copy`` up to date with ``root``, or make it afresh when that fails (a test made
+    part of it read-only); False when neither works."""
+    for attempt in (0, 1):
+        try:
+            sync_copy(root, copy)
+            return True
+        except (OSError, shutil.Error):
+            remove_tree(copy)
+    return False
+
+
+def sync_copy(root, copy):
+    """Make ``copy`` hold what ``root`` holds: the files whose size, modification time or kind
+    differ are copied, those ``root`` lacks are removed. ``.git`` is copied once (history does
+    not change during a search); a virtualenv (a folder holding pyvenv.cfg) becomes a symlink to
+    the original, which is never edited either."""
+    if not os.path.isdir(copy):
+        os.makedirs(copy)
+        COPIES["made"] += 1
+    want, have = manifest(root, venvs_as_links=True), manifest(copy)
+    for rel in sorted(have, reverse=True):  # children before their folders
+        if want.get(rel, "absent") != have[rel]:
+            path = os.path.join(copy, rel)
+            if os.path.isdir(path) and not os.path.islink(path):
+                remove_tree(path)
+            elif os.path.lexists(path):
+                os.unlink(path)
+            COPIES["removed"] += rel not in want
+    for rel in sorted(want):  # folders before their children
+        if rel in have and have[rel] == want[rel]:
+            continue
+        source, target = os.path.join(root, rel), os.path.join(copy, rel)
+        if want[rel] is None:
+            os.makedirs(target, exist_ok=True)
+        elif want[rel][0] == "link":
+            os.symlink(want[rel][1], target)
+        else:
+            shutil.copy2(source, target)  # keeps mtime_ns: the next manifest compares equal
+            COPIES["synced"] += 1
+    git, git_copy = os.path.join(root, ".git"), os.path.join(copy, ".git")
+    if os.path.isdir(git) and not os.path.lexists(git_copy):
+        shutil.copytree(git, git_copy, symlinks=True)
+    elif os.path.isfile(git) and not os.path.lexists(git_copy):
+        shutil.copy2(git, git_copy)
+
+
+def manifest(top, venvs_as_links=False):
+    """Relative path -> (size, mtime_ns) of each file under ``top``, ("link", target) of a
+    symlink, None of a folder; the top's .git and caches are left out. A virtualenv folder is
+    ("link", its absolute path) with ``venvs_as_links``, as its copy holds it."""
+    entries = {}
+    for folder, dirs, files in os.walk(top):
+        rel = os.path.relpath(folder, top)
+        kept = []
+        for name in dirs:
+            path, key = os.path.join(folder, name), os.path.normpath(os.path.join(rel, name))
+            if name == "__pycache__" or (rel == "." and name == ".git"):
+                continue
+            if os.path.islink(path):
+                entries[key] = ("link", os.readlink(path))
+            elif venvs_as_links and os.path.isfile(os.path.join(path, "pyvenv.cfg")):
+                entries[key] = ("link", os.path.abspath(path))
+            else:
+                entries[key] = None
+                kept.append(name)
+        dirs[:] = kept
+        for name in files:
+            if name.endswith(".pyc") or (rel == "." and name == ".git"):
+                continue
+            path, key = os.path.join(folder, name), os.path.normpath(os.path.join(rel, name))
+            st = os.lstat(path)
+            entries[key] = (("link", os.readlink(path)) if os.path.islink(path)
+                            else (st.st_size, st.st_mtime_ns))
+    return entries
 
 
 def remove_tree(path):
@@ -634,12 +721,14 @@ def main():
     candidates = request["candidates"]
     jobs = min(int(request.get("jobs") or 1), len(candidates))
     if jobs > 1:
-        slots = Slots.make(os.getcwd(), jobs)
+        slots = Slots.make(os.getcwd(), jobs, request.get("copies"))
         if slots is not None:
             try:
                 stopped, done = slots.run(candidates, request, deadline)
             finally:
                 slots.close()
+                sys.stdout.write(COPIES_MARK + json.dumps(COPIES) + "\n")
+                sys.stdout.flush()
             if stopped:
                 return
             candidates = candidates[done:]
