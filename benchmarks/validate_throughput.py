@@ -24,6 +24,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,12 +71,17 @@ def validate(sandbox, source: str, jobs: int, payload, shared, suite, batch: int
     """Seconds for every batch, and each candidate's result by id."""
     from agent.policies.search import run_worker
 
+    # One copies folder for all the batches, as a search keeps one (a worker of before issue
+    # 15's copies work ignores it and copies the repo per batch).
+    copies = f"{sandbox.scratch_dir}/jobs-bench-{uuid.uuid4().hex[:12]}"
     results, started = {}, time.monotonic()
     for i in range(0, len(payload), batch):
-        request = dict(shared, candidates=payload[i:i + batch], jobs=jobs)
+        request = dict(shared, candidates=payload[i:i + batch], jobs=jobs, copies=copies)
         _, by_id = run_worker(sandbox, request, suite, timeout=600, source=source)
         results.update(by_id)
-    return time.monotonic() - started, results
+    spent = time.monotonic() - started
+    sandbox.run(["rm", "-rf", copies], timeout=60)
+    return spent, results
 
 
 def statuses(results: dict) -> dict:
