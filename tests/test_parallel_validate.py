@@ -226,6 +226,23 @@ def test_kept_copies_see_an_edit_made_between_batches(make_sandbox, calc):
     assert snapshot(calc) == before
 
 
+@pytest.mark.slow
+def test_a_virtualenv_in_the_repo_is_linked_not_copied(make_sandbox, calc):
+    """A folder holding pyvenv.cfg (a virtualenv) is a symlink to the original in each copy."""
+    (calc / "venv").mkdir()
+    (calc / "venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (calc / "venv" / "big.bin").write_bytes(b"x" * 1000)
+    sandbox = make_sandbox(calc, cpus=2)
+    copies = f"{sandbox.scratch_dir}/jobs-venv"
+    results, done = batch(sandbox, [candidate("fix", fix("a + b")), candidate("other", fix("b + a"))],
+                          copies, (ADD,), (MUL,))
+    assert all(r["f2p"] == {ADD: "passed"} for r in results.values()), results
+    name = Path(sandbox.workdir).name
+    links = sandbox.run(["sh", "-c", f"readlink {copies}/0/{name}/venv {copies}/1/{name}/venv"],
+                        timeout=30).output.split()
+    assert links == [f"{sandbox.workdir}/venv"] * 2, links
+
+
 GIT_TEST = """import subprocess
 
 import calc
