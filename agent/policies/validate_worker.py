@@ -399,10 +399,10 @@ class Slots:
     files written in that copy, their children run with the copy as their working directory
     and on their path (``enter_copy``)."""
 
-    def __init__(self, root, base, copies):
+    def __init__(self, root, base, copies, kept=False):
         self.root, self.base = root, base
         self.slots = [Slot(copy) for copy in copies]
-        self.kept = False
+        self.kept = kept
         """Whether the copies outlive this worker (a search's copies folder)."""
 
     @classmethod
@@ -423,9 +423,8 @@ class Slots:
                 remove_tree(base)
                 return None
             copies.append(copy)
-        slots = cls(root, base, copies)
-        slots.kept = folder is not None
-        return slots
+        return cls(root, base, copies, kept=folder is not None)
+
     def run(self, candidates, request, deadline):
         """Validate ``candidates`` one per slot at a time, printing their results in order as
         the sequential loop would. (Whether one solved everything and stopped the batch, how
