@@ -10,8 +10,8 @@ their whole budget there). ``slowdown`` scales both for a run that is slower tha
 (per-test coverage traces every line); the floor stays: a test that hung before and hangs again
 under coverage has shown its lines within a second.
 
-Within one run, once a test has hung, the later tests of its file get a short limit too
-(``sandboxes._pytest_plugin``); ``statuses_of`` tells those apart (``CUT_SHORT``), since they may
+Within one run, once a test has hung, the later tests of its file get a short limit too, shorter
+once two have hung (``sandboxes._pytest_plugin``); ``statuses_of`` tells those apart (``CUT_SHORT``), since they may
 be slow rather than hanging. Every run after the first takes its limits from here: the search's validation
 (``agent.policies.search``), the coverage run of ``localize`` (``coverage_limits``: every test
 that timed out, cut short or not, a quarter second), and the env's test runs and scoring.

@@ -84,8 +84,8 @@ def test_run_pytest_gives_a_hung_test_its_own_short_limit(make_sandbox, tmp_path
 @pytest.mark.slow
 def test_after_one_test_hangs_the_rest_of_its_file_gets_a_short_limit(make_sandbox,
                                                                       tmp_path: Path) -> None:
-    """The first hang costs the run's limit, the next ones of its file about a second; a slow
-    test of another file keeps the run's limit."""
+    """The first hang costs the run's limit, the next one of its file about a second, the
+    ones after it a quarter second; a slow test of another file keeps the run's limit."""
     from sandboxes import run_pytest
 
     loops = "".join(f"\n\ndef test_loop_{i}():\n    while True:\n        time.sleep(0.01)\n"
@@ -97,6 +97,8 @@ def test_after_one_test_hangs_the_rest_of_its_file_gets_a_short_limit(make_sandb
     assert [r.status for r in loops] == ["timeout"] * 3
     assert loops[0].duration_s >= 3.9
     assert all(r.duration_s < 2.0 for r in loops[1:])  # max(1 s, 10 x the fastest test's time)
+    assert loops[1].duration_s >= 0.9
+    assert loops[2].duration_s < 0.9  # after two hangs of its file: a quarter second
     assert report.statuses["test_b.py::test_slow"] == "passed"
     assert report.statuses["test_a.py::test_fast"] == "passed"
     # The cut ones may be slow rather than hanging: later runs give them the ordinary limit.
