@@ -145,9 +145,11 @@ import argparse
 import importlib.util
 import json
 import random
+import re
 import statistics
 import sys
 import time
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -415,6 +417,75 @@ def figures(outcomes: dict[str, dict], tasks: dict) -> dict:
                                if tasks[t].source in FUNCTIONS)}
 
 
+APPLIED = re.compile(r"\bapply\s+(c\d+)\b")
+
+
+def applied_ids(trajectories: Path, ids: list[str]) -> dict[str, str | None]:
+    """Per task, the id its episode applied from a plain ``candidates`` listing made before any
+    edit (the listing ``ceiling`` judges), or None where it applied none from one."""
+    out: dict[str, str | None] = {}
+    for task_id in ids:
+        path, chosen, plain, edited = trajectories / f"{task_id}.json", None, False, False
+        steps = json.loads(path.read_text())["steps"] if path.is_file() else []
+        for step in steps:
+            verb, action = step["info"].get("action"), step["action"]
+            if verb == "candidates":
+                # ids listed at a given line, or after an edit, are not the ceiling's
+                plain = not edited and action.strip("`\n ") == "candidates"
+            elif verb == "apply" and plain and APPLIED.search(action):
+                chosen = APPLIED.search(action).group(1)
+                break
+            elif verb == "edit":
+                edited = True
+        out[task_id] = chosen
+    return out
+
+
+def choice_figures(applied: dict[str, str | None], rows: dict[str, dict]) -> dict:
+    """How a stage chose: episodes that applied from the listing, how many of those picked an id
+    that resolves (``rows``: the ceiling's), and how often each id was picked."""
+    chosen = {t: c for t, c in applied.items() if c}
+    return {"applied": len(chosen),
+            "resolving": sum(c in rows[t]["resolving"] for t, c in chosen.items()),
+            "by_id": dict(sorted(Counter(chosen.values()).items()))}
+
+
+def demonstrated_ids(dataset: Path) -> dict[str, int]:
+    """How often the demonstrations apply each id: the prior a model that does not read the
+    listing falls back on."""
+    from datasets import load_from_disk
+
+    ids = Counter(m.group(1) for row in load_from_disk(str(dataset)) for msg in row["messages"]
+                  if msg["role"] == "assistant" and (m := APPLIED.search(msg["content"])))
+    return dict(sorted(ids.items()))
+
+
+def choices(work: Path, dataset: Path, seeds: list[int], stages: list[str], ids: list[str],
+            rows: dict[str, dict]) -> dict:
+    """The candidates style's choices: the demonstrations' ids, then per stage and seed
+    ``choice_figures`` from the evaluation's trajectories."""
+    out: dict = {"demonstrations": demonstrated_ids(dataset),
+                 "base": {"once": choice_figures(applied_ids(work / "eval-base", ids), rows)}}
+    for stage in stages:
+        out[stage] = {str(seed): choice_figures(applied_ids(
+            work / f"seed-{seed}" / "candidates" / f"eval-{stage}", ids), rows) for seed in seeds}
+    return out
+
+
+def print_choices(found: dict) -> None:
+    def ids(counts: dict[str, int]) -> str:
+        return " ".join(f"{k} {v}" for k, v in counts.items()) or "-"
+
+    print("\nhow the candidates style chose (from the listing made before any edit): "
+          f"demonstrations apply {ids(found['demonstrations'])}")
+    for stage, by_seed in found.items():
+        if stage == "demonstrations":
+            continue
+        for seed, f in by_seed.items():
+            print(f"  {stage:<5} seed {seed:<4} applied {f['applied']:>3}, a resolving id "
+                  f"{f['resolving']:>3}; ids {ids(f['by_id'])}")
+
+
 def spread(values: list[float]) -> dict:
     return {"mean": round(statistics.fmean(values), 4),
             "sd": round(statistics.stdev(values), 4) if len(values) > 1 else 0.0,
@@ -668,11 +739,11 @@ def main(argv: list[str] | None = None) -> int:
     with timed("eval base"):
         base = evaluate(model_dir, None, tasks_dir / "held-out", ids, work / "eval-base.jsonl",
                         args)
-    bound = None
+    bound, listed = None, {}
     if "candidates" in args.styles:
         with timed("ceiling"):
-            bound = ceiling_figures(ceiling(tasks_dir / "held-out", ids, work / "ceiling.jsonl",
-                                            args), k=8)
+            listed = ceiling(tasks_dir / "held-out", ids, work / "ceiling.jsonl", args)
+            bound = ceiling_figures(listed, k=8)
         print(f"ceiling: {bound['any_resolving']}/{bound['tasks']} evaluated tasks have a "
               f"resolving candidate among those listed; the best fixed id "
               f"({bound['best_fixed_id']}) resolves {bound['resolving_by_id'][bound['best_fixed_id']]}",
@@ -701,8 +772,12 @@ def main(argv: list[str] | None = None) -> int:
                         run / f"eval-{stage}.jsonl", args)
                 print(f"seed {seed} {style} {stage}:",
                       figures(outcomes[style][stage][seed], held_out), flush=True)
-        results = collate(outcomes, seeds[: seeds.index(seed) + 1], ids, held_out, timings, args)
+        so_far = seeds[: seeds.index(seed) + 1]
+        results = collate(outcomes, so_far, ids, held_out, timings, args)
         results["ceiling"] = bound
+        if listed:
+            results["choices"] = choices(work, datasets["candidates"], so_far, args.stages, ids,
+                                         listed)
         (work / name).write_text(json.dumps(results, indent=1))  # after every seed
     timings["total"] = round(time.monotonic() - started, 1)
     results["timings_s"] = timings
@@ -710,6 +785,8 @@ def main(argv: list[str] | None = None) -> int:
     if histories:
         plot(histories, results, work / "learning.png")
     print_table(results)
+    if results.get("choices"):
+        print_choices(results["choices"])
     print(f"total {timings['total']:.0f} s; results: {work / name}")
     return 0
 
