@@ -19,7 +19,7 @@ from envs.actions import (
     format_action, parse_action,
 )
 from envs.candidates import Listing, failing_outputs, load_proposer, source_files
-from envs.limits import COVERAGE_SLOWDOWN, SCORING_SLOWDOWN, hung_limits
+from envs.limits import SCORING_SLOWDOWN, coverage_limits, hung_limits
 from envs.localize import (
     Suspicious,
     format_ranking,
@@ -329,8 +329,7 @@ class DebugEnv(gym.Env[str, str]):
                     sandbox, self.task, top_n=max(config.localize_top_n, config.localization_depth),
                     timeout=self._timeout(),
                     per_test_timeout=config.per_test_timeout_s,
-                    limits=hung_limits(self.initial_report, config.per_test_timeout_s,
-                                       slowdown=COVERAGE_SLOWDOWN))
+                    limits=coverage_limits(self.initial_report, config.per_test_timeout_s))
                 self._localization = ranking
                 return format_ranking(ranking[: config.localize_top_n])
         raise TypeError(f"not an action: {action!r}")
@@ -434,7 +433,7 @@ class DebugEnv(gym.Env[str, str]):
     def _score(self) -> scoring.Score:
         return scoring.score(self.sandbox, self.task, timeout=self.config.test_timeout_s,
                              per_test_timeout=self.config.per_test_timeout_s,
-                             limits=self._hung_limits())
+                             limits=self._hung_limits(), baseline=self.initial_report)
 
     # -- plumbing ------------------------------------------------------------------------------
 

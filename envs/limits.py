@@ -10,10 +10,13 @@ their whole budget there). ``slowdown`` scales both for a run that is slower tha
 (per-test coverage traces every line); the floor stays: a test that hung before and hangs again
 under coverage has shown its lines within a second.
 
-Within one run, once a test has hung, the later tests of its file get a short limit too
-(``sandboxes._pytest_plugin``); ``statuses_of`` tells those apart (``CUT_SHORT``), since they may
+Within one run, once a test has hung, the later tests of its file get a short limit too, shorter
+once two have hung (``sandboxes._pytest_plugin``); ``statuses_of`` tells those apart (``CUT_SHORT``), since they may
 be slow rather than hanging. Every run after the first takes its limits from here: the search's validation
-(``agent.policies.search``), the coverage run of ``localize``, and the env's test runs and scoring.
+(``agent.policies.search``), the coverage run of ``localize`` (``coverage_limits``: every test
+that timed out, cut short or not, a quarter second), and the env's test runs and scoring.
+``passing_run_s`` is what a run costs once a fix makes the hung tests finish: what the search
+sets aside for the closing runs, rather than a run dominated by hangs.
 """
 
 from __future__ import annotations
@@ -41,14 +44,14 @@ ordinary limit."""
 
 
 def test_limits(durations: Mapping[str, float], statuses: Mapping[str, str], ceiling: float,
-                *, slowdown: float = 1.0) -> dict[str, float]:
+                *, slowdown: float = 1.0, hung_floor: float = FLOOR_S) -> dict[str, float]:
     """Seconds each test of ``statuses`` may run (see the module docstring); ``durations`` are
-    the first run's, in seconds."""
+    the first run's, in seconds; ``hung_floor``: the least a test that hung may run."""
     finished = [d for t, d in durations.items()
                 if statuses.get(t, "timeout") not in ("timeout", CUT_SHORT)]
     slowest = max(finished, default=0.1)
     limit = min(max(FLOOR_S, FACTOR * slowest * slowdown), ceiling)
-    hung = min(max(FLOOR_S, HUNG_FACTOR * slowest * slowdown), limit)
+    hung = min(max(hung_floor, HUNG_FACTOR * slowest * slowdown), limit)
     return {t: round(hung if s == "timeout" else limit, 3) for t, s in statuses.items()}
 
 
@@ -71,11 +74,32 @@ def hung_limits(first_run, ceiling: float, *, slowdown: float = 1.0) -> dict[str
     return {t: limits[t] for t, s in statuses.items() if s == "timeout"}
 
 
-def expected_run_s(first_run, limits: Mapping[str, float]) -> float:
-    """How long the first run would have taken had its tests had ``limits``: its hung tests at
-    their caps instead of the limit they ran into."""
+def coverage_limits(first_run, ceiling: float) -> dict[str, float]:
+    """The caps of a coverage run (``localize``): every test that timed out in ``first_run``,
+    cut short or not, may run ``HUNG_FACTOR`` times the slowest finished test (under coverage's
+    slowdown), at least ``COVERAGE_AFTER_HANG_FLOOR_S``. The run only ranks lines: a test that
+    hangs again has shown its loop's lines (and its frames at the timeout) by then, and one that
+    a partial fix repaired finishes like the others."""
+    if first_run is None:
+        return {}
+    statuses = {t: "timeout" if s == CUT_SHORT else s for t, s in statuses_of(first_run).items()}
+    if "timeout" not in statuses.values():
+        return {}
+    durations = {t: r.duration_s for t, r in first_run.tests.items()}
+    limits = test_limits(durations, statuses, ceiling, slowdown=COVERAGE_SLOWDOWN,
+                         hung_floor=COVERAGE_AFTER_HANG_FLOOR_S)
+    return {t: limits[t] for t, s in statuses.items() if s == "timeout"}
+
+
+def passing_run_s(first_run) -> float:
+    """How long ``first_run`` (a TestReport or None) would have taken had its tests that timed
+    out finished like the others: its duration less the seconds they ran, plus the slowest
+    finished test's duration for each. What the run of a plausible fix costs (every test
+    passes), which the search sets aside for the episode's closing runs: estimated from a run
+    that was mostly hanging, it would leave the search nothing."""
     if first_run is None:
         return 0.0
-    saved = sum(max(r.duration_s - limits[t], 0.0) for t, r in first_run.tests.items()
-                if r.status == "timeout" and t in limits)
-    return max(first_run.duration_s - saved, 0.0)
+    tests = first_run.tests.values()
+    hung = [r.duration_s for r in tests if r.status == "timeout"]
+    slowest = max((r.duration_s for r in tests if r.status != "timeout"), default=0.1)
+    return max(first_run.duration_s - sum(hung), 0.0) + slowest * len(hung)

@@ -15,7 +15,9 @@ Scoring never trusts the tests as the policy left them:
 2. Reset the sandbox to its start state and re-apply only the remaining source changes.
 3. Run the task's fail_to_pass and pass_to_pass tests by node id. A test counts as passing only
    when the report says ``passed``; missing (the run died, ``os._exit``), skipped, errored, failed
-   or timed out all count as not passing.
+   or timed out all count as not passing. When no source change remains and the caller has the
+   run of the start state (the env's first run), that run's statuses are the score instead: the
+   code is the same, and running it again would only repeat its failures and hangs.
 4. Put the sandbox back as the policy left it.
 
 With ``f`` the fraction of fail_to_pass tests that pass and ``b`` the fraction of pass_to_pass tests
@@ -135,15 +137,19 @@ def compute_reward(fail_to_pass: dict[str, bool], pass_to_pass: dict[str, bool])
 
 def score(
     sandbox: Sandbox, task: Task, *, timeout: float = 300.0, per_test_timeout: float = 30.0,
-    limits: Mapping[str, float] | None = None,
+    limits: Mapping[str, float] | None = None, baseline: TestReport | None = None,
 ) -> Score:
     """Score the sandbox's current state for ``task`` (steps 1-4 of the module docstring);
-    ``limits``: tests with a limit of their own (``run_pytest``)."""
+    ``limits``: tests with a limit of their own (``run_pytest``). ``baseline``: a run of the
+    sandbox's starting state (the episode's first run), whose statuses are the score when no
+    change to the code is kept: running identical code again would only repeat its hangs."""
     from sandboxes.pytest_runner import run_pytest
 
     changes = sandbox.changed_files()
     test_files = task_test_files(task)
     kept = {p: c for p, c in changes.items() if not is_test_path(p, test_files)}
+    if not kept and baseline is not None:
+        return _score_of(task, baseline, dropped=sorted(changes))
     sandbox.reset()
     try:
         start_files = set(sandbox.list_files())
@@ -161,6 +167,10 @@ def score(
     finally:
         sandbox.reset()
         apply_changes(sandbox, changes)
+    return _score_of(task, report, dropped=sorted(set(changes) - set(kept)))
+
+
+def _score_of(task: Task, report: TestReport, dropped: list[str]) -> Score:
     f2p = {t: report.passed(t) for t in task.fail_to_pass}
     p2p = {t: report.passed(t) for t in task.pass_to_pass}
     reward, resolved = compute_reward(f2p, p2p)
@@ -169,7 +179,7 @@ def score(
         reward=reward, resolved=resolved, tests=statuses,
         fail_to_pass_passed=sum(f2p.values()),
         pass_to_pass_broken=sum(not ok for ok in p2p.values()),
-        dropped=sorted(set(changes) - set(kept)), report=report,
+        dropped=dropped, report=report,
     )
 
 

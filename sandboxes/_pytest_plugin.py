@@ -13,8 +13,10 @@ Settings come from environment variables:
   has hung, the later tests of its file may run only ``AFTER_HANG_FACTOR`` times the slowest
   test that finished in this run (at least ``AFTER_HANG_FLOOR_S``): code that loops forever for
   one test of a module nearly always does for the next ones too, and a first run of a program
-  whose 14 tests all hang would otherwise cost 14 full limits. ``DEBUG_AGENT_AFTER_HANG_FLOOR``
-  sets that floor (a coverage run, which only ranks lines, uses a shorter one).
+  whose 14 tests all hang would otherwise cost 14 full limits. Once a second test of the file
+  has hung (at that short limit: the evidence is then two hangs, not one), the floor is
+  ``AFTER_TWO_HANGS_FLOOR_S``. ``DEBUG_AGENT_AFTER_HANG_FLOOR`` sets a lower floor for both (a
+  coverage run, which only ranks lines, uses a shorter one).
 - ``DEBUG_AGENT_PROGRESS``: a JSON-lines log of collection and results, written as they happen,
   so that a killed run still tells what ran.
 - ``DEBUG_AGENT_COVERAGE``: path of a JSON file {nodeid: {file: [lines]}} of per-test coverage.
@@ -35,9 +37,12 @@ CUT_SHORT = "debug_agent.cut_short"
 #: As envs.limits.FACTOR and FLOOR_S (this file imports nothing of the project).
 AFTER_HANG_FACTOR = 10.0
 AFTER_HANG_FLOOR_S = 1.0
+AFTER_TWO_HANGS_FLOOR_S = 0.25
+"""As envs.limits.COVERAGE_AFTER_HANG_FLOOR_S: a program whose 14 tests all hang paid 10 s for
+its first, then a second for each of the 13 others, 23 s of a 60 s --timeout."""
 
 _state = {"item": None, "progress": None, "cov": None, "fired": 0, "limits": None,
-          "began": 0.0, "slowest": 0.0, "hung_files": set()}
+          "began": 0.0, "slowest": 0.0, "hung_files": {}}
 
 
 def _limit(item):
@@ -48,8 +53,11 @@ def _limit(item):
     if item is None:
         return default
     own = float(_state["limits"].get(item.nodeid, default))
-    if _file(item.nodeid) in _state["hung_files"]:
-        floor = float(os.environ.get("DEBUG_AGENT_AFTER_HANG_FLOOR") or AFTER_HANG_FLOOR_S)
+    hangs = _state["hung_files"].get(_file(item.nodeid), 0)
+    if hangs:
+        floor = AFTER_HANG_FLOOR_S if hangs == 1 else AFTER_TWO_HANGS_FLOOR_S
+        if os.environ.get("DEBUG_AGENT_AFTER_HANG_FLOOR"):
+            floor = min(floor, float(os.environ["DEBUG_AGENT_AFTER_HANG_FLOOR"]))
         return min(own, max(floor, AFTER_HANG_FACTOR * _state["slowest"]))
     return own
 
@@ -107,7 +115,8 @@ def _on_alarm(signum, frame):
             item.user_properties.append((TIMED_OUT, str(seconds)))
             if _cut_short(item):
                 item.user_properties.append((CUT_SHORT, "1"))
-            _state["hung_files"].add(_file(item.nodeid))
+            hung = _state["hung_files"]
+            hung[_file(item.nodeid)] = hung.get(_file(item.nodeid), 0) + 1
         signal.setitimer(signal.ITIMER_REAL, max(1.0, seconds / 2))  # grace, then exit
         pytest.fail(f"debug-agent: test timed out after {seconds:g} s")
     _log(event="hard_timeout", nodeid=item.nodeid if item is not None else None)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from envs.limits import CUT_SHORT, expected_run_s, hung_limits, statuses_of
+from envs.limits import CUT_SHORT, coverage_limits, hung_limits, passing_run_s, statuses_of
 from envs.limits import test_limits as limits_of
 from sandboxes.base import TestReport, TestResult
 
@@ -31,9 +31,38 @@ def test_hung_limits_and_the_run_they_make() -> None:
                       duration_s=31.5)
     assert hung_limits(hung, 30.0) == {"t::c": 1.8}  # 2 x the slowest test that finished
     assert hung_limits(hung, 30.0, slowdown=2.5) == {"t::c": 4.5}
-    assert expected_run_s(hung, {"t::c": 1.8}) == pytest.approx(3.3)  # 31.5 - (30 - 1.8)
-    only = TestReport(tests={"t::c": TestResult("t::c", "timeout", 30.0)})
+    only = TestReport(tests={"t::c": TestResult("t::c", "timeout", 30.0)}, duration_s=30.6)
     assert hung_limits(only, 30.0) == {"t::c": 1.0}
+
+
+def test_a_coverage_run_caps_every_test_that_timed_out_short() -> None:
+    """Known hangs, cut short or not, cost a coverage run a quarter second each: it only ranks
+    lines, and a loop has shown them by then."""
+    from sandboxes.pytest_runner import CUT_SHORT_NOTE
+
+    first = TestReport(tests={"t::a": TestResult("t::a", "passed", 0.01),
+                              "t::c": TestResult("t::c", "timeout", 10.0),
+                              "t::d": TestResult("t::d", "timeout", 1.0,
+                                                 f"timed out after 1 s {CUT_SHORT_NOTE}")})
+    assert coverage_limits(first, 10.0) == {"t::c": 0.25, "t::d": 0.25}
+    assert hung_limits(first, 10.0) == {"t::c": 1.0}  # candidates keep at least a second
+    slow = TestReport(tests={**first.tests, "t::a": TestResult("t::a", "passed", 0.2)})
+    assert coverage_limits(slow, 10.0) == {"t::c": 1.0, "t::d": 1.0}  # 2 x 0.2 x 2.5
+    assert coverage_limits(None, 10.0) == {}
+
+
+def test_what_a_passing_run_costs_leaves_the_hangs_out() -> None:
+    """The search sets aside the closing runs of a fix: the hung tests then finish like the
+    others, so their hangs are not counted, the slowest finished test's time is."""
+    assert passing_run_s(None) == 0.0
+    hung = TestReport(tests={"t::a": TestResult("t::a", "passed", 0.1),
+                             "t::b": TestResult("t::b", "failed", 0.9),
+                             "t::c": TestResult("t::c", "timeout", 10.0),
+                             "t::d": TestResult("t::d", "timeout", 1.0)}, duration_s=12.5)
+    assert passing_run_s(hung) == pytest.approx(12.5 - 11.0 + 2 * 0.9)
+    every = TestReport(tests={f"t::{i}": TestResult(f"t::{i}", "timeout", 10.0 if i == 0 else 1.0)
+                              for i in range(14)}, duration_s=24.0)
+    assert passing_run_s(every) == pytest.approx(24.0 - 23.0 + 14 * 0.1)  # none finished
 
 
 @pytest.mark.slow
@@ -55,8 +84,8 @@ def test_run_pytest_gives_a_hung_test_its_own_short_limit(make_sandbox, tmp_path
 @pytest.mark.slow
 def test_after_one_test_hangs_the_rest_of_its_file_gets_a_short_limit(make_sandbox,
                                                                       tmp_path: Path) -> None:
-    """The first hang costs the run's limit, the next ones of its file about a second; a slow
-    test of another file keeps the run's limit."""
+    """The first hang costs the run's limit, the next one of its file about a second, the
+    ones after it a quarter second; a slow test of another file keeps the run's limit."""
     from sandboxes import run_pytest
 
     loops = "".join(f"\n\ndef test_loop_{i}():\n    while True:\n        time.sleep(0.01)\n"
@@ -68,6 +97,8 @@ def test_after_one_test_hangs_the_rest_of_its_file_gets_a_short_limit(make_sandb
     assert [r.status for r in loops] == ["timeout"] * 3
     assert loops[0].duration_s >= 3.9
     assert all(r.duration_s < 2.0 for r in loops[1:])  # max(1 s, 10 x the fastest test's time)
+    assert loops[1].duration_s >= 0.9
+    assert loops[2].duration_s < 0.9  # after two hangs of its file: a quarter second
     assert report.statuses["test_b.py::test_slow"] == "passed"
     assert report.statuses["test_a.py::test_fast"] == "passed"
     # The cut ones may be slow rather than hanging: later runs give them the ordinary limit.

@@ -145,3 +145,24 @@ def test_a_fix_with_a_regression_scores_below_the_fix(calc):
     result = score(sandbox, task, timeout=120, per_test_timeout=30)
     assert not result.resolved
     assert 0.0 < result.reward < 0.5
+
+
+@pytest.mark.slow
+def test_unchanged_code_is_scored_by_the_first_run_without_running_it_again(calc):
+    """With the run of the start state at hand, a state whose only changes are to tests scores
+    as that run did (and runs nothing: identical code would repeat its hangs); a real change
+    is run."""
+    from sandboxes import counts, run_pytest
+
+    task, sandbox = calc
+    first = run_pytest(sandbox, list(task.tests), timeout=120, per_test_timeout=30)
+    _edit(sandbox, "tests/test_ops.py", "== 12", "== 13")  # dropped by scoring
+    before = counts.snapshot()["test_runs"]
+    result = score(sandbox, task, timeout=120, per_test_timeout=30, baseline=first)
+    assert counts.snapshot()["test_runs"] == before
+    assert result.reward == 0.0 and result.report is first
+    assert result.dropped == ["tests/test_ops.py"]
+    assert result.tests == {t: first.result(t).status for t in task.tests}
+    _edit(sandbox, "calc/ops.py", *FIX)
+    fixed = score(sandbox, task, timeout=120, per_test_timeout=30, baseline=first)
+    assert fixed.resolved and counts.snapshot()["test_runs"] == before + 1

@@ -55,14 +55,7 @@ from envs.actions import (
     make_edit,
 )
 from envs.candidates import failing_outputs, source_files
-from envs.limits import (
-    COVERAGE_SLOWDOWN,
-    SCORING_SLOWDOWN,
-    expected_run_s,
-    hung_limits,
-    statuses_of,
-    test_limits,
-)
+from envs.limits import coverage_limits, passing_run_s, statuses_of, test_limits
 from envs.localize import localize_report, traceback_frames
 from envs.reward import apply_changes, is_test_path, task_test_files
 from sandboxes.errors import SandboxError, UsageError
@@ -291,14 +284,15 @@ class SearchPolicy:
 
     def _budget(self, initial) -> float:
         """The search's seconds: its own budget, within what the episode has left once the
-        final test run (as long as the first one, twice over) is set aside, so that
-        ``--timeout`` holds."""
+        closing runs of a fix (its failing tests, then the final scoring run: twice what a
+        passing first run would have cost) are set aside, so that ``--timeout`` holds and a
+        fix found in time is also scored in time. With no fix to play, the scoring run reuses
+        the first run (``envs.reward.score``'s ``baseline``) and costs nothing."""
         # The sandbox's deadline is the whole run's --timeout (inf when there is none).
         left = min(self.workspace.time_left_s, self.workspace.sandbox.deadline.remaining())
-        # The tests that hung in the first run have a short cap in the final run (envs.limits).
-        final = expected_run_s(initial, hung_limits(initial, self.config.test_timeout_s,
-                                                    slowdown=SCORING_SLOWDOWN))
-        reserve = 2 * final + 5.0
+        # A fix makes the tests that hung finish: their hangs are not what the closing runs
+        # cost (a first run of 14 hung tests left the search 1 s of its 27).
+        reserve = 2 * passing_run_s(initial) + 5.0
         return max(min(self.config.time_budget_s, left - reserve), 1.0)
 
     def _search(self, sandbox: Sandbox, ranking: list[Location], started: float
@@ -431,8 +425,8 @@ class SearchPolicy:
                 sandbox, self.task, top_n=self.config.top_locations,
                 timeout=max(min(self.config.test_timeout_s * 4, left / 2), 5.0),
                 per_test_timeout=self.config.test_timeout_s,
-                limits=hung_limits(self.workspace.initial_report, self.config.test_timeout_s,
-                                   slowdown=COVERAGE_SLOWDOWN))
+                limits=coverage_limits(self.workspace.initial_report,
+                                       self.config.test_timeout_s))
         except (SandboxError, UsageError) as exc:  # a hint: the round goes on without it
             log.warning("search: localization after the partial fix failed: %s", exc)
             return []
