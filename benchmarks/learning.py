@@ -126,6 +126,34 @@ turns and the held-out listing with the right verb (``tests/test_train_choose.py
 is not cut at inference (4096 positions; prompts 450-1100 tokens), the mask covers exactly each
 action and its stop token, and ``apply c3`` is three tokens (``apply``, `` c``, ``3``).
 
+PPO and GRPO from the 400-step adapter (stop 14; one machine's run, load average 6-7 on the
+2 shared cores; ``--styles candidates --stages sft,ppo,grpo --sft-steps 400 --ppo-iterations 2
+--ppo-episodes 8 --ppo-lr 1e-4 --threads 1 --pretrain-steps 300 --generated 10 --per-source 2
+--eval-tasks 16``; seed 0's SFT from stop 13, then PPO 462 s and its evaluation 223 s, GRPO 306 s
+and its evaluation 243 s)::
+
+    ceiling of choosing a listed candidate: 0.938 (15/16); always c2: 0.500
+    candidates  base 0.000   sft 0.312   ppo 0.375   grpo 0.375   (apply used 0.94 in each)
+    ppo vs sft  +6.2 points; McNemar +1 -0 p=1.0;   grpo vs ppo  +0.0 points; +0 -0 p=1.0
+    chose (first apply from the listing): demonstrations c1 10 c2 12 c3 5 c4 3 c6 2
+      sft  applied 15, a resolving id 5: c1 10 c2 3 c3 1 c4 1
+      ppo  applied 15, a resolving id 6: c1 9 c2 4 c3 1 c4 1;  grpo 6: c1 9 c2 5 c4 1
+
+Why it applies but not the right id: an overfit, not a defect of the data, mask or prompt. Every
+demonstration applies the first listed candidate that resolves (32 of 32, checked by running the
+tests on each listed line; 24 have only one), the mask covers the actions only, no demonstration
+reaches the 4000-character budget (longest 3210; none trimmed) nor 2048 tokens, and the listing
+is never cut. Greedy, the seed-0 adapter answers 29 of the 32 training listings with the
+demonstrated id, but applies a resolving id on 5 of the 15 held-out listings it applied from,
+mostly ``c1`` (10), though ``c2`` is the demonstrations' commonest id: it learned which id goes
+with each training function (40 demonstrations, each seen 40 times in 400 steps of 4), not to
+read the failing assertion against the listed lines (``assert 10 == 9`` against ``10 -> 11`` /
+``10 -> 9``). The listing's order varies with the line (the repair engine's prior): the best
+fixed id resolves 8 of the 16. PPO's rollouts on training tasks resolved 7 of 8 in its first
+iteration (little left to push) and 0 of 8 in its second; its 16 episodes moved one held-out
+choice. More demonstrations from more functions (``--generated``) is the lever; this run kept
+the cut-down family to fit three seeds.
+
 Throughput: on the shared machine (load average 13-30 on 2 cores), one torch thread ran a
 training step 3-4x faster than two (``--threads``, default 1); SFT steps took 4.5 s with one of
 this benchmark's processes running and 15-25 s with four, so seeds side by side bring nothing.
@@ -145,9 +173,11 @@ import argparse
 import importlib.util
 import json
 import random
+import re
 import statistics
 import sys
 import time
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -415,6 +445,75 @@ def figures(outcomes: dict[str, dict], tasks: dict) -> dict:
                                if tasks[t].source in FUNCTIONS)}
 
 
+APPLIED = re.compile(r"\bapply\s+(c\d+)\b")
+
+
+def applied_ids(trajectories: Path, ids: list[str]) -> dict[str, str | None]:
+    """Per task, the id its episode applied from a plain ``candidates`` listing made before any
+    edit (the listing ``ceiling`` judges), or None where it applied none from one."""
+    out: dict[str, str | None] = {}
+    for task_id in ids:
+        path, chosen, plain, edited = trajectories / f"{task_id}.json", None, False, False
+        steps = json.loads(path.read_text())["steps"] if path.is_file() else []
+        for step in steps:
+            verb, action = step["info"].get("action"), step["action"]
+            if verb == "candidates":
+                # ids listed at a given line, or after an edit, are not the ceiling's
+                plain = not edited and action.strip("`\n ") == "candidates"
+            elif verb == "apply" and plain and APPLIED.search(action):
+                chosen = APPLIED.search(action).group(1)
+                break
+            elif verb == "edit":
+                edited = True
+        out[task_id] = chosen
+    return out
+
+
+def choice_figures(applied: dict[str, str | None], rows: dict[str, dict]) -> dict:
+    """How a stage chose: episodes that applied from the listing, how many of those picked an id
+    that resolves (``rows``: the ceiling's), and how often each id was picked."""
+    chosen = {t: c for t, c in applied.items() if c}
+    return {"applied": len(chosen),
+            "resolving": sum(c in rows[t]["resolving"] for t, c in chosen.items()),
+            "by_id": dict(sorted(Counter(chosen.values()).items()))}
+
+
+def demonstrated_ids(dataset: Path) -> dict[str, int]:
+    """How often the demonstrations apply each id: the prior a model that does not read the
+    listing falls back on."""
+    from datasets import load_from_disk
+
+    ids = Counter(m.group(1) for row in load_from_disk(str(dataset)) for msg in row["messages"]
+                  if msg["role"] == "assistant" and (m := APPLIED.search(msg["content"])))
+    return dict(sorted(ids.items()))
+
+
+def choices(work: Path, dataset: Path, seeds: list[int], stages: list[str], ids: list[str],
+            rows: dict[str, dict]) -> dict:
+    """The candidates style's choices: the demonstrations' ids, then per stage and seed
+    ``choice_figures`` from the evaluation's trajectories."""
+    out: dict = {"demonstrations": demonstrated_ids(dataset),
+                 "base": {"once": choice_figures(applied_ids(work / "eval-base", ids), rows)}}
+    for stage in stages:
+        out[stage] = {str(seed): choice_figures(applied_ids(
+            work / f"seed-{seed}" / "candidates" / f"eval-{stage}", ids), rows) for seed in seeds}
+    return out
+
+
+def print_choices(found: dict) -> None:
+    def ids(counts: dict[str, int]) -> str:
+        return " ".join(f"{k} {v}" for k, v in counts.items()) or "-"
+
+    print("\nhow the candidates style chose (from the listing made before any edit): "
+          f"demonstrations apply {ids(found['demonstrations'])}")
+    for stage, by_seed in found.items():
+        if stage == "demonstrations":
+            continue
+        for seed, f in by_seed.items():
+            print(f"  {stage:<5} seed {seed:<4} applied {f['applied']:>3}, a resolving id "
+                  f"{f['resolving']:>3}; ids {ids(f['by_id'])}")
+
+
 def spread(values: list[float]) -> dict:
     return {"mean": round(statistics.fmean(values), 4),
             "sd": round(statistics.stdev(values), 4) if len(values) > 1 else 0.0,
@@ -668,11 +767,11 @@ def main(argv: list[str] | None = None) -> int:
     with timed("eval base"):
         base = evaluate(model_dir, None, tasks_dir / "held-out", ids, work / "eval-base.jsonl",
                         args)
-    bound = None
+    bound, listed = None, {}
     if "candidates" in args.styles:
         with timed("ceiling"):
-            bound = ceiling_figures(ceiling(tasks_dir / "held-out", ids, work / "ceiling.jsonl",
-                                            args), k=8)
+            listed = ceiling(tasks_dir / "held-out", ids, work / "ceiling.jsonl", args)
+            bound = ceiling_figures(listed, k=8)
         print(f"ceiling: {bound['any_resolving']}/{bound['tasks']} evaluated tasks have a "
               f"resolving candidate among those listed; the best fixed id "
               f"({bound['best_fixed_id']}) resolves {bound['resolving_by_id'][bound['best_fixed_id']]}",
@@ -701,8 +800,12 @@ def main(argv: list[str] | None = None) -> int:
                         run / f"eval-{stage}.jsonl", args)
                 print(f"seed {seed} {style} {stage}:",
                       figures(outcomes[style][stage][seed], held_out), flush=True)
-        results = collate(outcomes, seeds[: seeds.index(seed) + 1], ids, held_out, timings, args)
+        so_far = seeds[: seeds.index(seed) + 1]
+        results = collate(outcomes, so_far, ids, held_out, timings, args)
         results["ceiling"] = bound
+        if listed:
+            results["choices"] = choices(work, datasets["candidates"], so_far, args.stages, ids,
+                                         listed)
         (work / name).write_text(json.dumps(results, indent=1))  # after every seed
     timings["total"] = round(time.monotonic() - started, 1)
     results["timings_s"] = timings
@@ -710,6 +813,8 @@ def main(argv: list[str] | None = None) -> int:
     if histories:
         plot(histories, results, work / "learning.png")
     print_table(results)
+    if results.get("choices"):
+        print_choices(results["choices"])
     print(f"total {timings['total']:.0f} s; results: {work / name}")
     return 0
 

@@ -173,3 +173,31 @@ def test_learning_quick_two_seeds(tmp_path, capsys):
     assert again["runs"] == results["runs"]
     assert {p: p.read_text() for p in logs} == lines
     assert {p: p.stat().st_mtime_ns for p in adapters} == adapters
+
+
+def test_choices_read_the_id_applied_from_the_plain_listing(tmp_path):
+    """The id an episode applied is read from the listing made before any edit (the one the
+    ceiling judges); an apply after an edit, or from a listing at a given line, is not counted."""
+    sys.path.insert(0, str(BENCHMARKS))
+    from learning import applied_ids, choice_figures
+
+    def step(verb, action):
+        return {"action": f"```\n{action}\n```", "info": {"action": verb}}
+
+    episodes = {
+        "a": [step("localize", "localize"), step("candidates", "candidates"),
+              step("apply", "apply c2"), step("submit", "submit")],
+        "b": [step("candidates", "candidates mod.py:3"), step("apply", "apply c1")],
+        "c": [step("edit", "edit mod.py"), step("candidates", "candidates"),
+              step("apply", "apply c4")],
+        "d": [step("candidates", "candidates"), step("candidates", "candidates"),
+              step(None, "apply"), step("apply", "apply c3"), step("apply", "apply c1")],
+    }
+    for task_id, steps in episodes.items():
+        (tmp_path / f"{task_id}.json").write_text(json.dumps({"steps": steps}))
+    applied = applied_ids(tmp_path, ["a", "b", "c", "d", "missing"])
+    assert applied == {"a": "c2", "b": None, "c": None, "d": "c3", "missing": None}
+    rows = {t: {"listed": 8, "resolving": r} for t, r in
+            {"a": ["c2"], "b": ["c1"], "c": [], "d": ["c1", "c5"], "missing": ["c1"]}.items()}
+    assert choice_figures(applied, rows) == {"applied": 2, "resolving": 1,
+                                             "by_id": {"c2": 1, "c3": 1}}

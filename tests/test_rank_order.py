@@ -148,3 +148,22 @@ def test_a_family_the_prior_never_measured_ranks_with_the_median_family() -> Non
                              Candidate("m.py", 1, "n", "brand_new", ""),
                              Candidate("m.py", 1, "b", "best", "")])]
     assert [c.text for _, c in rank.order(groups, prior)] == ["b", "n", "w"]
+
+
+def test_the_flat_share_is_one_per_family_at_a_line_not_one_per_candidate() -> None:
+    # Two families the prior rates alike: one proposes 100 edits at the line (as wrap_convert
+    # does), the other 2. The floor that keeps unlikely families alive is spread over a family's
+    # candidates, so the few come before the flood's second; a family the prior rates far
+    # higher still leads with its first candidate however many it proposes.
+    prior = rank.prior_from_counts({"many": {"tried": 40, "fixed": 4},
+                                    "few": {"tried": 40, "fixed": 4},
+                                    "likely": {"tried": 40, "fixed": 30}})
+    site = Candidate("m.py", 1, "", "", "")
+    flood = [replace(site, text=f"m{k}", family="many") for k in range(100)]
+    few = [replace(site, text=f"f{k}", family="few") for k in range(2)]
+    found = [c.text for _, c in rank.order([(0, "Return", flood + few)], prior)]
+    assert found.index("f1") < found.index("m1"), found[:6]
+    assert found.index("f0") < found.index("m0")
+    likely = [replace(site, text=f"l{k}", family="likely") for k in range(100)]
+    found = [c.text for _, c in rank.order([(0, "Return", likely + few)], prior)]
+    assert found[0] == "l0", found[:6]

@@ -330,8 +330,10 @@ def test_order_puts_the_top_line_and_likely_families_first() -> None:
 
 def test_tied_lines_share_their_rank_so_a_likely_fix_at_the_last_comes_early() -> None:
     assert rank.tie_ranks([0.9, 0.9, 0.9, 0.5, None, None]) == [0, 0.25, 0.5, 1, 2, 3]
-    prior = rank.prior_from_counts({"good": {"tried": 10, "fixed": 9},
-                                    "bad": {"tried": 10, "fixed": 0}})
+    # One candidate a line each: the flat share (the same for both families) is whole on it,
+    # so the measured rates must differ enough to tell the lines apart (19/20 against 0/20).
+    prior = rank.prior_from_counts({"good": {"tried": 20, "fixed": 19},
+                                    "bad": {"tried": 20, "fixed": 0}})
     groups = [(r, "Return", [cand(f"bad{r}", "bad")]) for r in range(3)]
     groups.append((3, "Return", [cand("good3", "good")]))
     by_position = [c.text for _, c in rank.order(groups, prior)]

@@ -163,11 +163,23 @@ def overlong(dataset, tokenizer, max_length: int) -> list[int]:
     return [n for n in lengths if n > max_length]
 
 
+def trimmed(dataset) -> list[int]:
+    """Rows with an observation cut to ``TRIMMED``. An example is a whole trajectory fitted to
+    the character budget as its last turn's prompt is (``example_messages``), and the turn that
+    answered a trimmed observation saw it whole at inference (the latest one is never trimmed):
+    that turn is trained on an answer to ``TRIMMED`` instead."""
+    from agent.prompts import TRIMMED
+
+    return [i for i, row in enumerate(dataset)
+            if any(m["role"] == "user" and m["content"] == TRIMMED for m in row["messages"])]
+
+
 def run_sft(config: SFTRunConfig) -> SFTResult:
     import torch
     from datasets import load_from_disk
     from trl import SFTTrainer
 
+    from agent.prompts import TRIMMED
     from sandboxes.errors import UsageError
 
     if not Path(config.dataset).exists():
@@ -185,6 +197,12 @@ def run_sft(config: SFTRunConfig) -> SFTResult:
         log.warning("%d of %d examples are longer than max_length=%d tokens (longest %d): TRL "
                     "cuts their last turns away; raise max_length or lower the character budget",
                     len(cut), len(dataset), config.max_length, max(cut))
+    cut_short = trimmed(dataset)
+    if cut_short:
+        log.warning("%d of %d examples have observations trimmed to the character budget: the "
+                    "turns that answered them are trained on %r instead of what they saw; "
+                    "collect with a larger max_context_chars", len(cut_short), len(dataset),
+                    TRIMMED)
     args = config.sft_config(use_cuda)
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset,
                          processing_class=tokenizer, peft_config=config.lora_config())

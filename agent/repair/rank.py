@@ -8,8 +8,10 @@ output says about the kind of fix (``failure.hints``), times a geometric decay w
 among its family's candidates there (no family floods a line; how fast a family gives way is
 measured too: where its fixes sat among its candidates, ``Prior.share``). Our suites' bugs
 are mostly inverse mutations, so the measured prior alone would starve the families that fix
-other bugs: every family keeps a floor (``OPEN_SHARE``) of the average rate; a family newer
-than the measurement takes the median measured family's rate. Edits that switch
+other bugs: every family keeps a floor (``OPEN_SHARE``) of the average rate, spread evenly over
+its candidates at the line (``Prior.weight``: one floor per family at a line, so that a family
+proposing a hundred wrappers there does not get it a hundred times); a family newer than the
+measurement takes the median measured family's rate. Edits that switch
 behaviour off (``Candidate.disables``) below the top lines are a last resort.
 
 Duplicates: two candidates that parse to the same AST are one; a candidate whose AST is the
@@ -25,6 +27,7 @@ import ast
 import bisect
 import json
 import warnings
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -63,10 +66,25 @@ class Prior:
     median family's, so that it neither comes before the families that fix most nor after the
     ones that fix least (``default`` when None)."""
 
-    def rate(self, family: str, context: str) -> float:
+    def measured(self, family: str, context: str) -> float:
         fallback = self.default if self.unmeasured is None else self.unmeasured
-        measured = self.rates.get(f"{family}|{context}", self.rates.get(family, fallback))
-        return (1 - OPEN_SHARE) * measured + OPEN_SHARE * self.default
+        return self.rates.get(f"{family}|{context}", self.rates.get(family, fallback))
+
+    def rate(self, family: str, context: str) -> float:
+        """The family's chance to fix a bug where it proposes something: the measured rate
+        mixed with the flat one."""
+        return (1 - OPEN_SHARE) * self.measured(family, context) + OPEN_SHARE * self.default
+
+    def weight(self, family: str, context: str, k: int, n: int) -> float:
+        """The weight of the family's ``k``-th of its ``n`` candidates at a line: the measured
+        rate spread over its places as its fixes were (``share``), the flat part spread evenly
+        over its ``n`` candidates (the flat prior knows nothing of places). So the floor that
+        keeps an unlikely family from starving is one share per family at a line, not one per
+        candidate: a family that proposes 160 wrappers at a line gets 1/160 of it for each,
+        where with the floor on every candidate its first dozen came before the likely fixes
+        of the families that propose a few."""
+        flat = OPEN_SHARE * self.default / ((1 - FAMILY_DECAY) * max(n, 1))
+        return (1 - OPEN_SHARE) * self.measured(family, context) * self.share(family, k) + flat
 
     def decay(self, family: str) -> float:
         return self.decays.get(family, FAMILY_DECAY)
@@ -172,9 +190,12 @@ def tie_ranks(scores: list[float | None]) -> list[float]:
 
 
 def priority(candidate: Candidate, rank: int, context: str, prior: Prior,
-             effective: float | None = None, hints: dict[str, float] | None = None) -> float:
+             effective: float | None = None, hints: dict[str, float] | None = None,
+             place: tuple[int, int] = (0, 1)) -> float:
+    """The candidate's score; ``place`` is (k, n): it is the family's ``k``-th of ``n``
+    candidates at its line (``Prior.weight``)."""
     where = rank if effective is None else effective
-    score = location_weight(where) * prior.rate(candidate.family, context)
+    score = location_weight(where) * prior.weight(candidate.family, context, *place)
     if hints:
         score *= hints.get(candidate.family, 1.0)
     if candidate.disables and where >= TOP_LINES:  # a tie with the top lines is at the top
@@ -193,11 +214,12 @@ def order(ranked: Iterable[tuple[int, str, list[Candidate]]], prior: Prior | Non
     scored = []
     for rank, context, candidates in ranked:
         effective = weights[rank] if weights is not None and rank < len(weights) else rank
+        sizes = Counter(cand.family for cand in candidates)
         place: dict[str, int] = {}
         for i, cand in enumerate(candidates):
             k = place[cand.family] = place.get(cand.family, -1) + 1
-            score = priority(cand, rank, context, prior, effective, hints) \
-                * prior.share(cand.family, k)
+            score = priority(cand, rank, context, prior, effective, hints,
+                             (k, sizes[cand.family]))
             scored.append((-score, rank, i, cand))
     scored.sort(key=lambda item: item[:3])
     return [(rank, cand) for _, rank, _, cand in scored]
