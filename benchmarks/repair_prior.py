@@ -5,9 +5,9 @@ touches) are generated, deduplicated by AST, and each is compared with the fixed
 A family's rate in a context (the kind of statement at the fault line) is the share of the bugs
 where it proposed something at which one of its candidates was the fix; a family's depth is the
 sum, over the bugs it fixed, of the fix's place among the family's candidates at the line (0:
-its first), which sets how fast the family gives way at a line (``rank.Prior.decay``). Bugs
-come from our own
-suites (the bundled tasks: hand-written bugs with reference patches; synthetic mutants of the
+its first), which sets how fast the family gives way at a line (``rank.Prior.decay``); its
+candidates are how many distinct edits it proposed over those bugs (what trying it costs,
+recorded beside the rate). Bugs come from our own suites (the bundled tasks: hand-written bugs with reference patches; synthetic mutants of the
 seed repositories: one random mutation each, the original as the fix) and, since our suites'
 bugs are mostly inverse mutations, from code written elsewhere: ``--mirror`` a collection of
 faulty / corrected program pairs (ConDefects; only the *tune* half of its pairs,
@@ -81,7 +81,7 @@ def score_bug(buggy: dict[str, str], fixed: dict[str, str], lines: dict[str, lis
             continue
         target = ast_key(path, fixed[path])
         package = {p: t for p, t in buggy.items() if p != path}
-        seen, proposed, hits = set(), set(), set()
+        seen, proposed, hits = set(), defaultdict(int), set()
         depth: dict[str, int] = {}
         context = context_of(buggy[path], rows[0])
         for line in rows:
@@ -95,14 +95,15 @@ def score_bug(buggy: dict[str, str], fixed: dict[str, str], lines: dict[str, lis
                 if key is None or key in seen:
                     continue
                 seen.add(key)
-                proposed.add(cand.family)
+                proposed[cand.family] += 1
                 if key == target:
                     hits.add(cand.family)
                     depth[cand.family] = min(depth.get(cand.family, k), k)
-        for family in proposed:
+        for family, n in proposed.items():
             for name in (family, f"{family}|{context}"):
                 counts[name]["tried"] += 1
                 counts[name]["fixed"] += family in hits
+                counts[name]["candidates"] = counts[name].get("candidates", 0) + n
         for family, k in depth.items():
             counts[family]["depth"] = counts[family].get("depth", 0) + k
 
