@@ -27,6 +27,7 @@ import os
 import signal
 import threading
 import time
+import traceback
 
 import pytest
 
@@ -42,7 +43,7 @@ AFTER_TWO_HANGS_FLOOR_S = 0.25
 its first, then a second for each of the 13 others, 23 s of a 60 s --timeout."""
 
 _state = {"item": None, "progress": None, "cov": None, "fired": 0, "limits": None,
-          "began": 0.0, "slowest": 0.0, "hung_files": {}}
+          "began": 0.0, "slowest": 0.0, "hung_files": {}, "root": ""}
 
 
 def _limit(item):
@@ -83,6 +84,7 @@ def pytest_configure(config):
     path = os.environ.get("DEBUG_AGENT_PROGRESS")
     if path:
         _state["progress"] = open(path, "a", encoding="utf-8")
+    _state["root"] = str(config.rootpath)
     if os.environ.get("DEBUG_AGENT_COVERAGE"):
         import coverage
 
@@ -119,7 +121,15 @@ def _on_alarm(signum, frame):
             hung[_file(item.nodeid)] = hung.get(_file(item.nodeid), 0) + 1
         signal.setitimer(signal.ITIMER_REAL, max(1.0, seconds / 2))  # grace, then exit
         pytest.fail(f"debug-agent: test timed out after {seconds:g} s")
-    _log(event="hard_timeout", nodeid=item.nodeid if item is not None else None)
+    # The test swallowed the timeout and still runs: say where it is stuck, and keep the
+    # coverage so far (a localization run would otherwise have nothing to rank).
+    _log(event="hard_timeout", nodeid=item.nodeid if item is not None else None,
+         where="".join(traceback.format_stack(frame, limit=8)))
+    cov = _state["cov"]
+    if cov is not None:
+        _state["cov"] = None
+        cov.stop()
+        _write_coverage(cov, _state["root"], os.environ["DEBUG_AGENT_COVERAGE"])
     os._exit(3)
 
 

@@ -247,7 +247,7 @@ def _add_missing(report: TestReport, node_ids: Sequence[str] | None, events: lis
         if event["event"] == "collected":
             expected += event["nodeids"]
     expected += node_ids or []  # after the collected ids, which may cover them (a file, a param)
-    hard = {e.get("nodeid") for e in events if e["event"] == "hard_timeout"}
+    hard = {e.get("nodeid"): e.get("where", "") for e in events if e["event"] == "hard_timeout"}
     tail = output[-2000:]
     why = f" ({limit})" if limit else ""
     for nodeid in dict.fromkeys(expected):
@@ -267,7 +267,8 @@ def _add_missing(report: TestReport, node_ids: Sequence[str] | None, events: lis
         if nodeid in hard:
             report.tests[nodeid] = TestResult(
                 nodeid, "timeout",
-                message=f"the test kept running after its per-test timeout; pytest was stopped{why}")
+                message=f"the test kept running after its per-test timeout; pytest was stopped{why}"
+                + (f"; it was at:\n{hard[nodeid]}" if hard[nodeid] else ""))
         elif report.timed_out:
             report.tests[nodeid] = TestResult(nodeid, "timeout", message="no result: the pytest "
                                               f"run hit its timeout before this test finished{why}")

@@ -110,3 +110,21 @@ def test_after_one_test_hangs_the_rest_of_its_file_gets_a_short_limit(make_sandb
     assert ranked.tests["test_a.py::test_loop_0"].duration_s < 3.5  # 2 x test_slow's 1.5 s
     assert all(ranked.tests[f"test_a.py::test_loop_{i}"].duration_s < 0.9 for i in (1, 2))
     assert ranked.statuses["test_b.py::test_slow"] == "passed"
+
+
+@pytest.mark.slow
+def test_a_test_that_swallows_its_timeout_keeps_its_coverage_and_says_where_it_was(
+        make_sandbox, tmp_path: Path) -> None:
+    """A loop that catches the per-test alarm makes the plugin end pytest: the coverage so far
+    and the line it was stuck at still come back, so localization has something to rank."""
+    from sandboxes import run_pytest
+
+    (tmp_path / "grow.py").write_text(
+        "def grow(x):\n    while True:\n        try:\n            while True:\n"
+        "                x += 1\n        except BaseException:\n            x = 0\n")
+    (tmp_path / "test_grow.py").write_text("from grow import grow\n\n\n"
+                                           "def test_grow():\n    assert grow(1) == 2\n")
+    report = run_pytest(make_sandbox(tmp_path), per_test_timeout=1.0, coverage=True)
+    stuck = report.tests["test_grow.py::test_grow"]
+    assert stuck.status == "timeout" and "grow.py\", line " in stuck.message
+    assert {2, 4, 5} <= set(report.coverage["test_grow.py::test_grow"]["grow.py"])
