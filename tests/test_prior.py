@@ -15,12 +15,6 @@ from sandboxes.errors import UsageError
 FIXTURES = Path(__file__).parent / "fixtures" / "env_tasks"
 
 
-def calc_task():
-    from envs.task import load_suite
-
-    return next(t for t in load_suite(FIXTURES) if t.id == "env-calc-add")
-
-
 def episode(policy, task, path=None):
     from agent.loop import run_episode
     from envs.env import DebugEnv, EnvConfig
@@ -57,16 +51,33 @@ def test_cli_refuses_a_bad_prior_before_any_sandbox(tmp_path):
                  "--model", "m"]) == 2
 
 
+# calc's add with other bugs: the prior can only show itself where the engine does not already
+# list the fix first, and which bug that is moves as families and ranking change.
+ADD_BUGS = ("result = b - a", "result = a * b", "result = a - -b - b - b")
+
+
 @pytest.fixture(scope="module")
 def demonstration(tmp_path_factory):
-    """The search's own episode on calc: localize, candidates, apply cN, run_tests, submit."""
+    """The search's own episode on a calc whose fix is not the first listed candidate:
+    localize, candidates, apply cN (N > 1), run_tests, submit. Returns it, the search's stats
+    and the task."""
     from agent.policies.search import SearchPolicy
+    from envs.task import load_suite
 
-    path = tmp_path_factory.mktemp("demo") / "trajectory.json"
-    policy = SearchPolicy(extra_candidates=0)
-    result = episode(policy, calc_task(), path)
-    assert result.resolved
-    return json.loads(path.read_text()), policy.stats
+    for bug in ADD_BUGS:
+        suite = tmp_path_factory.mktemp("suite")
+        shutil.copytree(FIXTURES / "calc", suite / "calc", ignore=shutil.ignore_patterns("*.patch"))
+        ops = suite / "calc" / "repo" / "calc" / "ops.py"
+        ops.write_text(ops.read_text().replace("result = a - b", bug))
+        task = next(iter(load_suite(suite)))
+        path = suite / "trajectory.json"
+        policy = SearchPolicy(extra_candidates=0)
+        result = episode(policy, task, path)
+        assert result.resolved, bug
+        trajectory = json.loads(path.read_text())
+        if trajectory["steps"][2]["action"] != "```\napply c1\n```":
+            return trajectory, policy.stats, task
+    pytest.fail(f"the engine lists the fix first for every one of {ADD_BUGS}: add a bug")
 
 
 @pytest.mark.train
@@ -81,7 +92,7 @@ def test_a_tiny_adapter_orders_the_search_end_to_end(demonstration, tmp_path):
     from trainers.sft import SFTRunConfig, run_sft
     from trainers.tiny import TinyModelConfig, init_tiny
 
-    trajectory, plain = demonstration
+    trajectory, plain, task = demonstration
     answer = trajectory["steps"][2]["action"]
     assert answer.startswith("```\napply c") and answer != "```\napply c1\n```"
     key = answer.split()[2]
@@ -104,7 +115,7 @@ def test_a_tiny_adapter_orders_the_search_end_to_end(demonstration, tmp_path):
 
     guided = SearchPolicy(extra_candidates=0, prior=str(adapter))
     assert guided.prior is prior and guided.name == "search+prior"
-    result = episode(guided, calc_task())
+    result = episode(guided, task)
     assert result.resolved
     assert guided.stats.prior_order[0] == key and sorted(guided.stats.prior_order) == sorted(
         f"c{i}" for i in range(1, 21))
