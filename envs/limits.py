@@ -14,7 +14,7 @@ Within one run, once a test has hung, the later tests of its file get a short li
 once two have hung (``sandboxes._pytest_plugin``); ``statuses_of`` tells those apart (``CUT_SHORT``), since they may
 be slow rather than hanging. Every run after the first takes its limits from here: the search's validation
 (``agent.policies.search``), the coverage run of ``localize`` (``coverage_limits``: every test
-that timed out, cut short or not, a quarter second), and the env's test runs and scoring.
+that timed out, cut short or not, the hung cap with a quarter-second floor), and the env's test runs and scoring.
 ``passing_run_s`` is what a run costs once a fix makes the hung tests finish: what the search
 sets aside for the closing runs, rather than a run dominated by hangs.
 """
@@ -63,14 +63,18 @@ def statuses_of(first_run) -> dict[str, str]:
             for t, r in first_run.tests.items()}
 
 
-def hung_limits(first_run, ceiling: float, *, slowdown: float = 1.0) -> dict[str, float]:
+def hung_limits(first_run, ceiling: float, *, slowdown: float = 1.0, hung_floor: float = FLOOR_S,
+                cut_short_hung: bool = False) -> dict[str, float]:
     """The short caps of the tests that timed out in ``first_run`` (a TestReport or None), for a
-    run whose other tests keep ``ceiling``."""
+    run whose other tests keep ``ceiling``; ``cut_short_hung``: the tests cut short count as
+    hung too (else they keep the ordinary limit)."""
     statuses = statuses_of(first_run) if first_run is not None else {}
+    if cut_short_hung:
+        statuses = {t: "timeout" if s == CUT_SHORT else s for t, s in statuses.items()}
     if "timeout" not in statuses.values():
         return {}
     durations = {t: r.duration_s for t, r in first_run.tests.items()}
-    limits = test_limits(durations, statuses, ceiling, slowdown=slowdown)
+    limits = test_limits(durations, statuses, ceiling, slowdown=slowdown, hung_floor=hung_floor)
     return {t: limits[t] for t, s in statuses.items() if s == "timeout"}
 
 
@@ -80,15 +84,8 @@ def coverage_limits(first_run, ceiling: float) -> dict[str, float]:
     slowdown), at least ``COVERAGE_AFTER_HANG_FLOOR_S``. The run only ranks lines: a test that
     hangs again has shown its loop's lines (and its frames at the timeout) by then, and one that
     a partial fix repaired finishes like the others."""
-    if first_run is None:
-        return {}
-    statuses = {t: "timeout" if s == CUT_SHORT else s for t, s in statuses_of(first_run).items()}
-    if "timeout" not in statuses.values():
-        return {}
-    durations = {t: r.duration_s for t, r in first_run.tests.items()}
-    limits = test_limits(durations, statuses, ceiling, slowdown=COVERAGE_SLOWDOWN,
-                         hung_floor=COVERAGE_AFTER_HANG_FLOOR_S)
-    return {t: limits[t] for t, s in statuses.items() if s == "timeout"}
+    return hung_limits(first_run, ceiling, slowdown=COVERAGE_SLOWDOWN,
+                       hung_floor=COVERAGE_AFTER_HANG_FLOOR_S, cut_short_hung=True)
 
 
 def passing_run_s(first_run) -> float:
