@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.prompts import Message
-from agent.repair import Candidate, evidence, rank
+from agent.repair import Candidate, angelic, evidence, rank
 from agent.repair.proposals import in_order, naive_order, problem_lines
 from envs.actions import (
     ActionError,
@@ -76,6 +76,15 @@ Location = tuple[str, int]
 ENGINES = ("full", "naive")
 PARTIAL_SHARE = 0.3
 """Share of the search's budget a round spends before a partial fix ends it early."""
+ANGELIC_LINES = 5
+"""How many of the top-ranked lines the angelic runs look at for condition sites..."""
+ANGELIC_SITES = 4
+"""...and how many sites they force at most."""
+ANGELIC_SHARE = 0.1
+"""Share of the search's budget the angelic runs may take (at most ANGELIC_MAX_S)."""
+ANGELIC_MAX_S = 15.0
+ANGELIC_MIN_BUDGET_S = 20.0
+"""Below this many seconds of budget the search skips the angelic runs."""
 
 
 @dataclass
@@ -104,6 +113,9 @@ class SearchConfig:
     """Candidates validated at once, each in its own copy of the repo in the sandbox
     (``validate_worker``); the results are those of validating them one at a time, in order.
     Give the sandbox as many CPUs (``SandboxLimits.cpus``)."""
+    angelic: bool = True
+    """Run the failing tests with the top lines' conditions forced and synthesize conditions
+    from the values they record (``agent.repair.angelic``); its candidates come first."""
     prior: str | None = None
     """A trained adapter directory (`agent train sft` / `ppo`): its probabilities over the
     ``candidates`` listing of the top lines order their validation (``agent.policies.prior``)."""
@@ -174,6 +186,14 @@ class SearchStats:
     """With a prior: the listed candidates' ids, likeliest first, as validated."""
     prior_s: float = 0.0
     """Seconds the prior took to score them."""
+    angelic_sites: int = 0
+    """Condition sites the angelic runs forced."""
+    angelic_found: int = 0
+    """Of those, sites where a forcing made a failing test pass."""
+    angelic_candidates: int = 0
+    """Conditions synthesized from the recorded values (validated first)."""
+    angelic_s: float = 0.0
+    """Seconds the angelic runs and the synthesis took."""
     copies_made: int = 0
     """With jobs > 1: copies of the repo the validation worker made from nothing (one per job
     for the whole search, plus one for each copy a candidate spoiled); later batches only
@@ -271,7 +291,7 @@ class SearchPolicy:
         with _files_kept(sandbox):
             best, originals = self._search(sandbox, ranking, started)
         self.stats.elapsed_s = round(time.monotonic() - started, 2)
-        for name in ("generate_s", "validate_s", "localize_s"):
+        for name in ("generate_s", "validate_s", "localize_s", "angelic_s"):
             setattr(self.stats, name, round(getattr(self.stats, name), 2))
         if best is None:
             return {}
@@ -320,8 +340,13 @@ class SearchPolicy:
             found = self.candidates(ranking[: cfg.top_locations], current)
             if round_ == 0 and self.prior is not None:
                 found = self._prior_first(found, ranking)
-            ordered = _Stream(found)
             self.stats.generate_s += time.monotonic() - t0
+            if round_ == 0:
+                t0 = time.monotonic()
+                found = itertools.chain(self._angelic(sandbox, ranking, current, f2p, p2p,
+                                                      started), found)
+                self.stats.angelic_s += time.monotonic() - t0
+            ordered = _Stream(found)
             outcomes = self._validate(sandbox, ordered, current, f2p, p2p, base_passing,
                                       started, seen)
             log.info("search: round %d validated %d candidates at %d lines (top: %s)",
@@ -361,6 +386,105 @@ class SearchPolicy:
         limit = min(self._budget_s, self.workspace.sandbox.deadline.remaining()) / 2
         return in_order(ranking, current, self._scores, time_limit_s=limit,
                         failures=self._failures)
+
+    def _angelic(self, sandbox, ranking: list[Location], current: dict[str, str],
+                 f2p: list[str], p2p: list[str], started: float) -> list[tuple[int, Candidate]]:
+        """Angelic fix localization and condition synthesis (``agent.repair.angelic``): the
+        failing tests run with each condition site of the top lines forced True, then False
+        (one instrumented module per forcing, validated by the worker like any candidate), the
+        failing and covering passing tests once more with every site recording its original
+        value; conditions that match the records become candidates, (rank of the line, it).
+        Bounded by ANGELIC_SHARE of the budget and skipped when the budget is short."""
+        cfg = self.config
+        left = min(self._budget_s - (time.monotonic() - started),
+                   sandbox.deadline.remaining())
+        if not cfg.angelic or cfg.engine != "full" or not f2p or left < ANGELIC_MIN_BUDGET_S:
+            return []
+        sites: list[angelic.AngelicSite] = []
+        for index, (path, line) in enumerate(ranking[:ANGELIC_LINES]):
+            if path in current:
+                sites += angelic.find_sites(path, current[path], line, index)
+        sites = sites[:ANGELIC_SITES]
+        if not sites:
+            return []
+        self.stats.angelic_sites = len(sites)
+        allowed = min(left * ANGELIC_SHARE, ANGELIC_MAX_S)
+        until = time.monotonic() + allowed
+        tag = uuid.uuid4().hex[:10]
+        name = lambda k: f"angelic-{tag}-{k}.jsonl"  # noqa: E731
+        where = lambda k: f"{sandbox.scratch_dir}/{name(k)}"  # noqa: E731
+
+        def entry(k: int, modes: dict[int, str]) -> dict:
+            files = {}
+            for path in dict.fromkeys(sites[i].path for i in modes):
+                text = angelic.instrument(current[path], sites, {
+                    i: m for i, m in modes.items() if sites[i].path == path}, where(k))
+                files[path] = _span(current[path], text)
+            return {"id": str(k), "files": files}
+
+        forced = [(i, m) for i in range(len(sites)) for m in ("T", "F")]
+        covering = [t for t in dict.fromkeys(
+            t for s in sites for t in evidence.tests_covering(self._coverage, s.path, s.line))
+            if t in set(p2p)][:20]
+        # The passing tests run forced too: one that passes either way does not depend on the
+        # site, and its records would only over-constrain the synthesis.
+        runs = [([entry(k + 1, {i: m}) for k, (i, m) in enumerate(forced)],
+                 list(f2p) + covering),
+                ([entry(0, {i: "orig" for i in range(len(sites))})], list(f2p) + covering)]
+        statuses: dict[str, dict[str, str]] = {}
+        for payload, tests in runs:
+            remaining = until - time.monotonic()
+            if remaining < 1.0:
+                break
+            request = {"candidates": payload, "f2p": tests, "p2p": [],
+                       "timeout": cfg.test_timeout_s, "stop_on_success": False,
+                       "p2p_from": len(tests) + 1, "deadline_s": remaining, "jobs": 1}
+            try:
+                _, by_id = run_worker(sandbox, request, {"limits": self._suite.get("limits", {})},
+                                      timeout=remaining + 3)
+            except (SandboxError, UsageError) as exc:
+                log.warning("search: the angelic runs failed: %s", exc)
+                return []
+            statuses.update({k: d.get("f2p", {}) for k, d in by_id.items()})
+        try:
+            raw = sandbox.take_scratch([name(k) for k in range(len(forced) + 1)])
+        except (SandboxError, UsageError) as exc:
+            log.warning("search: the angelic records could not be read: %s", exc)
+            return []
+        records = {k: angelic.parse_records(raw.get(name(k))) for k in range(len(forced) + 1)}
+        out: list[tuple[int, Candidate]] = []
+        for i, site in enumerate(sites):
+            spec = angelic.Spec()
+            for test in f2p:
+                passed = {m: statuses.get(str(k + 1), {}).get(test) == "passed"
+                          for k, (j, m) in enumerate(forced) if j == i}
+                if passed.get("T") == passed.get("F"):
+                    continue  # the site's value does not decide this test
+                mode = "T" if passed.get("T") else "F"
+                k = forced.index((i, mode)) + 1
+                spec.rows += [(r["vals"], r.get("orig"), mode == "T") for r in records[k]
+                              if r.get("site") == i and _same_test(r.get("test", ""), test)]
+            if not spec.rows:
+                continue
+            self.stats.angelic_found += 1
+            kept = {t for t in covering if statuses.get("0", {}).get(t) == "passed"
+                    and not all(statuses.get(str(k + 1), {}).get(t) == "passed"
+                                for k, (j, _) in enumerate(forced) if j == i)}
+            spec.rows += [(r["vals"], r.get("orig"), bool(r.get("orig")))
+                          for r in records[0] if r.get("site") == i and r.get("orig") is not None
+                          and any(_same_test(r.get("test", ""), t) for t in kept)]
+            source = current[site.path]
+            nums, strs = angelic.constants_of(source)
+            preferred = [n for n in _names_in(site.text if site.kind == "cond"
+                                              else source[site.start:site.end])]
+            conditions = angelic.synthesize(spec, site.text if site.kind == "cond" else None,
+                                            nums, strs, preferred)
+            found = angelic.candidates(site, source, conditions)
+            out += [(site.rank, c) for c in found]
+        self.stats.angelic_candidates = len(out)
+        log.info("search: angelic runs: %d sites, %d angelic, %d conditions in %.1f s",
+                 len(sites), self.stats.angelic_found, len(out), allowed - (until - time.monotonic()))
+        return out
 
     def _prior_first(self, found: Iterator[tuple[int, Candidate]], ranking: list[Location]
                      ) -> Iterator[tuple[int, Candidate]]:
@@ -624,6 +748,22 @@ class SearchPolicy:
         if key is None:
             return []
         return [format_action(Candidates()), format_action(Apply(key))]
+
+
+def _same_test(recorded: str, nodeid: str) -> bool:
+    """Whether a record's PYTEST_CURRENT_TEST names the node id (paths may be rooted apart)."""
+    return bool(recorded) and (recorded == nodeid or recorded.endswith("/" + nodeid)
+                               or nodeid.endswith("/" + recorded))
+
+
+def _names_in(code: str) -> list[str]:
+    import ast
+
+    try:
+        tree = ast.parse(code.strip(), mode="exec")
+    except SyntaxError:
+        return []
+    return list(dict.fromkeys(n.id for n in ast.walk(tree) if isinstance(n, ast.Name)))
 
 
 def _as_candidate(proposal, ranking: list[Location]) -> tuple[int, Candidate]:
