@@ -80,6 +80,8 @@ ANGELIC_LINES = 5
 """How many of the top-ranked lines the angelic runs look at for condition sites..."""
 ANGELIC_SITES = 4
 """...and how many sites they force at most."""
+ANGELIC_MOST = 24
+"""Synthesized conditions validated at most (the top-ranked sites' first)."""
 ANGELIC_SHARE = 0.1
 """Share of the search's budget the angelic runs may take (at most ANGELIC_MAX_S)."""
 ANGELIC_MAX_S = 15.0
@@ -426,26 +428,24 @@ class SearchPolicy:
         covering = [t for t in dict.fromkeys(
             t for s in sites for t in evidence.tests_covering(self._coverage, s.path, s.line))
             if t in set(p2p)][:20]
-        # The passing tests run forced too: one that passes either way does not depend on the
-        # site, and its records would only over-constrain the synthesis.
-        runs = [([entry(k + 1, {i: m}) for k, (i, m) in enumerate(forced)],
-                 list(f2p) + covering),
-                ([entry(0, {i: "orig" for i in range(len(sites))})], list(f2p) + covering)]
-        statuses: dict[str, dict[str, str]] = {}
-        for payload, tests in runs:
-            remaining = until - time.monotonic()
-            if remaining < 1.0:
-                break
-            request = {"candidates": payload, "f2p": tests, "p2p": [],
-                       "timeout": cfg.test_timeout_s, "stop_on_success": False,
-                       "p2p_from": len(tests) + 1, "deadline_s": remaining, "jobs": 1}
-            try:
-                _, by_id = run_worker(sandbox, request, {"limits": self._suite.get("limits", {})},
-                                      timeout=remaining + 3)
-            except (SandboxError, UsageError) as exc:
-                log.warning("search: the angelic runs failed: %s", exc)
-                return []
-            statuses.update({k: d.get("f2p", {}) for k, d in by_id.items()})
+        # One worker run (one pytest import): the recording run, then the forcings, each on
+        # the failing and the covering passing tests. The passing tests run forced too: one
+        # that passes either way does not depend on the site, and its records would only
+        # over-constrain the synthesis.
+        payload = [entry(0, {i: "orig" for i in range(len(sites))})] + [
+            entry(k + 1, {i: m}) for k, (i, m) in enumerate(forced)]
+        tests = list(f2p) + covering
+        remaining = until - time.monotonic()
+        request = {"candidates": payload, "f2p": tests, "p2p": [],
+                   "timeout": cfg.test_timeout_s, "stop_on_success": False,
+                   "p2p_from": len(tests) + 1, "deadline_s": max(remaining, 1.0), "jobs": 1}
+        try:
+            _, by_id = run_worker(sandbox, request, {"limits": self._suite.get("limits", {})},
+                                  timeout=max(remaining, 1.0) + 3)
+        except (SandboxError, UsageError) as exc:
+            log.warning("search: the angelic runs failed: %s", exc)
+            return []
+        statuses = {k: d.get("f2p", {}) for k, d in by_id.items()}
         try:
             raw = sandbox.take_scratch([name(k) for k in range(len(forced) + 1)])
         except (SandboxError, UsageError) as exc:
@@ -481,6 +481,7 @@ class SearchPolicy:
                                             nums, strs, preferred)
             found = angelic.candidates(site, source, conditions)
             out += [(site.rank, c) for c in found]
+        out = out[:ANGELIC_MOST]
         self.stats.angelic_candidates = len(out)
         log.info("search: angelic runs: %d sites, %d angelic, %d conditions in %.1f s",
                  len(sites), self.stats.angelic_found, len(out), allowed - (until - time.monotonic()))
