@@ -240,6 +240,8 @@ class SearchPolicy:
         repo's copies between batches (the sandbox's reset at the search's end removes it)."""
         self._state: tuple = ()
         self._budget_s = self.config.time_budget_s
+        self._solved_once = False
+        """Whether a plausible fix was found (the angelic runs are then left out)."""
 
     def start_episode(self, task: Task, workspace: Workspace) -> None:
         """The task to repair, and the episode's workspace whose sandbox validates candidates."""
@@ -344,10 +346,7 @@ class SearchPolicy:
                 found = self._prior_first(found, ranking)
             self.stats.generate_s += time.monotonic() - t0
             if round_ == 0:
-                t0 = time.monotonic()
-                found = itertools.chain(self._angelic(sandbox, ranking, current, f2p, p2p,
-                                                      started), found)
-                self.stats.angelic_s += time.monotonic() - t0
+                found = self._angelic_after(found, sandbox, ranking, current, f2p, p2p, started)
             ordered = _Stream(found)
             outcomes = self._validate(sandbox, ordered, current, f2p, p2p, base_passing,
                                       started, seen)
@@ -356,6 +355,7 @@ class SearchPolicy:
                      ", ".join(f"{p}:{n}" for p, n in ranking[:5]))
             solved = [o for o in outcomes if o.solved(len(f2p))]
             if solved:
+                self._solved_once = True
                 return self._choose(sandbox, solved, ordered, current, f2p, p2p, base_passing,
                                     started, seen), originals
             partial = [o for o in outcomes if _partial(o, base_passing)]
@@ -388,6 +388,24 @@ class SearchPolicy:
         limit = min(self._budget_s, self.workspace.sandbox.deadline.remaining()) / 2
         return in_order(ranking, current, self._scores, time_limit_s=limit,
                         failures=self._failures)
+
+    def _angelic_after(self, found, sandbox, ranking, current, f2p, p2p, started
+                       ) -> Iterator[tuple[int, Candidate]]:
+        """``found`` with the angelic candidates (``_angelic``) after its first batch: the
+        runs cost nothing where the first batch holds a fix (most faults a single mutation
+        repairs), and their conditions come before every later static candidate."""
+        found = iter(found)
+        yield from itertools.islice(found, self.config.batch_size)
+        if self._solved_once:  # the extra budget after a fix: only static candidates
+            yield from found
+            return
+        t0 = time.monotonic()
+        extra = self._angelic(sandbox, ranking, current, f2p, p2p, started)
+        spent = time.monotonic() - t0
+        self.stats.angelic_s += spent
+        self.stats.generate_s -= spent  # _validate counts the batch's making, this with it
+        yield from extra
+        yield from found
 
     def _angelic(self, sandbox, ranking: list[Location], current: dict[str, str],
                  f2p: list[str], p2p: list[str], started: float) -> list[tuple[int, Candidate]]:
