@@ -9,7 +9,9 @@
    repair templates, expressions over names in scope, conditions, ingredients from the program
    itself, misspelled names, token-level syntax fixes); ``agent.repair.rank`` orders them by the
    line's rank and the family's measured prior and drops AST duplicates and code that does not
-   compile: ``candidates``, the one place that proposes.
+   compile: ``candidates``, the one place that proposes. When the first batch holds no fix,
+   angelic runs (``_angelic``) force the conditions of the top lines in the failing tests and
+   record the values in scope; conditions synthesized from those records come next.
 3. Candidates are validated in the episode's own sandbox by ``validate_worker``, which imports
    pytest once and forks per candidate: the failing tests first, then the passing tests whose
    coverage touches the edited file (stopping at the first failure), then, for a candidate that
@@ -117,7 +119,8 @@ class SearchConfig:
     Give the sandbox as many CPUs (``SandboxLimits.cpus``)."""
     angelic: bool = True
     """Run the failing tests with the top lines' conditions forced and synthesize conditions
-    from the values they record (``agent.repair.angelic``); its candidates come first."""
+    from the values they record (``agent.repair.angelic``), once the first batch of static
+    candidates holds no fix; its candidates come before the rest."""
     prior: str | None = None
     """A trained adapter directory (`agent train sft` / `ppo`): its probabilities over the
     ``candidates`` listing of the top lines order their validation (``agent.policies.prior``)."""
