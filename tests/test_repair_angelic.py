@@ -92,6 +92,21 @@ def test_synthesis_matches_every_record_smallest_first() -> None:
     assert len(found) <= angelic.MAX_PER_SITE
 
 
+def test_a_statement_always_skipped_or_always_run_asks_for_no_guard() -> None:
+    src = "def f(xs):\n    out = []\n    out.append(1)\n    return out\n"
+    stmt, = angelic.find_sites("m.py", src, 3, 0)
+    cond, = [s for s in angelic.find_sites("m.py", "def g(a):\n    return 1 if a else 2\n", 2, 0)
+             if s.kind == "cond"]
+    row = {"out": ["c", 0]}
+    skipped = angelic.Spec([(row, True, False), (row, True, False)])
+    mixed = angelic.Spec([(row, True, False), ({"out": ["c", 1]}, True, True)])
+    assert not angelic.worth_synthesis(stmt, skipped)  # a deletion, which other families make
+    assert not angelic.worth_synthesis(stmt, angelic.Spec([(row, True, True)]))
+    assert not angelic.worth_synthesis(stmt, angelic.Spec([]))
+    assert angelic.worth_synthesis(stmt, mixed)
+    assert angelic.worth_synthesis(cond, skipped)  # a condition may still generalize
+
+
 def test_synthesis_over_lengths_none_and_modulo() -> None:
     rows = [({"xs": ["c", n], "k": ["n", k], "v": v}, None, want)
             for n, k, v, want in [(0, 4, ["none"], False), (3, 8, ["n", 1], True),

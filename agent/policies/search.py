@@ -494,6 +494,8 @@ class SearchPolicy:
             spec.rows += [(r["vals"], r.get("orig"), bool(r.get("orig")))
                           for r in records[0] if r.get("site") == i and r.get("orig") is not None
                           and any(_same_test(r.get("test", ""), t) for t in kept)]
+            if not angelic.worth_synthesis(site, spec):
+                continue
             source = current[site.path]
             nums, strs = angelic.constants_of(source)
             preferred = [n for n in _names_in(site.text if site.kind == "cond"

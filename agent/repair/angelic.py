@@ -196,6 +196,15 @@ class Spec:
     rows: list[tuple[dict, bool | None, bool]] = field(default_factory=list)
 
 
+def worth_synthesis(site: AngelicSite, spec: Spec) -> bool:
+    """Whether the records ask for a condition: a statement every record wants skipped is
+    the deletion families' edit (an ``if`` that never holds is a deletion in disguise), one
+    every record wants run needs no guard."""
+    if not spec.rows:
+        return False
+    return site.kind != "pre" or len({want for _, _, want in spec.rows}) > 1
+
+
 def constants_of(source: str) -> tuple[list[float], list[str]]:
     """Numbers and short strings the program uses, with a few small ones added."""
     nums, strs = [0, 1, -1, 2], []
