@@ -92,6 +92,21 @@ def test_synthesis_matches_every_record_smallest_first() -> None:
     assert len(found) <= angelic.MAX_PER_SITE
 
 
+def test_a_failing_test_no_forcing_repairs_refutes_constant_conditions() -> None:
+    # elif i % 3 != 0 (should be: and i % 4 == 0): forcing False repaired the short lists'
+    # test (i = 1, 2); the long lists' test, repaired by neither forcing, saw i = 1, 2, 4, 5.
+    def vals(i):
+        return {"i": ["n", i]}
+    spec = angelic.Spec([(vals(1), True, False), (vals(2), True, False)],
+                        negative=[[(vals(i), True) for i in (1, 2, 4, 5)]])
+    found = angelic.synthesize(spec, "i % 3 != 0", [0, 1, 2, 3], [], ["i"])
+    assert "i < 0" not in found  # False at every evaluation, as the failed forcing
+    assert "i % 4 == 0" in found and "(i % 3 != 0) and i % 4 == 0" in found
+    without = angelic.synthesize(angelic.Spec(spec.rows), "i % 3 != 0", [0, 1, 2, 3], [],
+                                 ["i"])
+    assert "i < 0" in without  # what the records alone cannot tell apart
+
+
 def test_a_statement_always_skipped_or_always_run_asks_for_no_guard() -> None:
     src = "def f(xs):\n    out = []\n    out.append(1)\n    return out\n"
     stmt, = angelic.find_sites("m.py", src, 3, 0)

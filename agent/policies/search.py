@@ -84,11 +84,14 @@ ANGELIC_SITES = 4
 """...and how many sites they force at most."""
 ANGELIC_MOST = 24
 """Synthesized conditions validated at most (the top-ranked sites' first)."""
-ANGELIC_SHARE = 0.1
-"""Share of the search's budget the angelic runs may take (at most ANGELIC_MAX_S)."""
+ANGELIC_SHARE = 0.3
+"""Share of what is left of the search's budget the angelic runs may take (at most
+ANGELIC_MAX_S): they come after the first batch, often the larger part of a short budget."""
 ANGELIC_MAX_S = 15.0
 ANGELIC_MIN_BUDGET_S = 20.0
-"""Below this many seconds of budget the search skips the angelic runs."""
+ANGELIC_MIN_LEFT_S = 5.0
+"""With a search budget under ANGELIC_MIN_BUDGET_S, or under ANGELIC_MIN_LEFT_S of it left, the
+search skips the angelic runs."""
 
 
 @dataclass
@@ -421,7 +424,8 @@ class SearchPolicy:
         cfg = self.config
         left = min(self._budget_s - (time.monotonic() - started),
                    sandbox.deadline.remaining())
-        if not cfg.angelic or cfg.engine != "full" or not f2p or left < ANGELIC_MIN_BUDGET_S:
+        if not cfg.angelic or cfg.engine != "full" or not f2p \
+                or self._budget_s < ANGELIC_MIN_BUDGET_S or left < ANGELIC_MIN_LEFT_S:
             return []
         sites: list[angelic.AngelicSite] = []
         for index, (path, line) in enumerate(ranking[:ANGELIC_LINES]):
@@ -480,6 +484,10 @@ class SearchPolicy:
                 passed = {m: statuses.get(str(k + 1), {}).get(test) == "passed"
                           for k, (j, m) in enumerate(forced) if j == i}
                 if passed.get("T") == passed.get("F"):
+                    if not passed.get("T"):  # no constant repairs it: evidence against some
+                        spec.negative.append([
+                            (r["vals"], r.get("orig")) for r in records[0]
+                            if r.get("site") == i and _same_test(r.get("test", ""), test)])
                     continue  # the site's value does not decide this test
                 mode = "T" if passed.get("T") else "F"
                 k = forced.index((i, mode)) + 1

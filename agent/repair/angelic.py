@@ -194,6 +194,9 @@ class Spec:
     """What one site's condition must yield: (values in scope, original value, wanted)."""
 
     rows: list[tuple[dict, bool | None, bool]] = field(default_factory=list)
+    negative: list[list[tuple[dict, bool | None]]] = field(default_factory=list)
+    """Per failing test that neither forcing repaired: (values in scope, original value) at
+    each evaluation of its original run."""
 
 
 def worth_synthesis(site: AngelicSite, spec: Spec) -> bool:
@@ -315,48 +318,62 @@ def _atoms(rows, nums, strs, preferred):
 def synthesize(spec: Spec, original: str | None, nums, strs, preferred=(),
                limit: int = MAX_PER_SITE) -> list[str]:
     """Conditions that yield the wanted value on every record, smallest first: an atom, the
-    original condition joined with an atom by ``and``/``or``, two atoms joined."""
+    original condition joined with an atom by ``and``/``or``, two atoms joined. A condition
+    refuted by a failing test that no forcing repaired (``Spec.negative``: it yields, at every
+    evaluation recorded in that test's original run, one constant or the original value, both
+    known to fail it) is left out."""
     rows = _thin(spec.rows)
     if not rows:
         return []
+    negative, groups = [], []
+    for group in spec.negative[:8]:
+        group = group[:20]
+        if group:
+            start = len(rows) + len(negative)
+            negative += [(vals, orig, False) for vals, orig in group]
+            groups.append(((1 << len(group)) - 1) << start)
+    every = rows + negative
     full = (1 << len(rows)) - 1
+    ones = (1 << len(every)) - 1
     want = sum(1 << i for i, (_, _, w) in enumerate(rows) if w)
-    atoms = _atoms(rows, nums, strs, set(preferred))
-    found: list[tuple[int, int, str]] = []
+    ov = sum(1 << i for i, (_, o, _) in enumerate(every) if o)
+    od = sum(1 << i for i, (_, o, _) in enumerate(every) if o is not None)
+    atoms = _atoms(every, nums, strs, set(preferred))
+    found: list[tuple[int, int, str, str]] = []
 
-    def keep(size, text, kind):
-        found.append((size, len(found), text, kind))
+    def refuted(val, dfn):
+        for g in groups:
+            if dfn & g == g and (val & g in (0, g) or (od & g == g and val & g == ov & g)):
+                return True
+        return False
+
+    def keep(size, text, kind, val, dfn):
+        if dfn & full == full and val & full == want and not refuted(val, dfn):
+            found.append((size, len(found), text, kind))
 
     for text, size, val, dfn in atoms:
-        if dfn == full and val == want:
-            keep(size, text, "atom")
-    if original is not None and original != "True":
-        ov = sum(1 << i for i, (_, o, _) in enumerate(rows) if o)
-        od = sum(1 << i for i, (_, o, _) in enumerate(rows) if o is not None)
-        if od == full:
-            for text, size, val, dfn in atoms:
-                # (C) and A: defined where C is false or A is defined
-                if (~ov | dfn) & full == full and ov & val == want:
-                    keep(size + 2, f"({original}) and {text}", "joined")
-                if (ov | dfn) & full == full and (ov | val) & full == want:
-                    keep(size + 2, f"({original}) or {text}", "joined")
-    if sum(k == "pair" for *_, k in found) < QUOTAS["pair"]:
-        # A and B: both hold wherever the wanted value is True; A or B: neither where False
-        ands = [a for a in atoms if a[2] & want == want and a[3] & want == want][:400]
-        ors = [a for a in atoms if a[2] & ~want & full == 0][:400]
-        pairs = 0
-        for group, joiner in ((ands, "and"), (ors, "or")):
-            for i, (ta, sa, va, da) in enumerate(group):
-                for tb, sb, vb, db in group[i + 1:]:
-                    pairs += 1
-                    if pairs > MAX_PAIRS:
-                        break
-                    if joiner == "and":
-                        ok = (da & (~va | db)) & full == full and va & vb == want
-                    else:
-                        ok = (da & (va | db)) & full == full and (va | vb) & full == want
-                    if ok:
-                        keep(sa + sb + 3, f"{ta} {joiner} {tb}", "pair")
+        keep(size, text, "atom", val, dfn)
+    if original is not None and original != "True" and od & full == full:
+        for text, size, val, dfn in atoms:
+            # (C) and A is defined where C is false or A is defined; (C) or A, where C is true
+            keep(size + 2, f"({original}) and {text}", "joined", ov & val,
+                 od & ((ones & ~ov) | dfn))
+            keep(size + 2, f"({original}) or {text}", "joined", ov | val, od & (ov | dfn))
+    # A and B: both hold wherever the wanted value is True; A or B: neither where it is False
+    ands = [a for a in atoms if a[2] & want == want and a[3] & want == want][:400]
+    ors = [a for a in atoms if a[2] & ~want & full == 0][:400]
+    pairs = 0
+    for group, joiner in ((ands, "and"), (ors, "or")):
+        for i, (ta, sa, va, da) in enumerate(group):
+            if pairs > MAX_PAIRS:
+                break
+            for tb, sb, vb, db in group[i + 1:]:
+                pairs += 1
+                if joiner == "and":
+                    keep(sa + sb + 3, f"{ta} and {tb}", "pair", va & vb,
+                         da & ((ones & ~va) | db))
+                else:
+                    keep(sa + sb + 3, f"{ta} or {tb}", "pair", va | vb, da & (va | db))
     found.sort()
     out, taken = [], dict.fromkeys(QUOTAS, 0)
     for _, _, text, kind in found:
