@@ -367,7 +367,8 @@ class SearchPolicy:
             partial = [o for o in outcomes if _partial(o, base_passing)]
             if not partial:
                 break
-            best = max(partial, key=lambda o: (not _disables(o), o.f2p_passed))
+            best = max(partial, key=lambda o: (not _disables(o), not _overfits(o),
+                                               o.f2p_passed))
             combined = self._combine(sandbox, best, partial, current, f2p, p2p, started)
             if combined is not None:
                 self.stats.history.append(best.description)
@@ -646,7 +647,8 @@ class SearchPolicy:
                 break
             if stop_on_success and not partial_seen \
                     and time.monotonic() - started > self._budget_s * PARTIAL_SHARE and any(
-                    _partial(o, base_passing) and not _disables(o) for o in outcomes):
+                    _partial(o, base_passing) and not _disables(o) and not _overfits(o)
+                    for o in outcomes):
                 # Once a share of the budget is spent, a partial fix ends the round after a
                 # small extra budget: the next round builds on it, localized afresh. Going
                 # through every candidate first would spend the whole budget on a space that
@@ -825,6 +827,13 @@ def _merged(current: dict[str, str], a: dict[str, str], b: dict[str, str]
             lines[span["start"]:span["end"]] = [span["text"]]
         files[path] = "".join(lines)
     return files
+
+
+def _overfits(outcome: Outcome) -> bool:
+    """Whether it is a synthesized condition: one that repairs only some failing tests was made
+    to fit exactly those tests' records, so it neither ends a round early nor, beside another
+    partial fix, becomes the next round's base (hefix-122's did, and the fix was missed)."""
+    return outcome.family == angelic.FAMILY
 
 
 def _disables(outcome: Outcome) -> bool:
