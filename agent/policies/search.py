@@ -9,7 +9,9 @@
    repair templates, expressions over names in scope, conditions, ingredients from the program
    itself, misspelled names, token-level syntax fixes); ``agent.repair.rank`` orders them by the
    line's rank and the family's measured prior and drops AST duplicates and code that does not
-   compile: ``candidates``, the one place that proposes.
+   compile: ``candidates``, the one place that proposes. When the first batch holds no fix,
+   angelic runs (``_angelic``) force the conditions of the top lines in the failing tests and
+   record the values in scope; conditions synthesized from those records come next.
 3. Candidates are validated in the episode's own sandbox by ``validate_worker``, which imports
    pytest once and forks per candidate: the failing tests first, then the passing tests whose
    coverage touches the edited file (stopping at the first failure), then, for a candidate that
@@ -41,7 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.prompts import Message
-from agent.repair import Candidate, evidence, rank
+from agent.repair import Candidate, angelic, evidence, rank
 from agent.repair.proposals import in_order, naive_order, problem_lines
 from envs.actions import (
     ActionError,
@@ -76,6 +78,20 @@ Location = tuple[str, int]
 ENGINES = ("full", "naive")
 PARTIAL_SHARE = 0.3
 """Share of the search's budget a round spends before a partial fix ends it early."""
+ANGELIC_LINES = 5
+"""How many of the top-ranked lines the angelic runs look at for condition sites..."""
+ANGELIC_SITES = 4
+"""...and how many sites they force at most."""
+ANGELIC_MOST = 24
+"""Synthesized conditions validated at most (the top-ranked sites' first)."""
+ANGELIC_SHARE = 0.3
+"""Share of what is left of the search's budget the angelic runs may take (at most
+ANGELIC_MAX_S): they come after the first batch, often the larger part of a short budget."""
+ANGELIC_MAX_S = 15.0
+ANGELIC_MIN_BUDGET_S = 20.0
+ANGELIC_MIN_LEFT_S = 5.0
+"""With a search budget under ANGELIC_MIN_BUDGET_S, or under ANGELIC_MIN_LEFT_S of it left, the
+search skips the angelic runs."""
 
 
 @dataclass
@@ -104,6 +120,10 @@ class SearchConfig:
     """Candidates validated at once, each in its own copy of the repo in the sandbox
     (``validate_worker``); the results are those of validating them one at a time, in order.
     Give the sandbox as many CPUs (``SandboxLimits.cpus``)."""
+    angelic: bool = True
+    """Run the failing tests with the top lines' conditions forced and synthesize conditions
+    from the values they record (``agent.repair.angelic``), once the first batch of static
+    candidates holds no fix; its candidates come before the rest."""
     prior: str | None = None
     """A trained adapter directory (`agent train sft` / `ppo`): its probabilities over the
     ``candidates`` listing of the top lines order their validation (``agent.policies.prior``)."""
@@ -174,6 +194,14 @@ class SearchStats:
     """With a prior: the listed candidates' ids, likeliest first, as validated."""
     prior_s: float = 0.0
     """Seconds the prior took to score them."""
+    angelic_sites: int = 0
+    """Condition sites the angelic runs forced."""
+    angelic_found: int = 0
+    """Of those, sites where a forcing made a failing test pass."""
+    angelic_candidates: int = 0
+    """Conditions synthesized from the recorded values (validated first)."""
+    angelic_s: float = 0.0
+    """Seconds the angelic runs and the synthesis took."""
     copies_made: int = 0
     """With jobs > 1: copies of the repo the validation worker made from nothing (one per job
     for the whole search, plus one for each copy a candidate spoiled); later batches only
@@ -218,6 +246,8 @@ class SearchPolicy:
         repo's copies between batches (the sandbox's reset at the search's end removes it)."""
         self._state: tuple = ()
         self._budget_s = self.config.time_budget_s
+        self._solved_once = False
+        """Whether a plausible fix was found (the angelic runs are then left out)."""
 
     def start_episode(self, task: Task, workspace: Workspace) -> None:
         """The task to repair, and the episode's workspace whose sandbox validates candidates."""
@@ -271,7 +301,7 @@ class SearchPolicy:
         with _files_kept(sandbox):
             best, originals = self._search(sandbox, ranking, started)
         self.stats.elapsed_s = round(time.monotonic() - started, 2)
-        for name in ("generate_s", "validate_s", "localize_s"):
+        for name in ("generate_s", "validate_s", "localize_s", "angelic_s"):
             setattr(self.stats, name, round(getattr(self.stats, name), 2))
         if best is None:
             return {}
@@ -320,8 +350,10 @@ class SearchPolicy:
             found = self.candidates(ranking[: cfg.top_locations], current)
             if round_ == 0 and self.prior is not None:
                 found = self._prior_first(found, ranking)
-            ordered = _Stream(found)
             self.stats.generate_s += time.monotonic() - t0
+            if round_ == 0:
+                found = self._angelic_after(found, sandbox, ranking, current, f2p, p2p, started)
+            ordered = _Stream(found)
             outcomes = self._validate(sandbox, ordered, current, f2p, p2p, base_passing,
                                       started, seen)
             log.info("search: round %d validated %d candidates at %d lines (top: %s)",
@@ -329,12 +361,14 @@ class SearchPolicy:
                      ", ".join(f"{p}:{n}" for p, n in ranking[:5]))
             solved = [o for o in outcomes if o.solved(len(f2p))]
             if solved:
+                self._solved_once = True
                 return self._choose(sandbox, solved, ordered, current, f2p, p2p, base_passing,
                                     started, seen), originals
             partial = [o for o in outcomes if _partial(o, base_passing)]
             if not partial:
                 break
-            best = max(partial, key=lambda o: (not _disables(o), o.f2p_passed))
+            best = max(partial, key=lambda o: (not _disables(o), not _overfits(o),
+                                               o.f2p_passed))
             combined = self._combine(sandbox, best, partial, current, f2p, p2p, started)
             if combined is not None:
                 self.stats.history.append(best.description)
@@ -361,6 +395,129 @@ class SearchPolicy:
         limit = min(self._budget_s, self.workspace.sandbox.deadline.remaining()) / 2
         return in_order(ranking, current, self._scores, time_limit_s=limit,
                         failures=self._failures)
+
+    def _angelic_after(self, found, sandbox, ranking, current, f2p, p2p, started
+                       ) -> Iterator[tuple[int, Candidate]]:
+        """``found`` with the angelic candidates (``_angelic``) after its first batch: the
+        runs cost nothing where the first batch holds a fix (most faults a single mutation
+        repairs), and their conditions come before every later static candidate."""
+        found = iter(found)
+        yield from itertools.islice(found, self.config.batch_size)
+        if self._solved_once:  # the extra budget after a fix: only static candidates
+            yield from found
+            return
+        t0 = time.monotonic()
+        extra = self._angelic(sandbox, ranking, current, f2p, p2p, started)
+        spent = time.monotonic() - t0
+        self.stats.angelic_s += spent
+        self.stats.generate_s -= spent  # _validate counts the batch's making, this with it
+        yield from extra
+        yield from found
+
+    def _angelic(self, sandbox, ranking: list[Location], current: dict[str, str],
+                 f2p: list[str], p2p: list[str], started: float) -> list[tuple[int, Candidate]]:
+        """Angelic fix localization and condition synthesis (``agent.repair.angelic``): the
+        failing tests run with each condition site of the top lines forced True, then False
+        (one instrumented module per forcing, validated by the worker like any candidate), the
+        failing and covering passing tests once more with every site recording its original
+        value; conditions that match the records become candidates, (rank of the line, it).
+        Bounded by ANGELIC_SHARE of the budget and skipped when the budget is short."""
+        cfg = self.config
+        left = min(self._budget_s - (time.monotonic() - started),
+                   sandbox.deadline.remaining())
+        if not cfg.angelic or cfg.engine != "full" or not f2p \
+                or self._budget_s < ANGELIC_MIN_BUDGET_S or left < ANGELIC_MIN_LEFT_S:
+            return []
+        sites: list[angelic.AngelicSite] = []
+        for index, (path, line) in enumerate(ranking[:ANGELIC_LINES]):
+            if path in current:
+                sites += angelic.find_sites(path, current[path], line, index)
+        sites = sites[:ANGELIC_SITES]
+        if not sites:
+            return []
+        self.stats.angelic_sites = len(sites)
+        allowed = min(left * ANGELIC_SHARE, ANGELIC_MAX_S)
+        until = time.monotonic() + allowed
+        tag = uuid.uuid4().hex[:10]
+        name = lambda k: f"angelic-{tag}-{k}.jsonl"  # noqa: E731
+        where = lambda k: f"{sandbox.scratch_dir}/{name(k)}"  # noqa: E731
+
+        def entry(k: int, modes: dict[int, str]) -> dict:
+            files = {}
+            for path in dict.fromkeys(sites[i].path for i in modes):
+                text = angelic.instrument(current[path], sites, {
+                    i: m for i, m in modes.items() if sites[i].path == path}, where(k))
+                files[path] = _span(current[path], text)
+            return {"id": str(k), "files": files}
+
+        forced = [(i, m) for i in range(len(sites)) for m in ("T", "F")]
+        covering = [t for t in dict.fromkeys(
+            t for s in sites for t in evidence.tests_covering(self._coverage, s.path, s.line))
+            if t in set(p2p)][:20]
+        # One worker run (one pytest import): the recording run, then the forcings, each on
+        # the failing and the covering passing tests. The passing tests run forced too: one
+        # that passes either way does not depend on the site, and its records would only
+        # over-constrain the synthesis.
+        payload = [entry(0, {i: "orig" for i in range(len(sites))})] + [
+            entry(k + 1, {i: m}) for k, (i, m) in enumerate(forced)]
+        tests = list(f2p) + covering
+        remaining = until - time.monotonic()
+        request = {"candidates": payload, "f2p": tests, "p2p": [],
+                   "timeout": cfg.test_timeout_s, "stop_on_success": False,
+                   "p2p_from": len(tests) + 1, "deadline_s": max(remaining, 1.0), "jobs": 1}
+        try:
+            _, by_id = run_worker(sandbox, request, {"limits": self._suite.get("limits", {})},
+                                  timeout=max(remaining, 1.0) + 3)
+        except (SandboxError, UsageError) as exc:
+            log.warning("search: the angelic runs failed: %s", exc)
+            return []
+        statuses = {k: d.get("f2p", {}) for k, d in by_id.items()}
+        try:
+            raw = sandbox.take_scratch([name(k) for k in range(len(forced) + 1)])
+        except (SandboxError, UsageError) as exc:
+            log.warning("search: the angelic records could not be read: %s", exc)
+            return []
+        records = {k: angelic.parse_records(raw.get(name(k))) for k in range(len(forced) + 1)}
+        out: list[tuple[int, Candidate]] = []
+        for i, site in enumerate(sites):
+            spec = angelic.Spec()
+            for test in f2p:
+                passed = {m: statuses.get(str(k + 1), {}).get(test) == "passed"
+                          for k, (j, m) in enumerate(forced) if j == i}
+                if passed.get("T") == passed.get("F"):
+                    if not passed.get("T"):  # no constant repairs it: evidence against some
+                        spec.negative.append([
+                            (r["vals"], r.get("orig")) for r in records[0]
+                            if r.get("site") == i and _same_test(r.get("test", ""), test)])
+                    continue  # the site's value does not decide this test
+                mode = "T" if passed.get("T") else "F"
+                k = forced.index((i, mode)) + 1
+                spec.rows += [(r["vals"], r.get("orig"), mode == "T") for r in records[k]
+                              if r.get("site") == i and _same_test(r.get("test", ""), test)]
+            if not spec.rows:
+                continue
+            self.stats.angelic_found += 1
+            kept = {t for t in covering if statuses.get("0", {}).get(t) == "passed"
+                    and not all(statuses.get(str(k + 1), {}).get(t) == "passed"
+                                for k, (j, _) in enumerate(forced) if j == i)}
+            spec.rows += [(r["vals"], r.get("orig"), bool(r.get("orig")))
+                          for r in records[0] if r.get("site") == i and r.get("orig") is not None
+                          and any(_same_test(r.get("test", ""), t) for t in kept)]
+            if not angelic.worth_synthesis(site, spec):
+                continue
+            source = current[site.path]
+            nums, strs = angelic.constants_of(source)
+            preferred = [n for n in _names_in(site.text if site.kind == "cond"
+                                              else source[site.start:site.end])]
+            conditions = angelic.synthesize(spec, site.text if site.kind == "cond" else None,
+                                            nums, strs, preferred)
+            found = angelic.candidates(site, source, conditions)
+            out += [(site.rank, c) for c in found]
+        out = out[:ANGELIC_MOST]
+        self.stats.angelic_candidates = len(out)
+        log.info("search: angelic runs: %d sites, %d angelic, %d conditions in %.1f s",
+                 len(sites), self.stats.angelic_found, len(out), allowed - (until - time.monotonic()))
+        return out
 
     def _prior_first(self, found: Iterator[tuple[int, Candidate]], ranking: list[Location]
                      ) -> Iterator[tuple[int, Candidate]]:
@@ -490,7 +647,8 @@ class SearchPolicy:
                 break
             if stop_on_success and not partial_seen \
                     and time.monotonic() - started > self._budget_s * PARTIAL_SHARE and any(
-                    _partial(o, base_passing) and not _disables(o) for o in outcomes):
+                    _partial(o, base_passing) and not _disables(o) and not _overfits(o)
+                    for o in outcomes):
                 # Once a share of the budget is spent, a partial fix ends the round after a
                 # small extra budget: the next round builds on it, localized afresh. Going
                 # through every candidate first would spend the whole budget on a space that
@@ -626,6 +784,22 @@ class SearchPolicy:
         return [format_action(Candidates()), format_action(Apply(key))]
 
 
+def _same_test(recorded: str, nodeid: str) -> bool:
+    """Whether a record's PYTEST_CURRENT_TEST names the node id (paths may be rooted apart)."""
+    return bool(recorded) and (recorded == nodeid or recorded.endswith("/" + nodeid)
+                               or nodeid.endswith("/" + recorded))
+
+
+def _names_in(code: str) -> list[str]:
+    import ast
+
+    try:
+        tree = ast.parse(code.strip(), mode="exec")
+    except SyntaxError:
+        return []
+    return list(dict.fromkeys(n.id for n in ast.walk(tree) if isinstance(n, ast.Name)))
+
+
 def _as_candidate(proposal, ranking: list[Location]) -> tuple[int, Candidate]:
     """A listed proposal the engine's stream did not yield (its lines differ), as a candidate."""
     where = (proposal.path, proposal.line)
@@ -653,6 +827,13 @@ def _merged(current: dict[str, str], a: dict[str, str], b: dict[str, str]
             lines[span["start"]:span["end"]] = [span["text"]]
         files[path] = "".join(lines)
     return files
+
+
+def _overfits(outcome: Outcome) -> bool:
+    """Whether it is a synthesized condition: one that repairs only some failing tests was made
+    to fit exactly those tests' records, so it neither ends a round early nor, beside another
+    partial fix, becomes the next round's base (hefix-122's did, and the fix was missed)."""
+    return outcome.family == angelic.FAMILY
 
 
 def _disables(outcome: Outcome) -> bool:
