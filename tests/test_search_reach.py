@@ -8,10 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from agent.loop import run_episode
 from agent.policies import reach
-from agent.policies.search import Outcome
+from agent.policies.search import Outcome, SearchPolicy
 from agent.repair import Candidate
-from test_repair_sandbox import fix_with_search, make_repo
+from envs.env import DebugEnv, EnvConfig
+from envs.task import Task
+from sandboxes.config import SandboxConfig
+from test_repair_sandbox import make_repo
 from test_search_policy import run_worker
 
 SOURCE = "def f(a, b):\n    x = a - b\n    return hashlib.md5('x').hexdigest()\n"
@@ -103,7 +107,8 @@ def test_the_worker_says_how_each_failing_test_fails(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_two_coordinated_edits_are_found_as_a_pair(tmp_path: Path, backend: str) -> None:
+@pytest.mark.docker
+def test_two_coordinated_edits_are_found_as_a_pair(docker_ready, tmp_path: Path) -> None:
     """Neither edit alone makes a test pass (main's engine validated its 248 candidates and
     stopped with nothing): once the round ran dry, its candidates are tried two at a time."""
     repo = make_repo(tmp_path / "two", {
@@ -114,10 +119,15 @@ def test_two_coordinated_edits_are_found_as_a_pair(tmp_path: Path, backend: str)
                                "    assert mean_abs([2, -4]) == 3\n\n\ndef test_zero():\n"
                                "    assert mean_abs([0, 0]) == 0\n",
     })
-    fix, stats = fix_with_search(repo, ["tests/test_stats.py::test_three",
-                                        "tests/test_stats.py::test_two"],
-                                 ["tests/test_stats.py::test_zero"], backend, time_budget_s=180)
-    assert "total += abs(x)" in fix["stats.py"][1] and "total / len(xs)" in fix["stats.py"][1]
+    task = Task(id="two", repo=repo, fail_to_pass=("tests/test_stats.py::test_three",
+                                                   "tests/test_stats.py::test_two"),
+                pass_to_pass=("tests/test_stats.py::test_zero",))
+    policy = SearchPolicy(time_budget_s=180)  # its first round alone took 95 s on a loaded machine
+    with DebugEnv(EnvConfig(SandboxConfig(backend="docker"), time_budget_s=240)) as env:
+        result = run_episode(policy, env, task)
+    assert result.resolved, result.exit_status
+    assert "+        total += abs(x)" in result.patch and "+    return total / len(xs)" in result.patch
+    stats = policy.stats
     assert stats.stage == "pairs" and stats.reached["pairs"] >= 1 and stats.rounds == 1
     assert "+" in stats.family
 
