@@ -65,12 +65,12 @@ def test_pairs_of_moved_candidates_come_first_and_switching_off_last() -> None:
                 _outcome(current, "a - b", "b - a", sig=moved),          # 2
                 _outcome(current, "'x')", "'x'.encode())", sig=moved),   # 3
                 _outcome(current, "x = a - b", "pass", sig=moved, disables=True)]  # 4
-    order = reach.pair_order(outcomes, base)
+    order = reach.pair_order(outcomes, [base] * len(outcomes))
     assert order[0] == (1, 2)  # both moved, the smallest product of places
     assert order.index((1, 3)) < order.index((0, 1))  # both moved before one moved
     off = [k for k, pair in enumerate(order) if 4 in pair]  # the one that switches code off
     assert off and min(off) > max(k for k, pair in enumerate(order) if 4 not in pair)
-    made = list(reach.pairs(outcomes, base, current))
+    made = list(reach.pairs(outcomes, [base] * len(outcomes), current))
     texts = [files["m.py"] for _, _, files, _ in made]
     assert "    return hashlib.md5(x.encode()).hexdigest()\n" in "".join(texts)
     _, cand, _, description = made[0]
@@ -87,22 +87,25 @@ def test_further_lines_take_more_of_the_stream_when_the_ranking_is_flat() -> Non
 
 def test_the_worker_says_how_each_failing_test_fails(tmp_path: Path) -> None:
     """The failing tests' signature: the same for the same failure, another for other values
-    compared by the failed assert (pytest rewrites the failing tests' asserts) or another
+    compared by a failed assert (asked for: "rewrite", pytest rewriting the asserts) or another
     exception, and no hex address in it."""
     (tmp_path / "calc.py").write_text("def add(a, b):\n    return a - b\n")
     (tmp_path / "test_calc.py").write_text("from calc import add\n\n\ndef test_add():\n"
                                            "    assert add(2, 3) == 5\n")
-    span = {"start": 1, "end": 2}
+    span, on = {"start": 1, "end": 2}, {"rewrite": True}
     request = {"candidates": [
-        {"id": "none", "files": {}},
-        {"id": "same", "files": {"calc.py": {**span, "text": "    return (a - b)\n"}}},
-        {"id": "value", "files": {"calc.py": {**span, "text": "    return a * b\n"}}},
+        {"id": "none", "files": {}, **on},
+        {"id": "same", "files": {"calc.py": {**span, "text": "    return (a - b)\n"}}, **on},
+        {"id": "value", "files": {"calc.py": {**span, "text": "    return a * b\n"}}, **on},
+        {"id": "plain", "files": {"calc.py": {**span, "text": "    return a * b\n"}}},
+        {"id": "plain_none", "files": {}},
         {"id": "crash", "files": {"calc.py": {**span, "text": "    return a - object()\n"}}},
         {"id": "crash2", "files": {"calc.py": {**span, "text": "    return a - object()\n"}}},
     ], "f2p": ["test_calc.py::test_add"], "p2p": [], "timeout": 30, "stop_on_success": False}
     sig = {r["id"]: r["f2p_sig"]["test_calc.py::test_add"] for r in run_worker(tmp_path, request)}
     assert sig["none"] == sig["same"] and sig["none"].startswith("failed:AssertionError:")
     assert sig["value"] != sig["none"] and sig["value"].startswith("failed:AssertionError:")
+    assert sig["plain"] == sig["plain_none"]  # without rewriting, a failed assert is just that
     assert sig["crash"].startswith("failed:TypeError:") and sig["crash"] == sig["crash2"]
 
 

@@ -10,7 +10,8 @@ goes on (``SearchPolicy._go_on``) with two streams, interleaved:
   spots of one line (``merged``), for faults that need two edits where neither alone makes a
   test pass (``hashlib.md5('text')`` needs the name and the encoding). Pairs of candidates that
   each changed how a failing test fails (its status or crash message: the worker's ``f2p_sig``)
-  come first, then pairs with one such, each tier in the order of the product of the two
+  come first (for a failed assert, what it compared: the first ``RESIGNED`` such candidates
+  are validated again with pytest's assert rewriting), then pairs with one such, each tier in the order of the product of the two
   candidates' places in the round's validation order (the engine's priority). A pair in which
   one edit switches behaviour off comes last.
 
@@ -30,6 +31,9 @@ MOST_CHANGED = 60
 """Candidates that changed a failing test's outcome taken into pairs (the likeliest first)."""
 MOST_OTHERS = 40
 """Candidates that changed nothing paired with those."""
+RESIGNED = 40
+"""The round's first candidates that failed an assert which are validated again with asserts
+rewritten, so that what the assert compared tells whether they moved the output."""
 MOST_UNCHANGED = 20
 """Of those, how many are also paired among themselves (last)."""
 
@@ -97,10 +101,12 @@ def merged(current: dict[str, str], a: dict[str, str], b: dict[str, str]
     return out
 
 
-def pair_order(outcomes: list, baseline: dict[str, str] | None) -> list[tuple]:
+def pair_order(outcomes: list, bases: list[dict[str, str] | None]) -> list[tuple]:
     """Pairs (i, j) of the round's outcomes (in validation order) worth trying together,
-    likeliest first (see the module docstring)."""
-    moved = [i for i, o in enumerate(outcomes) if changed(o.signature, baseline)][:MOST_CHANGED]
+    likeliest first (see the module docstring); ``bases[i]``: the signature of the unedited
+    code that outcome ``i``'s is compared with."""
+    moved = [i for i, o in enumerate(outcomes)
+             if changed(o.signature, bases[i])][:MOST_CHANGED]
     kept = set(moved)
     others = [i for i in range(len(outcomes)) if i not in kept][:MOST_OTHERS]
     scored = []
@@ -122,12 +128,12 @@ def _disabling(outcome) -> bool:
     return outcome.candidate is not None and outcome.candidate.disables
 
 
-def pairs(outcomes: list, baseline: dict[str, str] | None, current: dict[str, str]
+def pairs(outcomes: list, bases: list[dict[str, str] | None], current: dict[str, str]
           ) -> Iterator[tuple[int, Candidate, dict[str, str], str]]:
     """(rank, candidate, files, description) for each pair that ``pair_order`` gives and that compiles;
     the candidate stands for both (its path and line are the better-ranked one's, its family
     "a+b", its size the sum, disabling where either is)."""
-    for i, j in pair_order(outcomes, baseline):
+    for i, j in pair_order(outcomes, bases):
         a, b = outcomes[i], outcomes[j]
         if a.candidate is None or b.candidate is None:
             continue

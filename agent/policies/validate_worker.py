@@ -9,7 +9,8 @@ restores the files, and prints one JSON line per candidate. Forking after the im
 of a fresh interpreter's second. The parent never imports code from the repo, so every child
 imports the candidate's code fresh.
 
-Request: {"candidates": [{"id": str, "files": {path: SPAN}}], "f2p": [nodeid], "p2p": [nodeid],
+Request: {"candidates": [{"id": str, "files": {path: SPAN}, "rewrite": bool}],
+          "f2p": [nodeid], "p2p": [nodeid],
           "timeout": seconds per child, "stop_on_success": bool, "p2p_from": int,
           "limits": {nodeid: seconds}, "p2p_by_file": {path: [index into p2p]},
           "deadline_s": seconds, "jobs": int, "copies": folder}
@@ -35,7 +36,8 @@ without putting its files back is made afresh. What was done to the copies comes
 Output lines: "@@RESULT " + {"id", "f2p": {nodeid: status}, "p2p": {nodeid: status}, "error",
 "elapsed_s", "p2p_checked" (present when the pass-to-pass step ran, even over no tests),
 "f2p_sig": {nodeid: "status:Type:crc"} (each failing test's status, its exception's type
-and a checksum of its message: whether an edit changed how a test fails, cheaply)}
+and a checksum of its message, which for a failed assert says what it compared only when the
+candidate asked for "rewrite": whether an edit changed how a test fails, cheaply)}
 
 A SPAN is {"start": a, "end": b, "text": t}: lines a..b-1 (0-based) of the file as it is now are
 replaced by t, which keeps a request small enough for one command-line argument.
@@ -263,10 +265,11 @@ def run_pass_to_pass(p2p, by_file, files, limits, default, complete, deadline):
 
 # The collector reads outcomes only: formatting a failure's traceback (--tb) and rewriting the
 # test modules' asserts for introspection (--assert) were each a quarter of a candidate's cost,
-# and a test passes or fails alike without them. The failing tests' child rewrites asserts all
-# the same (``run_child``'s ``rewrite``): what a failed assert compared is the cheap evidence of
-# whether an edit moved the output (``f2p_sig``), and it cost no measurable time per candidate
-# on HumanEvalFix's one-file tests (60 candidates: 7.8-10.5 s plain, 8.2-8.8 s rewriting).
+# and a test passes or fails alike without them. A candidate asks for its failing tests' asserts
+# rewritten ("rewrite": true) where what a failed assert compared is wanted (``f2p_sig``): that
+# costs a tenth to a quarter more per candidate (40 unedited candidates of HumanEvalFix's
+# hefix-0: 2.4-3.5 s plain, 3.1-4.2 s rewriting), so the search asks for it only where a
+# round's candidates ran dry.
 BASE_ARGS = ["-q", "--tb=no", "--assert=plain", "-p", "no:cacheprovider"]
 
 PREPARED = None
@@ -690,7 +693,8 @@ def validate(candidate, request, deadline):
             lines[span["start"]:span["end"]] = [span["text"]]
             with open(path, "w", encoding="utf-8") as f:
                 f.write("".join(lines))
-        result["f2p"] = run_child(f2p, limits, default, deadline=deadline, rewrite=True)
+        result["f2p"] = run_child(f2p, limits, default, deadline=deadline,
+                                  rewrite=bool(candidate.get("rewrite")))
         result["f2p_sig"] = {n: s + ":" + CRASHES.get(n, "") for n, s in result["f2p"].items()}
         passing = sum(s == "passed" for s in result["f2p"].values())
         if passing >= request.get("p2p_from", len(f2p)):
