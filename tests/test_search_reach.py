@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
+from test_repair_sandbox import make_repo
+from test_search_policy import run_worker
 
 from agent.loop import run_episode
 from agent.policies import reach
@@ -15,8 +17,6 @@ from agent.repair import Candidate
 from envs.env import DebugEnv, EnvConfig
 from envs.task import Task
 from sandboxes.config import SandboxConfig
-from test_repair_sandbox import make_repo
-from test_search_policy import run_worker
 
 SOURCE = "def f(a, b):\n    x = a - b\n    return hashlib.md5('x').hexdigest()\n"
 

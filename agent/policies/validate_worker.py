@@ -125,7 +125,7 @@ def crash_sum(error):
     sums the same."""
     message = HEX.sub("0x", str(error)[:2000])
     crc = zlib.crc32(message.encode("utf-8", "replace")) & 0xffffffff
-    return "%s:%08x" % (type(error).__name__, crc)
+    return "{}:{:08x}".format(type(error).__name__, crc)
 
 
 HEX = re.compile(r"0x[0-9a-fA-F]+")
