@@ -86,6 +86,8 @@ class Explanation:
     fix: list[FixPart] = field(default_factory=list)
     candidates_tried: int | None = None
     search_s: float | None = None
+    stage: str = ""
+    """What part of the search found the fix (``SearchStats.stage``; "" for a model)."""
     fixed_tests: list[str] = field(default_factory=list)
     broken_tests: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -192,6 +194,16 @@ def _hunk_text(hunk: Hunk) -> str:
     return f"@@ -{hunk.old_start} @@\n" + "".join(f"{tag}{text}\n" for tag, text in hunk.lines)
 
 
+STAGE_WORDS = {
+    "round 1": "in the first round",
+    "round 2": "in the second round, on top of a partial fix",
+    "combined": "by joining two partial fixes",
+    "lines": "at a line below the top ones, once their candidates ran dry",
+    "pairs": "as two edits together, once the round's single edits ran dry",
+}
+"""``SearchStats.stage`` in words."""
+
+
 def _words(candidate: Any) -> str:
     family = FAMILY_WORDS.get(candidate.family, candidate.family.replace("_", " "))
     what = re.sub(r" at line \d+$", "", candidate.description).replace(" -> ", " became ")
@@ -223,6 +235,7 @@ def explain(trajectory: Path, *, repo: Path | None, fixed: list[str], broken: li
         result.evidence.append(evidence)
     if stats.get("candidates"):
         result.candidates_tried, result.search_s = stats["candidates"], stats.get("elapsed_s")
+        result.stage = stats.get("stage") or ""
     else:  # a model's attempts are its edits
         result.candidates_tried = sum(s.verb in ("edit", "apply") and not s.format_error
                                      for s in view.steps)
@@ -277,7 +290,9 @@ def explanation_lines(explanation: Explanation) -> list[str]:
         lines.append(f"  fix      {part.location}: {part.words}")
     if explanation.candidates_tried is not None:
         took = f" in {explanation.search_s:.1f} s" if explanation.search_s is not None else ""
-        lines.append(f"  tried    {explanation.candidates_tried} candidate(s){took}")
+        stage = STAGE_WORDS.get(explanation.stage, explanation.stage)
+        lines.append(f"  tried    {explanation.candidates_tried} candidate(s){took}"
+                     + (f"; found {stage}" if stage else ""))
     for warning in explanation.warnings:
         lines.append(f"  [yellow]warning[/]  {warning}")
     return lines

@@ -4,7 +4,8 @@ Runs the real command, `agent fix TASK/repo --json`, once per task, and prints r
 (plausible: every test passes), median and p90 wall time per task, a per-bug-class table, how
 many resolved patches are the reference fix itself (the same files after the patch) or the same
 program (the same AST: formatting and comments aside), what one fix cost in sandboxes opened,
-full-suite runs, coverage runs and test runs (mean per fix), per repair family the candidates
+full-suite runs, coverage runs and test runs (mean per fix), which stage of the search found each fix (a round, two partial fixes joined, further lines or
+pairs of edits once a round ran dry), per repair family the candidates
 tried and the fixes found, candidates validated per second, and episodes that ran past
 --timeout by more than 10 s.
 
@@ -145,6 +146,7 @@ def main() -> int:
                          "same_program_as_reference": same_ast,
                          "wall_s": round(wall, 2), "error": result.get("error"),
                          "family": stats.get("family", ""), "candidates": stats.get("candidates", 0),
+                         "stage": stats.get("stage", ""), "reached": stats.get("reached", {}),
                          "search_s": stats.get("elapsed_s", 0.0), "line_rank": stats.get("line_rank"),
                          "families": stats.get("families", {}), "phases": spent,
                          "runs": result.get("runs", {}), "patch": result.get("patch", "")})
@@ -152,7 +154,8 @@ def main() -> int:
             print(f"[{i:3}/{len(tasks)}] {mark} {wall:6.1f}s  {task.id}  "
                   f"({rows[-1]['candidates']} candidates"
                   + (f", {rows[-1]['family']} at line rank {rows[-1]['line_rank']}"
-                     if rows[-1]["family"] else "") + ")", flush=True,
+                     if rows[-1]["family"] else "")
+                  + (f", {rows[-1]['stage']}" if rows[-1]["stage"] else "") + ")", flush=True,
                   file=sys.stderr if args.json else sys.stdout)  # --json: stdout is the JSON
 
     resolved = sum(r["resolved"] for r in rows)
@@ -191,6 +194,9 @@ def main() -> int:
                           for k in PHASES} if rows else {},
         "past_timeout_by_10s": late,
         "by_family": dict(sorted(families.items(), key=lambda kv: -kv[1]["tried"])),
+        "by_stage": {stage: sum(r["resolved"] and r["stage"] == stage for r in rows)
+                     for stage in sorted({r["stage"] for r in rows if r["resolved"]})},
+        "reached": {k: sum(r["reached"].get(k, 0) for r in rows) for k in ("lines", "pairs")},
         "by_class": {c: {"resolved": sum(r["resolved"] for r in rs), "total": len(rs)}
                      for c, rs in sorted(by_class.items())},
         "unresolved": [r["task"] for r in rows if not r["resolved"]],
@@ -216,6 +222,10 @@ def main() -> int:
     if args.timeout:
         print(f"episodes past --timeout {args.timeout:g} by more than 10 s: "
               f"{len(late)}" + (f" ({', '.join(late)})" if late else ""))
+    print("fixes by stage of the search: " + (", ".join(
+        f"{k} {v}" for k, v in summary["by_stage"].items()) or "none")
+          + "; candidates validated once a round ran dry: "
+          + ", ".join(f"{k} {v}" for k, v in summary["reached"].items()))
     print(f"\n{'repair family':24} {'tried':>7} {'plausible':>9} {'fixes':>6}")
     for name, counts in summary["by_family"].items():
         print(f"{name:24} {counts['tried']:7} {counts['plausible']:9} {counts['fixes']:6}")

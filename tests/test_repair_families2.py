@@ -200,6 +200,13 @@ def test_wrap_convert_drops_duplicates_keeping_a_list() -> None:
                                                                         "return")
 
 
+def test_wrap_convert_encodes_a_string_literal_passed_to_a_call() -> None:
+    buggy = "import hashlib\n\n\ndef h(s):\n    return hashlib.md5('s').hexdigest()\n"
+    found = texts("wrap_convert", buggy, "return")
+    assert buggy.replace("md5('s')", "md5('s'.encode())") in found
+    assert not any("'.encode()" in t for t in texts("wrap_convert", "x = 's'\n", "x ="))
+
+
 def test_new_families_compile_and_change_only_their_line_region() -> None:
     """Every candidate the new families make for a mixed module parses, and differs from the
     original (the engine's dedupe would drop it otherwise, so none is wasted)."""

@@ -20,11 +20,15 @@
    one (``rank.choose``). When none passes, the best candidate that fixes some failing tests
    without breaking others becomes the base of another round (localized afresh, so only the
    tests that still fail point at lines): faults that span two lines or two files are found one
-   half at a time. The sandbox's files are put back as the episode left them.
+   half at a time. A round whose candidates run dry with time left and nothing fixed goes on
+   (``_go_on``, ``agent.policies.reach``): the candidates at the lines ranked below the top,
+   interleaved with pairs of the round's own candidates (those that each moved how a failing
+   test fails first), for faults where neither edit alone makes a test pass. The sandbox's
+   files are put back as the episode left them.
 4. The policy then plays the path to the fix, not the search: ``open`` the region, ``edit`` it,
    ``run_tests`` on the failing tests, ``submit``. A resolved episode is therefore a clean
    demonstration for SFT. ``SearchPolicy.stats`` says which family won, after how many
-   candidates, the rank of its line and the tests that cover it.
+   candidates, in which stage, the rank of its line and the tests that cover it.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agent.policies import reach
 from agent.prompts import Message
 from agent.repair import Candidate, angelic, evidence, rank
 from agent.repair.proposals import in_order, naive_order, problem_lines
@@ -157,6 +162,10 @@ class Outcome:
     """Rank (0-based) of the candidate's line in the search's ranking."""
     fixed: frozenset[str] = frozenset()
     """The failing tests it makes pass."""
+    stage: str = ""
+    """Where it came from after a round ran dry ("lines", "pairs"; ``SearchStats.stage``)."""
+    signature: dict[str, str] | None = None
+    """Each failing test's status and crash-message checksum (the worker's ``f2p_sig``)."""
 
     def solved(self, n_f2p: int) -> bool:
         return self.f2p_passed == n_f2p and self.p2p_failed == 0
@@ -202,6 +211,14 @@ class SearchStats:
     """Conditions synthesized from the recorded values (validated first)."""
     angelic_s: float = 0.0
     """Seconds the angelic runs and the synthesis took."""
+    stage: str = ""
+    """What found the winning edit: "round 1" / "round 2" (the round's own candidates, a round
+    after the first building on a partial fix), "combined" (two partial fixes of one round
+    joined), "lines" (a candidate at a line below the top ones) or "pairs" (two of the round's
+    candidates at once), the last two once the round's candidates ran dry (``agent.policies.
+    reach``); "" when none won."""
+    reached: dict[str, int] = field(default_factory=dict)
+    """Candidates validated after a round's ran dry: {"lines": n, "pairs": n}."""
     copies_made: int = 0
     """With jobs > 1: copies of the repo the validation worker made from nothing (one per job
     for the whole search, plus one for each copy a candidate spoiled); later batches only
@@ -362,9 +379,18 @@ class SearchPolicy:
             solved = [o for o in outcomes if o.solved(len(f2p))]
             if solved:
                 self._solved_once = True
+                self.stats.stage = f"round {round_ + 1}"
                 return self._choose(sandbox, solved, ordered, current, f2p, p2p, base_passing,
                                     started, seen), originals
             partial = [o for o in outcomes if _partial(o, base_passing)]
+            if not partial:  # the round's candidates ran dry (or the budget did): go on
+                further = self._go_on(sandbox, ranking, outcomes, current, f2p, p2p,
+                                      base_passing, started, seen)
+                solved = [o for o in further if o.solved(len(f2p))]
+                if solved:
+                    self.stats.stage = solved[0].stage
+                    return solved[0], originals
+                partial = [o for o in further if _partial(o, base_passing)]
             if not partial:
                 break
             best = max(partial, key=lambda o: (not _disables(o), not _overfits(o),
@@ -372,6 +398,7 @@ class SearchPolicy:
             combined = self._combine(sandbox, best, partial, current, f2p, p2p, started)
             if combined is not None:
                 self.stats.history.append(best.description)
+                self.stats.stage = "combined"
                 return combined, originals
             base_passing = best.f2p_passed
             for path, text in best.files.items():
@@ -594,6 +621,109 @@ class SearchPolicy:
         self._scores = {(s.path, s.line): s.score for s in ranked}
         return [(s.path, s.line) for s in ranked]
 
+    def _go_on(self, sandbox, ranking, outcomes, current, f2p, p2p, base_passing, started,
+               seen) -> list[Outcome]:
+        """After a round that fixed nothing with budget and candidates left: the candidates
+        at the next ranked lines and pairs of the round's own candidates, interleaved
+        (``agent.policies.reach``), up to the first plausible fix, or a few candidates past
+        the first partial one (the next round builds on it). What they did."""
+        cfg = self.config
+        top = cfg.top_locations
+        if cfg.engine != "full" or not self._left(started) \
+                or self.stats.candidates >= cfg.max_candidates:
+            return []
+        bases = self._moves(sandbox, outcomes, current, f2p, started)
+        t0 = time.monotonic()
+        further = ranking[top:]
+        lines = reach.singles(in_order(further, current, self._scores,
+                                       time_limit_s=self._left(started) / 3,
+                                       failures=self._failures), top) if further else iter(())
+        share = reach.pair_share([self._scores.get(loc) for loc in ranking], top)
+        stream = _Stream(reach.interleave(lines, reach.pairs(outcomes, bases, current), share))
+        self.stats.generate_s += time.monotonic() - t0
+        log.info("search: round's candidates ran dry after %d (%d changed how a failing test "
+                 "fails); %d further lines, pairs of its candidates (share %.2f)", len(outcomes),
+                 sum(reach.changed(o.signature, b) for o, b in zip(outcomes, bases)),
+                 len(further), share)
+        found: list[Outcome] = []
+        room = cfg.max_candidates - self.stats.candidates
+        while room > 0 and self._left(started) and not sandbox.deadline.expired:
+            batch, payload, size = [], [], 0
+            t0 = time.monotonic()
+            while len(batch) < min(cfg.batch_size, room):
+                item = stream.next()
+                if item is None:
+                    break
+                stage, (index, cand, files, description) = item
+                key = (cand.path, cand.text, self._state) if stage == "lines" \
+                    else (frozenset(files.items()), self._state)
+                if key in seen:
+                    continue
+                entry = {"id": str(len(batch)),
+                         "files": {p: _span(current[p], t) for p, t in files.items()}}
+                entry_size = len(json.dumps(entry))
+                if batch and size + entry_size > MAX_REQUEST_CHARS // 2:
+                    stream.push(item)
+                    break
+                seen.add(key)
+                batch.append(Outcome(files={**current, **files}, description=description,
+                                     family=cand.family if stage == "lines" else "pair",
+                                     candidate=cand, rank=index, stage=stage))
+                payload.append(entry)
+                size += entry_size
+            self.stats.generate_s += time.monotonic() - t0
+            if not batch:
+                break
+            t0 = time.monotonic()
+            done = self._run_batch(sandbox, batch, payload, f2p, p2p, base_passing,
+                                   self._left(started), True)
+            self.stats.validate_s += time.monotonic() - t0
+            for outcome in done:
+                self.stats.reached[outcome.stage] = self.stats.reached.get(outcome.stage, 0) + 1
+            found += done
+            room -= len(batch)
+            if any(o.solved(len(f2p)) for o in done):
+                break
+            if any(_partial(o, base_passing) and not _disables(o) for o in done):
+                room = min(room, cfg.extra_candidates)
+        return found
+
+    def _left(self, started: float) -> float:
+        """Seconds of the search's budget left (0 when spent)."""
+        return max(self._budget_s - (time.monotonic() - started), 0.0)
+
+    def _moves(self, sandbox, outcomes, current, f2p, started) -> list[dict | None]:
+        """For each of the round's outcomes, how the failing tests fail on the code as it
+        stands, to tell whether the outcome moved them (``reach.changed``): the worker's
+        ``f2p_sig`` for no edit. A failed assert says what it compared only with asserts
+        rewritten, which the round's validation leaves out (it costs a tenth to a quarter per
+        candidate): the first ``reach.RESIGNED`` outcomes that failed an assert are validated
+        again with them, within a quarter of the time left, and compared with a rewritten run
+        of the unedited code."""
+        again = [k for k, o in enumerate(outcomes[: reach.RESIGNED]) if o.signature and any(
+            sig.startswith("failed:AssertionError") for sig in o.signature.values())]
+        payload = [{"id": "plain", "files": {}}, {"id": "rewritten", "files": {}, "rewrite": True}]
+        payload += [{"id": str(k), "rewrite": True, "files": {
+            p: _span(current[p], t) for p, t in outcomes[k].files.items() if t != current[p]}}
+            for k in again]
+        left = self._left(started) / 4
+        request = {"candidates": payload, "f2p": f2p, "p2p": [],
+                   "timeout": self.config.test_timeout_s, "stop_on_success": False,
+                   "p2p_from": len(f2p) + 1, "deadline_s": max(left, 1.0),
+                   "jobs": self.config.jobs}
+        if self._copies is not None:
+            request["copies"] = self._copies
+        t0 = time.monotonic()
+        _, by_id = run_worker(sandbox, request, self._suite, timeout=left + 5)
+        self.stats.validate_s += time.monotonic() - t0
+        plain = by_id.get("plain", {}).get("f2p_sig")
+        rewritten = by_id.get("rewritten", {}).get("f2p_sig")
+        bases: list[dict | None] = [plain] * len(outcomes)
+        for k in again:
+            if str(k) in by_id and rewritten is not None:
+                outcomes[k].signature, bases[k] = by_id[str(k)].get("f2p_sig"), rewritten
+        return bases
+
     def _outcome(self, cand: Candidate, index: int, current) -> Outcome:
         files = dict(current)
         files[cand.path] = cand.text
@@ -687,6 +817,7 @@ class SearchPolicy:
             family = self.stats.families.setdefault(cand.family, {"tried": 0, "plausible": 0})
             family["tried"] += 1
             cand.fixed = frozenset(t for t, s in data["f2p"].items() if s == "passed")
+            cand.signature = data.get("f2p_sig")
             cand.f2p_passed = len(cand.fixed)
             checked = data["p2p"] or data.get("p2p_checked") or not p2p
             if checked and cand.f2p_passed > base_passing:

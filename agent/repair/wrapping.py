@@ -4,7 +4,8 @@
   and ``xs[k:]``, ``xs[:k]``, ``xs[k]`` for integer-like names ``k`` in scope (a parameter the
   function never reads is one: the fix often is where it is read);
 - ``wrap_convert``: ``e`` -> ``set(e)``, ``sorted(e)``, ``list(e)``, ``str(e)``, ``int(e)``,
-  ``list(set(e))``, ``e.lower()``, ``e.upper()``, ``e.strip()``, ``f(e)`` for a one-argument
+  ``list(set(e))``, ``e.lower()``, ``e.upper()``, ``e.strip()``, ``'s'.encode()`` for a string
+  literal passed to a call (text where bytes are wanted), ``f(e)`` for a one-argument
   function ``f`` called on the line (``f(f(x))``); both sides of a comparison at once (``set(a) == set(b)``);
 - ``operand_ingredient``: ``e`` -> ``e % mod``, ``e - 1``, ``e // 2``: an operation the module
   applies elsewhere, the reduction or adjustment this value misses;
@@ -123,6 +124,10 @@ def wrap_convert(site: Site) -> Iterator[Candidate]:
                 new = f"{f}({a}){gap}{f}({b})"
                 yield site.candidate(site.replace(node, new), "wrap_convert",
                                      f"{site.segment(node)} -> {new}", size=2 * len(f) + 4)
+        if _str_argument(site, node):  # text where a call wants bytes: md5('x') -> md5(b)
+            old = site.segment(node)
+            yield site.candidate(site.replace(node, f"{old}.encode()"), "wrap_convert",
+                                 f"{old} -> {old}.encode()", size=len(".encode()"))
         if not isinstance(node, _VALUE) or not _loaded(site, node):
             continue
         if isinstance(node, ast.Name) and node.id not in site.locals:
@@ -135,6 +140,14 @@ def wrap_convert(site: Site) -> Iterator[Candidate]:
             if new != old:
                 yield site.candidate(site.replace(node, new), "wrap_convert", f"{old} -> {new}",
                                      size=len(new) - len(old))
+
+
+def _str_argument(site: Site, node: ast.AST) -> bool:
+    """A string literal passed as a call's positional argument (one line)."""
+    parent = site.parents.get(node)
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) \
+        and isinstance(parent, ast.Call) and node in parent.args \
+        and "\n" not in site.segment(node)
 
 
 def unwrap_call(site: Site) -> Iterator[Candidate]:
