@@ -35,10 +35,13 @@ def test_collect_keeps_resolved_builds_dataset_and_resumes(tmp_path):
     assert sorted(dataset["task_id"]) == ["calc_add", "text_last"]
     row = dataset[dataset["task_id"].index("calc_add")]
     trajectory = json.loads((out / "trajectories" / "calc_add.json").read_text())
-    assert row["messages"][0] == {"role": "system", "content": SYSTEM_PROMPT}
-    # exactly the trajectory's messages, up to the final action (the last observation is dropped)
-    assert row["messages"] == trajectory["messages"][:-1]
-    assert row["messages"][-1] == {"role": "assistant", "content": "```\nsubmit\n```"}
+    assert row["messages"][0] == {"role": "system", "content": SYSTEM_PROMPT, "train": False}
+    # exactly the trajectory's messages, up to the final action (the last observation is
+    # dropped), every action trained (the budget trimmed nothing)
+    assert row["messages"] == [{**m, "train": m["role"] == "assistant"}
+                               for m in trajectory["messages"][:-1]]
+    assert row["messages"][-1] == {"role": "assistant", "content": "```\nsubmit\n```",
+                                   "train": True}
     assert row["bug_class"] == "wrong_operator" and row["reward"] == 1.0
 
     manifest = json.loads((out / "manifest.json").read_text())
