@@ -493,8 +493,10 @@ def demonstrated_ids(dataset: Path) -> dict[str, int]:
     listing falls back on."""
     from datasets import load_from_disk
 
+    # a turn is counted where it is trained (an example may repeat turns another one trains)
     ids = Counter(m.group(1) for row in load_from_disk(str(dataset)) for msg in row["messages"]
-                  if msg["role"] == "assistant" and (m := APPLIED.search(msg["content"])))
+                  if msg["role"] == "assistant" and msg.get("train") is not False
+                  and (m := APPLIED.search(msg["content"])))
     return dict(sorted(ids.items()))
 
 

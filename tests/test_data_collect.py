@@ -35,10 +35,13 @@ def test_collect_keeps_resolved_builds_dataset_and_resumes(tmp_path):
     assert sorted(dataset["task_id"]) == ["calc_add", "text_last"]
     row = dataset[dataset["task_id"].index("calc_add")]
     trajectory = json.loads((out / "trajectories" / "calc_add.json").read_text())
-    assert row["messages"][0] == {"role": "system", "content": SYSTEM_PROMPT}
-    # exactly the trajectory's messages, up to the final action (the last observation is dropped)
-    assert row["messages"] == trajectory["messages"][:-1]
-    assert row["messages"][-1] == {"role": "assistant", "content": "```\nsubmit\n```"}
+    assert row["messages"][0] == {"role": "system", "content": SYSTEM_PROMPT, "train": False}
+    # exactly the trajectory's messages, up to the final action (the last observation is
+    # dropped), every action trained (the budget trimmed nothing)
+    assert row["messages"] == [{**m, "train": m["role"] == "assistant"}
+                               for m in trajectory["messages"][:-1]]
+    assert row["messages"][-1] == {"role": "assistant", "content": "```\nsubmit\n```",
+                                   "train": True}
     assert row["bug_class"] == "wrong_operator" and row["reward"] == 1.0
 
     manifest = json.loads((out / "manifest.json").read_text())
@@ -59,15 +62,29 @@ def test_collect_keeps_resolved_builds_dataset_and_resumes(tmp_path):
 
 
 def test_examples_are_fitted_like_inference():
-    from agent.prompts import TRIMMED, fit_messages, initial_messages, add_turn
-    from trainers.data import example_messages
+    """The answer to an observation is trained on it whole, as the policy saw it (the latest
+    observation is never trimmed), though the trajectory is past the budget; an earlier one the
+    budget trimmed by the next turn is a trim note there, as at inference."""
+    from agent.prompts import TRIMMED, add_turn, fit_messages, initial_messages
+    from trainers.data import turn_examples
+
+    def strip(ms: list[dict]) -> list[tuple[str, str]]:
+        return [(m["role"], m["content"]) for m in ms]
 
     messages = initial_messages("task")
     add_turn(messages, "```\nopen a.py\n```", "x" * 5000)
     add_turn(messages, "```\nsubmit\n```", "submitted")
-    example = example_messages(messages, max_chars=2000)
-    assert example == fit_messages(messages[:-1], 2000)
-    assert example[3]["content"] == TRIMMED and example[-1]["role"] == "assistant"
+    (example,) = turn_examples(messages, max_chars=2000)
+    assert strip(example) == strip(messages[:-1]) and example[3]["content"] == "x" * 5000
+    assert [m["train"] for m in example] == [False, False, True, False, True]
+
+    add_turn(messages, "```\nopen b.py\n```", "y" * 100)
+    messages.append({"role": "assistant", "content": "```\nsubmit\n```"})
+    examples = turn_examples(messages, max_chars=2000)
+    assert strip(examples[-1][:-1]) == strip(fit_messages(messages[:-1], 2000))
+    assert examples[-1][3]["content"] == TRIMMED and examples[0][3]["content"] == "x" * 5000
+    # submit 1 alone; the opens and the last submit (whose contexts hold the note) together
+    assert [sum(m["train"] for m in e) for e in examples] == [1, 3]
 
 
 def test_cli_collect(tmp_path):

@@ -88,7 +88,7 @@ def test_a_tiny_adapter_orders_the_search_end_to_end(demonstration, tmp_path):
     from agent.cli import main
     from agent.policies.prior import check_adapter, load_prior
     from agent.policies.search import SearchPolicy
-    from trainers.data import example_messages
+    from trainers.data import turn_examples
     from trainers.sft import SFTRunConfig, run_sft
     from trainers.tiny import TinyModelConfig, init_tiny
 
@@ -101,7 +101,7 @@ def test_a_tiny_adapter_orders_the_search_end_to_end(demonstration, tmp_path):
     # positions, so SFT does not cut the answer off.
     tiny = init_tiny(tmp_path / "tiny", TinyModelConfig(vocab_size=4096, hidden_size=64,
                                                          corpus_mb=0.3))
-    rows = [{"messages": example_messages(trajectory["messages"], 24_000)}] * 8
+    rows = [{"messages": m} for m in turn_examples(trajectory["messages"], 24_000)] * 8
     Dataset.from_list(rows).save_to_disk(str(tmp_path / "data"))
     adapter = tmp_path / "adapter"
     run_sft(SFTRunConfig(model=str(tiny), dataset=str(tmp_path / "data"), output_dir=str(adapter),

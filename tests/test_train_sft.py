@@ -101,3 +101,50 @@ def test_cli_sft_no_4bit(tiny_dir, chat_dataset, tmp_path):
         "q_proj", "v_proj"]
     assert main(["train", "sft", "--model", "m", "--dataset", "d", "--output-dir", "o",
                  "--scheduler", "step"]) == 2
+
+
+def test_per_turn_examples_train_each_turn_on_its_own_context(tiny_dir, tmp_path):
+    """A trajectory whose listing the budget trimmed before its last turn: the labels TRL trains
+    on cover, in each example, exactly the turns that example trains (``apply`` in the one with
+    the listing whole, ``candidates`` and ``submit`` in the other), and an example that trains
+    every turn gets the labels TRL's own assistant-only loss gives it."""
+    from datasets import Dataset
+
+    from agent.prompts import add_turn, initial_messages
+    from trainers.data import turn_examples
+    from trainers.sft import SFTRunConfig, per_turn_tokens, sft_trainer
+
+    def trajectory(listing: str) -> list[dict]:
+        messages = initial_messages("1 of 1 tests fail", system_prompt="debug")
+        add_turn(messages, "```\ncandidates\n```", listing)
+        add_turn(messages, "```\napply c1\n```", "applied c1")
+        add_turn(messages, "```\nsubmit\n```", "submitted")
+        return messages
+
+    def trained_text(trainer, tokenizer) -> list[str]:
+        return [tokenizer.decode([t for t, label in zip(row["input_ids"], row["labels"])
+                                  if label != -100]) for row in trainer.train_dataset]
+
+    def config(rows: list[dict], name: str) -> SFTRunConfig:
+        Dataset.from_list(rows).save_to_disk(str(tmp_path / name))
+        return SFTRunConfig(model=str(tiny_dir), dataset=str(tmp_path / name),
+                            output_dir=str(tmp_path / f"{name}-out"), max_steps=2, batch_size=2,
+                            lora_r=8, warmup_ratio=0.0, report_to=["none"])
+
+    long = turn_examples(trajectory("c1  mod.py:2  swap\n" * 40), max_chars=300)
+    trainer, tokenizer = sft_trainer(config([{"messages": m} for m in long], "split"))
+    end = "<|im_end|>"
+    assert trained_text(trainer, tokenizer) == [
+        f"```\napply c1\n```{end}", f"```\ncandidates\n```{end}```\nsubmit\n```{end}"]
+    assert trainer.train().global_step == 2
+
+    (whole,) = turn_examples(trajectory("c1  mod.py:2  swap"), max_chars=300)
+    plain = [{"messages": [{"role": m["role"], "content": m["content"]} for m in whole]}]
+    ours, _ = sft_trainer(config([{"messages": whole}], "whole"))
+    theirs, _ = sft_trainer(config(plain, "plain"))  # TRL's own tokenization and mask
+    (row,) = per_turn_tokens(Dataset.from_list([{"messages": whole}]), tokenizer)
+    labels = [t if bit else -100 for t, bit in zip(row["input_ids"], row["assistant_masks"])]
+    assert [r["labels"] for r in theirs.train_dataset] == [labels]
+    assert [r["labels"] for r in ours.train_dataset] == [labels]
+    assert trained_text(theirs, tokenizer) == [
+        f"```\ncandidates\n```{end}```\napply c1\n```{end}```\nsubmit\n```{end}"]

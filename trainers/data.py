@@ -4,17 +4,20 @@ Collection is an evaluation run (``agent.eval.run_eval``) whose resolved traject
 dataset, so it runs on the same executors as ``agent eval``: worker processes or Ray, retries of
 infrastructure errors, a crash-safe results.jsonl, and resume (a rerun skips the tasks that have a
 record and runs again those an infrastructure error cut off). Episodes go through ``run_episode``
-and ``DebugEnv``, the same loop and environment as inference, and each one's trajectory is the SFT
-example as it stands: its message list, passed through the same ``fit_messages`` the model
-policies apply at inference (so the model is trained on the text it will see), less the last
-observation (what the env said after ``submit``: nothing to learn from).
+and ``DebugEnv``, the same loop and environment as inference, and each one's trajectory becomes
+SFT examples (``turn_examples``): its message list less the last observation (what the env said
+after ``submit``: nothing to learn from), each assistant turn trained on the context the same
+``fit_messages`` the model policies apply at inference gave it (so the model is trained on the
+text it will see); one example per trajectory unless the character budget trimmed an observation
+a turn had seen whole.
 
 Output directory (an eval run directory, plus)::
 
     OUT/
       trajectories/<task_id>.json   resolved episodes (the demonstrations)
       unresolved/<task_id>.json     the rest, kept for inspection
-      dataset/                      a `datasets` Dataset on disk: messages, task_id, bug_class, ...
+      dataset/                      a `datasets` Dataset on disk: messages (each with "train"),
+                                    task_id, bug_class, ...
       manifest.json                 tasks, bug classes, counts, policy
       results.jsonl, run.json, summary.json, report.md, report.html   (as `agent eval` writes)
 """
@@ -94,12 +97,40 @@ class CollectSummary:
     dataset_rows: int
 
 
-def example_messages(messages: list[Message], max_chars: int) -> list[Message]:
-    """One SFT example from a trajectory's messages: fitted as at inference, ends on the policy."""
+def turn_examples(messages: list[Message], max_chars: int) -> list[list[Message]]:
+    """The SFT examples of one trajectory: every assistant turn trained on the context it had.
+
+    At inference the policy answering turn ``i`` sees ``fit_messages(messages[:i], max_chars)``:
+    the budget trims older observations to a note as the episode grows, and never the latest. A
+    trajectory fitted once, as its last turn saw it, would train an earlier turn on a note where
+    that turn saw the whole observation. So the examples are built from the last turn backwards:
+    an example is the last untrained turn's context and its action, and it trains (``"train":
+    True`` on the message) every earlier turn whose own context is its prefix; the turns it cannot
+    train (a later trim changed what came before them) get an example of their own. A trajectory
+    the budget never cut is one example that trains every turn, as before. Every message carries
+    ``"train"`` (False on observations and on the turns another example trains), which
+    ``trainers.sft`` turns into the loss mask. Examples come in the order of their last turns.
+    """
     messages = list(messages)
     while messages and messages[-1]["role"] != "assistant":
         messages.pop()
-    return fit_messages(messages, max_chars)
+    turns = [i for i, m in enumerate(messages) if m["role"] == "assistant"]
+    contexts = {i: fit_messages(messages[:i], max_chars) for i in turns}
+
+    def same(a: list[Message], b: list[Message]) -> bool:
+        return [(m["role"], m["content"]) for m in a] == [(m["role"], m["content"]) for m in b]
+
+    examples, left = [], list(turns)
+    while left:
+        last = left[-1]
+        example = [{"role": m["role"], "content": m["content"], "train": False}
+                   for m in contexts[last] + [messages[last]]]
+        trained = [i for i in left if same(example[:i], contexts[i])]
+        for i in trained:
+            example[i]["train"] = True
+        left = [i for i in left if i not in trained]
+        examples.append(example)
+    return examples[::-1]
 
 
 def collect(config: CollectConfig, on_event: Listener | None = None) -> CollectSummary:
@@ -159,14 +190,14 @@ def build_dataset(out: Path, tasks: list[Task], records: dict[str, EvalRecord],
             entry.update(resolved=result.resolved, steps=result.steps, reward=result.reward)
             if result.resolved:
                 trajectory = Trajectory.load(result.trajectory_path)
-                rows.append({
-                    "messages": example_messages(trajectory.messages, config.max_context_chars),
+                rows += [{
+                    "messages": messages,
                     "task_id": task.id,
                     "bug_class": task.bug_class or "",
                     "source": task.source or "",
                     "reward": result.reward,
                     "steps": result.steps,
-                })
+                } for messages in turn_examples(trajectory.messages, config.max_context_chars)]
         entries.append(entry)
     if rows:
         Dataset.from_list(rows).save_to_disk(str(out / "dataset"))

@@ -164,17 +164,58 @@ def overlong(dataset, tokenizer, max_length: int) -> list[int]:
 
 
 def trimmed(dataset) -> list[int]:
-    """Rows with an observation cut to ``TRIMMED``. An example is a whole trajectory fitted to
-    the character budget as its last turn's prompt is (``example_messages``), and the turn that
-    answered a trimmed observation saw it whole at inference (the latest one is never trimmed):
-    that turn is trained on an answer to ``TRIMMED`` instead."""
+    """Rows with an observation cut to ``TRIMMED`` and no per-turn ``"train"`` flags: a dataset
+    built before ``trainers.data.turn_examples``, whose example is a whole trajectory fitted as its
+    last turn's prompt was, so the turn that answered a trimmed observation (it saw it whole at
+    inference: the latest one is never trimmed) is trained on an answer to ``TRIMMED`` instead.
+    Rows with the flags train each turn on its own context, which may well hold a trim note."""
     from agent.prompts import TRIMMED
 
     return [i for i, row in enumerate(dataset)
-            if any(m["role"] == "user" and m["content"] == TRIMMED for m in row["messages"])]
+            if any(m["role"] == "user" and m["content"] == TRIMMED for m in row["messages"])
+            and not any(m.get("train") is not None for m in row["messages"])]
 
 
-def run_sft(config: SFTRunConfig) -> SFTResult:
+def untrained_turns(dataset) -> int:
+    """Assistant turns flagged ``"train": False`` (``turn_examples``: another example trains
+    them, on the context they had); 0 for a dataset without the flags."""
+    return sum(m["role"] == "assistant" and m.get("train") is False
+               for row in dataset for m in row["messages"])
+
+
+def per_turn_tokens(dataset, tokenizer):
+    """``dataset`` tokenized as TRL's assistant-only loss would (the chat template with
+    generation markers), with the mask kept only on the assistant turns flagged ``"train"``:
+    a Dataset of ``input_ids`` and ``assistant_masks``, which SFTTrainer takes as is (it builds
+    the labels from the mask and truncates to max_length as for any example)."""
+    from datasets import Dataset
+    from trl.chat_template_utils import get_training_chat_template, has_generation_markers
+
+    template = (None if has_generation_markers(tokenizer.chat_template)
+                else get_training_chat_template(tokenizer))
+    rows = []
+    for n, row in enumerate(dataset):
+        messages = [{"role": m["role"], "content": m["content"]} for m in row["messages"]]
+        out = tokenizer.apply_chat_template(messages, chat_template=template, tokenize=True,
+                                            return_dict=True, return_assistant_tokens_mask=True)
+        mask = list(out["assistant_masks"])
+        runs = [i for i, bit in enumerate(mask) if bit and (i == 0 or not mask[i - 1])]
+        flags = [m.get("train") is not False for m in row["messages"] if m["role"] == "assistant"]
+        if len(runs) != len(flags):
+            raise ValueError(f"example {n}: the chat template marks {len(runs)} assistant spans "
+                             f"for {len(flags)} assistant messages; per-turn masks need one each")
+        for start, keep in zip(runs, flags):
+            end = start
+            while end < len(mask) and mask[end]:
+                mask[end] = int(keep)
+                end += 1
+        rows.append({"input_ids": list(out["input_ids"]), "assistant_masks": mask})
+    return Dataset.from_list(rows)
+
+
+def sft_trainer(config: SFTRunConfig):
+    """(TRL's SFTTrainer, tokenizer) for ``config``: the base loaded, the dataset checked and,
+    where some turns are trained in another example, tokenized with per-turn masks."""
     import torch
     from datasets import load_from_disk
     from trl import SFTTrainer
@@ -199,11 +240,22 @@ def run_sft(config: SFTRunConfig) -> SFTResult:
                     len(cut), len(dataset), config.max_length, max(cut))
     cut_short = trimmed(dataset)
     if cut_short:
-        log.warning("%d of %d examples have observations trimmed to the character budget: the "
-                    "turns that answered them are trained on %r instead of what they saw; "
-                    "collect with a larger max_context_chars", len(cut_short), len(dataset),
+        log.warning("%d of %d examples have observations trimmed to the character budget and no "
+                    "per-turn flags: the turns that answered them are trained on %r instead of "
+                    "what they saw; rebuild the dataset with `agent data collect` (it resumes), "
+                    "which trains each turn on its own context", len(cut_short), len(dataset),
                     TRIMMED)
     args = config.sft_config(use_cuda)
+    if untrained_turns(dataset):
+        # Some turns are trained in another example (turn_examples): TRL's assistant-only loss
+        # would train every assistant turn of each, so the masks are made here, per turn.
+        log.info("%d of %d examples train only some of their turns (%d turns trained in "
+                 "another example, on the context they had)",
+                 sum(any(m["role"] == "assistant" and m.get("train") is False
+                         for m in row["messages"]) for row in dataset),
+                 len(dataset), untrained_turns(dataset))
+        dataset = per_turn_tokens(dataset, tokenizer)
+        args.assistant_only_loss = False  # the mask is in the tokenized dataset
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset,
                          processing_class=tokenizer, peft_config=config.lora_config())
     from agent.policies.hf import disable_cpu_repacking
@@ -211,6 +263,11 @@ def run_sft(config: SFTRunConfig) -> SFTResult:
     disable_cpu_repacking(trainer.model)
     log.info("SFT on %d examples, %s base, %s", len(dataset),
              "4-bit" if config.load_4bit else "full-precision", "cuda" if use_cuda else "cpu")
+    return trainer, tokenizer
+
+
+def run_sft(config: SFTRunConfig) -> SFTResult:
+    trainer, tokenizer = sft_trainer(config)
     trainer.train(resume_from_checkpoint=config.resume_from_checkpoint)
     trainer.save_model(config.output_dir)
     tokenizer.save_pretrained(config.output_dir)
