@@ -450,8 +450,7 @@ class SearchPolicy:
         value; conditions that match the records become candidates, (rank of the line, it).
         Bounded by ANGELIC_SHARE of the budget and skipped when the budget is short."""
         cfg = self.config
-        left = min(self._budget_s - (time.monotonic() - started),
-                   sandbox.deadline.remaining())
+        left = min(self._left(started), sandbox.deadline.remaining())
         if not cfg.angelic or cfg.engine != "full" or not f2p \
                 or self._budget_s < ANGELIC_MIN_BUDGET_S or left < ANGELIC_MIN_LEFT_S:
             return []
@@ -466,8 +465,8 @@ class SearchPolicy:
         allowed = min(left * ANGELIC_SHARE, ANGELIC_MAX_S)
         until = time.monotonic() + allowed
         tag = uuid.uuid4().hex[:10]
-        name = lambda k: f"angelic-{tag}-{k}.jsonl"  # noqa: E731
-        where = lambda k: f"{sandbox.scratch_dir}/{name(k)}"  # noqa: E731
+        name = lambda k: f"angelic-{tag}-{k}.jsonl"
+        where = lambda k: f"{sandbox.scratch_dir}/{name(k)}"
 
         def entry(k: int, modes: dict[int, str]) -> dict:
             files = {}
@@ -603,7 +602,7 @@ class SearchPolicy:
             self._suite["p2p_by_file"] = evidence.tests_by_file(self._coverage, p2p)
 
     def _localize(self, sandbox: Sandbox, started: float) -> list[Location]:
-        left = self._budget_s - (time.monotonic() - started)
+        left = self._left(started)
         try:
             ranked, report = localize_report(
                 sandbox, self.task, top_n=self.config.top_locations,
@@ -647,30 +646,19 @@ class SearchPolicy:
                  len(further), share)
         found: list[Outcome] = []
         room = cfg.max_candidates - self.stats.candidates
+
+        def admit(item):
+            stage, (index, cand, files, description) = item
+            key = (cand.path, cand.text, self._state) if stage == "lines" \
+                else (frozenset(files.items()), self._state)
+            return key, files, lambda: Outcome(
+                files={**current, **files}, description=description,
+                family=cand.family if stage == "lines" else "pair", candidate=cand, rank=index,
+                stage=stage)
+
         while room > 0 and self._left(started) and not sandbox.deadline.expired:
-            batch, payload, size = [], [], 0
             t0 = time.monotonic()
-            while len(batch) < min(cfg.batch_size, room):
-                item = stream.next()
-                if item is None:
-                    break
-                stage, (index, cand, files, description) = item
-                key = (cand.path, cand.text, self._state) if stage == "lines" \
-                    else (frozenset(files.items()), self._state)
-                if key in seen:
-                    continue
-                entry = {"id": str(len(batch)),
-                         "files": {p: _span(current[p], t) for p, t in files.items()}}
-                entry_size = len(json.dumps(entry))
-                if batch and size + entry_size > MAX_REQUEST_CHARS // 2:
-                    stream.push(item)
-                    break
-                seen.add(key)
-                batch.append(Outcome(files={**current, **files}, description=description,
-                                     family=cand.family if stage == "lines" else "pair",
-                                     candidate=cand, rank=index, stage=stage))
-                payload.append(entry)
-                size += entry_size
+            batch, payload, _ = self._fill(stream, room, current, seen, admit)
             self.stats.generate_s += time.monotonic() - t0
             if not batch:
                 break
@@ -737,34 +725,21 @@ class SearchPolicy:
         outcomes: list[Outcome] = []
         budget = cfg.max_candidates - self.stats.candidates if limit is None else limit
         exhausted = partial_seen = False
+
+        def admit(item):
+            index, cand = item
+            if wanted is not None and not wanted(index, cand):
+                return None
+            return ((cand.path, cand.text, self._state), {cand.path: cand.text},
+                    lambda: self._outcome(cand, index, current))
+
         while budget > 0 and not exhausted:
-            left = self._budget_s - (time.monotonic() - started)
+            left = self._left(started)
             if left <= 0 or sandbox.deadline.expired:
                 log.info("search: time budget of %.0f s spent", self._budget_s)
                 break
-            batch, payload, size = [], [], 0
             t0 = time.monotonic()
-            while len(batch) < min(cfg.batch_size, budget):
-                item = ordered.next()
-                if item is None:
-                    exhausted = True
-                    break
-                index, cand = item
-                if wanted is not None and not wanted(index, cand):
-                    continue
-                key = (cand.path, cand.text, self._state)
-                if key in seen:
-                    continue
-                entry = {"id": str(len(batch)),
-                         "files": {cand.path: _span(current[cand.path], cand.text)}}
-                entry_size = len(json.dumps(entry))
-                if batch and size + entry_size > MAX_REQUEST_CHARS // 2:
-                    ordered.push(item)
-                    break
-                seen.add(key)
-                batch.append(self._outcome(cand, index, current))
-                payload.append(entry)
-                size += entry_size
+            batch, payload, exhausted = self._fill(ordered, budget, current, seen, admit)
             self.stats.generate_s += time.monotonic() - t0
             if not batch:
                 break
@@ -788,6 +763,33 @@ class SearchPolicy:
                 partial_seen = True
                 budget = min(budget, cfg.extra_candidates)
         return outcomes
+
+    def _fill(self, stream: _Stream, room: int, current: dict[str, str], seen: set, admit
+              ) -> tuple[list[Outcome], list[dict], bool]:
+        """One validation batch from ``stream``: up to ``room`` (and ``batch_size``) unseen
+        items within half a worker request's size, as their outcomes and the worker's payload;
+        and whether the stream ran out. ``admit(item)`` is None to skip an item, else its key
+        in ``seen``, the files it changes and a callable that makes its outcome."""
+        batch, payload, size = [], [], 0
+        while len(batch) < min(self.config.batch_size, room):
+            item = stream.next()
+            if item is None:
+                return batch, payload, True
+            admitted = admit(item)
+            if admitted is None or admitted[0] in seen:
+                continue
+            key, files, make = admitted
+            entry = {"id": str(len(batch)),
+                     "files": {p: _span(current[p], t) for p, t in files.items()}}
+            entry_size = len(json.dumps(entry))
+            if batch and size + entry_size > MAX_REQUEST_CHARS // 2:
+                stream.push(item)
+                break
+            seen.add(key)
+            batch.append(make())
+            payload.append(entry)
+            size += entry_size
+        return batch, payload, False
 
     def _run_batch(self, sandbox, batch, payload, f2p, p2p, base_passing, left,
                    stop_on_success) -> list[Outcome]:
@@ -847,7 +849,7 @@ class SearchPolicy:
                 if text != current[path]}})
             if len(joined) >= self.config.extra_candidates:
                 break
-        left = self._budget_s - (time.monotonic() - started)
+        left = self._left(started)
         if not joined or left <= 0:
             return None
         t0 = time.monotonic()
