@@ -110,16 +110,9 @@ def test_per_turn_examples_train_each_turn_on_its_own_context(tiny_dir, tmp_path
     every turn gets the labels TRL's own assistant-only loss gives it."""
     from datasets import Dataset
 
-    from agent.prompts import add_turn, initial_messages
+    from tests.test_train_data import trajectory
     from trainers.data import turn_examples
     from trainers.sft import SFTRunConfig, per_turn_tokens, sft_trainer
-
-    def trajectory(listing: str) -> list[dict]:
-        messages = initial_messages("1 of 1 tests fail", system_prompt="debug")
-        add_turn(messages, "```\ncandidates\n```", listing)
-        add_turn(messages, "```\napply c1\n```", "applied c1")
-        add_turn(messages, "```\nsubmit\n```", "submitted")
-        return messages
 
     def trained_text(trainer, tokenizer) -> list[str]:
         return [tokenizer.decode([t for t, label in zip(row["input_ids"], row["labels"])
