@@ -153,6 +153,16 @@ def pytest_runtest_protocol(item, nextitem):
     # None: the default protocol runs the test
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    # A test that took all the memory it could still holds it in its frames (the traceback keeps
+    # them alive) while pytest builds the report, which then fails for want of memory and takes
+    # the run with it. Its locals go first; the report still shows the source lines.
+    if call.excinfo is not None and isinstance(call.excinfo.value, MemoryError):
+        traceback.clear_frames(call.excinfo.tb)
+    # None: the default hook makes the report
+
+
 def pytest_runtest_logreport(report):
     _log(event="report", nodeid=report.nodeid, when=report.when, outcome=report.outcome)
 

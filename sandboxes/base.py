@@ -48,9 +48,9 @@ class SandboxLimits:
     """Resource bounds for commands run in a sandbox."""
 
     memory_mb: int = 2048
-    """Address space (local) or cgroup memory (docker) per sandbox."""
+    """Address space per process (both backends) and cgroup memory per sandbox (docker)."""
     cpus: float = 1.0
-    """CPU share (docker only)."""
+    """CPU share (docker) and thread-pool size of numeric libraries (both backends)."""
     pids: int = 256
     """Most processes at once (a fork bomb stops here)."""
     file_size_mb: int = 256
@@ -69,6 +69,14 @@ class SandboxLimits:
                 raise ValueError(f"SandboxLimits.{name} must be positive, got {value}")
         if self.cpus <= 0:
             raise ValueError(f"SandboxLimits.cpus must be positive, got {self.cpus}")
+
+    def thread_env(self) -> dict[str, str]:
+        """Thread-pool sizes for the numeric libraries, from the CPU share: they size their pools
+        by the host's cores otherwise, and each thread's reserved stack and heap arena counts
+        against the address-space limit (a NumPy import on a many-core host would reserve it all)."""
+        n = str(max(1, int(self.cpus)))
+        return {"OMP_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n, "MKL_NUM_THREADS": n,
+                "NUMEXPR_NUM_THREADS": n, "MALLOC_ARENA_MAX": "2"}
 
 
 @runtime_checkable

@@ -63,9 +63,12 @@ USER = "sandbox"
 # One shell line, run as the sandbox user: kill every process of that user (kill -1 spares the
 # caller and pid 1), sweeping again while a fork bomb still spawns, then restore the repo.
 _KILL_ALL = "i=0; while kill -9 -1 2>/dev/null && [ $i -lt 20 ]; do i=$((i+1)); done"
-# A command's wrapper: the command under a timeout, then that kill, with only shell builtins
-# (no fork: a fork bomb may have taken every pid), then the command's exit status.
-_RUN = f'timeout -s KILL "$0" "$@"; c=$?; {_KILL_ALL}; exit $c'
+# A command's wrapper: the address-space limit ($1, KiB; as the local backend's RLIMIT_AS), the
+# command under a timeout ($0), then that kill, with only shell builtins (no fork: a fork bomb may
+# have taken every pid), then the command's exit status. The per-process limit makes a test that
+# hoards memory fail with MemoryError in its own process; the cgroup's limit, the OOM killer, is
+# left for what many processes hold together (it would kill pytest, and lose every result).
+_RUN = f'ulimit -v "$1"; shift; timeout -s KILL "$0" "$@"; c=$?; {_KILL_ALL}; exit $c'
 # The cgroup counters of fork refusals and OOM kills (cgroup v2 paths, then v1).
 _LIMITS = ("for f in /sys/fs/cgroup/pids.events /sys/fs/cgroup/pids/pids.events "
            "/sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control; "
@@ -335,7 +338,7 @@ class DockerSandbox(SnapshotMixin):
 
     def _env(self, extra: Mapping[str, str] | None) -> dict[str, str]:
         env = {"HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8",
-               "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
+               "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", **self.limits.thread_env()}
         env.update(extra or {})
         return env
 
@@ -348,7 +351,8 @@ class DockerSandbox(SnapshotMixin):
             return ExecResult(None, "not run: the run's deadline has passed\n", 0.0, True)
         argv = ["sh", "-c", command] if isinstance(command, str) else [str(a) for a in command]
         # the in-container wrapper kills the command and its leftovers even if we are gone
-        wrapped = ["sh", "-c", _RUN, f"{max(timeout, 0.1):.3f}", *argv]
+        wrapped = ["sh", "-c", _RUN, f"{max(timeout, 0.1):.3f}", str(self.limits.memory_mb * 1024),
+                   *argv]
         start = time.monotonic()
         code, _, timed_out, out = self._exec(wrapped, workdir=REPO, env=self._env(env),
                                              timeout=timeout + 1.0)

@@ -4,7 +4,8 @@ For machines without a Docker engine. There is no network or filesystem namespac
 reach the network and read what its user may read. What holds:
 
 - each command runs in a new session (process group) with RLIMIT_CPU / AS / FSIZE / NPROC / CORE,
-  and the whole group is killed at the timeout;
+  and the whole group is killed at the timeout; the address-space limit binds each process, and
+  nothing bounds what many processes hold together (the docker backend's cgroup does);
 - run as root (as in CI), commands run under a fresh unprivileged uid of their own, which the
   rlimits bind (root ignores RLIMIT_NPROC), which cannot write the original repo or the snapshot,
   and whose every process (also ones that left the session) is killed on timeout and reset. When
@@ -164,7 +165,7 @@ class LocalSandbox(SnapshotMixin):
         env = {
             "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
             "HOME": self.scratch_dir, "TMPDIR": self.scratch_dir, "LANG": "C.UTF-8",
-            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
+            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", **self.limits.thread_env(),
         }
         env.update(extra or {})
         return env

@@ -128,3 +128,26 @@ def test_a_test_that_swallows_its_timeout_keeps_its_coverage_and_says_where_it_w
     stuck = report.tests["test_grow.py::test_grow"]
     assert stuck.status == "timeout" and "grow.py\", line " in stuck.message
     assert {2, 4, 5} <= set(report.coverage["test_grow.py::test_grow"]["grow.py"])
+
+
+@pytest.mark.slow
+def test_a_test_that_hoards_memory_fails_alone(make_sandbox, tmp_path: Path) -> None:
+    """A test that takes memory until none is left fails with MemoryError in its own process;
+    the run goes on and reports the others, with their coverage (before the per-process limit,
+    the cgroup's OOM killer ended pytest and every result with it)."""
+    from sandboxes import run_pytest
+
+    (tmp_path / "hoard.py").write_text("def hoard():\n    kept = []\n    while True:\n"
+                                       "        kept.append(b'x' * 10 ** 7)\n\n\n"
+                                       "def add(a, b):\n    return a + b\n")
+    (tmp_path / "test_m.py").write_text("from hoard import add, hoard\n\n\n"
+                                        "def test_hoard():\n    hoard()\n\n\n"
+                                        "def test_add():\n    assert add(2, 3) == 5\n")
+    sandbox = make_sandbox(tmp_path, memory_mb=400)
+    for coverage in (False, True):
+        report = run_pytest(sandbox, per_test_timeout=30.0, coverage=coverage)
+        assert report.statuses == {"test_m.py::test_hoard": "failed",
+                                   "test_m.py::test_add": "passed"}, report
+        assert "MemoryError" in report.tests["test_m.py::test_hoard"].message
+        if coverage:
+            assert 8 in report.coverage["test_m.py::test_add"]["hoard.py"]
