@@ -233,6 +233,13 @@ def test_new_families_compile_and_change_only_their_line_region() -> None:
             lo, hi = words[0], words[-1]
             lo, hi = len(lo), len(hi)
             log(best, lo, hi, lo in words == hi in words)
+
+
+        def h(n):
+            i = 0
+            while n > 0:
+                i += 1
+            return i
     ''')
     assert_every_family_proposes_valid_edits(source, set(reshape.FAMILIES) | set(flow.FAMILIES))
 
@@ -273,6 +280,51 @@ def test_insert_break_stops_a_search_at_what_it_found() -> None:
     assert texts("insert_break", buggy, "return found") == []  # not in a loop
     done = "def f(xs):\n    for x in xs:\n        y = x\n        break\n    return y\n"
     assert texts("insert_break", done, "y = x") == []
+
+
+# -- loop_progress ---------------------------------------------------------------------------
+
+def test_loop_progress_makes_a_loop_that_cannot_end_count_down() -> None:
+    buggy = src("""
+        def roman(number):
+            res = ''
+            while number:
+                div = number // 10
+                while div:
+                    res += 'x'
+                number %= 10
+            return res
+    """)
+    fixed = buggy.replace("            res += 'x'\n", "            res += 'x'\n            div -= 1\n")
+    assert fixed in texts("loop_progress", buggy, "res += 'x'")
+    assert fixed in texts("loop_progress", buggy, "while div")
+    # the outer loop changes `number`: it can end, so nothing is proposed for it
+    assert not any("number -= 1" in t for t in texts("loop_progress", buggy, "number %= 10"))
+    found = candidates_at("m.py", buggy, line_of(buggy, "while div"), families={"loop_progress"})
+    assert all(c.family == "loop_progress" and not c.disables for c in found)
+
+
+def test_loop_progress_makes_the_test_read_what_the_body_counts() -> None:
+    buggy = src("""
+        def pad(string):
+            k = 0
+            while not done(string):
+                k += 1
+            return string + string[:k]
+    """)
+    assert buggy.replace("not done(string)", "not done(string[k:])") in \
+        texts("loop_progress", buggy, "k += 1")
+    # a loop that leaves by a break, or whose test reads what the body changes, is left alone
+    leaves = buggy.replace("        k += 1\n", "        k += 1\n        break\n")
+    assert texts("loop_progress", leaves, "k += 1") == []
+    ends = "def f(xs):\n    while xs:\n        xs.pop()\n    return xs\n"
+    assert texts("loop_progress", ends, "xs.pop()") == []
+
+
+def test_a_timeout_points_at_loop_progress() -> None:
+    from agent.repair import failure
+
+    assert failure.hints(["E   Failed: timed out after 1.0 s"])["loop_progress"] > 1.0
 
 
 # -- literal_to_name -------------------------------------------------------------------------

@@ -57,7 +57,7 @@ ERRORS = {
                        "int_constant"),
     "UnboundLocalError": ("ingredient_insert", "replace_name", "wrong_variable"),
 }
-TIMEOUT = ("loop_guard", "aug_assign", "plus_minus_one", "off_by_one_bound", "subscript_value",
+TIMEOUT = ("loop_progress", "loop_guard", "aug_assign", "plus_minus_one", "off_by_one_bound", "subscript_value",
            "slice_iteration", "wrong_variable", "compare_boundary")
 
 _ASSERT = re.compile(r"^(?:E\s+)?(?:AssertionError: )?assert (.+?) == (.+)$", re.MULTILINE)

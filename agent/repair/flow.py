@@ -10,7 +10,12 @@ block's edge, an ``elif`` that should be an ``if`` (and back), a missing ``break
 - ``elif_if``: ``elif c:`` -> ``if c:`` (a case that must be checked on its own) and an ``if``
   right after another ``if`` -> ``elif`` (cases that must exclude each other);
 - ``insert_break``: ``break`` after the statement at the line inside a loop (the search went on
-  past what it found). It ends a loop early, so it counts as switching behaviour off.
+  past what it found). It ends a loop early, so it counts as switching behaviour off;
+- ``loop_progress``: a ``while`` loop around the line that cannot end (its body never assigns a
+  name its test reads, nor leaves the loop) made to progress: ``n -= 1`` / ``n += 1`` for a
+  stalled name ``n`` at the end of the body, or a stalled name in the test made to depend on
+  what the body does update (``not done(s)`` -> ``not done(s[k:])`` for a body that counts ``k``).
+  The failing tests' timeouts point here (``failure.TIMEOUT``).
 """
 
 from __future__ import annotations
@@ -203,10 +208,62 @@ def insert_break(site: Site) -> Iterator[Candidate]:
                          size=5, disables=True)
 
 
+# -- loop_progress ---------------------------------------------------------------------------
+
+def _stalled_loops(site: Site) -> Iterator[tuple[ast.While, list[ast.Name], list[str]]]:
+    """The ``while`` loops at or around the line that cannot end, innermost first, each with the
+    test's reads of names the loop never changes and the local names its body does assign."""
+    node = site.stmt
+    while node is not None and node is not site.func:
+        if isinstance(node, ast.While):
+            inner = [n for s in node.body for n in ast.walk(s)]
+            if not any(isinstance(n, (*_EXITS, ast.Global, ast.Nonlocal, ast.Yield, ast.Await))
+                       for n in inner):
+                changed = set()
+                for n in inner:
+                    if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
+                        changed.add(n.id)
+                    elif isinstance(n, (ast.Attribute, ast.Subscript)) and \
+                            isinstance(n.ctx, (ast.Store, ast.Del)) and isinstance(n.value, ast.Name):
+                        changed.add(n.value.id)  # x.a = ..., x[i] = ...: x changes
+                    elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and \
+                            isinstance(n.func.value, ast.Name):
+                        changed.add(n.func.value.id)  # x.pop(): x may change
+                reads = [n for n in ast.walk(node.test) if isinstance(n, ast.Name)
+                         and isinstance(n.ctx, ast.Load) and n.id in site.locals]
+                if reads and not any(n.id in changed for n in reads):
+                    updated = [name for name in dict.fromkeys(
+                        n.id for n in inner if isinstance(n, ast.Name)
+                        and isinstance(n.ctx, ast.Store)) if name in site.locals]
+                    yield node, reads, updated
+        node = site.parents.get(node)
+
+
+def loop_progress(site: Site) -> Iterator[Candidate]:
+    lines = site.lines
+    for loop, reads, updated in _stalled_loops(site):
+        last = loop.body[-1]
+        row, indent = last.end_lineno, indent_of(lines[last.lineno - 1])
+        for name in dict.fromkeys(n.id for n in reads):
+            for op in ("-=", "+="):
+                yield site.candidate(site.insert(row, [f"{name} {op} 1"], indent),
+                                     "loop_progress", f"`{name} {op} 1` at the end of the loop "
+                                     f"at line {loop.lineno}", size=6)
+        for read in reads:
+            for k in updated:
+                if k == read.id:
+                    continue
+                for new in (f"{read.id}[{k}:]", f"{read.id}[:{k}]", f"({read.id} - {k})"):
+                    yield site.candidate(site.replace(read, new), "loop_progress",
+                                         f"`{read.id}` -> `{new}` in the test of the loop at "
+                                         f"line {loop.lineno}", size=len(new))
+
+
 FAMILIES = {
     "swap_branches": swap_branches,
     "swap_statements": swap_statements,
     "move_statement": move_statement,
     "elif_if": elif_if,
     "insert_break": insert_break,
+    "loop_progress": loop_progress,
 }
