@@ -57,8 +57,8 @@ ERRORS = {
                        "int_constant"),
     "UnboundLocalError": ("ingredient_insert", "replace_name", "wrong_variable"),
 }
-TIMEOUT = ("loop_progress", "loop_guard", "aug_assign", "plus_minus_one", "off_by_one_bound", "subscript_value",
-           "slice_iteration", "wrong_variable", "compare_boundary")
+TIMEOUT = ("loop_progress", "loop_guard", "aug_assign", "plus_minus_one", "off_by_one_bound",
+           "subscript_value", "slice_iteration", "wrong_variable", "compare_boundary")
 
 _ASSERT = re.compile(r"^(?:E\s+)?(?:AssertionError: )?assert (.+?) == (.+)$", re.MULTILINE)
 _INDEX_DIFF = re.compile(r"At index \d+ diff: (.+?) != (.+)$", re.MULTILINE)

@@ -219,12 +219,15 @@ def _stalled_loops(site: Site) -> Iterator[tuple[ast.While, list[ast.Name], list
             inner = [n for s in node.body for n in ast.walk(s)]
             if not any(isinstance(n, (*_EXITS, ast.Global, ast.Nonlocal, ast.Yield, ast.Await))
                        for n in inner):
-                changed = set()
+                assigned, changed = {}, set()  # assigned: the names stored, in order
                 for n in inner:
-                    if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
+                    written = isinstance(getattr(n, "ctx", None), (ast.Store, ast.Del))
+                    if isinstance(n, ast.Name) and written:
                         changed.add(n.id)
-                    elif isinstance(n, (ast.Attribute, ast.Subscript)) and \
-                            isinstance(n.ctx, (ast.Store, ast.Del)) and isinstance(n.value, ast.Name):
+                        if isinstance(n.ctx, ast.Store):
+                            assigned[n.id] = None
+                    elif isinstance(n, (ast.Attribute, ast.Subscript)) and written and \
+                            isinstance(n.value, ast.Name):
                         changed.add(n.value.id)  # x.a = ..., x[i] = ...: x changes
                     elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and \
                             isinstance(n.func.value, ast.Name):
@@ -232,10 +235,7 @@ def _stalled_loops(site: Site) -> Iterator[tuple[ast.While, list[ast.Name], list
                 reads = [n for n in ast.walk(node.test) if isinstance(n, ast.Name)
                          and isinstance(n.ctx, ast.Load) and n.id in site.locals]
                 if reads and not any(n.id in changed for n in reads):
-                    updated = [name for name in dict.fromkeys(
-                        n.id for n in inner if isinstance(n, ast.Name)
-                        and isinstance(n.ctx, ast.Store)) if name in site.locals]
-                    yield node, reads, updated
+                    yield node, reads, [name for name in assigned if name in site.locals]
         node = site.parents.get(node)
 
 
