@@ -165,3 +165,32 @@ def test_two_faults_in_two_files_are_joined_in_one_round(tmp_path: Path, backend
     assert set(fix) == {"ops/add.py", "ops/scale.py"}
     assert "a + b" in fix["ops/add.py"][1] and "x // 2" in fix["ops/scale.py"][1]
     assert stats.rounds == 1 and len(stats.history) == 1
+
+
+@pytest.mark.slow
+def test_the_time_budget_ends_the_search_unless_a_candidate_cap_is_given(tmp_path: Path) -> None:
+    """No edit of one or two points makes the test pass: with ``max_candidates`` the search
+    stops at exactly that many; without it (the default) it goes on past that point, until its
+    time budget is spent or the candidates run out, and still ends within the budget."""
+    repo = make_repo(tmp_path / "far", {
+        "far.py": "def digest(words):\n    out = []\n    for w in words:\n"
+                  "        out.append(w.upper())\n    return '-'.join(out)\n",
+        "test_far.py": "from far import digest\n\n\ndef test_digest():\n"
+                       "    assert digest(['a', 'b']) == 'q7#zz'\n\n\ndef test_empty():\n"
+                       "    assert digest([]) == ''\n",
+    })
+    task = Task(id="far", repo=repo, fail_to_pass=("test_far.py::test_digest",),
+                pass_to_pass=("test_far.py::test_empty",))
+    spent = {}
+    for cap in (12, None):
+        policy = SearchPolicy(time_budget_s=15, max_candidates=cap)
+        started = time.monotonic()
+        with DebugEnv(EnvConfig(SandboxConfig(backend="local"), time_budget_s=60)) as env:
+            result = run_episode(policy, env, task)
+        spent[cap] = time.monotonic() - started
+        assert not result.resolved
+        if cap is not None:
+            assert policy.stats.candidates == cap
+        else:
+            assert policy.stats.candidates > 12 * 5, policy.stats.candidates
+    assert spent[None] < 15 + 20

@@ -38,6 +38,7 @@ import contextlib
 import itertools
 import json
 import logging
+import sys
 import time
 import uuid
 import zlib
@@ -101,8 +102,10 @@ search skips the angelic runs."""
 
 @dataclass
 class SearchConfig:
-    max_candidates: int = 1500
-    """Most candidates validated in one episode."""
+    max_candidates: int | None = None
+    """Most candidates validated in one episode; None: as many as ``time_budget_s`` allows
+    (a fixed cap would end a search that `agent fix --timeout` gave more time, at the same
+    point as a short one)."""
     time_budget_s: float = 300.0
     """Wall-clock budget for the search."""
     top_locations: int = 20
@@ -140,7 +143,7 @@ class SearchConfig:
         if self.extra_candidates < 0:
             raise ValueError(f"SearchConfig.extra_candidates must be >= 0, got {self.extra_candidates}")
         for name in ("max_candidates", "top_locations", "rounds", "batch_size", "jobs"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"SearchConfig.{name} must be at least 1, got {getattr(self, name)}")
         for name in ("time_budget_s", "test_timeout_s"):
             if getattr(self, name) <= 0:
@@ -628,8 +631,7 @@ class SearchPolicy:
         the first partial one (the next round builds on it). What they did."""
         cfg = self.config
         top = cfg.top_locations
-        if cfg.engine != "full" or not self._left(started) \
-                or self.stats.candidates >= cfg.max_candidates:
+        if cfg.engine != "full" or not self._left(started) or not self._room():
             return []
         bases = self._moves(sandbox, outcomes, current, f2p, started)
         t0 = time.monotonic()
@@ -645,7 +647,7 @@ class SearchPolicy:
                  sum(reach.changed(o.signature, b) for o, b in zip(outcomes, bases)),
                  len(further), share)
         found: list[Outcome] = []
-        room = cfg.max_candidates - self.stats.candidates
+        room = self._room()
 
         def admit(item):
             stage, (index, cand, files, description) = item
@@ -675,6 +677,12 @@ class SearchPolicy:
             if any(_partial(o, base_passing) and not _disables(o) for o in done):
                 room = min(room, cfg.extra_candidates)
         return found
+
+    def _room(self) -> int:
+        """Candidates the episode may still validate (``SearchConfig.max_candidates``)."""
+        if self.config.max_candidates is None:
+            return sys.maxsize
+        return max(self.config.max_candidates - self.stats.candidates, 0)
 
     def _left(self, started: float) -> float:
         """Seconds of the search's budget left (0 when spent)."""
@@ -723,7 +731,7 @@ class SearchPolicy:
                   wanted=None) -> list[Outcome]:
         cfg = self.config
         outcomes: list[Outcome] = []
-        budget = cfg.max_candidates - self.stats.candidates if limit is None else limit
+        budget = self._room() if limit is None else limit
         exhausted = partial_seen = False
 
         def admit(item):
