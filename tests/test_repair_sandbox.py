@@ -181,16 +181,14 @@ def test_the_time_budget_ends_the_search_unless_a_candidate_cap_is_given(tmp_pat
     })
     task = Task(id="far", repo=repo, fail_to_pass=("test_far.py::test_digest",),
                 pass_to_pass=("test_far.py::test_empty",))
-    spent = {}
     for cap in (12, None):
         policy = SearchPolicy(time_budget_s=15, max_candidates=cap)
         started = time.monotonic()
         with DebugEnv(EnvConfig(SandboxConfig(backend="local"), time_budget_s=60)) as env:
             result = run_episode(policy, env, task)
-        spent[cap] = time.monotonic() - started
         assert not result.resolved
         if cap is not None:
             assert policy.stats.candidates == cap
         else:
             assert policy.stats.candidates > 12 * 5, policy.stats.candidates
-    assert spent[None] < 15 + 20
+            assert time.monotonic() - started < 15 + 20

@@ -143,8 +143,9 @@ class SearchConfig:
         if self.extra_candidates < 0:
             raise ValueError(f"SearchConfig.extra_candidates must be >= 0, got {self.extra_candidates}")
         for name in ("max_candidates", "top_locations", "rounds", "batch_size", "jobs"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ValueError(f"SearchConfig.{name} must be at least 1, got {getattr(self, name)}")
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"SearchConfig.{name} must be at least 1, got {value}")
         for name in ("time_budget_s", "test_timeout_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"SearchConfig.{name} must be positive, got {getattr(self, name)}")
