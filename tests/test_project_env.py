@@ -283,9 +283,11 @@ def test_agent_fix_does_not_call_a_broken_import_nothing_to_fix(docker_ready, tm
                  "--timeout", "60", "--out", str(tmp_path / "out")])
     payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert not payload.get("nothing_to_fix")
-    assert payload["tests"]["tests/test_util.py"] in ("error", "passed")
-    assert code == (0 if payload["resolved"] else 1)
     assert payload["localization"][0].startswith("calc/util.py:")
+    # the failing entry is the module by its path: a candidate that makes it import and its
+    # tests pass counts as fixing it, in the search's validation as in the scoring run
+    assert payload["resolved"] and code == 0
+    assert payload["tests"] == {"tests/test_util.py": "passed", "tests/test_ops.py::test_add": "passed"}
 
 
 def test_broken_test_file_is_reported_as_such(tmp_path, capsys):

@@ -184,7 +184,8 @@ def run_child(node_ids, limits, default, stop_at_failure=False, deadline=None, r
     rewriting, so that a failed assert's message says what it compared."""
     if not node_ids:
         return {}
-    timeout = sum(float(limits.get(n, default)) for n in node_ids) + 2.0
+    # a module asked for by its path holds tests the first run never saw: the default each
+    timeout = sum(float(default if is_group(n) else limits.get(n, default)) for n in node_ids) + 2.0
     if deadline is not None:
         timeout = max(min(timeout, deadline - time.monotonic()), 1.0)
     read_fd, write_fd = os.pipe()
@@ -245,7 +246,29 @@ def run_child(node_ids, limits, default, stop_at_failure=False, deadline=None, r
     if sent.get("leak"):
         LEAKS.append(sent["leak"])
     missing = "timeout" if timed_out else "error"
-    return {n: status.get(n, missing) for n in node_ids}
+    return {n: status_of(n, status, missing) for n in node_ids}
+
+
+def is_group(nodeid):
+    """Whether a node id names a module or folder (a file that did not import in the first run
+    is a failing entry by its path), not one test."""
+    return "::" not in nodeid
+
+
+def status_of(nodeid, status, missing):
+    """A node id's status in a child's ``status``: a test's own, or for a module or folder the
+    aggregate of the tests under it (passed only when every one passed or skipped and one
+    passed, as the scoring run counts it)."""
+    if nodeid in status:
+        return status[nodeid]
+    if not is_group(nodeid):
+        return missing
+    under = [s for k, s in status.items()
+             if nodeid in (".", "") or k.startswith((nodeid + "::", nodeid + "[", nodeid + "/"))]
+    if not under:
+        return missing
+    bad = [s for s in under if s not in ("passed", "skipped")]
+    return bad[0] if bad else ("passed" if "passed" in under else "skipped")
 
 
 def run_pass_to_pass(p2p, by_file, files, limits, default, complete, deadline):
