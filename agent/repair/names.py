@@ -216,6 +216,12 @@ def misspelled_import(site: Site) -> Iterator[Candidate]:
                 if new != line:
                     yield site.candidate(_line_replaced(site, stmt.lineno, new),
                                          "misspelled_import", f"import {alias.name} -> {other}")
+                # the module may use the name as it is misspelled: rename every use with it
+                everywhere = _renamed_tokens(site.source, alias.name, other)
+                if alias.asname is None and everywhere not in (None, site.source) \
+                        and everywhere != _line_replaced(site, stmt.lineno, new):
+                    yield site.candidate(everywhere, "misspelled_import",
+                                         f"import {alias.name} -> {other}, and its uses")
     elif isinstance(stmt, ast.Import):
         universe = _module_universe(site)
         for alias in stmt.names:
@@ -227,6 +233,24 @@ def misspelled_import(site: Site) -> Iterator[Candidate]:
                 new = _replace_word(line, top, other)
                 yield site.candidate(_line_replaced(site, stmt.lineno, new), "misspelled_import",
                                      f"import {top} -> {other}")
+
+
+def _renamed_tokens(source: str, old: str, new: str) -> str | None:
+    """``source`` with every name token ``old`` (not in strings or comments) spelled ``new``;
+    None when it does not tokenize."""
+    import io
+    import tokenize
+
+    lines = source.splitlines(keepends=True)
+    try:
+        spots = [tok.start for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+                 if tok.type == tokenize.NAME and tok.string == old]
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    for row, col in reversed(spots):
+        text = lines[row - 1]
+        lines[row - 1] = text[:col] + new + text[col + len(old):]
+    return "".join(lines)
 
 
 def _replace_word(line: str, old: str, new: str) -> str:
