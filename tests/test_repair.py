@@ -291,6 +291,32 @@ def test_misspelled_attribute_of_a_project_module() -> None:
     ("def f():\n    return 'abc\n", "def f():\n    return 'abc'\n"),
     ("def f(x):\n    y = x\n      return y\n", "def f(x):\n    y = x\n    return y\n"),
     ("def f(x):\n    if x = 1:\n        return x\n", "def f(x):\n    if x == 1:\n        return x\n"),
+    # the same mistake made several times is one candidate: a chain of token edits, each moving
+    # the first error further down
+    (("def f(i):\n    if i % 3 = 0 and i % 5 = 0:\n        return 1\n    elif i % 3 = 0:\n"
+      "        return 2\n    return 3\n"),
+     ("def f(i):\n    if i % 3 == 0 and i % 5 == 0:\n        return 1\n    elif i % 3 == 0:\n"
+      "        return 2\n    return 3\n")),
+    (("def f(a):\n    if a:\n        a.append(\"Fizz)\n    else:\n        a.append(\"Buzz)\n"
+      "    return a\n"),
+     ("def f(a):\n    if a:\n        a.append(\"Fizz\")\n    else:\n        a.append(\"Buzz\")\n"
+      "    return a\n")),
+    ("def f(c, n):\n    return sum(c[:n]\n", "def f(c, n):\n    return sum(c[:n])\n"),
+    ("def f(w, m):\n    w[m[0]] += \n    w[m[1]] += \n    return w\n",
+     "def f(w, m):\n    w[m[0]] += 1\n    w[m[1]] += 1\n    return w\n"),
+    (("class S:\n    def f(self, r):\n        n = r\n    s = 0\n            for i in range(n):\n"
+      "                s = s + i\n        return s\n"),
+     ("class S:\n    def f(self, r):\n        n = r\n        s = 0\n        for i in range(n):\n"
+      "            s = s + i\n        return s\n")),
+    # other languages' spellings
+    ("def f(x):\n    if x == 0: x = 1\n    else if x == 1: x = 2\n    return x\n",
+     "def f(x):\n    if x == 0: x = 1\n    elif x == 1: x = 2\n    return x\n"),
+    ("def f(a, b):\n    if a && !b:\n        return a\n",
+     "def f(a, b):\n    if a and not b:\n        return a\n"),
+    ("def f(n):\n    i = 0\n    while i < n:\n        i++\n    return i\n",
+     "def f(n):\n    i = 0\n    while i < n:\n        i += 1\n    return i\n"),
+    ("def f(n):\n    x = n // 2 // half of it\n    return x\n",
+     "def f(n):\n    x = n // 2\n    return x\n"),
 ])
 def test_syntax_fixes(buggy: str, fixed: str) -> None:
     found = syntax_fixes("m.py", buggy)

@@ -3,9 +3,17 @@
 Python's SyntaxError names a line and a column; the fault is there or on the line before (a
 missing colon or bracket shows up where the next token does not fit). At those lines this tries:
 a colon at the end of a compound statement's header, a closing bracket or quote at the end or at
-the error column, deleting the token at the column, the indentation of the previous / next line
-(and four spaces more or less), and ``=`` -> ``==`` in a condition. Only edits after which the
-module compiles are kept.
+the error column (every bracket still open, at the end), deleting the token at the column, the
+indentation of the previous / next line (and four spaces more or less, for the line alone or with
+the block under it), ``=`` -> ``==`` in a condition, an operand after a dangling operator
+(``x +=`` -> ``x += 1``), and the spellings of other languages that people write into Python
+(``else if``, ``&&``, ``||``, ``!x``, ``===``, ``x++``, ``var x =``, ``true`` / ``null``, ``//``
+and ``/* */`` comments, a trailing ``;``).
+
+An edit after which the module compiles is a candidate. One after which it still does not, but
+its first error comes later in the file, is built on (``MAX_CHAIN`` edits at most, a few
+``BEAM`` texts at each depth): a mistake made several times (three conditions written with ``=``,
+three unclosed strings) is one candidate of several token edits.
 """
 
 from __future__ import annotations
@@ -18,6 +26,31 @@ from agent.repair.site import Candidate, indent_of
 _HEADER = re.compile(r"^\s*(if|elif|else|for|while|def|class|with|try|except|finally|async\s+def"
                      r"|async\s+for|async\s+with|match|case)\b")
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
+MAX_CHAIN = 6
+"""Token edits one candidate may join, each moving the first syntax error further down."""
+BEAM = 6
+"""Texts kept at each depth of a chain (those whose error comes latest)."""
+MAX_COMPILES = 800
+"""Edited texts compiled at most, over all depths (a file of thousands of lines takes ms each)."""
+#: Other languages' spellings, as (pattern on a line's code, Python, what it is).
+_FOREIGN = [
+    (re.compile(r"\belse\s+if\b"), "elif", "'else if' -> 'elif'"),
+    (re.compile(r"\s*&&\s*"), " and ", "'&&' -> 'and'"),
+    (re.compile(r"\s*\|\|\s*"), " or ", "'||' -> 'or'"),
+    (re.compile(r"!(?!=)\s*"), "not ", "'!' -> 'not'"),
+    (re.compile(r"===?"), "==", "'===' -> '=='"),
+    (re.compile(r"!=="), "!=", "'!==' -> '!='"),
+    (re.compile(r"\btrue\b"), "True", "'true' -> 'True'"),
+    (re.compile(r"\bfalse\b"), "False", "'false' -> 'False'"),
+    (re.compile(r"\b(?:null|nil|undefined)\b"), "None", "'null' -> 'None'"),
+    (re.compile(r"^(\s*)(?:var|let|const|auto|int|long|float|double|string|String)\s+(?=\w+\s*=)"),
+     r"\1", "drop the declaration keyword"),
+    (re.compile(r"^(\s*)(?:function|func|fn|void|public|private|static)\s+(?=\w+\s*\()"),
+     r"\1def ", "'function' -> 'def'"),
+    (re.compile(r"\bthis\."), "self.", "'this.' -> 'self.'"),
+]
+_INCREMENT = re.compile(r"^(\s*)([\w.\[\]]+)\s*(\+\+|--)\s*;?\s*$|^(\s*)(\+\+|--)\s*([\w.\[\]]+)\s*;?\s*$")
+_DANGLING = re.compile(r"(?:[-+*/%&|^@<>=]|\*\*|//|<<|>>|\band|\bor|\bnot|\bin|\bis)\s*$")
 
 
 def syntax_error(source: str, path: str = "<string>") -> SyntaxError | None:
@@ -70,11 +103,38 @@ def _line_variants(line: str, col: int, prev: str, nxt: str) -> list[tuple[str, 
     for quote in ("'", '"'):
         if code.count(quote) % 2:
             out.append((code + quote + tail, f"close the {quote} string"))
+            inner = len(code.rstrip(")]}:,; "))  # before the brackets that close the call
+            if inner < len(code) and inner > code.rfind(quote):
+                out.append((code[:inner] + quote + code[inner:] + tail,
+                            f"close the {quote} string at column {inner + 1}"))
     if 0 <= col < len(line):
         out.append((line[:col] + line[col + 1:], f"delete {line[col]!r} at column {col + 1}"))
         if col > 0:
             out.append((line[:col - 1] + line[col:], f"delete {line[col - 1]!r} at column {col}"))
         out.append((line[:col] + "," + line[col:], f"add ',' at column {col + 1}"))
+    body, colon = (code[:-1], ":") if code.endswith(":") else (code, "")
+    if len(opened) > 1:
+        closers = "".join(_CLOSERS[o] for o in reversed(opened))
+        out.append((body + closers + colon + tail, f"add {closers!r} at the end"))
+    if _DANGLING.search(code) and not code.endswith(":"):
+        for operand in ("1", "0"):
+            out.append((f"{code} {operand}{tail}", f"add the operand {operand} at the end"))
+    for pattern, python, what in _FOREIGN:
+        fixed = pattern.sub(python, code)
+        if fixed != code:
+            out.append((fixed + tail, what))
+    match = _INCREMENT.match(code)
+    if match:
+        lead, target, op = (match[1], match[2], match[3]) if match[2] else (match[4], match[6],
+                                                                           match[5])
+        out.append((f"{lead}{target} {op[0]}= 1{tail}", f"'{op}' -> '{op[0]}= 1'"))
+    for at in reversed([m.start() for m in re.finditer("//", code)]):
+        out.append((code[:at].rstrip() + "  # " + code[at + 2:].strip() + tail,
+                    "'//' comment -> '#'"))
+    if "/*" in line:
+        out.append((re.sub(r"/\*.*?(\*/|$)", "", line).rstrip(), "drop the '/* */' comment"))
+    if code.rstrip().endswith(";"):
+        out.append((code.rstrip()[:-1] + tail, "drop the ';'"))
     stripped = line.lstrip()
     for indent in dict.fromkeys([indent_of(prev), indent_of(prev) + "    ", indent_of(nxt),
                                  indent_of(line)[:-4] if indent_of(line) else None,
@@ -88,11 +148,36 @@ def _line_variants(line: str, col: int, prev: str, nxt: str) -> list[tuple[str, 
     return out
 
 
-def syntax_fixes(path: str, source: str) -> list[Candidate]:
-    """Single token-level edits near the SyntaxError after which ``source`` compiles."""
-    error = syntax_error(source, path)
-    if error is None or not error.lineno:
+def _block_indents(lines: list[str], row: int, prev: str, nxt: str) -> list[tuple[str, str]]:
+    """The line at ``row`` re-indented together with the block under it (the lines after it
+    that are blank or indented deeper than it), as whole texts."""
+    line = lines[row]
+    if not line.strip():
         return []
+    own = len(indent_of(line))
+    end = row + 1
+    while end < len(lines) and (not lines[end].strip() or len(indent_of(lines[end])) > own):
+        end += 1
+    while end > row + 1 and not lines[end - 1].strip():
+        end -= 1
+    if end == row + 1:
+        return []
+    out = []
+    for indent in dict.fromkeys([indent_of(prev), indent_of(prev) + "    ", indent_of(nxt)]):
+        delta = len(indent) - own
+        if delta == 0:
+            continue
+        block = [(" " * (len(indent_of(t)) + delta) + t.lstrip()) if t.strip() else t
+                 for t in lines[row:end]]
+        if delta < 0 and any(len(indent_of(t)) < -delta for t in lines[row:end] if t.strip()):
+            continue
+        out.append(("\n".join(lines[:row] + block + lines[end:]),
+                    f"indent lines {row + 1}-{end} to {len(indent)} spaces"))
+    return out
+
+
+def _edits(source: str, error: SyntaxError) -> list[tuple[str, str, int]]:
+    """Single token-level edits near ``error``: (new text, what, 0-based row edited)."""
     lines = source.split("\n")
     row = min(error.lineno, len(lines)) - 1
     col = (error.offset or 1) - 1
@@ -100,17 +185,59 @@ def syntax_fixes(path: str, source: str) -> list[Candidate]:
     end = getattr(error, "end_lineno", None)
     if end and end - 1 != row and 0 <= end - 1 < len(lines):
         rows.append((end - 1, (getattr(error, "end_offset", 1) or 1) - 1))
-    out, seen = [], set()
+    out = []
     for r, c in rows:
         if not 0 <= r < len(lines):
             continue
         prev = next((lines[i] for i in range(r - 1, -1, -1) if lines[i].strip()), "")
         nxt = next((lines[i] for i in range(r + 1, len(lines)) if lines[i].strip()), "")
         for new, what in _line_variants(lines[r], c, prev, nxt):
-            text = "\n".join(lines[:r] + [new] + lines[r + 1:])
-            if text in seen or syntax_error(text, path) is not None:
-                continue
-            seen.add(text)
-            out.append(Candidate(path, r + 1, text, "syntax_fix",
-                                 f"{what} on line {r + 1} ({error.msg})", size=1))
+            out.append(("\n".join(lines[:r] + [new] + lines[r + 1:]), f"{what} on line {r + 1}",
+                        r))
+        out += [(text, what, r) for text, what in _block_indents(lines, r, prev, nxt)]
+    return out
+
+
+def _position(error: SyntaxError) -> tuple[int, int]:
+    return error.lineno or 0, error.offset or 0
+
+
+def _later(after: SyntaxError, before: SyntaxError, row: int) -> bool:
+    """Whether an edit of ``row`` (0-based) moved the first error further down, or left it
+    where it was after changing a line above it (a block's header indented first), without
+    making a bracket error of its own (a closer added where none was open)."""
+    if after.msg.startswith(("unmatched", "closing parenthesis")):
+        return False
+    return _position(after) > _position(before) or (
+        _position(after) == _position(before) and row < (before.lineno or 0) - 1)
+
+
+def syntax_fixes(path: str, source: str) -> list[Candidate]:
+    """Token-level edits near the SyntaxError after which ``source`` compiles: single edits
+    first, then chains of edits each of which moves the first error further down."""
+    error = syntax_error(source, path)
+    if error is None or not error.lineno:
+        return []
+    out, seen, budget = [], {source}, MAX_COMPILES
+    frontier: list[tuple[str, SyntaxError, list[str], int]] = [(source, error, [], -1)]
+    for _ in range(MAX_CHAIN):
+        further = []
+        for text, found, chain, first in frontier:
+            for new, what, row in _edits(text, found):
+                if new in seen or budget <= 0:
+                    continue
+                seen.add(new)
+                budget -= 1
+                after = syntax_error(new, path)
+                line = (first if first >= 0 else row) + 1
+                if after is None:
+                    out.append(Candidate(path, line, new, "syntax_fix",
+                                         f"{'; '.join([*chain, what])} ({error.msg})",
+                                         size=len(chain) + 1))
+                elif _later(after, found, row):
+                    further.append((new, after, [*chain, what], line - 1))
+        # the texts whose first error comes latest go on (ties: in the order they were made)
+        frontier = sorted(further, key=lambda item: _position(item[1]), reverse=True)[:BEAM]
+        if not frontier:
+            break
     return out
