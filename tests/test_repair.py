@@ -268,6 +268,14 @@ def test_misspelled_name_is_replaced_by_the_nearest_bound_one() -> None:
     assert silent("misspelled_name", "def f(a):\n    return a\n", "return")
 
 
+def test_a_star_import_from_the_standard_library_binds_only_what_it_exports() -> None:
+    buggy = "from math import *\n\ndef kth(nums, k):\n    return sort(nums)[-k] + floor(k)\n"
+    assert proposes("misspelled_name", buggy, buggy.replace("sort(", "sorted("), "return")
+    assert not proposes("misspelled_name", buggy, buggy.replace("floor(", "float("), "return")
+    # from anywhere else a star import may bind anything: no name is called undefined
+    assert silent("misspelled_name", buggy.replace("from math", "from shapes"), "return")
+
+
 def test_misspelled_import_from_the_standard_library() -> None:
     buggy = "from collections import Ordereddict\n\nX = Ordereddict()\n"
     fixed = "from collections import OrderedDict\n\nX = Ordereddict()\n"
@@ -315,6 +323,8 @@ def test_misspelled_attribute_of_a_project_module() -> None:
      "def f(a, b):\n    if a and not b:\n        return a\n"),
     ("def f(n):\n    i = 0\n    while i < n:\n        i++\n    return i\n",
      "def f(n):\n    i = 0\n    while i < n:\n        i += 1\n    return i\n"),
+    ("def f(b):\n    redefine b:\n        b -= 1\n    return b\n",
+     "def f(b):\n    while b:\n        b -= 1\n    return b\n"),
     ("def f(n):\n    x = n // 2 // half of it\n    return x\n",
      "def f(n):\n    x = n // 2\n    return x\n"),
 ])

@@ -51,13 +51,18 @@ def module_bindings(tree: ast.Module) -> set[str]:
 
 @node_memo  # every line of a module asks
 def undefined_names(tree: ast.Module) -> list[ast.Name]:
-    """Names read that nothing in the module binds and that are not builtins (none at all when
-    the module star-imports, since then anything may be bound)."""
-    if any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)
-           for n in walk(tree)):
-        return []
-    bound = module_bindings(tree) | BUILTIN_NAMES | {"__file__", "__name__", "__doc__",
-                                                       "__spec__", "__path__", "__builtins__"}
+    """Names read that nothing in the module binds and that are not builtins. A star import
+    from the standard library binds what that module exports; from anywhere else it may bind
+    anything, so then there are none."""
+    starred: set[str] = set()
+    for node in walk(tree):
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            exported = _star_exports(node.module) if node.module and not node.level else None
+            if exported is None:
+                return []
+            starred |= exported
+    bound = module_bindings(tree) | BUILTIN_NAMES | starred | {
+        "__file__", "__name__", "__doc__", "__spec__", "__path__", "__builtins__"}
     return [n for n in walk(tree) if isinstance(n, ast.Name)
             and isinstance(n.ctx, ast.Load) and n.id not in bound]
 
@@ -84,6 +89,17 @@ def _stdlib_names(module: str) -> frozenset[str] | None:
         return frozenset(dir(importlib.import_module(module)))
     except ImportError:
         return None
+
+
+@lru_cache(maxsize=256)
+def _star_exports(module: str) -> frozenset[str] | None:
+    """What ``from module import *`` binds, for a standard-library module (None otherwise)."""
+    if _stdlib_names(module) is None:
+        return None
+    found = importlib.import_module(module)
+    names = getattr(found, "__all__", None)
+    return frozenset(names if names is not None else
+                     (n for n in dir(found) if not n.startswith("_")))
 
 
 def _module_file(site: Site, module: str, level: int = 0) -> str | None:

@@ -12,12 +12,14 @@ and ``/* */`` comments, a trailing ``;``).
 
 An edit after which the module compiles is a candidate. One after which it still does not, but
 its first error comes later in the file, is built on (``MAX_CHAIN`` edits at most, a few
-``BEAM`` texts at each depth): a mistake made several times (three conditions written with ``=``,
-three unclosed strings) is one candidate of several token edits.
+``BEAM`` texts at each depth, up to the first depth at which some text compiles): a mistake made
+several times (three conditions written with ``=``, three unclosed strings) is one candidate of
+several token edits.
 """
 
 from __future__ import annotations
 
+import keyword
 import re
 import warnings
 
@@ -50,6 +52,8 @@ _FOREIGN = [
     (re.compile(r"\bthis\."), "self.", "'this.' -> 'self.'"),
 ]
 _INCREMENT = re.compile(r"^(\s*)([\w.\[\]]+)\s*(\+\+|--)\s*;?\s*$|^(\s*)(\+\+|--)\s*([\w.\[\]]+)\s*;?\s*$")
+_UNKNOWN_HEADER = re.compile(r"^(\s*)([A-Za-z_]\w*)\s+(?![=.(\[])(.+:)$")
+"""``word expression:``, a compound statement whose keyword is unknown (``redefine b:``)."""
 _DANGLING = re.compile(r"(?:[-+*/%&|^@<>=]|\*\*|//|<<|>>|\band|\bor|\bnot|\bin|\bis)\s*$")
 
 
@@ -123,6 +127,11 @@ def _line_variants(line: str, col: int, prev: str, nxt: str) -> list[tuple[str, 
         fixed = pattern.sub(python, code)
         if fixed != code:
             out.append((fixed + tail, what))
+    header = _UNKNOWN_HEADER.match(code)
+    if header and not keyword.iskeyword(header[2]):
+        for word in ("if", "while", "elif", "for"):
+            out.append((f"{header[1]}{word} {header[3]}{tail}",
+                        f"'{header[2]}' -> '{word}' (a statement's keyword)"))
     match = _INCREMENT.match(code)
     if match:
         lead, target, op = (match[1], match[2], match[3]) if match[2] else (match[4], match[6],
@@ -236,6 +245,8 @@ def syntax_fixes(path: str, source: str) -> list[Candidate]:
                                          size=len(chain) + 1))
                 elif _later(after, found, row):
                     further.append((new, after, [*chain, what], line - 1))
+        if out:  # the fewest edits that make it compile: longer chains are only noise
+            break
         # the texts whose first error comes latest go on (ties: in the order they were made)
         frontier = sorted(further, key=lambda item: _position(item[1]), reverse=True)[:BEAM]
         if not frontier:
