@@ -260,6 +260,14 @@ def warnings(explanation: Explanation) -> list[str]:
     out = []
     if not explanation.fix:
         return out
+    modules = [t.name for t in explanation.failing if "::" not in t.name]
+    if modules and len(modules) == len(explanation.failing):
+        # a module that did not import: one entry stands for all its tests, and no coverage
+        # was measured before the patch, so neither warning below would be true
+        out.append(f"{', '.join(modules)} did not import before the patch, so which tests run "
+                   "the edited lines was not measured; its tests passing now is the evidence; "
+                   "review the patch")
+        return out
     if len(explanation.failing) == 1:
         out.append("only one failing test shows the fault: the fix makes it pass, but one test "
                    "is thin evidence that the behaviour is right; review the patch")

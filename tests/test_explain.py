@@ -68,3 +68,15 @@ def test_fix_json_explains_thin_evidence(tmp_path, capsys):
     page = (tmp_path / "run" / "trajectory.html").read_text()
     assert "Why this fix" in page and "only one failing test" in page
     assert "diff so far (changed by this step)" in page
+
+
+def test_a_module_that_did_not_import_is_not_called_one_failing_test():
+    from agent.explain import Evidence, Explanation, FailingTest, FixPart, warnings
+
+    fix = [FixPart("m.py:3", "syntax_fix", "add ':' on line 3")]
+    found = warnings(Explanation(failing=[FailingTest("tests/test_m.py", "SyntaxError")],
+                                 evidence=[Evidence("m.py:3", covering_tests=[])], fix=fix))
+    assert len(found) == 1 and "did not import before the patch" in found[0]
+    found = warnings(Explanation(failing=[FailingTest("tests/test_m.py::test_f", "assert 1 == 2")],
+                                 evidence=[Evidence("m.py:3", covering_tests=[])], fix=fix))
+    assert len(found) == 2 and "only one failing test" in found[0]
