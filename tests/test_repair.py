@@ -323,6 +323,9 @@ def test_misspelled_attribute_of_a_project_module() -> None:
      "def f(a, b):\n    if a and not b:\n        return a\n"),
     ("def f(n):\n    i = 0\n    while i < n:\n        i++\n    return i\n",
      "def f(n):\n    i = 0\n    while i < n:\n        i += 1\n    return i\n"),
+    # a line that does not belong, written in another language
+    (("def f(b, n):\n    for i in b:\n        if i == 0: n -= 2\n        else if(i == 1): n -= 1\n"
+      "    return n\n"), "def f(b, n):\n    for i in b:\n        if i == 0: n -= 2\n    return n\n"),
     ("def f(b):\n    redefine b:\n        b -= 1\n    return b\n",
      "def f(b):\n    while b:\n        b -= 1\n    return b\n"),
     ("def f(n):\n    x = n // 2 // half of it\n    return x\n",

@@ -5,8 +5,8 @@ missing colon or bracket shows up where the next token does not fit). At those l
 a colon at the end of a compound statement's header, a closing bracket or quote at the end or at
 the error column (every bracket still open, at the end), deleting the token at the column, the
 indentation of the previous / next line (and four spaces more or less, for the line alone or with
-the block under it), ``=`` -> ``==`` in a condition, an operand after a dangling operator
-(``x +=`` -> ``x += 1``), and the spellings of other languages that people write into Python
+the block under it), deleting the line, ``=`` -> ``==`` in a condition, an operand after a
+dangling operator (``x +=`` -> ``x += 1``), and the spellings of other languages that people write into Python
 (``else if``, ``&&``, ``||``, ``!x``, ``===``, ``x++``, ``var x =``, ``true`` / ``null``, ``//``
 and ``/* */`` comments, a trailing ``;``).
 
@@ -204,6 +204,8 @@ def _edits(source: str, error: SyntaxError) -> list[tuple[str, str, int]]:
             out.append(("\n".join(lines[:r] + [new] + lines[r + 1:]), f"{what} on line {r + 1}",
                         r))
         out += [(text, what, r) for text, what in _block_indents(lines, r, prev, nxt)]
+        if lines[r].strip():  # a line that does not belong (a header leaves its body: no compile)
+            out.append(("\n".join(lines[:r] + lines[r + 1:]), f"delete line {r + 1}", r))
     return out
 
 
@@ -240,13 +242,14 @@ def syntax_fixes(path: str, source: str) -> list[Candidate]:
                 after = syntax_error(new, path)
                 line = (first if first >= 0 else row) + 1
                 if after is None:
+                    steps = [*chain, what]
                     out.append(Candidate(path, line, new, "syntax_fix",
-                                         f"{'; '.join([*chain, what])} ({error.msg})",
-                                         size=len(chain) + 1))
-                elif _later(after, found, row):
+                                         f"{'; '.join(steps)} ({error.msg})", size=len(steps),
+                                         disables=any(s.startswith("delete line") for s in steps)))
+                elif _later(after, found, row) and not what.startswith("delete line"):
                     further.append((new, after, [*chain, what], line - 1))
-        if out:  # the fewest edits that make it compile: longer chains are only noise
-            break
+        if any(not c.disables for c in out):  # the fewest edits that make it compile (a
+            break  # deleted line aside, a last resort): longer chains are only noise
         # the texts whose first error comes latest go on (ties: in the order they were made)
         frontier = sorted(further, key=lambda item: _position(item[1]), reverse=True)[:BEAM]
         if not frontier:
