@@ -42,7 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from humanevalfix import _listed, _project, _statuses, run_from_folder, unified
+from humanevalfix import TESTS, _listed, _project, _statuses, run_from_folder, unified
 
 from envs.mine import check_history, git
 from envs.task import Task, TaskError, load_suite
@@ -186,6 +186,8 @@ def decide(category: str, record: dict, out: Path, nth: int = 1) -> dict:
         before = _statuses(_project(Path(tmp) / "buggy", broken, tests), names)
         f2p = sorted(n for n in before if before[n] in FAILING)
         p2p = sorted(n for n in before if before[n] == "passed")
+        if before and set(before.values()) == {"error"}:  # the module does not import: pytest
+            f2p, p2p = [TESTS], []  # names the file, as agent fix's first run does
         if not f2p:
             return result | {"reason": f"the buggy module passes all {len(names)} examples"}
         target = out / tid
@@ -196,7 +198,7 @@ def decide(category: str, record: dict, out: Path, nth: int = 1) -> dict:
     Task(id=tid, repo=target / "repo", fail_to_pass=tuple(f2p), pass_to_pass=tuple(p2p),
          bug_class=category, source="debugbench", reference_patch=unified(broken, fixed),
          extra={"slug": slug, "half": result["half"], "entry_point": method,
-                "fail_before": {n: before[n] for n in f2p},
+                "fail_before": {n: before.get(n, "error") for n in f2p},
                 "explanation": record.get("explanations", "").strip()}).save(target)
     return result | {"kept": True, "reason": f"{len(f2p)} fail_to_pass, {len(p2p)} pass_to_pass"}
 

@@ -60,6 +60,16 @@ def _describe(statuses: dict[str, str], ids: Iterable[str], limit: int = 3) -> s
     return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
+def _statuses(report: TestReport, ids: Iterable[str]) -> dict[str, str]:
+    """Each test's status, and that of each module or folder asked for by its path."""
+    found = report.statuses
+    for nodeid in ids:
+        result = report.result(nodeid)
+        if nodeid not in found and result is not None:
+            found[nodeid] = result.status
+    return found
+
+
 def validate_task(task: Task, sandbox: SandboxConfig = SandboxConfig()) -> TaskCheck:
     start = time.monotonic()
     check = TaskCheck(task.id, task.bug_class, len(task.fail_to_pass), len(task.pass_to_pass))
@@ -67,8 +77,11 @@ def validate_task(task: Task, sandbox: SandboxConfig = SandboxConfig()) -> TaskC
         log.info("%s: validation runs pytest by node id; test_command %r is not used",
                  task.id, task.test_command)
     buggy = run_tests(task.repo, task.tests, sandbox=sandbox)
-    statuses = buggy.statuses
-    for error in buggy.collection_errors[:1]:
+    statuses = _statuses(buggy, task.tests)
+    # a module that does not import is the bug when the task names it as failing
+    expected = bool(buggy.uncollected) and all(n in task.fail_to_pass for n in buggy.uncollected)
+    if buggy.collection_errors and not expected:
+        error = buggy.collection_errors[0]
         check.problems.append(f"buggy repo: collection error: {error.strip().splitlines()[-1]}")
     passing_f2p = [t for t in task.fail_to_pass if statuses.get(t) not in FAILING]
     failing_p2p = [t for t in task.pass_to_pass if statuses.get(t) != "passed"]
@@ -88,7 +101,8 @@ def validate_task(task: Task, sandbox: SandboxConfig = SandboxConfig()) -> TaskC
                 check.problems.append(f"reference {exc}; regenerate it against the task's repo/")
                 check.patched_ok = False
             else:
-                patched = run_tests(patched_repo, task.tests, sandbox=sandbox).statuses
+                patched = _statuses(run_tests(patched_repo, task.tests, sandbox=sandbox),
+                                    task.tests)
                 not_passing = [t for t in task.tests if patched.get(t) != "passed"]
                 check.patched_ok = not not_passing
                 if not_passing:
