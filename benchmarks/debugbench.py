@@ -32,20 +32,22 @@ from __future__ import annotations
 import argparse
 import ast
 import hashlib
+import io
 import json
 import re
 import shutil
 import sys
 import tempfile
+import tokenize
 from collections import Counter, defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from humanevalfix import TESTS, _listed, _project, _statuses, run_from_folder, unified
+from humanevalfix import TESTS, _listed, _project, _statuses, load_run, unified
 
 from envs.mine import check_history, git
-from envs.task import Task, TaskError, load_suite
+from envs.task import Task, TaskError
 from sandboxes.base import FAILING
 
 MULTI = ("double", "triple", "quadruple")
@@ -90,30 +92,28 @@ def _pylit(text: str) -> object:
 def _split_arguments(text: str) -> list[tuple[str, str]]:
     """``a = [1,2], b = "x,y"`` as ``[("a", "[1,2]"), ("b", '"x,y"')]``: split at the commas
     outside brackets and strings that a ``name =`` follows."""
-    cuts, depth, quote, i = [0], 0, None, 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = None
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == "," and depth == 0 and re.match(r",\s*[A-Za-z_]\w*\s*=", text[i:]):
+    tokens = [t for t in tokenize.generate_tokens(io.StringIO(text).readline)
+              if t.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.ENDMARKER)]
+    cuts, depth = [0], 0
+    for i, tok in enumerate(tokens):
+        depth += tok.string in "([{" and tok.type == tokenize.OP
+        depth -= tok.string in ")]}" and tok.type == tokenize.OP
+        if (tok.string == "," and depth == 0 and i + 2 < len(tokens)
+                and tokens[i + 1].type == tokenize.NAME and tokens[i + 2].string == "="):
             cuts.append(i + 1)
-        i += 1
     pairs = []
-    for a, b in zip(cuts, cuts[1:] + [len(text) + 1]):
-        name, eq, value = text[a:b - 1 if b <= len(text) else b].partition("=")
-        if not eq or not re.fullmatch(r"\s*[A-Za-z_]\w*\s*", name):
-            raise ValueError(f"not an argument: {text[a:b]!r}")
-        pairs.append((name.strip(), value.strip()))
+    for a, b in zip(cuts, cuts[1:] + [len(tokens) + 1]):
+        part = tokens[a:b - 1]
+        if len(part) < 3 or part[0].type != tokenize.NAME or part[1].string != "=":
+            raise ValueError(f"not an argument: {text!r}")
+        pairs.append((part[0].string, text[_offset(text, part[2].start):
+                                           _offset(text, part[-1].end)]))
     return pairs
+
+
+def _offset(text: str, position: tuple[int, int]) -> int:
+    row, col = position
+    return sum(len(line) for line in text.splitlines(keepends=True)[:row - 1]) + col
 
 
 def parse_example(example: str) -> tuple[dict, object] | None:
@@ -125,7 +125,8 @@ def parse_example(example: str) -> tuple[dict, object] | None:
     try:
         arguments = {name: _pylit(value) for name, value in _split_arguments(match[1])}
         return arguments, _pylit(match[2])
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError,
+            tokenize.TokenError):
         return None
 
 
@@ -272,10 +273,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise TaskError(f"{args.mirror} has no benchmark/python3_*.json files")
             build(found, args.out, args.split, args.per_category)
             return 0
-        tasks = {t.id: t for t in load_suite(args.tasks)}
-        run = (run_from_folder(args.run, tasks) if args.run.is_dir()
-               else json.loads(args.run.read_text()))
-        summary = measure(run, tasks)
+        summary = measure(*load_run(args.run, args.tasks))
     except (TaskError, OSError, json.JSONDecodeError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -442,6 +442,12 @@ def run_from_folder(runs: Path, tasks: dict[str, Task]) -> dict:
             "median_s": times["median"], "p90_s": times["p90"], "rows": rows}
 
 
+def load_run(run: Path, suite: Path) -> tuple[dict, dict[str, Task]]:
+    """A ``fix_suite.py --json`` run (its JSON, or its ``--runs`` folder) and the suite's tasks."""
+    tasks = {t.id: t for t in load_suite(suite)}
+    return (run_from_folder(run, tasks) if run.is_dir() else json.loads(run.read_text())), tasks
+
+
 def measure(run: dict, tasks: dict[str, Task]) -> dict:
     """Per resolved row of a ``fix_suite.py --json`` run: its behaviour against the reference."""
     rows = []
@@ -531,10 +537,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "misses":
             print(misses(load_suite(args.tasks), args.runs))
             return 0
-        tasks = {t.id: t for t in load_suite(args.tasks)}
-        run = (run_from_folder(args.run, tasks) if args.run.is_dir()
-               else json.loads(args.run.read_text()))
-        summary = measure(run, tasks)
+        summary = measure(*load_run(args.run, args.tasks))
     except (TaskError, OSError, json.JSONDecodeError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
