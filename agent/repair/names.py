@@ -229,13 +229,13 @@ def misspelled_import(site: Site) -> Iterator[Candidate]:
             for other in _nearest(alias.name, known):
                 line = site.source.split("\n")[stmt.lineno - 1]
                 new = _replace_word(line, alias.name, other)
+                import_only = _line_replaced(site, stmt.lineno, new)
                 if new != line:
-                    yield site.candidate(_line_replaced(site, stmt.lineno, new),
-                                         "misspelled_import", f"import {alias.name} -> {other}")
+                    yield site.candidate(import_only, "misspelled_import",
+                                         f"import {alias.name} -> {other}")
                 # the module may use the name as it is misspelled: rename every use with it
                 everywhere = _renamed_tokens(site.source, alias.name, other)
-                if alias.asname is None and everywhere not in (None, site.source) \
-                        and everywhere != _line_replaced(site, stmt.lineno, new):
+                if alias.asname is None and everywhere not in (None, site.source, import_only):
                     yield site.candidate(everywhere, "misspelled_import",
                                          f"import {alias.name} -> {other}, and its uses")
     elif isinstance(stmt, ast.Import):

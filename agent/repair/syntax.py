@@ -6,9 +6,9 @@ a colon at the end of a compound statement's header, a closing bracket or quote 
 the error column (every bracket still open, at the end), deleting the token at the column, the
 indentation of the previous / next line (and four spaces more or less, for the line alone or with
 the block under it), deleting the line, ``=`` -> ``==`` in a condition, an operand after a
-dangling operator (``x +=`` -> ``x += 1``), and the spellings of other languages that people write into Python
-(``else if``, ``&&``, ``||``, ``!x``, ``===``, ``x++``, ``var x =``, ``true`` / ``null``, ``//``
-and ``/* */`` comments, a trailing ``;``).
+dangling operator (``x +=`` -> ``x += 1``), and the spellings of other languages that people
+write into Python (``else if``, ``&&``, ``||``, ``!x``, ``===``, ``x++``, ``var x =``, ``true`` /
+``null``, ``//`` and ``/* */`` comments, a trailing ``;``).
 
 An edit after which the module compiles is a candidate. One after which it still does not, but
 its first error comes later in the file, is built on (``MAX_CHAIN`` edits at most, a few
@@ -22,6 +22,7 @@ from __future__ import annotations
 import keyword
 import re
 import warnings
+from functools import lru_cache
 
 from agent.repair.site import Candidate, indent_of
 
@@ -51,7 +52,8 @@ _FOREIGN = [
      r"\1def ", "'function' -> 'def'"),
     (re.compile(r"\bthis\."), "self.", "'this.' -> 'self.'"),
 ]
-_INCREMENT = re.compile(r"^(\s*)([\w.\[\]]+)\s*(\+\+|--)\s*;?\s*$|^(\s*)(\+\+|--)\s*([\w.\[\]]+)\s*;?\s*$")
+_INCREMENT = re.compile(r"^(\s*)([\w.\[\]]+)\s*(\+\+|--)\s*;?\s*$"
+                        r"|^(\s*)(\+\+|--)\s*([\w.\[\]]+)\s*;?\s*$")
 _UNKNOWN_HEADER = re.compile(r"^(\s*)([A-Za-z_]\w*)\s+(?![=.(\[])(.+:)$")
 """``word expression:``, a compound statement whose keyword is unknown (``redefine b:``)."""
 _DANGLING = re.compile(r"(?:[-+*/%&|^@<>=]|\*\*|//|<<|>>|\band|\bor|\bnot|\bin|\bis)\s*$")
@@ -99,8 +101,8 @@ def _line_variants(line: str, col: int, prev: str, nxt: str) -> list[tuple[str, 
             opened.append(ch)
         elif ch in _CLOSERS.values() and opened and _CLOSERS[opened[-1]] == ch:
             opened.pop()
+    body, colon = (code[:-1], ":") if code.endswith(":") else (code, "")
     for closer in dict.fromkeys([_CLOSERS[o] for o in reversed(opened)] + [")", "]", "}"]):
-        body, colon = (code[:-1], ":") if code.endswith(":") else (code, "")
         out.append((body + closer + colon + tail, f"add {closer!r} at the end"))
         if 0 <= col <= len(line):
             out.append((line[:col] + closer + line[col:], f"add {closer!r} at column {col + 1}"))
@@ -116,7 +118,6 @@ def _line_variants(line: str, col: int, prev: str, nxt: str) -> list[tuple[str, 
         if col > 0:
             out.append((line[:col - 1] + line[col:], f"delete {line[col - 1]!r} at column {col}"))
         out.append((line[:col] + "," + line[col:], f"add ',' at column {col + 1}"))
-    body, colon = (code[:-1], ":") if code.endswith(":") else (code, "")
     if len(opened) > 1:
         closers = "".join(_CLOSERS[o] for o in reversed(opened))
         out.append((body + closers + colon + tail, f"add {closers!r} at the end"))
@@ -185,8 +186,9 @@ def _block_indents(lines: list[str], row: int, prev: str, nxt: str) -> list[tupl
     return out
 
 
-def _edits(source: str, error: SyntaxError) -> list[tuple[str, str, int]]:
-    """Single token-level edits near ``error``: (new text, what, 0-based row edited)."""
+def _edits(source: str, error: SyntaxError) -> list[tuple[str, str, int, bool]]:
+    """Single token-level edits near ``error``: (new text, what, 0-based row edited, whether it
+    deletes the line)."""
     lines = source.split("\n")
     row = min(error.lineno, len(lines)) - 1
     col = (error.offset or 1) - 1
@@ -202,10 +204,10 @@ def _edits(source: str, error: SyntaxError) -> list[tuple[str, str, int]]:
         nxt = next((lines[i] for i in range(r + 1, len(lines)) if lines[i].strip()), "")
         for new, what in _line_variants(lines[r], c, prev, nxt):
             out.append(("\n".join(lines[:r] + [new] + lines[r + 1:]), f"{what} on line {r + 1}",
-                        r))
-        out += [(text, what, r) for text, what in _block_indents(lines, r, prev, nxt)]
+                        r, False))
+        out += [(text, what, r, False) for text, what in _block_indents(lines, r, prev, nxt)]
         if lines[r].strip():  # a line that does not belong (a header leaves its body: no compile)
-            out.append(("\n".join(lines[:r] + lines[r + 1:]), f"delete line {r + 1}", r))
+            out.append(("\n".join(lines[:r] + lines[r + 1:]), f"delete line {r + 1}", r, True))
     return out
 
 
@@ -226,27 +228,32 @@ def _later(after: SyntaxError, before: SyntaxError, row: int) -> bool:
 def syntax_fixes(path: str, source: str) -> list[Candidate]:
     """Token-level edits near the SyntaxError after which ``source`` compiles: single edits
     first, then chains of edits each of which moves the first error further down."""
+    return list(_syntax_fixes(path, source))
+
+
+@lru_cache(maxsize=8)  # the search asks at each of its top lines of the same broken file
+def _syntax_fixes(path: str, source: str) -> tuple[Candidate, ...]:
     error = syntax_error(source, path)
     if error is None or not error.lineno:
-        return []
+        return ()
     out, seen, budget = [], {source}, MAX_COMPILES
     frontier: list[tuple[str, SyntaxError, list[str], int]] = [(source, error, [], -1)]
     for _ in range(MAX_CHAIN):
         further = []
         for text, found, chain, first in frontier:
-            for new, what, row in _edits(text, found):
+            for new, what, row, deletes in _edits(text, found):
                 if new in seen or budget <= 0:
                     continue
                 seen.add(new)
                 budget -= 1
                 after = syntax_error(new, path)
                 line = (first if first >= 0 else row) + 1
-                if after is None:
+                if after is None:  # a chain never goes on from a deletion: it is the last
                     steps = [*chain, what]
                     out.append(Candidate(path, line, new, "syntax_fix",
                                          f"{'; '.join(steps)} ({error.msg})", size=len(steps),
-                                         disables=any(s.startswith("delete line") for s in steps)))
-                elif _later(after, found, row) and not what.startswith("delete line"):
+                                         disables=deletes))
+                elif _later(after, found, row) and not deletes:
                     further.append((new, after, [*chain, what], line - 1))
         if any(not c.disables for c in out):  # the fewest edits that make it compile (a
             break  # deleted line aside, a last resort): longer chains are only noise
@@ -254,4 +261,4 @@ def syntax_fixes(path: str, source: str) -> list[Candidate]:
         frontier = sorted(further, key=lambda item: _position(item[1]), reverse=True)[:BEAM]
         if not frontier:
             break
-    return out
+    return tuple(out)
