@@ -176,7 +176,7 @@ def decide(category: str, record: dict, out: Path, nth: int = 1) -> dict:
     tests, names = test_module(method, examples)
     with tempfile.TemporaryDirectory(prefix="debug-agent-dbench-") as tmp:
         after = _statuses(_project(Path(tmp) / "fixed", fixed, tests), names)
-        good = [n for n in names if after.get(f"test_main.py::{n}") == "passed"]
+        good = [n for n in names if after.get(f"{TESTS}::{n}") == "passed"]
         if not good:
             return result | {"reason": f"the reference fails every example: "
                              f"{_listed(after, sorted(after))}"}
