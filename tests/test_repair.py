@@ -292,6 +292,20 @@ def test_misspelled_attribute_of_a_project_module() -> None:
                              families={"misspelled_attribute"})
 
 
+BODY_AT_HEADER = """class A:
+    def f(self, g):
+    for i in range(len(g)):
+        g[i].sort()
+    n = len(g[0])
+    res = 0
+    for j in range(n):
+        res += max(row.pop() for row in g)
+    return res
+"""
+"""A whole function body written at its header's depth: re-indenting its first block alone
+compiles (the next lines read as the class's body), and is not the fix."""
+
+
 @pytest.mark.parametrize("buggy,fixed", [
     ("def f(x)\n    return x\n", "def f(x):\n    return x\n"),
     ("def f(x):\n    return g(x\n\ndef g(y):\n    return y\n",
@@ -330,11 +344,20 @@ def test_misspelled_attribute_of_a_project_module() -> None:
      "def f(b):\n    while b:\n        b -= 1\n    return b\n"),
     ("def f(n):\n    x = n // 2 // half of it\n    return x\n",
      "def f(n):\n    x = n // 2\n    return x\n"),
+    (BODY_AT_HEADER, "class A:\n    def f(self, g):\n" + textwrap.indent(
+        BODY_AT_HEADER.split("\n", 2)[2], "    ", lambda t: t.strip() != "")),
 ])
 def test_syntax_fixes(buggy: str, fixed: str) -> None:
     found = syntax_fixes("m.py", buggy)
     assert any(same(c.text, fixed) for c in found), [c.description for c in found]
     assert all(c.family == "syntax_fix" for c in found)
+
+
+def test_syntax_fixes_invent_no_names_and_leave_the_fewest_unbound_first() -> None:
+    buggy = "def f(d):\n    pairs = dict(d)  // a table\n    return pairs\n"
+    found = [c.text for c in syntax_fixes("m.py", buggy)]
+    assert found[0] == buggy.replace("//", "#")  # `// a, table` compiles too, and reads `a`
+    assert not any("atable" in text for text in found)  # no word of the source
 
 
 def test_syntax_fixes_are_silent_on_valid_code() -> None:

@@ -24,7 +24,9 @@ import re
 import warnings
 from functools import lru_cache
 
+from agent.repair.names import undefined_names
 from agent.repair.site import Candidate, indent_of
+from envs.mutations import parsed
 
 _HEADER = re.compile(r"^\s*(if|elif|else|for|while|def|class|with|try|except|finally|async\s+def"
                      r"|async\s+for|async\s+with|match|case)\b")
@@ -158,31 +160,43 @@ def _line_variants(line: str, col: int, prev: str, nxt: str) -> list[tuple[str, 
     return out
 
 
+def _block_end(lines: list[str], row: int, deeper: bool) -> int:
+    """The end (exclusive, trailing blank lines left out) of the lines from ``row`` on that are
+    blank or indented deeper than it (``deeper``), or at least as deep (the rest of the body
+    the line is in)."""
+    own = len(indent_of(lines[row]))
+    end = row + 1
+    while end < len(lines) and (not lines[end].strip() or len(indent_of(lines[end])) > own
+                                or not deeper and len(indent_of(lines[end])) == own):
+        end += 1
+    while end > row + 1 and not lines[end - 1].strip():
+        end -= 1
+    return end
+
+
 def _block_indents(lines: list[str], row: int, prev: str, nxt: str) -> list[tuple[str, str]]:
     """The line at ``row`` re-indented together with the block under it (the lines after it
-    that are blank or indented deeper than it), as whole texts."""
+    that are blank or indented deeper than it), and together with the rest of the body it is
+    in (a whole function body written at its header's depth), as whole texts."""
     line = lines[row]
     if not line.strip():
         return []
     own = len(indent_of(line))
-    end = row + 1
-    while end < len(lines) and (not lines[end].strip() or len(indent_of(lines[end])) > own):
-        end += 1
-    while end > row + 1 and not lines[end - 1].strip():
-        end -= 1
-    if end == row + 1:
-        return []
     out = []
-    for indent in dict.fromkeys([indent_of(prev), indent_of(prev) + "    ", indent_of(nxt)]):
-        delta = len(indent) - own
-        if delta == 0:
+    for end in dict.fromkeys([_block_end(lines, row, True), _block_end(lines, row, False)]):
+        if end == row + 1:
             continue
-        block = [(" " * (len(indent_of(t)) + delta) + t.lstrip()) if t.strip() else t
-                 for t in lines[row:end]]
-        if delta < 0 and any(len(indent_of(t)) < -delta for t in lines[row:end] if t.strip()):
-            continue
-        out.append(("\n".join(lines[:row] + block + lines[end:]),
-                    f"indent lines {row + 1}-{end} to {len(indent)} spaces"))
+        for indent in dict.fromkeys([indent_of(prev), indent_of(prev) + "    ", indent_of(nxt)]):
+            delta = len(indent) - own
+            if delta == 0:
+                continue
+            block = [(" " * (len(indent_of(t)) + delta) + t.lstrip()) if t.strip() else t
+                     for t in lines[row:end]]
+            if delta < 0 and any(len(indent_of(t)) < -delta for t in lines[row:end]
+                                 if t.strip()):
+                continue
+            out.append(("\n".join(lines[:row] + block + lines[end:]),
+                        f"indent lines {row + 1}-{end} by {delta:+d} spaces"))
     return out
 
 
@@ -225,6 +239,15 @@ def _later(after: SyntaxError, before: SyntaxError, row: int) -> bool:
         _position(after) == _position(before) and row < (before.lineno or 0) - 1)
 
 
+WORD = re.compile(r"[^\W\d]\w*")
+
+
+def _unbound(text: str) -> set[str]:
+    """The names ``text`` reads that nothing binds. An edit that makes one that is no word of
+    the broken source (``// a table`` -> ``// atable``) compiles and is not a fix."""
+    return {n.id for n in undefined_names(parsed(text))}
+
+
 def syntax_fixes(path: str, source: str) -> list[Candidate]:
     """Token-level edits near the SyntaxError after which ``source`` compiles: single edits
     first, then chains of edits each of which moves the first error further down."""
@@ -237,6 +260,7 @@ def _syntax_fixes(path: str, source: str) -> tuple[Candidate, ...]:
     if error is None or not error.lineno:
         return ()
     out, seen, budget = [], {source}, MAX_COMPILES
+    words = set(WORD.findall(source))
     frontier: list[tuple[str, SyntaxError, list[str], int]] = [(source, error, [], -1)]
     for _ in range(MAX_CHAIN):
         further = []
@@ -249,16 +273,21 @@ def _syntax_fixes(path: str, source: str) -> tuple[Candidate, ...]:
                 after = syntax_error(new, path)
                 line = (first if first >= 0 else row) + 1
                 if after is None:  # a chain never goes on from a deletion: it is the last
+                    unbound = _unbound(new)
+                    if unbound - words:
+                        continue
                     steps = [*chain, what]
-                    out.append(Candidate(path, line, new, "syntax_fix",
-                                         f"{'; '.join(steps)} ({error.msg})", size=len(steps),
-                                         disables=deletes))
+                    out.append((len(unbound), Candidate(
+                        path, line, new, "syntax_fix", f"{'; '.join(steps)} ({error.msg})",
+                        size=len(steps), disables=deletes)))
                 elif _later(after, found, row) and not deletes:
                     further.append((new, after, [*chain, what], line - 1))
-        if any(not c.disables for c in out):  # the fewest edits that make it compile (a
+        if any(not c.disables for _, c in out):  # the fewest edits that make it compile (a
             break  # deleted line aside, a last resort): longer chains are only noise
         # the texts whose first error comes latest go on (ties: in the order they were made)
         frontier = sorted(further, key=lambda item: _position(item[1]), reverse=True)[:BEAM]
         if not frontier:
             break
-    return tuple(out)
+    # the fewest names left unbound first: of `x // a table`, `x  # a table` before `x // a,
+    # table`, which compiles too and fails on `a` (a fix's first half is the next round's base)
+    return tuple(c for _, c in sorted(out, key=lambda item: item[0]))
