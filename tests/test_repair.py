@@ -268,6 +268,35 @@ def test_misspelled_name_is_replaced_by_the_nearest_bound_one() -> None:
     assert silent("misspelled_name", "def f(a):\n    return a\n", "return")
 
 
+def test_a_name_used_twice_as_misspelled_and_a_self_left_out() -> None:
+    buggy = src("""
+        def area(width, height):
+            return widht * height + widht
+    """)
+    assert proposes("misspelled_name", buggy, buggy.replace("widht", "width"), "return")
+    buggy = src("""
+        class Window:
+            def slide(self, xs):
+                self.seen = (0, 0)
+                for x in xs:
+                    self.seen = (seen[1], seen[0] + x)
+                return self.seen
+    """)
+    fixed = buggy.replace("(seen[1], seen[0]", "(self.seen[1], self.seen[0]")
+    assert proposes("misspelled_name", buggy, fixed, "self.seen = (seen")
+    # and the other way round: an attribute the class never sets, read for a local
+    buggy = src("""
+        class Counter:
+            def total(self, xs):
+                count = 0
+                for x in xs:
+                    count += x
+                return self.count
+    """)
+    assert proposes("misspelled_attribute", buggy, buggy.replace("self.count", "count"),
+                    "return")
+
+
 def test_a_star_import_from_the_standard_library_binds_only_what_it_exports() -> None:
     buggy = "from math import *\n\ndef kth(nums, k):\n    return sort(nums)[-k] + floor(k)\n"
     assert proposes("misspelled_name", buggy, buggy.replace("sort(", "sorted("), "return")

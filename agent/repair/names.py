@@ -147,12 +147,30 @@ def _nearest(name: str, options) -> list[str]:
 
 
 def misspelled_name(site: Site) -> Iterator[Candidate]:
+    """Each name on the line that nothing binds -> the nearest bound name, or ``self.name``
+    where the class has that attribute (a ``self.`` left out); at this use, and, where the
+    function reads it so more than once, at every one of its uses there at once."""
     undefined = {id(n) for n in undefined_names(site.tree)}
+    done = set()
     for node in site.line_nodes():
-        if isinstance(node, ast.Name) and id(node) in undefined:
-            for other in _nearest(node.id, site.bound):
-                yield site.candidate(site.replace(node, other), "misspelled_name",
-                                     f"{node.id} -> {other}", size=1)
+        if not (isinstance(node, ast.Name) and id(node) in undefined) or node.id in done:
+            continue
+        done.add(node.id)
+        options = _nearest(node.id, site.bound)
+        if node.id in site.self_attributes and site.func is not None and any(
+                a.arg == "self" for a in site.func.args.args[:1]):
+            options.append(f"self.{node.id}")
+        uses = [n for n in walk(site.func or site.tree) if isinstance(n, ast.Name)
+                and id(n) in undefined and n.id == node.id]
+        for other in options:
+            yield site.candidate(site.replace(node, other), "misspelled_name",
+                                 f"{node.id} -> {other}", size=1)
+            if len(uses) > 1:
+                text = site.source
+                for a, b in sorted((site.text.span(n) for n in uses), reverse=True):
+                    text = text[:a] + other + text[b:]
+                yield site.candidate(text, "misspelled_name",
+                                     f"{node.id} -> {other} ({len(uses)} uses)", size=len(uses))
 
 
 def _imported_modules(site: Site) -> dict[str, tuple[str, int]]:
@@ -190,6 +208,9 @@ def misspelled_attribute(site: Site) -> Iterator[Candidate]:
             if node.attr in defined:
                 continue
             known = defined
+            if node.attr in site.locals:  # a local read as an attribute the class never sets
+                yield site.candidate(site.replace(node, node.attr), "misspelled_attribute",
+                                     f"self.{node.attr} -> {node.attr}", size=1)
         elif owner in modules:
             known = defined_by(site, *modules[owner])
             if known is None or node.attr in known:
