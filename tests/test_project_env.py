@@ -238,6 +238,10 @@ BROKEN_SOURCES = {
                          "return OrderedDict(a=1)\n",
     "name error at import": "from collections import OrderedDict\n\nDEFAULT = OrderedDct()\n\n"
                             "def table():\n    return OrderedDict(a=1)\n",
+    # two faults: the comment written in another language's syntax hides a misspelled name
+    "syntax error hiding a name error": "from collections import OrderedDict\n\ndef table():\n"
+                                        "    pairs = OrderedDict(a=1)  // a table\n"
+                                        "    return pair\n",
 }
 FIXED = "from collections import OrderedDict\n\ndef table():\n    return OrderedDict(a=1)\n"
 
@@ -260,7 +264,7 @@ def test_module_that_does_not_import_is_a_failing_test(make_sandbox, tmp_path, k
     report = run_pytest(sb)
     assert report.statuses == {"tests/test_util.py": "error", "tests/test_ops.py::test_add": "passed"}
     line = {"misspelled import": 1, "syntax error": 3, "indentation error": 4,
-            "name error at import": 3}[kind]
+            "name error at import": 3, "syntax error hiding a name error": 4}[kind]
     assert report.uncollected == {"tests/test_util.py": f"calc/util.py:{line}"}
     message = report.tests["tests/test_util.py"].message
     assert "calc/util.py" in message  # the frame that localization reads points at the source
@@ -275,7 +279,8 @@ def test_module_that_does_not_import_is_a_failing_test(make_sandbox, tmp_path, k
 
 @pytest.mark.docker
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["misspelled import", "syntax error"])
+@pytest.mark.parametrize("kind", ["misspelled import", "syntax error",
+                                  "syntax error hiding a name error"])
 def test_agent_fix_does_not_call_a_broken_import_nothing_to_fix(docker_ready, tmp_path, capsys,
                                                                  kind):
     repo = broken_repo(tmp_path / "r", BROKEN_SOURCES[kind])
@@ -285,7 +290,8 @@ def test_agent_fix_does_not_call_a_broken_import_nothing_to_fix(docker_ready, tm
     assert not payload.get("nothing_to_fix")
     assert payload["localization"][0].startswith("calc/util.py:")
     # the failing entry is the module by its path: a candidate that makes it import and its
-    # tests pass counts as fixing it, in the search's validation as in the scoring run
+    # tests pass counts as fixing it, in the search's validation as in the scoring run; one
+    # that makes it import with its tests failing is the next round's base
     assert payload["resolved"] and code == 0
     assert payload["tests"] == {"tests/test_util.py": "passed", "tests/test_ops.py::test_add": "passed"}
 

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.policies import reach
+from agent.policies.validate_worker import is_group
 from agent.prompts import Message
 from agent.repair import Candidate, angelic, evidence, rank
 from agent.repair.proposals import in_order, naive_order, problem_lines
@@ -387,6 +388,8 @@ class SearchPolicy:
                 return self._choose(sandbox, solved, ordered, current, f2p, p2p, base_passing,
                                     started, seen), originals
             partial = [o for o in outcomes if _partial(o, base_passing)]
+            if not partial:  # a module that now imports, its tests failing: a fix's first half
+                partial = [o for o in outcomes if _imports_now(o)][:1]
             if not partial:  # the round's candidates ran dry (or the budget did): go on
                 further = self._go_on(sandbox, ranking, outcomes, current, f2p, p2p,
                                       base_passing, started, seen)
@@ -980,6 +983,16 @@ def _overfits(outcome: Outcome) -> bool:
 
 def _disables(outcome: Outcome) -> bool:
     return outcome.candidate is not None and outcome.candidate.disables
+
+
+def _imports_now(outcome: Outcome) -> bool:
+    """Whether a candidate makes a module that did not import (a failing entry named by its
+    path) import and run its tests, breaking nothing else that is known, without switching
+    behaviour off: a SyntaxError mended, and a second fault under it (``//`` comments and the
+    name they hid) left for the next round, localized by the tests that now run."""
+    entries = {node: sig for node, sig in (outcome.signature or {}).items() if is_group(node)}
+    return bool(entries) and not _disables(outcome) and not outcome.p2p_failed and all(
+        sig.split(":", 1)[0] in ("failed", "passed") for sig in entries.values())
 
 
 def _partial(outcome: Outcome, base_passing: int) -> bool:
