@@ -127,6 +127,16 @@ def test_constant_all_moves_every_copy_of_an_integer() -> None:
     assert texts("constant_all", "def f(x):\n    return x % 3 == 1\n", "return") == []
 
 
+def test_shift_all_moves_every_copy_of_an_index_in_the_function() -> None:
+    buggy = ("def seen_twice(grid):\n    seen = [False] * len(grid)\n    for row in grid:\n"
+             "        if seen[row[0]]:\n            return True\n        seen[row[0]] = True\n"
+             "    return False\n")
+    found = texts("shift_all", buggy, "if seen")
+    assert buggy.replace("[row[0]]", "[row[0] - 1]") in found
+    assert len(found) == 2  # + 1 and - 1, once for both copies; `row[0]` alone is read once
+    assert texts("shift_all", "def f(xs, i):\n    return xs[i + 1]\n", "return") == []
+
+
 # -- end to end ------------------------------------------------------------------------------
 
 GAUGE = '''"""Readings of a gauge whose safe band is 0 to 10, both ends included."""

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 
 from agent.repair.calls import near_names
 from agent.repair.deletions import alone_on_lines
+from agent.repair.expressions import _int_valued
 from agent.repair.site import Candidate, Site
 from envs.mutations import walk
 
@@ -270,7 +271,47 @@ def constant_all(site: Site) -> Iterator[Candidate]:
                                  size=len(nodes))
 
 
+MAX_COPIES = 8
+
+
+def shift_all(site: Site) -> Iterator[Candidate]:
+    """An integer-valued expression of the line (an index, a bound, a length) that the function
+    writes identically elsewhere too -> one more or one less at every copy (``dp[i][m[i][j]]``
+    read and written in four places, each needing ``m[i][j] - 1``): one slip, copied."""
+    scope, done = site.func or site.tree, set()
+    for node in _int_valued(site):
+        if isinstance(node, (ast.Constant, ast.Name)):
+            continue  # constant_all; a name read everywhere shifted is its binding changed
+        key = ast.dump(node)
+        if key in done:
+            continue
+        done.add(key)
+        copies = [n for n in walk(scope) if type(n) is type(node) and ast.dump(n) == key]
+        if not 2 <= len(copies) <= MAX_COPIES:
+            continue
+        old = site.segment(node)
+        inner = old if isinstance(node, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)) \
+            else f"({old})"
+        for delta in ("+ 1", "- 1"):
+            spans = [(*site.text.span(n), f"{inner} {delta}" if _alone(site, n)
+                      else f"({inner} {delta})") for n in copies]
+            yield site.candidate(_edit(site.source, spans), "shift_all",
+                                 f"{old} -> {inner} {delta} at its {len(copies)} copies",
+                                 size=3 * len(copies))
+
+
+def _alone(site: Site, node: ast.AST) -> bool:
+    """Whether ``node`` stands where a sum needs no parentheses: an index, an argument, a
+    comparison's operand, a statement's value (not ``x.real`` or ``2 * x``)."""
+    parent = site.parents.get(node)
+    return (isinstance(parent, ast.Subscript) and node is parent.slice
+            or isinstance(parent, ast.Call) and node in parent.args
+            or isinstance(parent, (ast.keyword, ast.Compare, ast.Assign, ast.AugAssign,
+                                   ast.Return, ast.Slice)))
+
+
 FAMILIES |= {
+    "shift_all": shift_all,
     "constant_all": constant_all,
     "boundary_all": boundary_all,
     "exchange_reads": exchange_reads,
