@@ -297,6 +297,21 @@ def test_a_name_used_twice_as_misspelled_and_a_self_left_out() -> None:
                     "return")
 
 
+def test_a_definition_left_out_is_made_as_its_siblings() -> None:
+    buggy = src("""
+        def seen(rows):
+            by_row = [0] * len(rows)
+            for i, row in enumerate(rows):
+                by_row[i] += sum(row)
+                by_col[i] += row[0]
+            return by_row, by_col
+    """)
+    fixed = buggy.replace("    by_row = [0] * len(rows)\n",
+                          "    by_row = [0] * len(rows)\n    by_col = [0] * len(rows)\n")
+    assert proposes("defined_by_analogy", buggy, fixed, "by_col[i]")
+    assert silent("defined_by_analogy", buggy.replace("by_col", "total"), "total[i]")
+
+
 def test_a_star_import_from_the_standard_library_binds_only_what_it_exports() -> None:
     buggy = "from math import *\n\ndef kth(nums, k):\n    return sort(nums)[-k] + floor(k)\n"
     assert proposes("misspelled_name", buggy, buggy.replace("sort(", "sorted("), "return")

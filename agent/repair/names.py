@@ -21,7 +21,7 @@ import sys
 from collections.abc import Iterator
 from functools import lru_cache
 
-from agent.repair.site import BUILTIN_NAMES, Candidate, Site
+from agent.repair.site import BUILTIN_NAMES, Candidate, Site, indent_of
 from envs.mutations import node_memo, parsed, walk
 
 CUTOFF = 0.6
@@ -173,6 +173,35 @@ def misspelled_name(site: Site) -> Iterator[Candidate]:
                                      f"{node.id} -> {other} ({len(uses)} uses)", size=len(uses))
 
 
+SIBLING_CUTOFF = 0.5
+
+
+def defined_by_analogy(site: Site) -> Iterator[Candidate]:
+    """A name the line reads that nothing binds, assigned as a like-named local of the function
+    is (``dp_col`` read beside ``dp_row``, which only ``dp_row = [...]`` defines): the same
+    one-line assignment for it, after its sibling's. A definition left out, not a misspelling."""
+    if site.func is None:
+        return
+    undefined = {id(n) for n in undefined_names(site.tree)}
+    wanted = dict.fromkeys(n.id for n in site.line_nodes()
+                           if isinstance(n, ast.Name) and id(n) in undefined)
+    if not wanted:
+        return
+    assigns = [s for s in walk(site.func) if isinstance(s, ast.Assign) and len(s.targets) == 1
+               and isinstance(s.targets[0], ast.Name) and s.lineno == s.end_lineno
+               and s.lineno <= site.line]
+    for name in wanted:
+        for stmt in assigns:
+            sibling = stmt.targets[0].id
+            if difflib.SequenceMatcher(None, name, sibling).ratio() < SIBLING_CUTOFF:
+                continue
+            row = stmt.lineno - 1
+            new = f"{name} = {site.segment(stmt.value)}"
+            yield site.candidate(site.insert(row + 1, [new], indent_of(site.lines[row])),
+                                 "defined_by_analogy", f"insert `{new}` after line {row + 1}",
+                                 size=len(new))
+
+
 def _imported_modules(site: Site) -> dict[str, tuple[str, int]]:
     """Local name -> (module, level) for ``import m`` / ``import m as n`` / ``from . import m``."""
     out = {}
@@ -313,6 +342,7 @@ def problem_lines(source: str) -> list[int]:
 
 FAMILIES = {
     "misspelled_name": misspelled_name,
+    "defined_by_analogy": defined_by_analogy,
     "misspelled_attribute": misspelled_attribute,
     "misspelled_import": misspelled_import,
 }
