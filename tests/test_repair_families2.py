@@ -175,6 +175,17 @@ def test_move_statement_takes_a_return_out_of_its_loop() -> None:
     outside = "def f(xs):\n    t = 0\n    for x in xs:\n        t += x\n    t *= 2\n    return t\n"
     assert "def f(xs):\n    t = 0\n    for x in xs:\n        t += x\n        t *= 2\n    return t\n" \
         in texts("move_statement", outside, "t *=")
+    nested = src("""
+        def paint(grid, starts):
+            def fill(i):
+                grid[i] = 1
+            for d in (-1, 1):
+                if 0 <= i + d < len(grid) and not grid[i + d]: fill(i + d)
+            for s in starts:
+                fill(s)
+    """)
+    fixed = nested.replace("    for d in (-1, 1):\n        if", "        for d in (-1, 1):\n            if")
+    assert fixed in texts("move_statement", nested, "for d in")  # into the nested function
 
 
 def test_swap_statements_exchanges_neighbours_but_never_past_an_exit() -> None:

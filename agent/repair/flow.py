@@ -6,7 +6,8 @@ block's edge, an ``elif`` that should be an ``if`` (and back), a missing ``break
 - ``swap_statements``: the statement at the line and its neighbour in the block exchanged (an
   update made before the read it should follow), never moving a statement below an exit;
 - ``move_statement``: the last statement of a loop or ``if`` body moved out after the block (a
-  ``return`` indented into its loop), or the statement after a block moved to the block's end;
+  ``return`` indented into its loop), or the statement after a block (a loop, ``if``, nested
+  function) moved to the block's end;
 - ``elif_if``: ``elif c:`` -> ``if c:`` (a case that must be checked on its own) and an ``if``
   right after another ``if`` -> ``elif`` (cases that must exclude each other);
 - ``insert_break``: ``break`` after the statement at the line inside a loop (the search went on
@@ -103,7 +104,8 @@ def swap_statements(site: Site) -> Iterator[Candidate]:
 
 def move_statement(site: Site) -> Iterator[Candidate]:
     """The line's statement one block out (after the loop or ``if`` it sits in: a ``return``
-    indented into a loop), or the statement after a block moved to the block's end."""
+    indented into a loop), or the statement after a block (a nested function's too: its last
+    loop written at the outer function's depth) moved to the block's end."""
     stmt = site.stmt
     block = block_of(site, stmt) if stmt is not None else None
     if block is None or not alone_on_lines(site, stmt):
@@ -122,7 +124,8 @@ def move_statement(site: Site) -> Iterator[Candidate]:
                              f"`{lines[parent.lineno - 1].strip()[:30]}`", size=2)
     k = block.index(stmt)
     before = block[k - 1] if k > 0 else None
-    if isinstance(before, (ast.For, ast.While, ast.If, ast.With)) and before.body \
+    if isinstance(before, (ast.For, ast.While, ast.If, ast.With, ast.FunctionDef,
+                           ast.AsyncFunctionDef)) and before.body \
             and before.body[-1].lineno != before.lineno:
         last = before.orelse[-1] if getattr(before, "orelse", None) else before.body[-1]
         inner = lines[last.lineno - 1][: last.col_offset]
