@@ -266,6 +266,10 @@ def test_misspelled_name_is_replaced_by_the_nearest_bound_one() -> None:
     assert proposes("misspelled_name", buggy, buggy.replace("widht", "width"), "return")
     assert problem_locations("m.py", buggy) == [2]
     assert silent("misspelled_name", "def f(a):\n    return a\n", "return")
+    # another language's spelling, or a name like nothing that exists where a value stood
+    buggy = "def pick(xs):\n    return [x for x in xs if x != null and this - x in xs]\n"
+    assert proposes("misspelled_name", buggy, buggy.replace("null", "None"), "return")
+    assert proposes("misspelled_name", buggy, buggy.replace("this", "0"), "return")
 
 
 def test_a_name_used_twice_as_misspelled_and_a_self_left_out() -> None:

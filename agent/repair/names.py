@@ -147,9 +147,10 @@ def _nearest(name: str, options) -> list[str]:
 
 
 def misspelled_name(site: Site) -> Iterator[Candidate]:
-    """Each name on the line that nothing binds -> the nearest bound name, or ``self.name``
-    where the class has that attribute (a ``self.`` left out); at this use, and, where the
-    function reads it so more than once, at every one of its uses there at once."""
+    """Each name on the line that nothing binds -> the nearest bound name, its Python spelling
+    (``null`` -> ``None``), ``self.name`` where the class has that attribute (a ``self.`` left
+    out), or, like nothing that exists, ``0`` / ``None``; at this use, and, where the function
+    reads it so more than once, at every one of its uses there at once."""
     undefined = {id(n) for n in undefined_names(site.tree)}
     done = set()
     for node in site.line_nodes():
@@ -157,6 +158,11 @@ def misspelled_name(site: Site) -> Iterator[Candidate]:
             continue
         done.add(node.id)
         options = _nearest(node.id, site.bound)
+        if not options and not (isinstance(site.parents.get(node), ast.Call)
+                                and site.parents[node].func is node):
+            options = ["0", "None"]  # nothing like it exists: a value stood there
+        options = [n for n in FOREIGN.get(node.id, ()) if n in site.bound or n[0].isupper()
+                   ] + [n for n in options if n not in FOREIGN.get(node.id, ())]
         if node.id in site.self_attributes and site.func is not None and any(
                 a.arg == "self" for a in site.func.args.args[:1]):
             options.append(f"self.{node.id}")
@@ -172,6 +178,10 @@ def misspelled_name(site: Site) -> Iterator[Candidate]:
                 yield site.candidate(text, "misspelled_name",
                                      f"{node.id} -> {other} ({len(uses)} uses)", size=len(uses))
 
+
+FOREIGN = {"this": ("self",), "null": ("None",), "nil": ("None",), "NULL": ("None",),
+           "undefined": ("None",), "none": ("None",), "true": ("True",), "false": ("False",)}
+"""Other languages' spellings of Python's names (``this`` for ``self``, ``null``)."""
 
 SIBLING_CUTOFF = 0.5
 
