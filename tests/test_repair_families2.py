@@ -13,6 +13,7 @@ import pytest
 from test_repair import line_of, same, src
 
 from agent.repair import candidates_at, flow, rank, reshape
+from agent.repair.proposals import problem_lines
 
 
 def texts(family: str, source: str, needle: str) -> list[str]:
@@ -158,6 +159,25 @@ def test_value_to_local_uses_a_value_already_at_hand() -> None:
     assert buggy.replace("min(-i for i in nums)", "-biggest") in found
     assert buggy.replace("min(-i for i in nums)", "biggest") in found
     assert texts("value_to_local", "def f(x):\n    return x\n", "return") == []
+
+
+# -- signatures ------------------------------------------------------------------------------
+
+def test_a_call_against_the_signature_points_at_the_def_and_drops_a_parameter() -> None:
+    buggy = src("""
+        class Counter:
+            def count(self, extra, xs, ys):
+                return sum(1 for x in extra if x in xs)
+    """)
+    error = "TypeError: Counter.count() missing 1 required positional argument: 'ys'"
+    assert problem_lines({"m.py": buggy}, [error]) == [("m.py", 2)]
+    assert problem_lines({"m.py": buggy}, ["AssertionError: assert 1 == 2"]) == []
+    found = texts("drop_parameter", buggy, "def count")
+    # the extra parameter in front, its read renamed to the parameter the body never reads
+    assert buggy.replace("self, extra, xs, ys", "self, xs, ys").replace("in extra", "in ys") \
+        in found
+    assert buggy.replace("self, extra, xs, ys", "self, extra, xs") in found  # ys is not read
+    assert texts("drop_parameter", "def f(a, b=1):\n    return a\n", "def f") == []
 
 
 # -- statements moved ------------------------------------------------------------------------

@@ -10,7 +10,10 @@
   already at hand;
 - ``subscript_get``: ``d[k]`` -> ``d.get(k)`` (a missing key reads as None) and back;
 - ``compare_like``: ``a < b.m()`` -> ``x.m() < b.m()`` for names ``x`` used near the line
-  (``a`` first): both sides of a comparison measured the same way.
+  (``a`` first): both sides of a comparison measured the same way;
+- ``drop_parameter``: at a def line that a call's TypeError points at (``f() missing 1
+  required positional argument``, ``signature_lines``), a parameter the callers never pass
+  removed, its reads renamed to a parameter the body never reads.
 
 Each needs evidence from the program (a call seen elsewhere, a class of the module, a local
 built by the same function, a method call on the other side), so each is silent on most lines.
@@ -19,10 +22,11 @@ built by the same function, a method call on the other side), so each is silent 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 
 from agent.repair.site import Candidate, Site
-from envs.mutations import node_memo, walk
+from envs.mutations import node_memo, parsed, walk
 
 MAX_NEAR = 8
 NEAR_LINES = 3
@@ -190,6 +194,64 @@ def compare_like(site: Site) -> Iterator[Candidate]:
                                      f"{mine} -> {new}", size=len(new))
 
 
+SIGNATURE = re.compile(r"(?P<name>\w+)\(\) (?:missing \d+ required (?:positional|keyword-only) "
+                       r"argument|takes (?:from )?\d+ (?:to \d+ )?positional argument)")
+"""A call that does not fit the signature (``f() missing 1 required positional argument``,
+``f() takes 2 positional arguments but 3 were given``): the def line is where to look."""
+
+
+def signature_lines(source: str, texts) -> list[int]:
+    """The def lines of the functions of ``source`` that ``texts`` (failing tests' outputs)
+    name in a TypeError of a call that does not fit their signature."""
+    named = {m["name"] for text in texts for m in SIGNATURE.finditer(text)}
+    if not named:
+        return []
+    try:
+        tree = parsed(source)
+    except (SyntaxError, ValueError):
+        return []
+    return sorted(n.lineno for n in walk(tree)
+                  if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name in named)
+
+
+def drop_parameter(site: Site) -> Iterator[Candidate]:
+    """At a def line: a parameter without a default removed (its callers never pass it); one the
+    body reads, removed with its reads renamed to a parameter the body never reads (an extra
+    parameter in front of the one the body should have used)."""
+    func = site.func
+    if func is None or func.lineno != site.line:
+        return
+    params = [*func.args.posonlyargs, *func.args.args]
+    required = params[: len(params) - len(func.args.defaults)]
+    if required and required[0].arg in ("self", "cls") and site.cls is not None:
+        required = required[1:]
+    reads: dict[str, list[ast.Name]] = {}
+    for node in walk(func):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            reads.setdefault(node.id, []).append(node)
+    unused = [p.arg for p in required if p.arg not in reads]
+    for param in required:
+        k = params.index(param)
+        a, b = site.text.span(param)
+        if k + 1 < len(params):
+            b = site.text.span(params[k + 1])[0]
+        elif k > 0:
+            a = site.text.span(params[k - 1])[1]
+        else:
+            continue  # the only parameter: nothing left to call it with
+        if param.arg not in reads:
+            yield site.candidate(site.replace_span(a, b, ""), "drop_parameter",
+                                 f"parameter {param.arg} removed", size=1)
+            continue
+        for other in unused:
+            spans = [(a, b, "")] + [(*site.text.span(n), other) for n in reads[param.arg]]
+            text = site.source
+            for x, y, new in sorted(spans, reverse=True):
+                text = text[:x] + new + text[y:]
+            yield site.candidate(text, "drop_parameter", f"parameter {param.arg} removed, "
+                                 f"its reads -> {other}", size=1 + len(reads[param.arg]))
+
+
 FAMILIES = {
     "call_attribute": call_attribute,
     "type_self": type_self,
@@ -197,3 +259,5 @@ FAMILIES = {
     "subscript_get": subscript_get,
     "compare_like": compare_like,
 }
+DEF_LINE_FAMILIES = {"drop_parameter": drop_parameter}
+"""Families for a function's def line (which no statement holds)."""

@@ -109,6 +109,10 @@ def candidates_at(path: str, source: str, line: int, package: dict[str, str] | N
             if families is not None and name not in families:
                 continue
             out += list(family(site))
+    elif site is not None and site.func is not None and site.func.lineno == line:
+        for name, family in calls.DEF_LINE_FAMILIES.items():
+            if families is None or name in families:
+                out += list(family(site))
     return _only(out, families)
 
 

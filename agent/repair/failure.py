@@ -43,15 +43,15 @@ NOTHING = ("compare_negate", "compare_direction", "compare_boundary", "operator_
 condition is wrong) or missing."""
 STRING = ("string_literal", "symmetric_case", "slice_iteration", "subscript_value", "api_swap")
 ERRORS = {
-    "IndexError": ("off_by_one_bound", "plus_minus_one", "subscript_value", "slice_iteration",
-                   "compare_boundary", "int_constant"),
+    "IndexError": ("off_by_one_bound", "plus_minus_one", "shift_all", "subscript_value",
+                   "slice_iteration", "compare_boundary", "int_constant"),
     "KeyError": ("wrong_key", "string_literal", "subscript_value", "insert_guard"),
     "TypeError": ("wrap_convert", "wrap_call", "unwrap_call", "swap_arguments", "call_argument",
-                  "arith_op", "operator_replace"),
+                  "arith_op", "operator_replace", "drop_parameter"),
     "ValueError": ("wrap_convert", "string_literal", "subscript_value", "insert_guard"),
     "ZeroDivisionError": ("insert_guard", "off_by_one_bound", "plus_minus_one", "int_constant"),
     "AttributeError": ("wrong_attribute", "misspelled_attribute", "replace_name", "api_swap"),
-    "NameError": ("misspelled_name", "replace_name", "misspelled_import"),
+    "NameError": ("misspelled_name", "defined_by_analogy", "replace_name", "misspelled_import"),
     "ImportError": ("misspelled_import", "misspelled_name"),
     "RecursionError": ("loop_guard", "plus_minus_one", "off_by_one_bound", "insert_guard",
                        "int_constant"),
