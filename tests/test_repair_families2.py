@@ -161,6 +161,29 @@ def test_value_to_local_uses_a_value_already_at_hand() -> None:
     assert texts("value_to_local", "def f(x):\n    return x\n", "return") == []
 
 
+# -- what is left of a statement -------------------------------------------------------------
+
+def test_a_name_alone_becomes_its_conversion_and_an_update_gets_a_first_value() -> None:
+    buggy = "def digits(n):\n    n\n    return [int(d) for d in n]\n"
+    assert buggy.replace("    n\n", "    n = str(n)\n") in texts("assign_no_effect", buggy, "    n")
+    assert texts("assign_no_effect", "def f(n):\n    print(n)\n", "print") == []
+    buggy = src("""
+        def total(xs):
+            i = 0
+            while i < len(xs):
+                c = c + xs[i]
+                i += 1
+            return c
+    """)
+    found = texts("initialize_local", buggy, "c = c +")
+    assert buggy.replace("    i = 0\n", "    c = 0\n    i = 0\n") in found
+    assert buggy.replace("    while", "    c = 0\n    while") in found
+    words = "def join(ws):\n    for w in ws:\n        s += f'{w} '\n    return s\n"
+    assert words.replace("    for", "    s = ''\n    for") in texts("initialize_local", words, "s +=")
+    assert texts("initialize_local", buggy.replace("i += 1", "i += 1\n        c = 0"),
+                 "c = c +") == []  # a first value exists: not this fault
+
+
 # -- signatures ------------------------------------------------------------------------------
 
 def test_a_call_against_the_signature_points_at_the_def_and_drops_a_parameter() -> None:
@@ -271,6 +294,13 @@ def test_new_families_compile_and_change_only_their_line_region() -> None:
             while n > 0:
                 i += 1
             return i
+
+
+        def e(n):
+            n
+            for d in n:
+                c += d
+            return c
     ''')
     assert_every_family_proposes_valid_edits(source, set(reshape.FAMILIES) | set(flow.FAMILIES))
 

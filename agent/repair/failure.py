@@ -55,7 +55,8 @@ ERRORS = {
     "ImportError": ("misspelled_import", "misspelled_name"),
     "RecursionError": ("loop_guard", "plus_minus_one", "off_by_one_bound", "insert_guard",
                        "int_constant"),
-    "UnboundLocalError": ("ingredient_insert", "replace_name", "wrong_variable"),
+    "UnboundLocalError": ("initialize_local", "ingredient_insert", "replace_name",
+                          "wrong_variable"),
 }
 TIMEOUT = ("loop_progress", "loop_guard", "aug_assign", "plus_minus_one", "off_by_one_bound",
            "subscript_value", "slice_iteration", "wrong_variable", "compare_boundary")

@@ -29,7 +29,13 @@ misspelled word in a string literal spelled as the module's own prose spells it.
 - ``exchange_names``: two locals of the line exchanged through the neighbouring statements
   that assign them (fields read the wrong way round, fixed on every line that reads them);
 - ``add_return``: ``f(x)`` -> ``return f(x)``; ``return NAME`` after the last statement of a
-  function that returns no value anywhere (a result computed, never handed back).
+  function that returns no value anywhere (a result computed, never handed back);
+- ``assign_no_effect``: a statement that only reads a name (``n``) -> ``n = str(n)`` and the
+  other conversions: what is left of an assignment;
+- ``initialize_local``: a local the function only updates (``c += x``, ``c = c + x``: an
+  UnboundLocalError)
+  -> ``c = 0`` (``''``, ``[]`` as the update adds) at the function's start or before the
+  outermost loop that updates it.
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from agent.repair.deletions import alone_on_lines, block_of
-from agent.repair.site import Candidate, Site, scope_nodes
+from agent.repair.site import Candidate, Site, indent_of, scope_nodes
 from envs.mutations import walk
 
 _ATOM = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Constant, ast.List, ast.Tuple,
@@ -359,6 +365,76 @@ def add_return(site: Site) -> Iterator[Candidate]:
                              size=len(name) + 7)
 
 
+CONVERSIONS = ("str", "int", "list", "sorted", "set", "len")
+
+
+def assign_no_effect(site: Site) -> Iterator[Candidate]:
+    """A statement that only reads a name (``n`` alone on its line does nothing): what is left
+    of an assignment, ``n = str(n)`` and the other conversions of the name."""
+    stmt = site.stmt
+    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Name)) \
+            or not alone_on_lines(site, stmt):
+        return
+    name = stmt.value.id
+    for call in CONVERSIONS:
+        new = f"{name} = {call}({name})"
+        yield site.candidate(site.replace(stmt, new), "assign_no_effect", f"`{name}` -> `{new}`",
+                             size=len(call) + 3)
+
+
+def _update_of(stmt: ast.AST) -> tuple[str, ast.expr] | None:
+    """(name, what is added) for ``c += x`` and ``c = c + x`` (``c = x + c``); else None."""
+    if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
+        return stmt.target.id, stmt.value
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
+            and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.BinOp):
+        name, value = stmt.targets[0].id, stmt.value
+        for mine, other in ((value.left, value.right), (value.right, value.left)):
+            if isinstance(mine, ast.Name) and mine.id == name:
+                return name, other
+    return None
+
+
+def _first_value(added: ast.expr) -> str:
+    if isinstance(added, ast.JoinedStr) or isinstance(added, ast.Constant) and isinstance(
+            added.value, str) or isinstance(added, ast.Call) and isinstance(
+            added.func, ast.Name) and added.func.id == "str":
+        return "''"
+    return "[]" if isinstance(added, (ast.List, ast.ListComp)) else "0"
+
+
+def initialize_local(site: Site) -> Iterator[Candidate]:
+    """A local the function only ever updates (``c += x``, ``c = c + x``, never a first value:
+    an UnboundLocalError) given a first value of the kind its updates add (``0``, ``''``,
+    ``[]``) at the start of the function, or before the outermost loop that updates it."""
+    stmt, func = site.stmt, site.func
+    update = _update_of(stmt) if func is not None else None
+    if update is None:
+        return
+    name, added = update
+    if name in {a.arg for a in ast.walk(func.args) if isinstance(a, ast.arg)}:
+        return
+    for node in scope_nodes(func):
+        if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store) \
+                and _update_of(site.parents.get(node)) is None \
+                or isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names:
+            return  # it has a binding that is not an update
+    first = _first_value(added)
+    body = func.body
+    start = body[1] if ast.get_docstring(func) is not None and len(body) > 1 else body[0]
+    points = [(start.lineno - 1, indent_of(site.lines[start.lineno - 1]), f"{func.name}'s start")]
+    node, loop = stmt, None
+    while node is not None and node is not func:
+        node = site.parents.get(node)
+        if isinstance(node, (ast.For, ast.While)):
+            loop = node
+    if loop is not None and loop is not start:
+        points.append((loop.lineno - 1, indent_of(site.lines[loop.lineno - 1]), "the loop"))
+    for row, indent, where in points:
+        yield site.candidate(site.insert(row, [f"{name} = {first}"], indent), "initialize_local",
+                             f"insert `{name} = {first}` before {where}", size=len(name) + 4)
+
+
 # -- exchange_names ---------------------------------------------------------------------------
 
 MAX_PAIRS = 6
@@ -480,6 +556,8 @@ def compare_regroup(site: Site) -> Iterator[Candidate]:
 
 
 FAMILIES = {
+    "assign_no_effect": assign_no_effect,
+    "initialize_local": initialize_local,
     "drop_subscript": drop_subscript,
     "compare_regroup": compare_regroup,
     "number_literal": number_literal,
