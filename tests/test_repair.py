@@ -353,6 +353,19 @@ BODY_AT_HEADER = """class A:
 """A whole function body written at its header's depth: re-indenting its first block alone
 compiles (the next lines read as the class's body), and is not the fix."""
 
+TAIL_AT_CLASS_DEPTH = """class A:
+    def f(self, g):
+        n = len(g)
+        seen = set()
+    def test(x):
+        return x in seen
+    for x in g:
+        seen.add(x)
+    return [x for x in g if test(x)]
+"""
+"""The tail of a method written at the class's depth, from the nested function on: only the
+`return` at the end is an error."""
+
 
 @pytest.mark.parametrize("buggy,fixed", [
     ("def f(x)\n    return x\n", "def f(x):\n    return x\n"),
@@ -392,6 +405,21 @@ compiles (the next lines read as the class's body), and is not the fix."""
      "def f(b):\n    while b:\n        b -= 1\n    return b\n"),
     ("def f(n):\n    x = n // 2 // half of it\n    return x\n",
      "def f(n):\n    x = n // 2\n    return x\n"),
+    ("def f(s):\n    return [c for c in s if c = '|']\n",
+     "def f(s):\n    return [c for c in s if c == '|']\n"),
+    ("def f(xs, n):\n    m = xs[-1] - xs[1] = n + 2\n    return m\n",
+     "def f(xs, n):\n    m = xs[-1] - xs[1] - n + 2\n    return m\n"),
+    ("def f(s):\n    return [c for c in s if c == '|\"\n",
+     "def f(s):\n    return [c for c in s if c == '|']\n"),  # the other quote, then the bracket
+    ("def f(xs):\n    return xs[-1) + 1\n", "def f(xs):\n    return xs[-1] + 1\n"),
+    ("def f(d, ks):\n    for k in ks:\n        d.update({k: 0}))\n    g(d))\n    return d\n",
+     "def f(d, ks):\n    for k in ks:\n        d.update({k: 0})\n    g(d)\n    return d\n"),
+    ("def f(xs):\n    for x in xs:\n        if x:\n            //return x\n    return 0\n",
+     "def f(xs):\n    for x in xs:\n        if x:\n            return x\n    return 0\n"),
+    ("def f(xs):\n    if xs:\n        /*return xs[0]*/\n    return 0\n",
+     "def f(xs):\n    if xs:\n        return xs[0]\n    return 0\n"),
+    (TAIL_AT_CLASS_DEPTH, TAIL_AT_CLASS_DEPTH.split("    def test")[0] + textwrap.indent(
+        "    def test" + TAIL_AT_CLASS_DEPTH.split("    def test")[1], "    ")),
     (BODY_AT_HEADER, "class A:\n    def f(self, g):\n" + textwrap.indent(
         BODY_AT_HEADER.split("\n", 2)[2], "    ", lambda t: t.strip() != "")),
 ])

@@ -91,7 +91,8 @@ def _code_end(line: str) -> int:
     return len(line[:i].rstrip())
 
 
-def _line_variants(line: str, col: int, prev: str, nxt: str) -> list[tuple[str, str]]:
+def _line_variants(line: str, col: int, prev: str, nxt: str, msg: str = ""
+                   ) -> list[tuple[str, str]]:
     end = _code_end(line)
     code, tail = line[:end], line[end:]
     out = []
@@ -157,7 +158,47 @@ def _line_variants(line: str, col: int, prev: str, nxt: str) -> list[tuple[str, 
         fixed = re.sub(r"(?<![=!<>])=(?!=)", "==", code, count=1)
         if fixed != code:
             out.append((fixed + tail, "'=' -> '=='"))
+    lone = [m.start() for m in _LONE_EQUALS.finditer(code)]
+    for k, at in enumerate(lone):  # a comparison written `=` anywhere (`[x for x in s if x = c]`)
+        ops = ("==", "-", "+") if msg.startswith("cannot assign to") and k > 0 else ("==",)
+        for op in ops:  # `a = b - c = d`: the second `=` a mistyped operator
+            out.append((code[:at] + op + code[at + 1:] + tail, f"'=' -> '{op}' at column {at + 1}"))
+    quote = _open_quote(code)
+    if quote is not None:  # `'|"`: the string closed with the other quote
+        other = '"' if quote[1] == "'" else "'"
+        at = code.find(other, quote[0] + 1)
+        if at > 0:
+            out.append((code[:at] + quote[1] + code[at + 1:] + tail,
+                        f"{other} -> {quote[1]} at column {at + 1}"))
+    if 0 <= col < len(line) and line[col] in _CLOSERS.values() and opened:
+        wanted = _CLOSERS[opened[-1]]  # `xs[-1)`: the closer of another bracket
+        if wanted != line[col]:
+            out.append((line[:col] + wanted + line[col + 1:],
+                        f"{line[col]!r} -> {wanted!r} at column {col + 1}"))
+    commented = _COMMENTED.match(line)
+    if commented and commented[2].strip():  # code commented out: `//return x`, `/*x += 1*/`
+        out.append((commented[1] + commented[2].rstrip(), "uncomment the code"))
     return out
+
+
+_LONE_EQUALS = re.compile(r"(?<![=!<>:+\-*/%&|^@])=(?![=])")
+_COMMENTED = re.compile(r"^(\s*)(?://|/\*)\s*(.*?)\s*(?:\*/)?\s*$")
+
+
+def _open_quote(code: str) -> tuple[int, str] | None:
+    """Where the string that a line leaves open starts, and its quote; None when none is."""
+    quote, start, i = "", -1, 0
+    while i < len(code):
+        ch = code[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote, start = ch, i
+        i += 1
+    return (start, quote) if quote else None
 
 
 def _block_end(lines: list[str], row: int, deeper: bool) -> int:
@@ -200,6 +241,34 @@ def _block_indents(lines: list[str], row: int, prev: str, nxt: str) -> list[tupl
     return out
 
 
+MAX_TAILS = 4
+
+
+def _tail_indents(lines: list[str], row: int) -> list[tuple[str, str]]:
+    """The lines from where a body fell back to a shallower depth down to the end of the block
+    at ``row``, indented back to the depth they fell from (``return`` outside its function:
+    the tail of a method written at the class's depth). Nearest fall first."""
+    line = lines[row]
+    if not line.strip():
+        return []
+    own, end = len(indent_of(line)), _block_end(lines, row, False)
+    out, k = [], row
+    while k > 0 and len(out) < MAX_TAILS:
+        if lines[k].strip() and len(indent_of(lines[k])) < own:
+            break
+        prev = next((i for i in range(k - 1, -1, -1) if lines[i].strip()), None)
+        if prev is None:
+            break
+        if lines[k].strip() and len(indent_of(lines[k])) == own \
+                and len(indent_of(lines[prev])) > own:
+            delta = len(indent_of(lines[prev])) - own
+            block = [" " * delta + t if t.strip() else t for t in lines[k:end]]
+            out.append(("\n".join(lines[:k] + block + lines[end:]),
+                        f"indent lines {k + 1}-{end} by +{delta} spaces"))
+        k = prev
+    return out
+
+
 def _edits(source: str, error: SyntaxError) -> list[tuple[str, str, int, bool]]:
     """Single token-level edits near ``error``: (new text, what, 0-based row edited, whether it
     deletes the line)."""
@@ -216,10 +285,11 @@ def _edits(source: str, error: SyntaxError) -> list[tuple[str, str, int, bool]]:
             continue
         prev = next((lines[i] for i in range(r - 1, -1, -1) if lines[i].strip()), "")
         nxt = next((lines[i] for i in range(r + 1, len(lines)) if lines[i].strip()), "")
-        for new, what in _line_variants(lines[r], c, prev, nxt):
+        for new, what in _line_variants(lines[r], c, prev, nxt, error.msg or ""):
             out.append(("\n".join(lines[:r] + [new] + lines[r + 1:]), f"{what} on line {r + 1}",
                         r, False))
         out += [(text, what, r, False) for text, what in _block_indents(lines, r, prev, nxt)]
+        out += [(text, what, r, False) for text, what in _tail_indents(lines, r)]
         if lines[r].strip():  # a line that does not belong (a header leaves its body: no compile)
             out.append(("\n".join(lines[:r] + lines[r + 1:]), f"delete line {r + 1}", r, True))
     return out
@@ -233,8 +303,11 @@ def _later(after: SyntaxError, before: SyntaxError, row: int) -> bool:
     """Whether an edit of ``row`` (0-based) moved the first error further down, or left it
     where it was after changing a line above it (a block's header indented first), without
     making a bracket error of its own (a closer added where none was open)."""
-    if after.msg.startswith(("unmatched", "closing parenthesis")):
-        return False
+    if after.msg.startswith(("unmatched", "closing parenthesis")) \
+            and (after.lineno or 0) - 1 <= row:
+        return False  # the edit's own closer (one added where none was open)
+    if after.msg.endswith("was never closed") and (after.lineno or 0) - 1 == row:
+        return True  # a bracket of the edited line left open: it is closed next
     return _position(after) > _position(before) or (
         _position(after) == _position(before) and row < (before.lineno or 0) - 1)
 
@@ -281,11 +354,14 @@ def _syntax_fixes(path: str, source: str) -> tuple[Candidate, ...]:
                         path, line, new, "syntax_fix", f"{'; '.join(steps)} ({error.msg})",
                         size=len(steps), disables=deletes)))
                 elif _later(after, found, row) and not deletes:
-                    further.append((new, after, [*chain, what], line - 1))
+                    closes = after.msg.endswith("was never closed") and after.lineno - 1 == row
+                    further.append((new, after, [*chain, what], line - 1, closes))
         if any(not c.disables for _, c in out):  # the fewest edits that make it compile (a
             break  # deleted line aside, a last resort): longer chains are only noise
-        # the texts whose first error comes latest go on (ties: in the order they were made)
-        frontier = sorted(further, key=lambda item: _position(item[1]), reverse=True)[:BEAM]
+        # the texts whose first error comes latest go on (ties: in the order they were made),
+        # those that left a bracket of the line they edited open first (`['|"` -> `['|'`)
+        frontier = [item[:4] for item in sorted(
+            further, key=lambda item: (item[4], _position(item[1])), reverse=True)[:BEAM]]
         if not frontier:
             break
     # the fewest names left unbound first: of `x // a table`, `x  # a table` before `x // a,
