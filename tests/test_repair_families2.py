@@ -184,6 +184,21 @@ def test_a_name_alone_becomes_its_conversion_and_an_update_gets_a_first_value() 
                  "c = c +") == []  # a first value exists: not this fault
 
 
+def test_code_commented_out_by_quoting_it_is_uncommented() -> None:
+    buggy = src('''
+        def evens(xs):
+            out = []
+            \'\'\'for x in xs:
+                if x % 2 == 0:
+                    out.append(x)\'\'\'
+            return out
+    ''')
+    fixed = buggy.replace("\'\'\'", "")
+    assert fixed in texts("uncomment_string", buggy, "for x in xs")
+    prose = 'def f(x):\n    \"\"\"Return x, as it is.\"\"\"\n    return x\n'
+    assert texts("uncomment_string", prose, "Return x") == []
+
+
 # -- signatures ------------------------------------------------------------------------------
 
 def test_a_call_against_the_signature_points_at_the_def_and_drops_a_parameter() -> None:
@@ -298,6 +313,7 @@ def test_new_families_compile_and_change_only_their_line_region() -> None:
 
         def e(n):
             n
+            """x = 1"""
             for d in n:
                 c += d
             return c

@@ -30,6 +30,8 @@ misspelled word in a string literal spelled as the module's own prose spells it.
   that assign them (fields read the wrong way round, fixed on every line that reads them);
 - ``add_return``: ``f(x)`` -> ``return f(x)``; ``return NAME`` after the last statement of a
   function that returns no value anywhere (a result computed, never handed back);
+- ``uncomment_string``: a string statement whose text is code (statements commented out by
+  quoting them) -> that code;
 - ``assign_no_effect``: a statement that only reads a name (``n``) -> ``n = str(n)`` and the
   other conversions: what is left of an assignment;
 - ``initialize_local``: a local the function only updates (``c += x``, ``c = c + x``: an
@@ -44,6 +46,7 @@ import ast
 import difflib
 import io
 import re
+import textwrap
 import tokenize
 from collections import Counter
 from collections.abc import Iterator
@@ -382,6 +385,34 @@ def assign_no_effect(site: Site) -> Iterator[Candidate]:
                              size=len(call) + 3)
 
 
+_QUOTES = re.compile(r"""^\s*[rRuU]?(?P<q>'{3}|"{3}|'|")(?P<body>.*)(?P=q)\s*$""", re.DOTALL)
+
+
+def uncomment_string(site: Site) -> Iterator[Candidate]:
+    """A string statement whose text is code (statements commented out by quoting them) ->
+    that code, in its place."""
+    stmt = site.stmt
+    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+            and isinstance(stmt.value.value, str)) or not alone_on_lines(site, stmt):
+        return
+    rows = site.lines[stmt.lineno - 1: stmt.end_lineno]
+    match = _QUOTES.match("\n".join(rows))
+    if match is None:
+        return
+    lead = indent_of(rows[0])
+    code = lead + match["body"].strip(" ")
+    try:
+        tree = ast.parse(textwrap.dedent(code))
+    except SyntaxError:
+        return
+    if not any(not isinstance(n, ast.Expr) for n in tree.body):
+        return  # prose, or a lone name: not code
+    lines = site.lines
+    text = "\n".join(lines[: stmt.lineno - 1] + code.rstrip().split("\n") + lines[stmt.end_lineno:])
+    yield site.candidate(text, "uncomment_string", f"the code quoted at line {stmt.lineno} "
+                         "uncommented", size=6)
+
+
 def _update_of(stmt: ast.AST) -> tuple[str, ast.expr] | None:
     """(name, what is added) for ``c += x`` and ``c = c + x`` (``c = x + c``); else None."""
     if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
@@ -556,6 +587,7 @@ def compare_regroup(site: Site) -> Iterator[Candidate]:
 
 
 FAMILIES = {
+    "uncomment_string": uncomment_string,
     "assign_no_effect": assign_no_effect,
     "initialize_local": initialize_local,
     "drop_subscript": drop_subscript,
