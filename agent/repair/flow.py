@@ -3,6 +3,8 @@ block's edge, an ``elif`` that should be an ``if`` (and back), a missing ``break
 
 - ``swap_branches``: ``if c: A else: B`` -> ``if c: B else: A``; ``x if c else y`` -> ``y if c
   else x`` (the branches' bodies exchanged, where negating the test is the other reading);
+- ``swap_tests``: two neighbouring tests of an ``if`` / ``elif`` chain exchanged (each case's
+  action under the other's test);
 - ``swap_statements``: the statement at the line and its neighbour in the block exchanged (an
   update made before the read it should follow), never moving a statement below an exit;
 - ``move_statement``: the last statement of a loop or ``if`` body moved out after the block (a
@@ -73,6 +75,34 @@ def swap_branches(site: Site) -> Iterator[Candidate]:
             yield site.candidate(site.replace(node, f"({new})" if inside else new), "swap_branches",
                                  f"{site.segment(node)} -> {new}", size=2)
 
+
+def _elif_of(site: Site, node: ast.If) -> ast.If | None:
+    """The ``elif`` right after ``node``'s branch, if its ``else`` is one."""
+    if len(node.orelse) == 1 and isinstance(node.orelse[0], ast.If) \
+            and site.lines[node.orelse[0].lineno - 1].lstrip().startswith("elif"):
+        return node.orelse[0]
+    return None
+
+
+def swap_tests(site: Site) -> Iterator[Candidate]:
+    """Two neighbouring tests of an ``if`` / ``elif`` chain exchanged (``if x < p: A elif x ==
+    p: B`` -> ``if x == p: A elif x < p: B``): each case's action under the other's test."""
+    pairs = []
+    for node in _branching(site):
+        parent = site.parents.get(node)
+        if isinstance(parent, ast.If) and _elif_of(site, parent) is node:
+            pairs.append((parent, node))
+        after = _elif_of(site, node)
+        if after is not None:
+            pairs.append((node, after))
+    for first, second in dict.fromkeys(pairs):
+        a, b = site.segment(first.test), site.segment(second.test)
+        if a == b or "\n" in a + b:
+            continue
+        (a0, a1), (b0, b1) = site.text.span(first.test), site.text.span(second.test)
+        text = site.source[:a0] + b + site.source[a1:b0] + a + site.source[b1:]
+        yield site.candidate(text, "swap_tests", f"exchange the tests `{a}` and `{b}`",
+                             size=len(a) + len(b))
 
 
 # -- statements moved -------------------------------------------------------------------------
@@ -264,6 +294,7 @@ def loop_progress(site: Site) -> Iterator[Candidate]:
 
 FAMILIES = {
     "swap_branches": swap_branches,
+    "swap_tests": swap_tests,
     "swap_statements": swap_statements,
     "move_statement": move_statement,
     "elif_if": elif_if,
