@@ -9,6 +9,8 @@ misspelled word in a string literal spelled as the module's own prose spells it.
 - ``slice_edit``: ``xs[a:b]`` -> ``xs[a:]``, ``xs[:b]``, ``xs[b:a]``, ``xs[-a:b]``,
   ``xs[a:b:-1]``, ``xs[::-s]``: a bound too many, a sign or a direction;
 - ``drop_subscript``: ``xs[1:]`` -> ``xs``, ``xs[0]`` -> ``xs``: a subscript too many;
+- ``element_as_index``: ``xs[x]`` in ``for x in xs:`` -> ``x`` at every such read of the loop
+  (the element used as its own index);
 - ``drop_unary``: ``-x`` -> ``x``, ``~x`` -> ``x``, ``+x`` -> ``x`` (``not`` is the mutations'
   ``remove_not``);
 - ``inline_dead_store``: ``out = E`` whose name nothing reads, followed by a statement that
@@ -156,6 +158,30 @@ def drop_subscript(site: Site) -> Iterator[Candidate]:
         old, new = site.segment(node), site.segment(node.value)
         yield site.candidate(site.replace(node, new), "drop_subscript", f"{old} -> {new}",
                              size=len(old) - len(new))
+
+
+def element_as_index(site: Site) -> Iterator[Candidate]:
+    """``xs[x]`` inside ``for x in xs:`` -> ``x`` at every such read of the loop: the element
+    used as if it were its index (``for x in xs`` where ``for i in range(len(xs))`` was meant
+    reads the collection at its own values)."""
+    node, loops = site.stmt, []
+    while node is not None and node is not site.func:
+        node = site.parents.get(node)
+        if isinstance(node, (ast.For, ast.AsyncFor)) and isinstance(node.target, ast.Name) \
+                and isinstance(node.iter, (ast.Name, ast.Attribute)):
+            loops.append(node)
+    for loop in loops:
+        name, coll = loop.target.id, ast.dump(loop.iter)
+        reads = [n for s in loop.body for n in ast.walk(s) if isinstance(n, ast.Subscript)
+                 and _loaded(n) and isinstance(n.slice, ast.Name) and n.slice.id == name
+                 and ast.dump(n.value) == coll]
+        if not any(site.on_line(n) for n in reads):
+            continue
+        text = site.source
+        for a, b in sorted((site.text.span(n) for n in reads), reverse=True):
+            text = text[:a] + name + text[b:]
+        yield site.candidate(text, "element_as_index", f"{site.segment(reads[0])} -> {name} "
+                             f"at its {len(reads)} reads in the loop", size=len(reads))
 
 
 # -- drop_unary -------------------------------------------------------------------------------
@@ -588,6 +614,7 @@ def compare_regroup(site: Site) -> Iterator[Candidate]:
 
 FAMILIES = {
     "uncomment_string": uncomment_string,
+    "element_as_index": element_as_index,
     "assign_no_effect": assign_no_effect,
     "initialize_local": initialize_local,
     "drop_subscript": drop_subscript,
