@@ -58,6 +58,10 @@ def test_call_swap_uses_a_sibling_method_or_builtin() -> None:
     assert proposes("call_swap", "def f(xs):\n    return sum(xs)\n",
                     "def f(xs):\n    return max(xs)\n", "return")
     assert not texts("call_swap", "def f(xs):\n    return xs.frobnicate()\n", "return")
+    buggy = "import operator\n\ndef f(cs):\n    return reduce(operator.and_, cs)\n"
+    assert proposes("call_swap", buggy, buggy.replace("and_", "or_"), "return")
+    assert proposes("call_swap", "def f(xs):\n    xs.push(1)\n", "def f(xs):\n    xs.append(1)\n",
+                    "push")
 
 
 # -- wrapping --------------------------------------------------------------------------------

@@ -12,7 +12,9 @@ for ``n % i``, ``x -= b`` for ``x //= b``, ``>`` for ``==``) and any method for 
 - ``call_argument``: an argument dropped, ``reverse=True`` added to a sort, a missing argument
   of a module function filled with a local;
 - ``call_swap``: a builtin or method call -> a sibling (``isupper`` / ``islower``, ``strip`` /
-  ``lstrip``, ``items`` / ``values``, ``sorted`` / ``reversed``, ``sum`` / ``max``, ...).
+  ``lstrip``, ``items`` / ``values``, ``sorted`` / ``reversed``, ``sum`` / ``max``, other
+  languages' ``push`` -> ``append``, ...), and an ``operator`` module function -> a sibling
+  (``operator.and_`` / ``operator.or_``).
 """
 
 from __future__ import annotations
@@ -42,6 +44,15 @@ METHODS = {
     "startswith": ["endswith"], "endswith": ["startswith"], "split": ["rsplit", "partition"],
     "join": ["split"], "sort": ["reverse"], "reverse": ["sort"],
     "floor": ["ceil", "trunc"], "ceil": ["floor"], "trunc": ["floor", "ceil"],
+    "push": ["append"], "unshift": ["insert"], "shift": ["pop"],  # other languages' names
+}
+#: Siblings of the ``operator`` module's functions (``reduce(operator.and_, ...)``).
+OPERATOR_FUNCS = {
+    "and_": ["or_", "xor"], "or_": ["and_", "xor"], "xor": ["or_", "and_"],
+    "add": ["sub", "mul"], "sub": ["add"], "mul": ["add", "truediv", "floordiv"],
+    "truediv": ["floordiv", "mul"], "floordiv": ["truediv", "mod"], "mod": ["floordiv"],
+    "lt": ["le", "gt"], "le": ["lt", "ge"], "gt": ["ge", "lt"], "ge": ["gt", "le"],
+    "eq": ["ne"], "ne": ["eq"], "neg": ["pos", "abs"], "pos": ["neg"],
 }
 #: Siblings of a builtin called with the same arguments.
 BUILTINS = {
@@ -124,6 +135,11 @@ def bool_op_all(site: Site) -> Iterator[Candidate]:
 
 def call_swap(site: Site) -> Iterator[Candidate]:
     for node in site.line_nodes():
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                and node.value.id == "operator" and node.attr in OPERATOR_FUNCS:
+            for new in OPERATOR_FUNCS[node.attr]:
+                yield site.candidate(site.replace(node, f"operator.{new}"), "call_swap",
+                                     f"operator.{node.attr} -> operator.{new}", size=1)
         if not isinstance(node, ast.Call):
             continue
         func = node.func
@@ -132,7 +148,7 @@ def call_swap(site: Site) -> Iterator[Candidate]:
                 yield site.candidate(site.replace(func, new), "call_swap",
                                      f"{func.id}() -> {new}()", size=1)
         elif isinstance(func, ast.Attribute) and func.attr in METHODS:
-            a, b = site.text.span(func)
+            b = site.text.span(func)[1]
             start = b - len(func.attr)
             for new in METHODS[func.attr]:
                 yield site.candidate(site.replace_span(start, b, new), "call_swap",
