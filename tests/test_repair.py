@@ -533,6 +533,12 @@ def test_plus_minus_one_on_a_sum_and_a_compared_name() -> None:
                     "return")
 
 
+def test_plus_minus_one_on_a_name_the_line_also_counts_from() -> None:
+    buggy = "def lonely(d, i):\n    return i not in d and i + 1 not in d\n"
+    assert proposes("plus_minus_one", buggy, buggy.replace("i not in d and", "i - 1 not in d and"),
+                    "return")
+
+
 def test_range_from_one() -> None:
     buggy = "def f(n):\n    for j in range(n):\n        print(j)\n"
     assert proposes("slice_iteration", buggy, buggy.replace("range(n)", "range(1, n)"), "for j")

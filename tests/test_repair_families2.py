@@ -161,6 +161,42 @@ def test_value_to_local_uses_a_value_already_at_hand() -> None:
     assert texts("value_to_local", "def f(x):\n    return x\n", "return") == []
 
 
+def test_swap_tests_exchanges_neighbouring_cases_of_an_elif_chain() -> None:
+    buggy = src("""
+        def split(xs, p):
+            lo, mid, hi = [], [], []
+            for x in xs:
+                if x < p:
+                    mid.append(x)
+                elif x == p:
+                    lo.append(x)
+                else:
+                    hi.append(x)
+            return lo + mid + hi
+    """)
+    fixed = buggy.replace("if x < p:", "if @:").replace("elif x == p:", "elif x < p:").replace(
+        "if @:", "if x == p:")
+    assert fixed in texts("swap_tests", buggy, "lo.append")
+    assert texts("swap_tests", "def f(x):\n    if x:\n        return 1\n    return 0\n",
+                 "if x") == []
+
+
+def test_element_as_index_reads_the_loop_element_itself() -> None:
+    buggy = src("""
+        def split(nums, p):
+            lo, hi = [], []
+            for i in nums:
+                if i < p:
+                    lo.append(nums[i])
+                else:
+                    hi.append(nums[i])
+            return lo + hi
+    """)
+    assert buggy.replace("nums[i]", "i") in texts("element_as_index", buggy, "lo.append")
+    assert texts("element_as_index", buggy.replace("for i in nums", "for i in range(3)"),
+                 "lo.append") == []
+
+
 # -- what is left of a statement -------------------------------------------------------------
 
 def test_a_name_alone_becomes_its_conversion_and_an_update_gets_a_first_value() -> None:
@@ -315,7 +351,7 @@ def test_new_families_compile_and_change_only_their_line_region() -> None:
             n
             """x = 1"""
             for d in n:
-                c += d
+                c += n[d]
             return c
     ''')
     assert_every_family_proposes_valid_edits(source, set(reshape.FAMILIES) | set(flow.FAMILIES))

@@ -93,9 +93,17 @@ def replace_target(site: Site) -> Iterator[Candidate]:
 
 
 def _int_valued(site: Site) -> list[ast.AST]:
-    """Sub-expressions on the line that very likely hold integers."""
+    """Sub-expressions on the line that very likely hold integers (and a name the line also
+    reads as ``name + k``: ``i not in d and i + 1 not in d`` reads ``i`` as a number)."""
     found = []
+    counted = {n.left.id for n in site.line_nodes() if isinstance(n, ast.BinOp)
+               and isinstance(n.op, (ast.Add, ast.Sub)) and isinstance(n.left, ast.Name)
+               and _looks_int(n.right)}
     for node in site.line_nodes():
+        if isinstance(node, ast.Name) and node.id in counted and isinstance(node.ctx, ast.Load) \
+                and not (isinstance(site.parents.get(node), ast.BinOp)
+                         and site.parents[node].left is node):
+            found.append(node)
         if isinstance(node, ast.Subscript) and not isinstance(node.slice, (ast.Slice, ast.Tuple)):
             if not (isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str)):
                 found.append(node.slice)
