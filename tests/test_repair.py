@@ -316,6 +316,26 @@ def test_a_definition_left_out_is_made_as_its_siblings() -> None:
     assert silent("defined_by_analogy", buggy.replace("by_col", "total"), "total[i]")
 
 
+def test_a_helper_that_exists_nowhere_is_done_in_place_or_its_calls_removed() -> None:
+    buggy = src("""
+        class Counter:
+            def smaller(self, count, nums):
+                res = []
+                for n in nums:
+                    self.log_step()
+                    res.append(self.add_up(count[:n]))
+                    self.log_step()
+                return res
+    """)
+    fixed = buggy.replace("self.add_up(count[:n])", "sum(count[:n])")
+    assert proposes("missing_helper", buggy, fixed, "add_up")
+    removed = buggy.replace("            self.log_step()\n", "")
+    assert proposes("missing_helper", buggy, removed, "log_step")
+    defined = buggy + "\n    def add_up(self, xs):\n        return sum(xs)\n"
+    assert not proposes("missing_helper", defined, defined.replace(
+        "self.add_up(count[:n])", "sum(count[:n])"), "add_up")
+
+
 def test_a_star_import_from_the_standard_library_binds_only_what_it_exports() -> None:
     buggy = "from math import *\n\ndef kth(nums, k):\n    return sort(nums)[-k] + floor(k)\n"
     assert proposes("misspelled_name", buggy, buggy.replace("sort(", "sorted("), "return")

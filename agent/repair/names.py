@@ -212,6 +212,62 @@ def defined_by_analogy(site: Site) -> Iterator[Candidate]:
                                  size=len(new))
 
 
+STAND_INS = ("sum", "len", "max", "min", "sorted", "set", "list")
+"""Builtins that may stand in for a helper that does not exist, called with one argument."""
+
+
+def _class_defines(cls: ast.ClassDef) -> set[str] | None:
+    """What ``self.X`` may read in ``cls`` (None when a base class may define more)."""
+    if any(not (isinstance(b, ast.Name) and b.id == "object") for b in cls.bases):
+        return None
+    defined = {n.attr for n in ast.walk(cls) if isinstance(n, ast.Attribute)
+               and isinstance(n.ctx, ast.Store)}
+    defined |= {s.name for s in cls.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    defined |= {n.id for s in cls.body if isinstance(s, ast.Assign)
+                for t in s.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return defined
+
+
+def missing_helper(site: Site) -> Iterator[Candidate]:
+    """A call of a helper that exists nowhere (``self.count_all(xs)`` in a class that defines no
+    such method, ``helper(xs)`` that nothing binds, with no name near it): what it was to
+    compute done in place, by its argument itself or a builtin of it (``sum(xs)``); as a
+    statement of its own, every such call in the function removed."""
+    undefined = {id(n) for n in undefined_names(site.tree)}
+    defined = _class_defines(site.cls) if site.cls is not None else None
+    for node in site.line_nodes():
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and id(func) in undefined \
+                and not _nearest(func.id, site.bound):
+            name = func.id
+        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
+                and func.value.id == "self" and defined is not None and func.attr not in defined:
+            name = f"self.{func.attr}"
+        else:
+            continue
+        parent = site.parents.get(node)
+        if isinstance(parent, ast.Expr):
+            calls = [s for s in walk(site.func or site.tree) if isinstance(s, ast.Expr)
+                     and isinstance(s.value, ast.Call) and ast.dump(s.value.func) == ast.dump(func)]
+            text = site.source
+            for s in sorted(calls, key=lambda s: s.lineno, reverse=True):
+                if s.lineno == s.end_lineno and site.lines[s.lineno - 1].strip() == site.segment(s):
+                    lines = text.split("\n")
+                    text = "\n".join(lines[: s.lineno - 1] + lines[s.lineno:])
+            if text != site.source:
+                yield site.candidate(text, "missing_helper", f"the calls of {name}() removed",
+                                     size=len(calls))  # they never ran: nothing switched off
+            continue
+        if len(node.args) != 1 or node.keywords:
+            continue
+        arg = site.segment(node.args[0])
+        for new in (arg, *(f"{f}({arg})" for f in STAND_INS)):
+            yield site.candidate(site.replace(node, new), "missing_helper",
+                                 f"{name}({arg}) -> {new}", size=len(new))
+
+
 def _imported_modules(site: Site) -> dict[str, tuple[str, int]]:
     """Local name -> (module, level) for ``import m`` / ``import m as n`` / ``from . import m``."""
     out = {}
@@ -235,15 +291,9 @@ def misspelled_attribute(site: Site) -> Iterator[Candidate]:
             continue
         owner = node.value.id
         if owner == "self" and site.cls is not None:
-            cls = site.cls
-            if any(not (isinstance(b, ast.Name) and b.id == "object") for b in cls.bases):
+            defined = _class_defines(site.cls)
+            if defined is None:
                 continue  # a base class may define it
-            defined = {n.attr for n in ast.walk(cls) if isinstance(n, ast.Attribute)
-                       and isinstance(n.ctx, ast.Store)}
-            defined |= {s.name for s in cls.body if isinstance(s, (ast.FunctionDef,
-                                                                  ast.AsyncFunctionDef))}
-            defined |= {n.id for s in cls.body if isinstance(s, ast.Assign)
-                        for t in s.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
             if node.attr in defined:
                 continue
             known = defined
@@ -353,6 +403,7 @@ def problem_lines(source: str) -> list[int]:
 FAMILIES = {
     "misspelled_name": misspelled_name,
     "defined_by_analogy": defined_by_analogy,
+    "missing_helper": missing_helper,
     "misspelled_attribute": misspelled_attribute,
     "misspelled_import": misspelled_import,
 }
