@@ -73,22 +73,28 @@ def syntax_error(source: str, path: str = "<string>") -> SyntaxError | None:
     return None
 
 
-def _code_end(line: str) -> int:
-    """Where the code of a line ends (before a trailing comment and spaces)."""
-    in_str, quote, i = False, "", 0
+def _scan(line: str) -> tuple[int, int, str]:
+    """Where a line's comment starts (its length when it has none), and where the string it
+    leaves open starts, with its quote (-1, "" when none is)."""
+    quote, start, i = "", -1, 0
     while i < len(line):
         ch = line[i]
-        if in_str:
+        if quote:
             if ch == "\\":
                 i += 1
             elif ch == quote:
-                in_str = False
+                quote = ""
         elif ch in "'\"":
-            in_str, quote = True, ch
+            quote, start = ch, i
         elif ch == "#":
             break
         i += 1
-    return len(line[:i].rstrip())
+    return i, (start if quote else -1), quote
+
+
+def _code_end(line: str) -> int:
+    """Where the code of a line ends (before a trailing comment and spaces)."""
+    return len(line[:_scan(line)[0]].rstrip())
 
 
 def _line_variants(line: str, col: int, prev: str, nxt: str, msg: str = ""
@@ -163,13 +169,13 @@ def _line_variants(line: str, col: int, prev: str, nxt: str, msg: str = ""
         ops = ("==", "-", "+") if msg.startswith("cannot assign to") and k > 0 else ("==",)
         for op in ops:  # `a = b - c = d`: the second `=` a mistyped operator
             out.append((code[:at] + op + code[at + 1:] + tail, f"'=' -> '{op}' at column {at + 1}"))
-    quote = _open_quote(code)
-    if quote is not None:  # `'|"`: the string closed with the other quote
-        other = '"' if quote[1] == "'" else "'"
-        at = code.find(other, quote[0] + 1)
+    _, start, quote = _scan(code)
+    if quote:  # `'|"`: the string closed with the other quote
+        other = '"' if quote == "'" else "'"
+        at = code.find(other, start + 1)
         if at > 0:
-            out.append((code[:at] + quote[1] + code[at + 1:] + tail,
-                        f"{other} -> {quote[1]} at column {at + 1}"))
+            out.append((code[:at] + quote + code[at + 1:] + tail,
+                        f"{other} -> {quote} at column {at + 1}"))
     if 0 <= col < len(line) and line[col] in _CLOSERS.values() and opened:
         wanted = _CLOSERS[opened[-1]]  # `xs[-1)`: the closer of another bracket
         if wanted != line[col]:
@@ -183,22 +189,6 @@ def _line_variants(line: str, col: int, prev: str, nxt: str, msg: str = ""
 
 _LONE_EQUALS = re.compile(r"(?<![=!<>:+\-*/%&|^@])=(?![=])")
 _COMMENTED = re.compile(r"^(\s*)(?://|/\*)\s*(.*?)\s*(?:\*/)?\s*$")
-
-
-def _open_quote(code: str) -> tuple[int, str] | None:
-    """Where the string that a line leaves open starts, and its quote; None when none is."""
-    quote, start, i = "", -1, 0
-    while i < len(code):
-        ch = code[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote, start = ch, i
-        i += 1
-    return (start, quote) if quote else None
 
 
 def _block_end(lines: list[str], row: int, deeper: bool) -> int:
