@@ -331,6 +331,8 @@ def test_a_helper_that_exists_nowhere_is_done_in_place_or_its_calls_removed() ->
     assert proposes("missing_helper", buggy, fixed, "add_up")
     removed = buggy.replace("            self.log_step()\n", "")
     assert proposes("missing_helper", buggy, removed, "log_step")
+    builtin = "class A:\n    def f(self, a, b):\n        return self.min(a, b) + 1\n"
+    assert proposes("missing_helper", builtin, builtin.replace("self.min", "min"), "return")
     defined = buggy + "\n    def add_up(self, xs):\n        return sum(xs)\n"
     assert not proposes("missing_helper", defined, defined.replace(
         "self.add_up(count[:n])", "sum(count[:n])"), "add_up")

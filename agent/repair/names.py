@@ -230,9 +230,10 @@ def _class_defines(cls: ast.ClassDef) -> set[str] | None:
 
 def missing_helper(site: Site) -> Iterator[Candidate]:
     """A call of a helper that exists nowhere (``self.count_all(xs)`` in a class that defines no
-    such method, ``helper(xs)`` that nothing binds, with no name near it): what it was to
-    compute done in place, by its argument itself or a builtin of it (``sum(xs)``); as a
-    statement of its own, every such call in the function removed."""
+    such method, ``helper(xs)`` that nothing binds, with no name near it): the function of that
+    name the module has (``self.min(a, b)`` -> ``min(a, b)``), or what it was to compute done in
+    place, by its argument itself or a builtin of it (``sum(xs)``); as a statement of its own,
+    every such call in the function removed."""
     undefined = {id(n) for n in undefined_names(site.tree)}
     defined = _class_defines(site.cls) if site.cls is not None else None
     for node in site.line_nodes():
@@ -245,6 +246,9 @@ def missing_helper(site: Site) -> Iterator[Candidate]:
         elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
                 and func.value.id == "self" and defined is not None and func.attr not in defined:
             name = f"self.{func.attr}"
+            if func.attr in site.bound:  # `self.min(a, b)`: the builtin or module function
+                yield site.candidate(site.replace(func, func.attr), "missing_helper",
+                                     f"{name}() -> {func.attr}()", size=1)
         else:
             continue
         parent = site.parents.get(node)
