@@ -434,6 +434,8 @@ TAIL_AT_CLASS_DEPTH = """class A:
     ("def f(s):\n    return [c for c in s if c == '|\"\n",
      "def f(s):\n    return [c for c in s if c == '|']\n"),  # the other quote, then the bracket
     ("def f(xs):\n    return xs[-1) + 1\n", "def f(xs):\n    return xs[-1] + 1\n"),
+    ("def f(nums):\n    out = []\n    for n in \n        out.append(n)\n    return out\n",
+     "def f(nums):\n    out = []\n    for n in nums:\n        out.append(n)\n    return out\n"),
     ("def f(d, ks):\n    for k in ks:\n        d.update({k: 0}))\n    g(d))\n    return d\n",
      "def f(d, ks):\n    for k in ks:\n        d.update({k: 0})\n    g(d)\n    return d\n"),
     ("def f(xs):\n    for x in xs:\n        if x:\n            //return x\n    return 0\n",

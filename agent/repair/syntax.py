@@ -97,8 +97,8 @@ def _code_end(line: str) -> int:
     return len(line[:_scan(line)[0]].rstrip())
 
 
-def _line_variants(line: str, col: int, prev: str, nxt: str, msg: str = ""
-                   ) -> list[tuple[str, str]]:
+def _line_variants(line: str, col: int, prev: str, nxt: str, msg: str = "",
+                   names: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     end = _code_end(line)
     code, tail = line[:end], line[end:]
     out = []
@@ -131,7 +131,8 @@ def _line_variants(line: str, col: int, prev: str, nxt: str, msg: str = ""
         closers = "".join(_CLOSERS[o] for o in reversed(opened))
         out.append((body + closers + colon + tail, f"add {closers!r} at the end"))
     if _DANGLING.search(code) and not code.endswith(":"):
-        for operand in ("1", "0"):
+        collections = names if re.search(r"\bin\s*$", code) else ()
+        for operand in ("1", "0", *collections):  # `for num in`: what the function iterates
             out.append((f"{code} {operand}{tail}", f"add the operand {operand} at the end"))
     for pattern, python, what in _FOREIGN:
         fixed = pattern.sub(python, code)
@@ -259,6 +260,27 @@ def _tail_indents(lines: list[str], row: int) -> list[tuple[str, str]]:
     return out
 
 
+_FOR_IN = re.compile(r"^\s*for\b.*\bin\s+([A-Za-z_][\w.]*)\s*:")
+_DEF = re.compile(r"^\s*(?:async\s+)?def\s+\w+\s*\((.*)\)")
+MAX_ITERATED = 3
+
+
+def _iterated(lines: list[str], row: int) -> tuple[str, ...]:
+    """What the function around ``row`` iterates or takes: the collections of its ``for``
+    loops above the line (nearest first), then its parameters."""
+    found = []
+    for k in range(row - 1, -1, -1):
+        loop, header = _FOR_IN.match(lines[k]), _DEF.match(lines[k])
+        if loop:
+            found.append(loop[1])
+        if header:
+            found += [p.split(":")[0].split("=")[0].strip().lstrip("*")
+                      for p in header[1].split(",")]
+            break
+    names = [n for n in dict.fromkeys(found) if n.isidentifier() and n not in ("self", "cls")]
+    return tuple(names[:MAX_ITERATED])
+
+
 def _edits(source: str, error: SyntaxError) -> list[tuple[str, str, int, bool]]:
     """Single token-level edits near ``error``: (new text, what, 0-based row edited, whether it
     deletes the line)."""
@@ -275,7 +297,8 @@ def _edits(source: str, error: SyntaxError) -> list[tuple[str, str, int, bool]]:
             continue
         prev = next((lines[i] for i in range(r - 1, -1, -1) if lines[i].strip()), "")
         nxt = next((lines[i] for i in range(r + 1, len(lines)) if lines[i].strip()), "")
-        for new, what in _line_variants(lines[r], c, prev, nxt, error.msg or ""):
+        for new, what in _line_variants(lines[r], c, prev, nxt, error.msg or "",
+                                        _iterated(lines, r)):
             out.append(("\n".join(lines[:r] + [new] + lines[r + 1:]), f"{what} on line {r + 1}",
                         r, False))
         out += [(text, what, r, False) for text, what in _block_indents(lines, r, prev, nxt)]
