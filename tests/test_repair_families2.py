@@ -233,6 +233,10 @@ def test_code_commented_out_by_quoting_it_is_uncommented() -> None:
     assert fixed in texts("uncomment_string", buggy, "for x in xs")
     prose = 'def f(x):\n    \"\"\"Return x, as it is.\"\"\"\n    return x\n'
     assert texts("uncomment_string", prose, "Return x") == []
+    # a docstring that holds the function's code never runs, so no coverage points at it
+    whole = "def f(xs):\n    \'\'\'out = sorted(xs)\n    return out[0]\'\'\'\n"
+    assert problem_lines({"m.py": whole}, []) == [("m.py", 2)]
+    assert problem_lines({"m.py": prose + '\n"""Notes:\n    x = 1 is the default."""\n'}, []) == []
 
 
 # -- signatures ------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from agent.repair import failure, rank
 from agent.repair.calls import signature_lines
 from agent.repair.engine import candidates_at, mutation_candidates, problem_locations
+from agent.repair.reshape import quoted_code_lines
 from agent.repair.site import Candidate
 from agent.repair.syntax import syntax_error
 from envs.candidates import Proposal
@@ -74,8 +75,9 @@ def ordered(ranking: list[Location], files: dict[str, str],
 def problem_lines(files: dict[str, str], texts: Iterable[str]) -> list[Location]:
     """Lines where code cannot run at all: in a file with a SyntaxError, or in every file when
     one of the ``texts`` (failing tests' outputs, collection errors) mentions a NameError (a
-    name nothing binds); and the def lines of functions those texts say were called against
-    their signature (``calls.signature_lines``)."""
+    name nothing binds); the def lines of functions those texts say were called against
+    their signature (``calls.signature_lines``); and code quoted into a string statement,
+    which never runs (``reshape.quoted_code_lines``)."""
     texts = list(texts)
     named = any("NameError" in text for text in texts)
     out = []
@@ -83,6 +85,7 @@ def problem_lines(files: dict[str, str], texts: Iterable[str]) -> list[Location]
         if named or syntax_error(text, path) is not None:
             out += [(path, line) for line in problem_locations(path, text)]
         out += [(path, line) for line in signature_lines(text, texts)]
+        out += [(path, line) for line in quoted_code_lines(text)]
     return out
 
 

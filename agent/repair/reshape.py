@@ -56,7 +56,7 @@ from functools import lru_cache
 
 from agent.repair.deletions import alone_on_lines, block_of
 from agent.repair.site import Candidate, Site, indent_of, scope_nodes
-from envs.mutations import walk
+from envs.mutations import parsed, walk
 
 _ATOM = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Constant, ast.List, ast.Tuple,
          ast.ListComp, ast.Dict, ast.Set)
@@ -414,27 +414,46 @@ def assign_no_effect(site: Site) -> Iterator[Candidate]:
 _QUOTES = re.compile(r"""^\s*[rRuU]?(?P<q>'{3}|"{3}|'|")(?P<body>.*)(?P=q)\s*$""", re.DOTALL)
 
 
+def _quoted_code(lines: list[str], stmt: ast.stmt) -> str | None:
+    """The code a string statement holds, indented as the statement (None for prose)."""
+    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+            and isinstance(stmt.value.value, str)):
+        return None
+    rows = lines[stmt.lineno - 1: stmt.end_lineno]
+    match = _QUOTES.match("\n".join(rows))
+    if match is None or indent_of(rows[0]) != rows[0][: stmt.col_offset]:
+        return None  # not alone on its lines
+    code = indent_of(rows[0]) + match["body"].strip(" ")
+    try:
+        tree = ast.parse(textwrap.dedent(code))
+    except SyntaxError:
+        return None
+    if not any(not isinstance(n, ast.Expr) for n in tree.body):
+        return None  # prose, or a lone name: not code
+    return code.rstrip()
+
+
+def quoted_code_lines(source: str) -> list[int]:
+    """The first lines of string statements that hold code (statements commented out by quoting
+    them, a docstring among them): the code there never runs, and no coverage points at it."""
+    try:
+        tree = parsed(source)
+    except (SyntaxError, ValueError):
+        return []
+    lines = source.split("\n")
+    return [n.lineno for n in walk(tree) if isinstance(n, ast.Expr) and n.lineno != n.end_lineno
+            and _quoted_code(lines, n) is not None]
+
+
 def uncomment_string(site: Site) -> Iterator[Candidate]:
     """A string statement whose text is code (statements commented out by quoting them) ->
     that code, in its place."""
     stmt = site.stmt
-    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
-            and isinstance(stmt.value.value, str)) or not alone_on_lines(site, stmt):
+    code = _quoted_code(site.lines, stmt) if stmt is not None else None
+    if code is None:
         return
-    rows = site.lines[stmt.lineno - 1: stmt.end_lineno]
-    match = _QUOTES.match("\n".join(rows))
-    if match is None:
-        return
-    lead = indent_of(rows[0])
-    code = lead + match["body"].strip(" ")
-    try:
-        tree = ast.parse(textwrap.dedent(code))
-    except SyntaxError:
-        return
-    if not any(not isinstance(n, ast.Expr) for n in tree.body):
-        return  # prose, or a lone name: not code
     lines = site.lines
-    text = "\n".join(lines[: stmt.lineno - 1] + code.rstrip().split("\n") + lines[stmt.end_lineno:])
+    text = "\n".join(lines[: stmt.lineno - 1] + code.split("\n") + lines[stmt.end_lineno:])
     yield site.candidate(text, "uncomment_string", f"the code quoted at line {stmt.lineno} "
                          "uncommented", size=6)
 
