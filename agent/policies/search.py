@@ -4,7 +4,8 @@
    traceback frames); the search reads that typed ranking and its run (coverage, durations) from
    the episode's workspace, adds the frames of the first test run's failures after it, and puts
    first the lines where code cannot run at all (a SyntaxError, a name nothing binds, the frames
-   of a module that fails to import).
+   of a module that fails to import, code quoted into a string) and the def line of a function
+   that a call's TypeError says was called against its signature.
 2. At each ranked line every family of ``agent.repair`` proposes fixes (mutation operators,
    repair templates, expressions over names in scope, conditions, ingredients from the program
    itself, misspelled names, token-level syntax fixes); ``agent.repair.rank`` orders them by the
@@ -584,8 +585,9 @@ class SearchPolicy:
 
     def _problem_lines(self, current: dict[str, str]) -> list[Location]:
         """Lines where code cannot run at all (a SyntaxError; a name nothing binds when the
-        failures mention a NameError; the frames of a module that fails to import): nothing
-        else in the file is testable before them."""
+        failures mention a NameError; the frames of a module that fails to import; code quoted
+        into a string), and def lines that a call's TypeError names: nothing else in the file
+        is testable before them."""
         out = problem_lines(current, [*self._failures.values(), *self._collection_errors])
         workdir = self.workspace.sandbox.workdir
         out += [loc for loc in traceback_frames("\n".join(self._collection_errors), workdir)
