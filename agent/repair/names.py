@@ -232,7 +232,8 @@ def missing_helper(site: Site) -> Iterator[Candidate]:
     """A call of a helper that exists nowhere (``self.count_all(xs)`` in a class that defines no
     such method, ``helper(xs)`` that nothing binds, with no name near it): the function of that
     name the module has (``self.min(a, b)`` -> ``min(a, b)``), or what it was to compute done in
-    place, by its argument itself or a builtin of it (``sum(xs)``); as a statement of its own,
+    place, by its argument itself, a builtin of it (``sum(xs)``) or a list of it (another
+    language's ``Array(1)``); as a statement of its own,
     every such call in the function removed."""
     undefined = {id(n) for n in undefined_names(site.tree)}
     defined = _class_defines(site.cls) if site.cls is not None else None
@@ -267,7 +268,7 @@ def missing_helper(site: Site) -> Iterator[Candidate]:
         if len(node.args) != 1 or node.keywords:
             continue
         arg = site.segment(node.args[0])
-        for new in (arg, *(f"{f}({arg})" for f in STAND_INS)):
+        for new in (arg, *(f"{f}({arg})" for f in STAND_INS), f"[{arg}]"):  # `Array(1)`
             yield site.candidate(site.replace(node, new), "missing_helper",
                                  f"{name}({arg}) -> {new}", size=len(new))
 
