@@ -137,6 +137,15 @@ def test_shift_all_moves_every_copy_of_an_index_in_the_function() -> None:
     assert texts("shift_all", "def f(xs, i):\n    return xs[i + 1]\n", "return") == []
 
 
+def test_call_swap_all_changes_a_builtin_in_every_parallel_statement() -> None:
+    buggy = ("def spread(a, b, c):\n    ans = 0\n    ans = min(ans, max(a) - min(a))\n"
+             "    ans = min(ans, max(b) - min(b))\n    ans = min(ans, max(c) - min(c))\n"
+             "    return ans\n")
+    fixed = buggy.replace("ans = min(ans", "ans = max(ans")
+    assert fixed in texts("call_swap_all", buggy, "max(b)")
+    assert texts("call_swap_all", "def f(a):\n    return min(a)\n", "return") == []
+
+
 # -- end to end ------------------------------------------------------------------------------
 
 GAUGE = '''"""Readings of a gauge whose safe band is 0 to 10, both ends included."""

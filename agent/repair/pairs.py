@@ -13,6 +13,10 @@ test). These families pair edits only where the program shows they belong togeth
   ``f(b, 0)`` -> ``f(a, 1)`` and ``f(b, 1)``; a name replaced in both): the same slip, copied;
 - ``boundary_all``: every strict ordering of the line made inclusive, or every inclusive one
   strict (both ends of a range off by one);
+- ``shift_all``: an integer-valued expression written identically in several places of the
+  function, one more or less at every copy;
+- ``call_swap_all``: a builtin -> its sibling in the statement and in every statement parallel
+  to it (``min`` for ``max`` in four copies of one update);
 - ``constant_all``: an integer written twice or more in the statement, one more or less at each;
 - ``exchange_reads``: two names exchanged at every read of the statement (three reads or more);
 - ``distribute_compare``: ``x == a or b`` -> ``x == a or x == b``.
@@ -29,6 +33,7 @@ from collections.abc import Iterator
 from agent.repair.calls import near_names
 from agent.repair.deletions import alone_on_lines
 from agent.repair.expressions import _int_valued
+from agent.repair.operators import BUILTINS
 from agent.repair.site import Candidate, Site
 from envs.mutations import walk
 
@@ -99,9 +104,9 @@ def _shape(stmt: ast.stmt) -> str:
     return ast.dump(copy)
 
 
-def partners(site: Site) -> list[ast.stmt]:
+def partners(site: Site, most: int = MAX_PARTNERS) -> list[ast.stmt]:
     """Statements of the function parallel to the site's (see the module's docstring), nearest
-    first."""
+    first, ``most`` of them."""
     stmt = site.stmt
     if not isinstance(stmt, _SIMPLE) or site.func is None or stmt.end_lineno != stmt.lineno \
             or not alone_on_lines(site, stmt) \
@@ -116,7 +121,7 @@ def partners(site: Site) -> list[ast.stmt]:
                 and ast.dump(other) != mine and _shape(other) == shape:
             found.append(other)
     found.sort(key=lambda o: abs(o.lineno - stmt.lineno))
-    return found[:MAX_PARTNERS]
+    return found[:most]
 
 
 def _text(site: Site, leaf: ast.AST) -> str:
@@ -274,6 +279,31 @@ def constant_all(site: Site) -> Iterator[Candidate]:
 MAX_COPIES = 8
 
 
+def call_swap_all(site: Site) -> Iterator[Candidate]:
+    """A builtin called on the line -> its sibling (``min`` / ``max``, as ``call_swap``) in the
+    line's statement and in every statement parallel to it at once (``ans = min(ans, a)`` for
+    four values, each needing ``max``): one slip, copied."""
+    group = partners(site, most=MAX_COPIES)
+    if not group:
+        return
+    stmt = site.stmt
+    order = list(ast.walk(stmt))
+    walks = [list(ast.walk(other)) for other in group]
+    for k, node in enumerate(order):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in BUILTINS and node.func.id not in site.locals):
+            continue
+        same = [w[k] for w in walks if isinstance(w[k], ast.Call)
+                and isinstance(w[k].func, ast.Name) and w[k].func.id == node.func.id]
+        if not same:
+            continue
+        for new in BUILTINS[node.func.id]:
+            spans = [(*site.text.span(n.func), new) for n in [node, *same]]
+            yield site.candidate(_edit(site.source, spans), "call_swap_all",
+                                 f"{node.func.id}() -> {new}() in {len(spans)} parallel "
+                                 "statements", size=len(spans))
+
+
 def shift_all(site: Site) -> Iterator[Candidate]:
     """An integer-valued expression of the line (an index, a bound, a length) that the function
     writes identically elsewhere too -> one more or one less at every copy (``dp[i][m[i][j]]``
@@ -312,6 +342,7 @@ def _alone(site: Site, node: ast.AST) -> bool:
 
 FAMILIES |= {
     "shift_all": shift_all,
+    "call_swap_all": call_swap_all,
     "constant_all": constant_all,
     "boundary_all": boundary_all,
     "exchange_reads": exchange_reads,
